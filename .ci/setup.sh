@@ -1,0 +1,92 @@
+# Shared set-up for ./run.sh and ./test.sh: installs what is missing, at pinned versions,
+# and skips whatever is already there. Sourced, not run.
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+export PATH="$HOME/.cargo/bin:$PWD/end2end/node_modules/.bin:$PATH"
+
+# Debian packages, installed only when missing.
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get here: install them by hand (see README)"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing ${missing[*]} (apt)"
+  $sudo apt-get update -qq || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+}
+
+setup_toolchain() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first, see README"
+  command -v npm >/dev/null || apt_install nodejs npm
+  apt_install redis-server redis-tools pkg-config
+
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown || die "rustup target add wasm32-unknown-unknown failed"
+  fi
+  if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads \
+      || die "cargo install cargo-leptos failed"
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # Not --locked: its lock file names a crate version the registry no longer has.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force \
+      || die "cargo install wasm-bindgen-cli failed"
+  fi
+  # npm: wasm-opt (binaryen, newer than Debian's) and Playwright, pinned by the lock file.
+  if ! (cd end2end && npm ls --silent >/dev/null 2>&1); then
+    say "installing npm packages (end2end/)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
+      || die "npm ci in end2end/ failed"
+  fi
+  command -v wasm-opt >/dev/null || die "wasm-opt not found after npm install"
+}
+
+setup_test_tools() {
+  apt_install chromium curl
+}
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until a redis-server answers on port $1.
+wait_for_redis() {
+  for _ in $(seq 1 100); do
+    [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ] && return 0
+    sleep 0.1
+  done
+  die "redis-server on port $1 did not start"
+}
+
+# Starts redis-server on port $1 with data in $2 (AOF on); prints nothing.
+start_redis() {
+  mkdir -p "$2"
+  redis-server --bind 127.0.0.1 --port "$1" --dir "$2" --appendonly yes --save "" \
+    --daemonize yes --pidfile "$2/redis.pid" --logfile "$2/redis.log" >/dev/null \
+    || die "redis-server failed to start (see $2/redis.log)"
+  wait_for_redis "$1"
+}
+
+stop_redis() {
+  redis-cli -h 127.0.0.1 -p "$1" shutdown nosave >/dev/null 2>&1 || true
+}
+
+# Builds the release site: server binary, WASM, hashed and precompressed assets.
+build_release() {
+  say "building (release)"
+  cargo leptos build --release --precompress || die "build failed"
+}

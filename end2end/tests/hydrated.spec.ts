@@ -1,0 +1,48 @@
+import { test, expect } from "@playwright/test";
+import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
+
+// JavaScript enabled: the WASM hydrates the page and takes over.
+
+test("the app hydrates", async ({ page }) => {
+  await page.goto("/");
+  // Only the WASM flips this attribute.
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+});
+
+test("join from the form, wait with a position, then get in when a slot frees", async ({ page, request }) => {
+  const event = uniqueEvent("hyd");
+  const holder = await apiJoin(request, event, "holder"); // capacity 1: holder is ACTIVE
+  await page.goto("/");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("Event").fill(event);
+  await page.getByLabel("Your id").fill("fan");
+  await page.getByRole("button", { name: "Join" }).click();
+
+  await expect(page).toHaveURL(/\/queue\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId("status")).toHaveText("WAITING");
+  await expect(page.getByTestId("position")).toHaveText("1");
+  await expect(page.getByTestId("estimate")).toContainText("Estimated wait");
+
+  // The holder gives the slot back: the page, polling, turns ACTIVE with a pass.
+  await apiLeave(request, holder.sessionId);
+  await expect(page.getByTestId("status")).toHaveText("ACTIVE");
+  await expect(page.getByText("It's your turn")).toBeVisible();
+  await expect(page.getByTestId("access-token")).toHaveText(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+});
+
+test("a reload of the queue page keeps the place, and Leave works", async ({ page, request }) => {
+  const event = uniqueEvent("reload");
+  await apiJoin(request, event, "holder");
+  await apiJoin(request, event, "first");
+  const me = await apiJoin(request, event, "second");
+  await page.goto(`/queue/${me.sessionId}`);
+  await expect(page.getByTestId("position")).toHaveText("2");
+  await page.reload();
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByTestId("position")).toHaveText("2");
+
+  await page.getByRole("button", { name: "Leave the line" }).click();
+  await expect(page.getByTestId("status")).toHaveText("LEFT");
+  const res = await request.get(`/api/waiting-room/sessions/${me.sessionId}`);
+  expect((await res.json()).status).toBe("LEFT");
+});

@@ -1,0 +1,166 @@
+//! The JSON routes for curl users and other programs, under `/api/waiting-room`.
+//!
+//! Bodies are parsed by hand from bytes so that every way a request can be wrong gets
+//! the one JSON error shape (see [`crate::error`]), never axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use crate::domain::{EventId, InvalidInput, SessionId, UserId};
+use crate::error::AppError;
+use crate::service::Service;
+use crate::startup::AppState;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/waiting-room/sessions", post(join))
+        .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
+        .route("/api/waiting-room/tokens/verify", post(verify))
+        .route("/api/{*rest}", any(no_such_route))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// `POST /api/waiting-room/sessions {"eventId", "userId"}` → 202 (new place) or 200 (the
+/// user's existing live session) with the session view.
+async fn join(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = json_object(&headers, body)?;
+    let (event, user) = parse_join(&body)?;
+    let (created, view) = service.join(&event, &user).await?;
+    let status = if created {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view)).into_response())
+}
+
+/// `GET /api/waiting-room/sessions/{id}` → the session view (and a heartbeat).
+async fn status(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, AppError> {
+    let sid = session_id(id)?;
+    Ok(Json(service.status(sid).await?).into_response())
+}
+
+/// `DELETE /api/waiting-room/sessions/{id}` → the session view, now LEFT (idempotent).
+async fn leave(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, AppError> {
+    let sid = session_id(id)?;
+    Ok(Json(service.leave(sid).await?).into_response())
+}
+
+/// `POST /api/waiting-room/tokens/verify {"token"}` → `{"valid": true, "claims"}` or
+/// `{"valid": false, "reason"}`.
+async fn verify(
+    State(service): State<Service>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = json_object(&headers, body)?;
+    let token = string_field(&body, "token", "invalid_token_field")?;
+    let answer = match service.verify_token(token) {
+        Ok(claims) => json!({ "valid": true, "claims": claims }),
+        Err(reason) => json!({ "valid": false, "reason": reason }),
+    };
+    Ok(Json(answer).into_response())
+}
+
+async fn no_such_route() -> AppError {
+    AppError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
+
+fn session_id(id: Result<Path<String>, PathRejection>) -> Result<SessionId, AppError> {
+    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_session_id", e.body_text()))?;
+    Ok(SessionId::parse(&id)?)
+}
+
+/// Checks the content type and size, and parses the body as a JSON object.
+pub fn json_object(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Map<String, Value>, AppError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type.split(';').next().unwrap_or("").trim();
+    if !mime.eq_ignore_ascii_case("application/json") {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with content-type: application/json",
+        ));
+    }
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+            )
+        } else {
+            AppError::bad_request("unreadable_body", e.body_text())
+        }
+    })?;
+    match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(AppError::bad_request(
+            "invalid_body",
+            "the body must be a JSON object",
+        )),
+        Err(e) => Err(AppError::bad_request(
+            "invalid_json",
+            format!("the body is not valid JSON: {e}"),
+        )),
+    }
+}
+
+fn string_field<'a>(
+    body: &'a Map<String, Value>,
+    name: &str,
+    code: &'static str,
+) -> Result<&'a str, InvalidInput> {
+    match body.get(name) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(InvalidInput {
+            code,
+            message: format!("{name} must be a string"),
+        }),
+        None => Err(InvalidInput {
+            code,
+            message: format!("{name} is required"),
+        }),
+    }
+}
+
+/// The two fields of a join body, validated.
+pub fn parse_join(body: &Map<String, Value>) -> Result<(EventId, UserId), InvalidInput> {
+    let event = EventId::parse(string_field(body, "eventId", "invalid_event_id")?)?;
+    let user = UserId::parse(string_field(body, "userId", "invalid_user_id")?)?;
+    Ok((event, user))
+}

@@ -1,0 +1,78 @@
+//! The page: the HTML shell, the router and its pages.
+
+mod join_page;
+mod queue_page;
+mod status_card;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use join_page::JoinPage;
+use queue_page::QueuePage;
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The app, on the server and in the browser.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Flips to true once the WASM has taken over the page; tests and styles can tell.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Vestibule".to_string() } else { format!("{page} · Vestibule") }
+        }/>
+        <Router>
+            <header class="masthead">
+                <a href="/" class="brand">"Vestibule"</a>
+                <span class="tagline">"the line for the big on-sale"</span>
+            </header>
+            <main data-hydrated=move || hydrated.get().to_string()>
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=JoinPage/>
+                    // Rendered whole before sending, so the status is in the HTML itself
+                    // (works without JavaScript, and a reload shows the same place).
+                    <Route path=path!("/queue/:id") view=QueuePage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <section class="card">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Join a line"</a></p>
+        </section>
+    }
+}

@@ -1,0 +1,87 @@
+//! The status of one session, as people read it.
+
+use leptos::prelude::*;
+
+use crate::domain::{SessionView, Status};
+use crate::server_fns::LeaveQueue;
+
+#[component]
+pub fn StatusCard(view: SessionView, leave: ServerAction<LeaveQueue>) -> impl IntoView {
+    let live = !view.status.is_final();
+    let refresh = view.refresh_after_ms.div_ceil(1_000).max(1);
+    let session_id = view.session_id.to_string();
+    let (headline, detail) = describe(&view);
+    let leaving = leave.pending();
+
+    view! {
+        <section class="card" data-status=view.status.as_str()>
+            <p class="event">"Event " <strong>{view.event_id.to_string()}</strong>
+                " · " {view.user_id.to_string()}</p>
+            <div aria-live="polite" aria-atomic="true">
+                <h1 class="status">{headline}</h1>
+                <p class="status-word">"Status: " <code data-testid="status">{view.status.as_str()}</code></p>
+                {view.position.map(|p| view! {
+                    <p class="position">"Number " <strong data-testid="position">{p}</strong> " in line"</p>
+                })}
+                <p class="detail" data-testid="estimate">{detail}</p>
+            </div>
+            {view.access_token.map(|token| view! {
+                <div class="pass">
+                    <p>"Your admission pass (show it at the door):"</p>
+                    <code data-testid="access-token" class="token">{token}</code>
+                </div>
+            })}
+            {live.then(|| view! {
+                <ActionForm action=leave attr:class="leave-form">
+                    <input type="hidden" name="session_id" value=session_id/>
+                    <button type="submit" class="secondary" disabled=move || leaving.get()>
+                        {if view.status == Status::Active { "I'm done: give my slot back" } else { "Leave the line" }}
+                    </button>
+                </ActionForm>
+                // Without JavaScript the page refreshes itself; with it, polling takes over
+                // (a <noscript> set through innerHTML is inert when scripts run).
+                <div inner_html=format!(
+                    r#"<noscript><meta http-equiv="refresh" content="{refresh}"></noscript>"#
+                )></div>
+            })}
+            {(!live).then(|| view! { <p><a href="/">"Join again"</a></p> })}
+        </section>
+    }
+}
+
+/// Headline and one line of detail for a status.
+fn describe(view: &SessionView) -> (String, String) {
+    match view.status {
+        Status::Waiting => {
+            let detail = match view.estimated_wait_seconds {
+                Some(s) if view.wait_time_known => format!("Estimated wait: {}", human(s)),
+                _ => "Estimated wait: not known yet (nobody has been let in recently)".into(),
+            };
+            ("You're in line".into(), detail)
+        }
+        Status::Active => (
+            "It's your turn! You're in.".into(),
+            "Your slot is held for you now; keep this page open.".into(),
+        ),
+        Status::Expired => (
+            "Your slot has expired".into(),
+            "Your time ran out and the slot went to the next person.".into(),
+        ),
+        Status::Left => (
+            "You left the line".into(),
+            "Your place or slot was given to the next person.".into(),
+        ),
+        Status::Abandoned => (
+            "Your turn was skipped".into(),
+            "This page stopped checking in while you waited, so your turn passed.".into(),
+        ),
+    }
+}
+
+fn human(seconds: u64) -> String {
+    match seconds {
+        0..=59 => "under a minute".into(),
+        60..=5_399 => format!("about {} min", seconds.div_ceil(60)),
+        _ => format!("about {} h", seconds.div_ceil(3_600)),
+    }
+}

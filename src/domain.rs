@@ -1,0 +1,256 @@
+//! Domain types shared by the server and the browser (WASM).
+//!
+//! Every value that comes from outside (a form, a JSON body, a path) becomes one of these
+//! through its `parse` function, so the rest of the code never sees an unchecked string.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use uuid::Uuid;
+
+/// Longest event or user id accepted.
+pub const MAX_ID_LEN: usize = 64;
+
+/// Why an input was refused: a stable machine-readable `code` and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidInput {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for InvalidInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InvalidInput {}
+
+fn parse_name(field: &str, code: &'static str, raw: &str) -> Result<String, InvalidInput> {
+    let fail = |why: &str| InvalidInput {
+        code,
+        message: format!("{field} {why}"),
+    };
+    if raw.is_empty() {
+        return Err(fail("must not be empty"));
+    }
+    if raw.chars().count() > MAX_ID_LEN {
+        return Err(fail(&format!("must be at most {MAX_ID_LEN} characters")));
+    }
+    if !raw
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+    {
+        return Err(fail("may only contain letters, digits and . _ : -"));
+    }
+    Ok(raw.to_owned())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $code:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Accepts 1–64 characters of `[A-Za-z0-9._:-]`.
+            pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+                parse_name($field, $code, raw).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// The sale people queue for, e.g. `E1` or `tour-2027:berlin`.
+    EventId,
+    "eventId",
+    "invalid_event_id"
+);
+name_type!(
+    /// The person queueing, as the caller identifies them.
+    UserId,
+    "userId",
+    "invalid_user_id"
+);
+
+/// A place in line: a random (v4) UUID handed out on join.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionId(Uuid);
+
+impl SessionId {
+    /// A fresh random id.
+    #[cfg(feature = "ssr")]
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// Accepts the hyphenated UUID form only (what the API hands out).
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
+        let invalid = || InvalidInput {
+            code: "invalid_session_id",
+            message: "sessionId must be a UUID like 0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d".into(),
+        };
+        if raw.len() != 36 {
+            return Err(invalid());
+        }
+        Uuid::try_parse(raw).map(Self).map_err(|_| invalid())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl Default for SessionId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// Where a session stands. The same strings appear in JSON and on the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// In line, not yet admitted.
+    Waiting,
+    /// Admitted: holds one of the event's slots until it expires or leaves.
+    Active,
+    /// Was active; its time ran out and the slot went to the next in line.
+    Expired,
+    /// Left the line or gave the slot back.
+    Left,
+    /// Stopped polling while waiting, so its turn was skipped.
+    Abandoned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Waiting => "WAITING",
+            Status::Active => "ACTIVE",
+            Status::Expired => "EXPIRED",
+            Status::Left => "LEFT",
+            Status::Abandoned => "ABANDONED",
+        }
+    }
+
+    /// True when nothing more will happen to the session.
+    pub fn is_final(self) -> bool {
+        !matches!(self, Status::Waiting | Status::Active)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a session's owner is told about it: the JSON body of the status route and the data
+/// behind the queue page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub session_id: SessionId,
+    pub event_id: EventId,
+    pub user_id: UserId,
+    pub status: Status,
+    /// 1 = next in line; only while WAITING.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
+    /// Seconds until admission at the recent admission rate; only while WAITING and known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_wait_seconds: Option<u64>,
+    /// False while there is no recent admission rate to estimate from.
+    pub wait_time_known: bool,
+    /// When to ask again, in milliseconds: short near the front, longer far back.
+    pub refresh_after_ms: u64,
+    /// Unix milliseconds when an ACTIVE session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_until_ms: Option<u64>,
+    /// Signed admission token; only while ACTIVE.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token: Option<String>,
+}
+
+/// Polling interval for a session: 1 s at the front of the line, growing with the position,
+/// capped at 10 s; terminal sessions are not polled at all (0).
+pub fn refresh_after_ms(status: Status, position: Option<u64>) -> u64 {
+    match (status, position) {
+        (Status::Waiting, Some(p)) => (1_000 + p.saturating_sub(1).saturating_mul(100)).min(10_000),
+        (Status::Waiting, None) => 2_000,
+        (Status::Active, _) => 5_000,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_accept_the_allowed_alphabet() {
+        for ok in ["E1", "a", "tour-2027:berlin_1.x", &"x".repeat(64)] {
+            assert_eq!(EventId::parse(ok).unwrap().as_str(), ok);
+        }
+    }
+
+    #[test]
+    fn names_refuse_everything_else() {
+        for bad in ["", " ", "a b", "é", "a/b", "a\n", "{E1}", &"x".repeat(65)] {
+            let err = UserId::parse(bad).unwrap_err();
+            assert_eq!(err.code, "invalid_user_id", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn session_ids_round_trip_and_refuse_other_forms() {
+        let id = "0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d";
+        assert_eq!(SessionId::parse(id).unwrap().to_string(), id);
+        for bad in [
+            "",
+            "x",
+            "0b6c3f9e8a514c7e9d0a2f4f5b8e1c3d",
+            &format!("{{{id}}}"),
+        ] {
+            assert!(SessionId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn status_strings_match_json() {
+        for s in [
+            Status::Waiting,
+            Status::Active,
+            Status::Expired,
+            Status::Left,
+            Status::Abandoned,
+        ] {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+        }
+    }
+
+    #[test]
+    fn refresh_hint_grows_with_position_within_bounds() {
+        assert_eq!(refresh_after_ms(Status::Waiting, Some(1)), 1_000);
+        assert!(refresh_after_ms(Status::Waiting, Some(10)) > 1_000);
+        assert_eq!(refresh_after_ms(Status::Waiting, Some(1_000_000)), 10_000);
+        assert_eq!(refresh_after_ms(Status::Left, None), 0);
+    }
+}

@@ -1,0 +1,104 @@
+//! The one error type of the HTTP surface, and its JSON shape.
+//!
+//! Every failure a client can see is an [`AppError`]: a status, a stable `code` and a
+//! readable `message`, rendered as `{"error": {"code", "message"}}`. Redis being away is a
+//! 503 with `Retry-After`; input problems are 4xx; nothing else should ever happen, and
+//! when it does it is logged and answered 500 without details.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::domain::InvalidInput;
+use crate::store::StoreError;
+
+/// Seconds a client is asked to wait when Redis is away.
+pub const RETRY_AFTER_SECONDS: u64 = 2;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn session_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "session_not_found",
+            "no session with this id (it may have been purged after it ended)",
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the waiting room is briefly unavailable; your place is kept, please retry shortly",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side",
+        )
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<InvalidInput> for AppError {
+    fn from(e: InvalidInput) -> Self {
+        Self::bad_request(e.code, e.message)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(e) => {
+                tracing::warn!(error = %e, "redis unavailable");
+                Self::unavailable()
+            }
+            StoreError::Unexpected(e) => {
+                tracing::error!(error = %e, "unexpected redis reply");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        let mut response = (self.status, body).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}

@@ -1,0 +1,82 @@
+//! The granter: one background task per server process that admits people.
+//!
+//! Each pass runs the grant script once per event (see `store/lua/grant.lua`): expire,
+//! admit while there is capacity, ack. It runs when woken (a join or a freed slot in this
+//! process), when the earliest active session is due to expire, and at least every tick
+//! (joins made through other instances). Any number of granters may run on one Redis:
+//! the scripts are atomic, so they never admit beyond capacity or out of order.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::service::now_ms;
+use crate::store::{GrantParams, GrantReport, Store};
+
+/// Longest back-off while Redis is away.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Unix ms of the last pass that reached Redis (0 = none yet); read by health checks.
+pub type LastPass = Arc<AtomicU64>;
+
+/// Runs passes until `shutdown`; a pass in progress always completes.
+pub async fn run(
+    store: Store,
+    params: GrantParams,
+    wake: Arc<Notify>,
+    tick: Duration,
+    last_pass: LastPass,
+    shutdown: CancellationToken,
+) {
+    let mut delay = Duration::ZERO;
+    let mut failures: u32 = 0;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(delay) => {}
+        }
+        let now = now_ms();
+        delay = match store.grant_all(&params, now).await {
+            Ok(reports) => {
+                failures = 0;
+                last_pass.store(now, Ordering::Relaxed);
+                log_pass(&reports);
+                next_delay(&reports, tick, now)
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(error = %e, failures, "granter pass failed; backing off");
+                tick.saturating_mul(1 << failures.min(6)).min(MAX_BACKOFF)
+            }
+        };
+    }
+    tracing::info!("granter stopped");
+}
+
+fn log_pass(reports: &[GrantReport]) {
+    for r in reports
+        .iter()
+        .filter(|r| r.granted + r.expired + r.abandoned > 0)
+    {
+        tracing::debug!(
+            event = %r.event_id, granted = r.granted, expired = r.expired,
+            abandoned = r.abandoned, waiting = r.waiting, active = r.active, "granter pass"
+        );
+    }
+}
+
+/// Again at once when a batch ran out; else at the next expiry, or at the latest a tick.
+fn next_delay(reports: &[GrantReport], tick: Duration, now: u64) -> Duration {
+    if reports.iter().any(|r| r.more) {
+        return Duration::ZERO;
+    }
+    reports
+        .iter()
+        .filter_map(|r| r.next_expiry_ms)
+        .map(|at| Duration::from_millis(at.saturating_sub(now) + 1))
+        .fold(tick, Duration::min)
+}

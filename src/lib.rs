@@ -1,0 +1,40 @@
+//! Vestibule: a virtual waiting room for high-demand sales.
+//!
+//! People join a line per event; a background granter admits them in join order while the
+//! event has free capacity. State lives in Redis (a stream per event read by the consumer
+//! group `granter`), so any number of server instances form one waiting room.
+//!
+//! The crate is built twice: with `ssr` as the server and with `hydrate` as the WASM that
+//! brings the page to life in the browser. [`domain`], [`app`] and [`server_fns`] are shared;
+//! everything else is server-only.
+
+pub mod app;
+pub mod domain;
+pub mod server_fns;
+
+#[cfg(feature = "ssr")]
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod error;
+#[cfg(feature = "ssr")]
+pub mod granter;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod startup;
+#[cfg(feature = "ssr")]
+pub mod store;
+#[cfg(feature = "ssr")]
+pub mod telemetry;
+#[cfg(feature = "ssr")]
+pub mod token;
+
+/// Entry point of the WASM bundle: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,48 @@
+//! The Vestibule server: `vestibule --help` lists every setting.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use vestibule::config::Config;
+use vestibule::startup::{leptos_options, Application};
+use vestibule::telemetry;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    telemetry::init(config.log_format);
+    let app = match leptos_options(config.site_addr) {
+        Ok(options) => Application::build(config, options).await,
+        Err(e) => Err(e),
+    };
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("vestibule: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stop = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(stop.clone()));
+    match app.run_until_stopped(stop).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vestibule: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Cancels `stop` on SIGINT or SIGTERM.
+async fn cancel_on_signal(stop: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down");
+    stop.cancel();
+}

@@ -1,0 +1,128 @@
+//! The waiting room's operations (join, status, leave, verify a token) over the store.
+//!
+//! The JSON routes and the server functions are thin layers over this.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::Notify;
+
+use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
+use crate::error::AppError;
+use crate::store::{SessionRecord, Store};
+use crate::token::{Claims, Tokens};
+
+/// Below this decayed admission count (about admissions in the last minute) the wait
+/// cannot be estimated.
+const MIN_ADMISSIONS_FOR_ESTIMATE: f64 = 0.5;
+/// Time constant of the admission-rate decay, as in grant.lua.
+const RATE_WINDOW_MS: f64 = 60_000.0;
+
+/// Unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Shared handle to the waiting room; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    store: Store,
+    tokens: Arc<Tokens>,
+    session_ms: u64,
+    /// Wakes the granter of this process (a join to admit, a slot given back).
+    granter: Arc<Notify>,
+}
+
+impl Service {
+    pub fn new(store: Store, tokens: Tokens, session_ms: u64) -> Self {
+        Self {
+            store,
+            tokens: Arc::new(tokens),
+            session_ms,
+            granter: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn granter_wake(&self) -> Arc<Notify> {
+        self.granter.clone()
+    }
+
+    /// Joins the event's line. `true` when a new place was made; `false` when the user
+    /// already had a live session there, which is returned instead.
+    pub async fn join(
+        &self,
+        event: &EventId,
+        user: &UserId,
+    ) -> Result<(bool, SessionView), AppError> {
+        let now = now_ms();
+        let joined = self.store.join(event, user, now).await?;
+        if joined.created {
+            self.granter.notify_one();
+        }
+        Ok((joined.created, self.view(joined.record, now)))
+    }
+
+    pub async fn status(&self, sid: SessionId) -> Result<SessionView, AppError> {
+        let now = now_ms();
+        let record = self.store.status(sid, now).await?;
+        record
+            .map(|r| self.view(r, now))
+            .ok_or_else(AppError::session_not_found)
+    }
+
+    pub async fn leave(&self, sid: SessionId) -> Result<SessionView, AppError> {
+        let now = now_ms();
+        let left = self
+            .store
+            .leave(sid, now)
+            .await?
+            .ok_or_else(AppError::session_not_found)?;
+        if left.freed_slot {
+            self.granter.notify_one();
+        }
+        Ok(self.view(left.record, now))
+    }
+
+    pub fn verify_token(&self, token: &str) -> Result<Claims, String> {
+        self.tokens.verify(token)
+    }
+
+    fn view(&self, r: SessionRecord, now: u64) -> SessionView {
+        let waiting = r.status == Status::Waiting;
+        let position = waiting.then_some(r.position.max(1));
+        let elapsed = now.saturating_sub(r.admissions_at_ms) as f64;
+        let recent = r.admissions * (-elapsed / RATE_WINDOW_MS).exp();
+        let known = recent >= MIN_ADMISSIONS_FOR_ESTIMATE;
+        let estimate = position
+            .filter(|_| known)
+            .map(|p| (p as f64 * RATE_WINDOW_MS / 1_000.0 / recent).ceil() as u64);
+        let access_token = (r.status == Status::Active).then(|| {
+            self.tokens.issue(&Claims {
+                sub: r.session_id.to_string(),
+                evt: r.event_id.to_string(),
+                usr: r.user_id.to_string(),
+                iat: r.active_until_ms.saturating_sub(self.session_ms) / 1_000,
+                exp: r.active_until_ms / 1_000,
+            })
+        });
+        SessionView {
+            session_id: r.session_id,
+            event_id: r.event_id,
+            user_id: r.user_id,
+            status: r.status,
+            position,
+            estimated_wait_seconds: estimate,
+            wait_time_known: !waiting || known,
+            refresh_after_ms: refresh_after_ms(r.status, position),
+            active_until_ms: (r.status == Status::Active).then_some(r.active_until_ms),
+            access_token,
+        }
+    }
+}

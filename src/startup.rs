@@ -1,0 +1,169 @@
+//! Wiring: state, router, listener, granter, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use axum::extract::FromRef;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use leptos::config::{get_configuration, LeptosOptions};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use rand::RngCore;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api;
+use crate::app::{shell, App};
+use crate::config::Config;
+use crate::granter::{self, LastPass};
+use crate::service::Service;
+use crate::store::Store;
+use crate::token::Tokens;
+
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What every handler and server function can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub service: Service,
+    pub granter_last_pass: LastPass,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Service {
+    fn from_ref(state: &AppState) -> Self {
+        state.service.clone()
+    }
+}
+
+/// Site settings: `Leptos.toml` in the working directory when present (the release binary
+/// on its own), else the `LEPTOS_*` environment that cargo-leptos sets. `LEPTOS_*`
+/// variables override the file either way; `site_addr` overrides both.
+pub fn leptos_options(site_addr: Option<SocketAddr>) -> Result<LeptosOptions, StartupError> {
+    let file = Path::new("Leptos.toml");
+    let conf = get_configuration(file.exists().then_some("Leptos.toml"))?;
+    let mut options = conf.leptos_options;
+    if let Some(addr) = site_addr {
+        options.site_addr = addr;
+    }
+    Ok(options)
+}
+
+/// A server ready to run: bound, with its granter started.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    granter: JoinHandle<()>,
+    shutdown: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(config: Config, options: LeptosOptions) -> Result<Self, StartupError> {
+        let store = Store::connect(&config.redis_url, config.redis_timeout())?;
+        let secret = match &config.token_secret {
+            Some(secret) if !secret.is_empty() => secret.clone().into_bytes(),
+            _ => {
+                tracing::warn!(
+                    "WAITING_ROOM_TOKEN_SECRET is not set: using a random secret, so admission \
+                     tokens will not verify after a restart or on other instances"
+                );
+                let mut secret = vec![0u8; 32];
+                rand::rng().fill_bytes(&mut secret);
+                secret
+            }
+        };
+        let service = Service::new(
+            store.clone(),
+            Tokens::new(&secret),
+            config.session_seconds * 1_000,
+        );
+        let last_pass = LastPass::default();
+        let shutdown = CancellationToken::new();
+        let granter = tokio::spawn(granter::run(
+            store,
+            config.grant_params(),
+            service.granter_wake(),
+            config.granter_tick(),
+            last_pass.clone(),
+            shutdown.clone(),
+        ));
+        let listener = TcpListener::bind(options.site_addr).await?;
+        let state = AppState {
+            leptos_options: options,
+            service,
+            granter_last_pass: last_pass,
+        };
+        Ok(Self {
+            listener,
+            router: router(state),
+            granter,
+            shutdown,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `stop` is cancelled, then finishes in-flight requests and the current
+    /// granter pass.
+    pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "listening");
+        let shutdown = self.shutdown.clone();
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                stop.cancelled().await;
+                shutdown.cancel();
+            })
+            .await;
+        self.shutdown.cancel();
+        let _ = self.granter.await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Every route: the JSON API, the hashed static files, the Leptos pages and server
+/// functions, and the fallback (files under the site root, else the app's 404 page).
+pub fn router(state: AppState) -> Router {
+    let options = state.leptos_options.clone();
+    let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
+    let cache = if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let pkg = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache),
+        ))
+        .service(
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    let routes = generate_route_list(App);
+    Router::new()
+        .merge(api::router())
+        .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
+        .leptos_routes_with_context(&state, routes, || {}, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,110 @@
+-- One granter pass over one event, as a single atomic step:
+--   1. expire ACTIVE sessions whose time is up, freeing their slots;
+--   2. while the event has a free slot (capacity - active) and is not paused, read the
+--      next joins with XREADGROUP, admit each waiting session (skip those that left or
+--      stopped polling) and XACK the entry.
+-- Read, grant and ack happen inside one script, so no entry is ever left pending: a
+-- granter that dies mid-pass dies before or after the script, never inside it. That is
+-- why there is no XAUTOCLAIM recovery: the pending list of the group is always empty.
+-- Scripts are serialised by Redis, so capacity and order hold across server instances.
+--
+-- KEYS: stream, meta, sessions, users, active, left, done
+-- ARGV: now, defaultCapacity, sessionMs, abandonMs, batch, retentionMs
+-- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
+--          waiting, active, {purgedSessionId...}}.
+local now = tonumber(ARGV[1])
+local session_ms, abandon_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
+local batch, retention_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
+local stream, meta, sessions, users, active, left, done =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+
+local expired = 0
+for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, batch)) do
+  redis.call('ZREM', active, sid)
+  local s = load(sessions, sid)
+  if s and s.st == 'A' then
+    finish(sessions, users, done, sid, s, 'E', now)
+    expired = expired + 1
+  end
+end
+
+local cfg = redis.call('HMGET', meta, 'capacity', 'paused')
+local capacity = tonumber(cfg[1]) or tonumber(ARGV[2])
+local free = capacity - redis.call('ZCARD', active)
+local granted, abandoned, read, more, last_id = 0, 0, 0, 0, nil
+-- `head` is the join number of the last entry passed. It follows the sessions' own
+-- numbers, so an entry delivered twice (a replayed XADD) does not move it.
+local head = tonumber(redis.call('HGET', meta, 'head') or '0')
+
+while free > 0 and cfg[2] ~= '1' do
+  if read >= batch then
+    more = 1
+    break
+  end
+  local res = redis.call('XREADGROUP', 'GROUP', 'granter', 'vestibule',
+    'COUNT', math.min(free, batch - read), 'STREAMS', stream, '>')
+  if not res then
+    break
+  end
+  for _, entry in ipairs(res[1][2]) do
+    read = read + 1
+    last_id = entry[1]
+    redis.call('XACK', stream, 'granter', entry[1])
+    local f, sid = entry[2], nil
+    for i = 1, #f, 2 do
+      if f[i] == 'sessionId' then
+        sid = f[i + 1]
+      end
+    end
+    local s = sid and load(sessions, sid)
+    if s then
+      head = math.max(head, s.q)
+    else
+      head = head + 1
+    end
+    if sid then
+      redis.call('ZREM', left, sid)
+      if s and s.st == 'W' then
+        if now - s.seen > abandon_ms then
+          finish(sessions, users, done, sid, s, 'B', now)
+          abandoned = abandoned + 1
+        else
+          s.st, s.untl = 'A', now + session_ms
+          save(sessions, sid, s)
+          redis.call('ZADD', active, s.untl, sid)
+          free = free - 1
+          granted = granted + 1
+        end
+      end
+    end
+  end
+end
+
+if read > 0 then
+  redis.call('HSET', meta, 'head', head)
+  -- Entries before the last one read are all processed; keep them for the retention
+  -- period as history, then trim.
+  local last_ms = tonumber(string.match(last_id, '^(%d+)'))
+  redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
+end
+if granted > 0 then
+  local r = redis.call('HMGET', meta, 'rate', 'rate_ts')
+  local rate = (tonumber(r[1]) or 0) * math.exp(-(now - (tonumber(r[2]) or now)) / 60000)
+  redis.call('HSET', meta, 'rate', tostring(rate + granted), 'rate_ts', now)
+end
+
+local result = { granted, expired, abandoned, more, -1, 0, 0, {} }
+local first = redis.call('ZRANGE', active, 0, 0, 'WITHSCORES')
+if first[2] then
+  result[5] = tonumber(first[2])
+end
+local m = redis.call('HMGET', meta, 'seq', 'head')
+result[6] = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)
+result[7] = redis.call('ZCARD', active)
+
+for _, sid in ipairs(redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)) do
+  redis.call('HDEL', sessions, sid)
+  redis.call('ZREM', done, sid)
+  table.insert(result[8], sid)
+end
+return result

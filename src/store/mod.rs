@@ -1,0 +1,362 @@
+//! The Redis store: the only code that talks to Redis.
+//!
+//! Every state change is one Lua script over the keys of one event (see [`keys`]), so each
+//! step is atomic and the layout fits Redis Cluster. Requests are pipelined: a join or a
+//! status read is one round trip (plus the session → event lookup for a status read).
+
+pub mod keys;
+mod scripts;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{Pipeline, RedisError, Script};
+
+use crate::domain::{EventId, SessionId, Status, UserId};
+use keys::{EventKeys, EVENTS, SESSION_INDEX};
+use scripts::Scripts;
+
+/// What can go wrong talking to Redis.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Redis did not answer (down, unreachable, timed out).
+    #[error("redis is unavailable: {0}")]
+    Unavailable(RedisError),
+    /// Redis answered with an error or with something the code did not expect: a bug.
+    #[error("unexpected redis reply: {0}")]
+    Unexpected(String),
+}
+
+impl From<RedisError> for StoreError {
+    fn from(e: RedisError) -> Self {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+        {
+            StoreError::Unavailable(e)
+        } else {
+            StoreError::Unexpected(e.to_string())
+        }
+    }
+}
+
+/// A session as stored, with what the view needs to derive position and estimate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub session_id: SessionId,
+    pub event_id: EventId,
+    pub user_id: UserId,
+    pub status: Status,
+    /// 1 = next in line; 0 unless WAITING.
+    pub position: u64,
+    /// End of the active period (unix ms); 0 while waiting.
+    pub active_until_ms: u64,
+    /// Exponentially decayed count of admissions (time constant one minute) …
+    pub admissions: f64,
+    /// … as of this time (unix ms).
+    pub admissions_at_ms: u64,
+}
+
+/// The outcome of a join.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Joined {
+    /// False when the user already had a live session for the event: this is that session.
+    pub created: bool,
+    pub record: SessionRecord,
+}
+
+/// The outcome of a leave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Left {
+    /// True when an ACTIVE session gave its slot back (the granter should run).
+    pub freed_slot: bool,
+    pub record: SessionRecord,
+}
+
+/// Rules of a granter pass.
+#[derive(Debug, Clone, Copy)]
+pub struct GrantParams {
+    /// Capacity of events without their own setting.
+    pub default_capacity: u64,
+    pub session_ms: u64,
+    pub abandon_ms: u64,
+    /// Most stream entries (and expiries, and purges) one script handles.
+    pub batch: u64,
+    /// How long final sessions and granted stream entries are kept.
+    pub retention_ms: u64,
+}
+
+/// What one granter pass did for one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantReport {
+    pub event_id: EventId,
+    pub granted: u64,
+    pub expired: u64,
+    pub abandoned: u64,
+    /// The pass stopped at its batch size with slots still free: run again at once.
+    pub more: bool,
+    /// Earliest end of an active session (unix ms).
+    pub next_expiry_ms: Option<u64>,
+    pub waiting: u64,
+    pub active: u64,
+}
+
+/// `{status, position, until, user, rate, rateTs}` as returned by `view()` in common.lua.
+type ViewRow = (String, i64, i64, String, String, String);
+
+/// Handle to Redis; cheap to clone (one multiplexed connection, reconnected on failure).
+#[derive(Clone)]
+pub struct Store {
+    conn: ConnectionManager,
+    scripts: Arc<Scripts>,
+}
+
+impl Store {
+    /// Connects lazily: the server starts even while Redis is away, and every command
+    /// fails fast (`response_timeout`) until it is back.
+    pub fn connect(url: &str, response_timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| StoreError::Unexpected(e.to_string()))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(response_timeout))
+            .set_response_timeout(Some(response_timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+        Ok(Self {
+            conn,
+            scripts: Arc::new(Scripts::new()),
+        })
+    }
+
+    /// Redis answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING").query_async::<()>(&mut conn).await?;
+        Ok(())
+    }
+
+    /// Adds a join to the event's line, or returns the user's live session there.
+    pub async fn join(
+        &self,
+        event: &EventId,
+        user: &UserId,
+        now_ms: u64,
+    ) -> Result<Joined, StoreError> {
+        let sid = SessionId::new();
+        let k = EventKeys::new(event);
+        let mut pipe = redis::pipe();
+        // The index goes first: a session the script creates is always findable.
+        pipe.hset(SESSION_INDEX, sid.to_string(), event.as_str())
+            .ignore()
+            .sadd(EVENTS, event.as_str())
+            .ignore();
+        evalsha(
+            &mut pipe,
+            &self.scripts.join,
+            &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
+            &[
+                &sid.to_string(),
+                event.as_str(),
+                user.as_str(),
+                &now_ms.to_string(),
+            ],
+        );
+        let ((created, id, row),): ((i64, String, ViewRow),) = self.query(&pipe).await?;
+        let created = created == 1;
+        let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
+        if !created {
+            // The user's existing session was returned; the index entry for `sid` is unused.
+            let mut conn = self.conn.clone();
+            redis::cmd("HDEL")
+                .arg(SESSION_INDEX)
+                .arg(sid.to_string())
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
+        Ok(Joined {
+            created,
+            record: record(session_id, event.clone(), row)?,
+        })
+    }
+
+    /// Reads a session (and records the heartbeat of a waiting one); `None` if unknown.
+    pub async fn status(
+        &self,
+        sid: SessionId,
+        now_ms: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let Some(event) = self.event_of(sid).await? else {
+            return Ok(None);
+        };
+        let k = EventKeys::new(&event);
+        let mut pipe = redis::pipe();
+        evalsha(
+            &mut pipe,
+            &self.scripts.status,
+            &[&k.meta, &k.sessions, &k.left],
+            &[&sid.to_string(), &now_ms.to_string()],
+        );
+        let (row,): (Option<ViewRow>,) = self.query(&pipe).await?;
+        row.map(|row| record(sid, event, row)).transpose()
+    }
+
+    /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
+    pub async fn leave(&self, sid: SessionId, now_ms: u64) -> Result<Option<Left>, StoreError> {
+        let Some(event) = self.event_of(sid).await? else {
+            return Ok(None);
+        };
+        let k = EventKeys::new(&event);
+        let mut pipe = redis::pipe();
+        evalsha(
+            &mut pipe,
+            &self.scripts.leave,
+            &[&k.meta, &k.sessions, &k.users, &k.active, &k.left, &k.done],
+            &[&sid.to_string(), &now_ms.to_string()],
+        );
+        let (reply,): (Option<(i64, ViewRow)>,) = self.query(&pipe).await?;
+        reply
+            .map(|(freed, row)| {
+                Ok(Left {
+                    freed_slot: freed == 1,
+                    record: record(sid, event, row)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// One granter pass over every event: expire, admit, purge. Events are independent
+    /// scripts, so a full event never holds up another.
+    pub async fn grant_all(
+        &self,
+        params: &GrantParams,
+        now_ms: u64,
+    ) -> Result<Vec<GrantReport>, StoreError> {
+        let mut conn = self.conn.clone();
+        let events: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(EVENTS)
+            .query_async(&mut conn)
+            .await?;
+        let args = [
+            now_ms.to_string(),
+            params.default_capacity.to_string(),
+            params.session_ms.to_string(),
+            params.abandon_ms.to_string(),
+            params.batch.to_string(),
+            params.retention_ms.to_string(),
+        ];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut reports = Vec::with_capacity(events.len());
+        for chunk in events.chunks(64) {
+            let ids: Vec<EventId> = chunk
+                .iter()
+                .filter_map(|e| EventId::parse(e).ok())
+                .collect();
+            let mut pipe = redis::pipe();
+            for event in &ids {
+                let k = EventKeys::new(event);
+                evalsha(
+                    &mut pipe,
+                    &self.scripts.grant,
+                    &[
+                        &k.stream,
+                        &k.meta,
+                        &k.sessions,
+                        &k.users,
+                        &k.active,
+                        &k.left,
+                        &k.done,
+                    ],
+                    &args,
+                );
+            }
+            type Row = (u64, u64, u64, u64, i64, i64, u64, Vec<String>);
+            let rows: Vec<Row> = self.query(&pipe).await?;
+            let mut purged = Vec::new();
+            for (event_id, row) in ids.into_iter().zip(rows) {
+                let (granted, expired, abandoned, more, next, waiting, active, gone) = row;
+                purged.extend(gone);
+                reports.push(GrantReport {
+                    event_id,
+                    granted,
+                    expired,
+                    abandoned,
+                    more: more == 1,
+                    next_expiry_ms: u64::try_from(next).ok(),
+                    waiting: u64::try_from(waiting).unwrap_or(0),
+                    active,
+                });
+            }
+            if !purged.is_empty() {
+                redis::cmd("HDEL")
+                    .arg(SESSION_INDEX)
+                    .arg(&purged)
+                    .query_async::<()>(&mut conn)
+                    .await?;
+            }
+        }
+        Ok(reports)
+    }
+
+    async fn event_of(&self, sid: SessionId) -> Result<Option<EventId>, StoreError> {
+        let mut conn = self.conn.clone();
+        let event: Option<String> = redis::cmd("HGET")
+            .arg(SESSION_INDEX)
+            .arg(sid.to_string())
+            .query_async(&mut conn)
+            .await?;
+        event
+            .map(|e| EventId::parse(&e).map_err(|e| StoreError::Unexpected(e.message)))
+            .transpose()
+    }
+
+    /// Runs a pipeline; when Redis has lost the scripts (a restart, `SCRIPT FLUSH`), loads
+    /// them and runs it once more. Every script is safe to repeat after a NOSCRIPT, since
+    /// NOSCRIPT means it did not run.
+    async fn query<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+        let mut conn = self.conn.clone();
+        match pipe.query_async(&mut conn).await {
+            Err(e) if e.code() == Some("NOSCRIPT") => {
+                for script in self.scripts.all() {
+                    script.prepare_invoke().load_async(&mut conn).await?;
+                }
+                Ok(pipe.query_async(&mut conn).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+}
+
+fn evalsha(pipe: &mut Pipeline, script: &Script, keys: &[&str], args: &[&str]) {
+    pipe.cmd("EVALSHA")
+        .arg(script.get_hash())
+        .arg(keys.len())
+        .arg(keys)
+        .arg(args);
+}
+
+fn record(
+    session_id: SessionId,
+    event_id: EventId,
+    (st, pos, until, user, rate, rate_ts): ViewRow,
+) -> Result<SessionRecord, StoreError> {
+    let status = match st.as_str() {
+        "W" => Status::Waiting,
+        "A" => Status::Active,
+        "E" => Status::Expired,
+        "L" => Status::Left,
+        "B" => Status::Abandoned,
+        other => return Err(StoreError::Unexpected(format!("unknown status {other:?}"))),
+    };
+    Ok(SessionRecord {
+        session_id,
+        event_id,
+        user_id: UserId::parse(&user).map_err(|e| StoreError::Unexpected(e.message))?,
+        status,
+        position: u64::try_from(pos).unwrap_or(0),
+        active_until_ms: u64::try_from(until).unwrap_or(0),
+        admissions: rate.parse().unwrap_or(0.0),
+        admissions_at_ms: rate_ts.parse().unwrap_or(0),
+    })
+}

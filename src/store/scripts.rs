@@ -1,0 +1,38 @@
+//! The Lua scripts, each with `lua/common.lua` prepended.
+
+use redis::Script;
+
+const COMMON: &str = include_str!("lua/common.lua");
+
+fn with_common(body: &str) -> Script {
+    Script::new(&format!("{COMMON}\n{body}"))
+}
+
+/// Every script the store runs. Built once; Redis caches them by SHA1.
+pub struct Scripts {
+    pub join: Script,
+    pub status: Script,
+    pub leave: Script,
+    pub grant: Script,
+}
+
+impl Scripts {
+    pub fn new() -> Self {
+        Self {
+            join: with_common(include_str!("lua/join.lua")),
+            status: with_common(include_str!("lua/status.lua")),
+            leave: with_common(include_str!("lua/leave.lua")),
+            grant: with_common(include_str!("lua/grant.lua")),
+        }
+    }
+
+    pub fn all(&self) -> [&Script; 4] {
+        [&self.join, &self.status, &self.leave, &self.grant]
+    }
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,266 @@
+//! Session lifecycle and fairness: expiry, release, abandonment, idempotent join,
+//! position and estimate, admission tokens.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{active_set, eventually, spawn_app, TestRedis};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const SOON: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn an_expired_slot_admits_the_next_within_a_second_with_nobody_polling() {
+    let redis = TestRedis::start();
+    // A long tick: only the expiry timer can wake the granter in time.
+    let app = spawn_app(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--session-seconds",
+            "1",
+            "--granter-tick-ms",
+            "60000",
+        ],
+    )
+    .await;
+    let first = app.join_id("exp", "a").await;
+    let second = app.join_id("exp", "b").await;
+    assert!(
+        eventually(SOON, || async {
+            active_set(&redis, "exp") == vec![first.clone()]
+        })
+        .await
+    );
+    let started = Instant::now();
+    // Nobody polls: watch Redis directly.
+    assert!(
+        eventually(Duration::from_secs(3), || async {
+            active_set(&redis, "exp") == vec![second.clone()]
+        })
+        .await
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited < Duration::from_millis(2_000),
+        "took {waited:?} (1 s session + under 1 s)"
+    );
+    assert_eq!(app.status_of(&first).await, "EXPIRED");
+    assert_eq!(app.status_of(&second).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn releasing_an_active_slot_admits_the_next_at_once_and_leave_is_idempotent() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "1", "--granter-tick-ms", "60000"]).await;
+    let first = app.join_id("rel", "a").await;
+    let second = app.join_id("rel", "b").await;
+    assert!(eventually(SOON, || async { app.status_of(&first).await == "ACTIVE" }).await);
+
+    let (code, body) = app.leave(&first).await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(body["status"], "LEFT");
+    assert!(
+        eventually(Duration::from_secs(1), || async {
+            app.status_of(&second).await == "ACTIVE"
+        })
+        .await
+    );
+    let (code, body) = app.leave(&first).await;
+    assert_eq!(
+        (code, body["status"].clone()),
+        (StatusCode::OK, json!("LEFT"))
+    );
+    assert_eq!(active_set(&redis, "rel"), vec![second]);
+}
+
+#[tokio::test]
+async fn a_waiting_session_that_leaves_is_skipped_and_positions_behind_it_move_up() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "1"]).await;
+    let holder = app.join_id("skip", "h").await;
+    let a = app.join_id("skip", "a").await;
+    let b = app.join_id("skip", "b").await;
+    let c = app.join_id("skip", "c").await;
+    assert!(eventually(SOON, || async { app.status_of(&holder).await == "ACTIVE" }).await);
+    let pos = |v: Value| v["position"].as_u64().unwrap();
+    assert_eq!(pos(app.status(&c).await.1), 3);
+
+    app.leave(&b).await;
+    assert_eq!(pos(app.status(&c).await.1), 2, "one ahead left");
+    app.leave(&holder).await;
+    assert!(eventually(SOON, || async { app.status_of(&a).await == "ACTIVE" }).await);
+    assert_eq!(pos(app.status(&c).await.1), 1);
+    app.leave(&a).await;
+    // b left: its turn is skipped and c gets the slot.
+    assert!(eventually(SOON, || async { app.status_of(&c).await == "ACTIVE" }).await);
+    assert_eq!(app.status_of(&b).await, "LEFT");
+}
+
+#[tokio::test]
+async fn position_strictly_decreases_as_people_ahead_are_admitted() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "1"]).await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(app.join_id("pos", &format!("u{i}")).await);
+    }
+    let me = ids.last().unwrap().clone();
+    let mut last = u64::MAX;
+    for sid in &ids[..7] {
+        assert!(eventually(SOON, || async { app.status_of(sid).await == "ACTIVE" }).await);
+        let (_, body) = app.status(&me).await;
+        let p = body["position"].as_u64().unwrap();
+        assert!(p < last, "position went from {last} to {p}");
+        last = p;
+        app.leave(sid).await;
+    }
+    assert_eq!(last, 1);
+    assert!(eventually(SOON, || async { app.status_of(&me).await == "ACTIVE" }).await);
+}
+
+#[tokio::test]
+async fn a_session_not_polled_is_abandoned_and_never_takes_a_slot() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "1", "--abandon-seconds", "1"]).await;
+    let holder = app.join_id("abandon", "h").await;
+    let gone = app.join_id("abandon", "gone").await;
+    let stays = app.join_id("abandon", "stays").await;
+    assert!(eventually(SOON, || async { app.status_of(&holder).await == "ACTIVE" }).await);
+    // `stays` keeps polling for 1.5 s; `gone` does not.
+    let until = Instant::now() + Duration::from_millis(1_500);
+    while Instant::now() < until {
+        app.status(&stays).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    app.leave(&holder).await;
+    assert!(eventually(SOON, || async { app.status_of(&stays).await == "ACTIVE" }).await);
+    assert_eq!(app.status_of(&gone).await, "ABANDONED");
+    assert_eq!(active_set(&redis, "abandon"), vec![stays]);
+}
+
+#[tokio::test]
+async fn joining_twice_is_the_same_place_and_a_rejoin_after_leaving_goes_to_the_back() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "1"]).await;
+    app.join_id("idem", "holder").await;
+    let (code, first) = app.join("idem", "me").await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+    app.join_id("idem", "behind").await;
+    let (code, again) = app.join("idem", "me").await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(again["sessionId"], first["sessionId"]);
+    assert_eq!(again["position"], 1);
+
+    app.leave(first["sessionId"].as_str().unwrap()).await;
+    let (code, back) = app.join("idem", "me").await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+    assert_ne!(back["sessionId"], first["sessionId"]);
+    assert_eq!(back["position"], 2, "behind the one who joined meanwhile");
+}
+
+#[tokio::test]
+async fn status_carries_estimate_and_poll_hint() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "2"]).await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        ids.push(app.join_id("eta", &format!("u{i}")).await);
+    }
+    assert!(eventually(SOON, || async { active_set(&redis, "eta").len() == 2 }).await);
+    let (_, near) = app.status(&ids[2]).await;
+    let (_, far) = app.status(&ids[29]).await;
+    assert_eq!(near["position"], 1);
+    assert_eq!(far["position"], 28);
+    assert!(near["refreshAfterMs"].as_u64().unwrap() < far["refreshAfterMs"].as_u64().unwrap());
+    assert!(far["refreshAfterMs"].as_u64().unwrap() <= 10_000);
+    // Two admissions in the last minute: the wait is known, and longer further back.
+    assert_eq!(near["waitTimeKnown"], true, "{near}");
+    let near_eta = near["estimatedWaitSeconds"].as_u64().unwrap();
+    let far_eta = far["estimatedWaitSeconds"].as_u64().unwrap();
+    assert!(far_eta > near_eta, "{near_eta} vs {far_eta}");
+
+    // A fresh event with nobody admitted yet has no estimate.
+    let redis2 = TestRedis::start();
+    let app2 = spawn_app(&redis2, &["--capacity", "0"]).await;
+    let sid = app2.join_id("cold", "u").await;
+    let (_, body) = app2.status(&sid).await;
+    assert_eq!(body["waitTimeKnown"], false);
+    assert!(body.get("estimatedWaitSeconds").is_none());
+}
+
+#[tokio::test]
+async fn an_active_session_carries_a_token_that_verifies_until_tampered_with() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let sid = app.join_id("tok", "U1").await;
+    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    let (_, body) = app.status(&sid).await;
+    let token = body["accessToken"].as_str().unwrap().to_string();
+
+    let verify = |token: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .post(app.url("/api/waiting-room/tokens/verify"))
+                .json(&json!({ "token": token }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let ok = verify(token.clone()).await;
+    assert_eq!(ok["valid"], true, "{ok}");
+    assert_eq!(ok["claims"]["sub"], sid.as_str());
+    assert_eq!(ok["claims"]["evt"], "tok");
+    assert_eq!(ok["claims"]["usr"], "U1");
+
+    let mut flipped = token.into_bytes();
+    let i = flipped.len() - 3;
+    flipped[i] = if flipped[i] == b'a' { b'b' } else { b'a' };
+    let bad = verify(String::from_utf8(flipped).unwrap()).await;
+    assert_eq!(bad["valid"], false);
+
+    // Another secret: a token from another deployment is refused.
+    let redis2 = TestRedis::start();
+    let other = spawn_app(&redis2, &["--token-secret", "another-secret"]).await;
+    let sid2 = other.join_id("tok", "U1").await;
+    assert!(eventually(SOON, || async { other.status_of(&sid2).await == "ACTIVE" }).await);
+    let foreign = other.status(&sid2).await.1["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(verify(foreign).await["valid"], false);
+}
+
+#[tokio::test]
+async fn a_token_of_an_expired_session_is_refused() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--session-seconds", "1"]).await;
+    let sid = app.join_id("tokexp", "U1").await;
+    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    let token = app.status(&sid).await.1["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let res: Value = app
+        .http
+        .post(app.url("/api/waiting-room/tokens/verify"))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(res["valid"], false, "{res}");
+    assert_eq!(app.status_of(&sid).await, "EXPIRED");
+}

@@ -1,0 +1,259 @@
+//! The core invariants of the waiting room, against a real redis-server.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{active_set, eventually, spawn_app, stream_order, TestRedis};
+use reqwest::StatusCode;
+
+const SOON: Duration = Duration::from_secs(5);
+
+#[tokio::test]
+async fn a_join_is_one_stream_entry_read_by_the_granter_group() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let (status, body) = app.join("E1", "U1").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let sid = body["sessionId"].as_str().unwrap();
+    assert_eq!(sid.len(), 36);
+    assert_eq!(&sid[14..15], "4", "a v4 UUID: {sid}");
+
+    let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+        .arg("waiting-room-joins:{E1}")
+        .arg("-")
+        .arg("+")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    let fields: std::collections::HashMap<_, _> = entries[0].1.iter().cloned().collect();
+    assert_eq!(fields["sessionId"], sid);
+    assert_eq!(fields["eventId"], "E1");
+    assert_eq!(fields["userId"], "U1");
+
+    assert!(eventually(SOON, || async { app.status_of(sid).await == "ACTIVE" }).await);
+    let groups: Vec<redis::Value> = redis::cmd("XINFO")
+        .arg("GROUPS")
+        .arg("waiting-room-joins:{E1}")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(groups.len(), 1, "one consumer group");
+    let text = format!("{groups:?}");
+    assert!(text.contains("granter"), "{text}");
+}
+
+#[tokio::test]
+async fn hundred_joins_from_twenty_tasks_with_capacity_ten_admit_exactly_the_first_ten() {
+    let redis = TestRedis::start();
+    let app = Arc::new(spawn_app(&redis, &["--capacity", "10"]).await);
+    let mut tasks = Vec::new();
+    for t in 0..20 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..5 {
+                ids.push(app.join_id("burst", &format!("u{t}-{i}")).await);
+            }
+            ids
+        }));
+    }
+    let mut all = HashSet::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    assert_eq!(all.len(), 100, "every join got its own session");
+
+    let order = stream_order(&redis, "burst");
+    assert_eq!(order.len(), 100, "no join lost");
+    let first_ten: HashSet<String> = order[..10].iter().cloned().collect();
+    assert!(
+        eventually(SOON, || async {
+            active_set(&redis, "burst")
+                .into_iter()
+                .collect::<HashSet<_>>()
+                == first_ten
+        })
+        .await
+    );
+    // And it stays so: nobody else gets in while the ten hold their slots.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut active = 0;
+    for sid in &order {
+        if app.status_of(sid).await == "ACTIVE" {
+            active += 1;
+            assert!(first_ten.contains(sid));
+        }
+    }
+    assert_eq!(active, 10);
+}
+
+#[tokio::test]
+async fn capacity_holds_and_order_is_fifo_with_two_instances_racing() {
+    let redis = TestRedis::start();
+    let a = Arc::new(spawn_app(&redis, &["--capacity", "3", "--granter-tick-ms", "5"]).await);
+    let b = Arc::new(spawn_app(&redis, &["--capacity", "3", "--granter-tick-ms", "5"]).await);
+
+    // Sample the active count all along, straight from Redis.
+    let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let url = redis.url();
+        let sampling = sampling.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+            let mut max = 0u64;
+            let mut samples = 0u64;
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                let n: u64 = redis::cmd("ZCARD")
+                    .arg("wr:{race}:active")
+                    .query(&mut conn)
+                    .unwrap();
+                max = max.max(n);
+                samples += 1;
+            }
+            (max, samples)
+        })
+    };
+
+    // Joins through both instances at once; slots freed through both as well.
+    let mut joins = Vec::new();
+    for i in 0..40 {
+        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        joins.push(tokio::spawn(async move {
+            app.join_id("race", &format!("u{i}")).await
+        }));
+    }
+    for j in joins {
+        j.await.unwrap();
+    }
+    let order = stream_order(&redis, "race");
+    assert_eq!(order.len(), 40);
+
+    // Free slots one at a time: each time, the next in join order must be admitted.
+    let mut admitted = Vec::new();
+    for round in 0..order.len() {
+        let expected: HashSet<String> = order[round..(round + 3).min(order.len())]
+            .iter()
+            .cloned()
+            .collect();
+        assert!(
+            eventually(SOON, || async {
+                active_set(&redis, "race")
+                    .into_iter()
+                    .collect::<HashSet<_>>()
+                    == expected
+            })
+            .await,
+            "round {round}: active should be the next three in join order"
+        );
+        let leaving = &order[round];
+        let app = if round % 2 == 0 { &a } else { &b };
+        assert_eq!(app.status_of(leaving).await, "ACTIVE");
+        app.leave(leaving).await;
+        admitted.push(leaving.clone());
+    }
+    assert_eq!(admitted, order, "admitted in join order");
+
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let (max, samples) = sampler.await.unwrap();
+    assert!(samples > 100, "the sampler ran ({samples} samples)");
+    assert!(max <= 3, "capacity 3 exceeded: {max} active seen");
+}
+
+#[tokio::test]
+async fn a_full_event_never_delays_another() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "1", "--granter-tick-ms", "60000"]).await;
+    app.join_id("full", "holder").await;
+    for i in 0..50 {
+        app.join_id("full", &format!("w{i}")).await;
+    }
+    let other = app.join_id("free", "me").await;
+    // The tick is a minute: only the join's own wake-up can admit it.
+    assert!(
+        eventually(Duration::from_secs(2), || async {
+            app.status_of(&other).await == "ACTIVE"
+        })
+        .await
+    );
+    assert_eq!(active_set(&redis, "full").len(), 1);
+}
+
+#[tokio::test]
+async fn nothing_is_ever_left_pending_even_when_instances_stop_mid_stream() {
+    let redis = TestRedis::start();
+    let a = spawn_app(&redis, &["--capacity", "1000", "--granter-tick-ms", "5"]).await;
+    let b = spawn_app(&redis, &["--capacity", "1000", "--granter-tick-ms", "5"]).await;
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        ids.push(app.join_id("pend", &format!("u{i}")).await);
+        if i == 100 {
+            // One instance goes away while joins keep coming.
+            let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+                .arg("waiting-room-joins:{pend}")
+                .arg("granter")
+                .query(&mut redis.conn())
+                .unwrap();
+            assert_eq!(pending.0, 0);
+        }
+    }
+    a.stop().await;
+    assert!(
+        eventually(SOON, || async { active_set(&redis, "pend").len() == 200 }).await,
+        "every join was granted by the surviving instance"
+    );
+    let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+        .arg("waiting-room-joins:{pend}")
+        .arg("granter")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(pending.0, 0, "no entry left pending");
+    for sid in &ids {
+        assert_eq!(b.status_of(sid).await, "ACTIVE");
+    }
+}
+
+#[tokio::test]
+async fn an_entry_delivered_twice_grants_once() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "5"]).await;
+    let sid = app.join_id("dup", "U1").await;
+    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    // The same join delivered again (a replay, a retried XADD): it must not take a slot.
+    let _: String = redis::cmd("XADD")
+        .arg("waiting-room-joins:{dup}")
+        .arg("*")
+        .arg(&["sessionId", &sid, "eventId", "dup", "userId", "U1"])
+        .query(&mut redis.conn())
+        .unwrap();
+    let other = app.join_id("dup", "U2").await;
+    assert!(eventually(SOON, || async { app.status_of(&other).await == "ACTIVE" }).await);
+    let active = active_set(&redis, "dup");
+    assert_eq!(active.len(), 2, "{active:?}");
+    let until: Vec<(String, u64)> = redis::cmd("ZRANGE")
+        .arg("wr:{dup}:active")
+        .arg(0)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(until.iter().filter(|(s, _)| s == &sid).count(), 1);
+}
+
+#[tokio::test]
+async fn sessions_live_in_redis_and_survive_a_server_restart() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "1"]).await;
+    let first = app.join_id("restart", "a").await;
+    let second = app.join_id("restart", "b").await;
+    app.stop().await;
+
+    let again = spawn_app(&redis, &["--capacity", "1"]).await;
+    assert_eq!(again.status_of(&first).await, "ACTIVE");
+    let (_, body) = again.status(&second).await;
+    assert_eq!(body["status"], "WAITING");
+    assert_eq!(body["position"], 1);
+}
