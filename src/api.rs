@@ -25,6 +25,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/waiting-room/sessions", post(join))
         .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
         .route("/api/waiting-room/tokens/verify", post(verify))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/api/{*rest}", any(no_such_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -80,6 +82,27 @@ async fn verify(
         Err(reason) => json!({ "valid": false, "reason": reason }),
     };
     Ok(Json(answer).into_response())
+}
+
+/// `GET /healthz`: the process is up.
+async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: Redis answers and the granter passed recently; else 503.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let redis = state.service.store().ping().await.is_ok();
+    let granter = state.granter.is_recent(crate::service::now_ms());
+    let body = Json(json!({
+        "status": if redis && granter { "ready" } else { "not_ready" },
+        "redis": redis,
+        "granter": granter,
+    }));
+    if redis && granter {
+        (StatusCode::OK, body).into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    }
 }
 
 async fn no_such_route() -> AppError {

@@ -19,8 +19,31 @@ use crate::store::{GrantParams, GrantReport, Store};
 /// Longest back-off while Redis is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// Unix ms of the last pass that reached Redis (0 = none yet); read by health checks.
-pub type LastPass = Arc<AtomicU64>;
+/// When the granter last completed a pass, for readiness checks.
+#[derive(Clone, Debug)]
+pub struct Health {
+    last_pass_ms: Arc<AtomicU64>,
+    stale_after_ms: u64,
+}
+
+impl Health {
+    /// A pass older than `stale_after` means the granter is stuck or Redis is away.
+    pub fn new(stale_after: Duration) -> Self {
+        Self {
+            last_pass_ms: Arc::default(),
+            stale_after_ms: stale_after.as_millis() as u64,
+        }
+    }
+
+    pub fn is_recent(&self, now_ms: u64) -> bool {
+        let last = self.last_pass_ms.load(Ordering::Relaxed);
+        last > 0 && now_ms.saturating_sub(last) <= self.stale_after_ms
+    }
+
+    fn record(&self, now_ms: u64) {
+        self.last_pass_ms.store(now_ms, Ordering::Relaxed);
+    }
+}
 
 /// Runs passes until `shutdown`; a pass in progress always completes.
 pub async fn run(
@@ -28,7 +51,7 @@ pub async fn run(
     params: GrantParams,
     wake: Arc<Notify>,
     tick: Duration,
-    last_pass: LastPass,
+    health: Health,
     shutdown: CancellationToken,
 ) {
     let mut delay = Duration::ZERO;
@@ -43,7 +66,7 @@ pub async fn run(
         delay = match store.grant_all(&params, now).await {
             Ok(reports) => {
                 failures = 0;
-                last_pass.store(now, Ordering::Relaxed);
+                health.record(now);
                 log_pass(&reports);
                 next_delay(&reports, tick, now)
             }

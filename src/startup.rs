@@ -19,7 +19,7 @@ use tower_http::trace::TraceLayer;
 use crate::api;
 use crate::app::{shell, App};
 use crate::config::Config;
-use crate::granter::{self, LastPass};
+use crate::granter::{self, Health};
 use crate::service::Service;
 use crate::store::Store;
 use crate::token::Tokens;
@@ -31,7 +31,7 @@ pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub service: Service,
-    pub granter_last_pass: LastPass,
+    pub granter: Health,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -87,21 +87,23 @@ impl Application {
             Tokens::new(&secret),
             config.session_seconds * 1_000,
         );
-        let last_pass = LastPass::default();
+        // Ready while passes keep coming: every tick, at least every few seconds.
+        let health =
+            Health::new((config.granter_tick() * 5).max(std::time::Duration::from_secs(5)));
         let shutdown = CancellationToken::new();
         let granter = tokio::spawn(granter::run(
             store,
             config.grant_params(),
             service.granter_wake(),
             config.granter_tick(),
-            last_pass.clone(),
+            health.clone(),
             shutdown.clone(),
         ));
         let listener = TcpListener::bind(options.site_addr).await?;
         let state = AppState {
             leptos_options: options,
             service,
-            granter_last_pass: last_pass,
+            granter: health,
         };
         Ok(Self {
             listener,

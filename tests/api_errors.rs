@@ -356,7 +356,27 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
         assert!(took < Duration::from_secs(3), "{path} took {took:?}");
     }
 
+    let ready = |app: &TestApp| {
+        let url = app.url("/readyz");
+        let http = app.http.clone();
+        async move { http.get(url).send().await.unwrap().status() }
+    };
+    assert_eq!(
+        ready(&app).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/readyz goes red"
+    );
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "the process itself is up");
+
     redis.launch();
+    assert!(
+        common::eventually(Duration::from_secs(10), || async {
+            ready(&app).await == StatusCode::OK
+        })
+        .await,
+        "/readyz turns green again"
+    );
     assert!(
         common::eventually(Duration::from_secs(10), || async {
             app.status(&sid).await.0 == StatusCode::OK
