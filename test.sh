@@ -37,6 +37,7 @@ REDIS_URL="redis://127.0.0.1:$redis_port" \
 LEPTOS_SITE_ADDR="127.0.0.1:$app_port" \
 WAITING_ROOM_CAPACITY=1 \
 WAITING_ROOM_TOKEN_SECRET=end2end-secret \
+WAITING_ROOM_JOIN_RATE_PER_SECOND=0 \
 RUST_LOG="${RUST_LOG:-warn}" \
   ./target/release/vestibule > "$work/server.log" 2>&1 &
 server_pid=$!

@@ -19,14 +19,17 @@ use crate::startup::AppState;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Where joins are posted.
+pub const JOIN_PATH: &str = "/api/waiting-room/sessions";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/waiting-room/sessions", post(join))
+        .route(JOIN_PATH, post(join))
         .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
         .route("/api/waiting-room/tokens/verify", post(verify))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/api/{*rest}", any(no_such_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -105,11 +108,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// `GET /metrics`: Prometheus text format.
+async fn metrics() -> Response {
+    let handle = crate::telemetry::metrics_handle();
+    handle.run_upkeep();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}
+
 async fn no_such_route() -> AppError {
     AppError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
 }
 
-async fn method_not_allowed() -> AppError {
+pub(crate) async fn method_not_allowed() -> AppError {
     AppError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",

@@ -68,6 +68,25 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(10..=60_000))]
     pub redis_timeout_ms: u64,
 
+    /// Bearer token for the admin routes (/api/admin/...). Unset: admin routes are off (404).
+    #[arg(long, env = "WAITING_ROOM_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Joins allowed per second from one client address (0 = no limit).
+    #[arg(long, env = "WAITING_ROOM_JOIN_RATE_PER_SECOND", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub join_rate_per_second: u32,
+
+    /// Burst of joins allowed from one client address above the steady rate.
+    #[arg(long, env = "WAITING_ROOM_JOIN_BURST", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub join_burst: u32,
+
+    /// Longest time a request may take before it is answered 503.
+    #[arg(long, env = "WAITING_ROOM_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub request_timeout_ms: u64,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

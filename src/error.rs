@@ -79,10 +79,14 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(e) => {
+                metrics::counter!(crate::telemetry::names::REDIS_ERRORS, "kind" => "unavailable")
+                    .increment(1);
                 tracing::warn!(error = %e, "redis unavailable");
                 Self::unavailable()
             }
             StoreError::Unexpected(e) => {
+                metrics::counter!(crate::telemetry::names::REDIS_ERRORS, "kind" => "unexpected")
+                    .increment(1);
                 tracing::error!(error = %e, "unexpected redis reply");
                 Self::internal()
             }

@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::service::now_ms;
 use crate::store::{GrantParams, GrantReport, Store};
+use crate::telemetry::names;
 
 /// Longest back-off while Redis is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -57,17 +58,24 @@ pub async fn run(
     let mut delay = Duration::ZERO;
     let mut failures: u32 = 0;
     loop {
+        let due = tokio::time::Instant::now() + delay;
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = wake.notified() => {}
-            _ = tokio::time::sleep(delay) => {}
+            _ = tokio::time::sleep_until(due) => {}
         }
+        // How late the pass starts against when it was due (0 when woken early).
+        let lag = tokio::time::Instant::now().saturating_duration_since(due);
+        metrics::gauge!(names::GRANTER_LAG).set(lag.as_secs_f64());
         let now = now_ms();
-        delay = match store.grant_all(&params, now).await {
+        let started = std::time::Instant::now();
+        let result = store.grant_all(&params, now).await;
+        metrics::histogram!(names::GRANTER_PASS).record(started.elapsed().as_secs_f64());
+        delay = match result {
             Ok(reports) => {
                 failures = 0;
                 health.record(now);
-                log_pass(&reports);
+                record_pass(&reports);
                 next_delay(&reports, tick, now)
             }
             Err(e) => {
@@ -80,11 +88,17 @@ pub async fn run(
     tracing::info!("granter stopped");
 }
 
-fn log_pass(reports: &[GrantReport]) {
-    for r in reports
-        .iter()
-        .filter(|r| r.granted + r.expired + r.abandoned > 0)
-    {
+fn record_pass(reports: &[GrantReport]) {
+    for r in reports {
+        let event = r.event_id.to_string();
+        metrics::gauge!(names::WAITING, "event" => event.clone()).set(r.waiting as f64);
+        metrics::gauge!(names::ACTIVE, "event" => event).set(r.active as f64);
+        if r.granted + r.expired + r.abandoned == 0 {
+            continue;
+        }
+        metrics::counter!(names::GRANTS).increment(r.granted);
+        metrics::counter!(names::EXPIRIES).increment(r.expired);
+        metrics::counter!(names::ABANDONMENTS).increment(r.abandoned);
         tracing::debug!(
             event = %r.event_id, granted = r.granted, expired = r.expired,
             abandoned = r.abandoned, waiting = r.waiting, active = r.active, "granter pass"

@@ -13,6 +13,8 @@ pub mod domain;
 pub mod server_fns;
 
 #[cfg(feature = "ssr")]
+pub mod admin;
+#[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod config;
@@ -20,6 +22,8 @@ pub mod config;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod granter;
+#[cfg(feature = "ssr")]
+pub mod limits;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

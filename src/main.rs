@@ -11,7 +11,7 @@ use vestibule::telemetry;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    telemetry::init(config.log_format);
+    telemetry::init_logs(config.log_format);
     let app = match leptos_options(config.site_addr) {
         Ok(options) => Application::build(config, options).await,
         Err(e) => Err(e),

@@ -9,7 +9,8 @@ use tokio::sync::Notify;
 
 use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
 use crate::error::AppError;
-use crate::store::{SessionRecord, Store};
+use crate::store::{EventOverview, EventSettings, SessionRecord, Store};
+use crate::telemetry::names;
 use crate::token::{Claims, Tokens};
 
 /// Below this decayed admission count (about admissions in the last minute) the wait
@@ -63,6 +64,12 @@ impl Service {
     ) -> Result<(bool, SessionView), AppError> {
         let now = now_ms();
         let joined = self.store.join(event, user, now).await?;
+        let outcome = if joined.created {
+            "created"
+        } else {
+            "existing"
+        };
+        metrics::counter!(names::JOINS, "outcome" => outcome).increment(1);
         if joined.created {
             self.granter.notify_one();
         }
@@ -71,6 +78,7 @@ impl Service {
 
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, AppError> {
         let now = now_ms();
+        metrics::counter!(names::STATUS_POLLS).increment(1);
         let record = self.store.status(sid, now).await?;
         record
             .map(|r| self.view(r, now))
@@ -85,9 +93,43 @@ impl Service {
             .await?
             .ok_or_else(AppError::session_not_found)?;
         if left.freed_slot {
+            metrics::counter!(names::RELEASES).increment(1);
             self.granter.notify_one();
         }
         Ok(self.view(left.record, now))
+    }
+
+    /// Every event with its settings and counts.
+    pub async fn events(&self) -> Result<Vec<EventOverview>, AppError> {
+        Ok(self.store.events().await?)
+    }
+
+    /// One event's settings and counts (defaults and zeros for an unknown event).
+    pub async fn event(&self, event: &EventId) -> Result<EventOverview, AppError> {
+        let found = self
+            .events()
+            .await?
+            .into_iter()
+            .find(|e| &e.event_id == event);
+        Ok(found.unwrap_or_else(|| EventOverview {
+            event_id: event.clone(),
+            settings: EventSettings::default(),
+            joined: 0,
+            waiting: 0,
+            active: 0,
+        }))
+    }
+
+    /// Replaces an event's settings; takes effect on every instance at its next pass, and
+    /// at once here (raising capacity admits the next people immediately).
+    pub async fn put_settings(
+        &self,
+        event: &EventId,
+        settings: &EventSettings,
+    ) -> Result<EventOverview, AppError> {
+        self.store.put_settings(event, settings).await?;
+        self.granter.notify_one();
+        self.event(event).await
     }
 
     pub fn verify_token(&self, token: &str) -> Result<Claims, String> {

@@ -16,13 +16,15 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::api;
 use crate::app::{shell, App};
 use crate::config::Config;
 use crate::granter::{self, Health};
+use crate::limits::{self, JoinLimiter};
 use crate::service::Service;
 use crate::store::Store;
+use crate::telemetry;
 use crate::token::Tokens;
+use crate::{admin, api};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -105,9 +107,15 @@ impl Application {
             service,
             granter: health,
         };
+        telemetry::metrics_handle();
+        let limits = Limits {
+            joins: JoinLimiter::new(config.join_rate_per_second, config.join_burst),
+            request_timeout: std::time::Duration::from_millis(config.request_timeout_ms),
+            admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
+        };
         Ok(Self {
             listener,
-            router: router(state),
+            router: router(state, limits),
             granter,
             shutdown,
         })
@@ -124,7 +132,10 @@ impl Application {
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
         let shutdown = self.shutdown.clone();
-        let served = axum::serve(self.listener, self.router)
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(async move {
                 stop.cancelled().await;
                 shutdown.cancel();
@@ -137,9 +148,18 @@ impl Application {
     }
 }
 
-/// Every route: the JSON API, the hashed static files, the Leptos pages and server
-/// functions, and the fallback (files under the site root, else the app's 404 page).
-pub fn router(state: AppState) -> Router {
+/// The limits every request passes through.
+pub struct Limits {
+    pub joins: JoinLimiter,
+    pub request_timeout: std::time::Duration,
+    /// Admin routes are mounted only with a token.
+    pub admin_token: Option<String>,
+}
+
+/// Every route: the JSON API (and the admin API when configured), the hashed static files,
+/// the Leptos pages and server functions, and the fallback (files under the site root,
+/// else the app's 404 page).
+pub fn router(state: AppState, limits: Limits) -> Router {
     let options = state.leptos_options.clone();
     let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
     let cache = if options.hash_files {
@@ -158,7 +178,11 @@ pub fn router(state: AppState) -> Router {
                 .precompressed_gzip(),
         );
     let routes = generate_route_list(App);
-    Router::new()
+    let mut router = Router::new();
+    if let Some(token) = &limits.admin_token {
+        router = router.merge(admin::router(token));
+    }
+    router
         .merge(api::router())
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
         .leptos_routes_with_context(&state, routes, || {}, {
@@ -166,6 +190,15 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.joins,
+            limits::limit_joins,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.request_timeout,
+            limits::deadline,
+        ))
+        .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1,15 +1,77 @@
-//! Logging: `tracing` to stdout, filtered by `RUST_LOG` (default `info`), as text or JSON.
+//! Telemetry: logs (`tracing` to stdout, filtered by `RUST_LOG`, text or JSON) and
+//! Prometheus metrics (`GET /metrics`).
 
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Installs the global subscriber; later calls are no-ops (tests build many apps).
-pub fn init(format: LogFormat) {
+/// Installs the global log subscriber; later calls are no-ops (tests build many apps).
+pub fn init_logs(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// The process-wide Prometheus recorder (installed on first use).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let seconds = [
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ];
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
+                .expect("non-empty buckets")
+                .install_recorder()
+                .expect("the only metrics recorder of the process")
+        })
+        .clone()
+}
+
+/// Metric names, in one place.
+pub mod names {
+    pub const JOINS: &str = "vestibule_joins_total";
+    pub const GRANTS: &str = "vestibule_grants_total";
+    pub const EXPIRIES: &str = "vestibule_expiries_total";
+    pub const RELEASES: &str = "vestibule_releases_total";
+    pub const ABANDONMENTS: &str = "vestibule_abandonments_total";
+    pub const STATUS_POLLS: &str = "vestibule_status_polls_total";
+    pub const REDIS_ERRORS: &str = "vestibule_redis_errors_total";
+    pub const RATE_LIMITED: &str = "vestibule_rate_limited_total";
+    pub const HTTP_DURATION: &str = "vestibule_http_request_duration_seconds";
+    pub const GRANTER_PASS: &str = "vestibule_granter_pass_duration_seconds";
+    pub const GRANTER_LAG: &str = "vestibule_granter_lag_seconds";
+    pub const WAITING: &str = "vestibule_waiting";
+    pub const ACTIVE: &str = "vestibule_active";
+}
+
+/// Middleware: request latency by route pattern, method and status.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics::histogram!(
+        names::HTTP_DURATION,
+        "route" => route,
+        "method" => method,
+        "status" => response.status().as_u16().to_string()
+    )
+    .record(started.elapsed().as_secs_f64());
+    response
 }

@@ -32,6 +32,8 @@ fn start_server(redis: &TestRedis, port: u16, args: &[&str]) -> Server {
             "test-secret",
             "--redis-timeout-ms",
             "1000",
+            "--join-rate-per-second",
+            "0",
         ])
         .args(args)
         .env("RUST_LOG", "warn")
@@ -39,10 +41,12 @@ fn start_server(redis: &TestRedis, port: u16, args: &[&str]) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the server binary starts");
+    // Dropping the server (also on a panic) kills and reaps the process.
+    let server = Server { child, port };
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Server { child, port };
+            return server;
         }
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -97,8 +97,32 @@ pub struct GrantReport {
     pub abandoned: u64,
     /// The pass stopped at its batch size with slots still free: run again at once.
     pub more: bool,
-    /// Earliest end of an active session (unix ms).
+    /// When a pass is next due without a wake-up (unix ms): the earliest end of an
+    /// active session, or the roll-over of a rate-limited event's window.
     pub next_expiry_ms: Option<u64>,
+    pub waiting: u64,
+    pub active: u64,
+}
+
+/// Per-event settings, kept in the event's meta hash so every instance obeys them at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSettings {
+    /// Most ACTIVE sessions; `None` = the configured default.
+    pub capacity: Option<u64>,
+    /// Most new ACTIVE sessions per minute; `None` = no limit.
+    pub rate_per_minute: Option<u64>,
+    /// No admissions while paused; joins and positions go on.
+    pub paused: bool,
+}
+
+/// An event's settings and counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOverview {
+    pub event_id: EventId,
+    pub settings: EventSettings,
+    /// Joins so far.
+    pub joined: u64,
+    /// Joins the granter has not reached yet.
     pub waiting: u64,
     pub active: u64,
 }
@@ -297,6 +321,94 @@ impl Store {
             }
         }
         Ok(reports)
+    }
+
+    /// Every known event with its settings and counts.
+    pub async fn events(&self) -> Result<Vec<EventOverview>, StoreError> {
+        let mut conn = self.conn.clone();
+        let mut events: Vec<String> = redis::cmd("SMEMBERS")
+            .arg(EVENTS)
+            .query_async(&mut conn)
+            .await?;
+        events.sort();
+        let ids: Vec<EventId> = events
+            .iter()
+            .filter_map(|e| EventId::parse(e).ok())
+            .collect();
+        let mut overviews = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(256) {
+            let mut pipe = redis::pipe();
+            for event in chunk {
+                let k = EventKeys::new(event);
+                pipe.cmd("HMGET")
+                    .arg(&k.meta)
+                    .arg(&["seq", "head", "capacity", "rate_per_min", "paused"])
+                    .cmd("ZCARD")
+                    .arg(&k.active);
+            }
+            type Meta = (
+                Option<u64>,
+                Option<u64>,
+                Option<u64>,
+                Option<u64>,
+                Option<String>,
+            );
+            let rows: Vec<(Meta, u64)> = {
+                let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
+                flat.chunks(2)
+                    .map(|pair| {
+                        let meta = redis::from_redis_value_ref(&pair[0]);
+                        let active = redis::from_redis_value_ref(&pair[1]);
+                        Ok((meta?, active?))
+                    })
+                    .collect::<Result<_, redis::ParsingError>>()
+                    .map_err(|e| StoreError::Unexpected(e.to_string()))?
+            };
+            for (event_id, ((seq, head, capacity, rate, paused), active)) in
+                chunk.iter().cloned().zip(rows)
+            {
+                let (seq, head) = (seq.unwrap_or(0), head.unwrap_or(0));
+                overviews.push(EventOverview {
+                    event_id,
+                    settings: EventSettings {
+                        capacity,
+                        rate_per_minute: rate,
+                        paused: paused.as_deref() == Some("1"),
+                    },
+                    joined: seq,
+                    waiting: seq.saturating_sub(head),
+                    active,
+                });
+            }
+        }
+        Ok(overviews)
+    }
+
+    /// Replaces an event's settings (the event need not have had a join yet).
+    pub async fn put_settings(
+        &self,
+        event: &EventId,
+        settings: &EventSettings,
+    ) -> Result<(), StoreError> {
+        let k = EventKeys::new(event);
+        let mut pipe = redis::pipe();
+        pipe.atomic().sadd(EVENTS, event.as_str()).ignore();
+        match settings.capacity {
+            Some(c) => pipe.hset(&k.meta, "capacity", c).ignore(),
+            None => pipe.hdel(&k.meta, "capacity").ignore(),
+        };
+        match settings.rate_per_minute {
+            Some(r) => pipe.hset(&k.meta, "rate_per_min", r).ignore(),
+            None => pipe.hdel(&k.meta, "rate_per_min").ignore(),
+        };
+        if settings.paused {
+            pipe.hset(&k.meta, "paused", "1").ignore();
+        } else {
+            pipe.hdel(&k.meta, "paused").ignore();
+        }
+        let mut conn = self.conn.clone();
+        pipe.query_async::<()>(&mut conn).await?;
+        Ok(())
     }
 
     async fn event_of(&self, sid: SessionId) -> Result<Option<EventId>, StoreError> {

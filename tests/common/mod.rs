@@ -111,6 +111,7 @@ fn base_args(redis: &TestRedis, extra: &[&str]) -> Vec<String> {
         ("--token-secret", "test-secret".into()),
         ("--granter-tick-ms", "50".into()),
         ("--redis-timeout-ms", "1000".into()),
+        ("--join-rate-per-second", "0".into()),
     ];
     let mut args = Vec::new();
     for (flag, value) in defaults {

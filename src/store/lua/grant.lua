@@ -1,6 +1,7 @@
 -- One granter pass over one event, as a single atomic step:
 --   1. expire ACTIVE sessions whose time is up, freeing their slots;
---   2. while the event has a free slot (capacity - active) and is not paused, read the
+--   2. while the event has a free slot (capacity - active, within its admission rate)
+--      and is not paused, read the
 --      next joins with XREADGROUP, admit each waiting session (skip those that left or
 --      stopped polling) and XACK the entry.
 -- Read, grant and ack happen inside one script, so no entry is ever left pending: a
@@ -28,9 +29,18 @@ for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0
   end
 end
 
-local cfg = redis.call('HMGET', meta, 'capacity', 'paused')
+-- Per-event settings (admin API): capacity, paused, and an optional admission rate
+-- (most new ACTIVE sessions per minute, counted in fixed one-minute windows).
+local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n')
 local capacity = tonumber(cfg[1]) or tonumber(ARGV[2])
 local free = capacity - redis.call('ZCARD', active)
+local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
+if rate_per_min then
+  if now - win_start >= 60000 then
+    win_start, win_n = now, 0
+  end
+  free = math.min(free, rate_per_min - win_n)
+end
 local granted, abandoned, read, more, last_id = 0, 0, 0, 0, nil
 -- `head` is the join number of the last entry passed. It follows the sessions' own
 -- numbers, so an entry delivered twice (a replayed XADD) does not move it.
@@ -87,6 +97,9 @@ if read > 0 then
   local last_ms = tonumber(string.match(last_id, '^(%d+)'))
   redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
 end
+if rate_per_min then
+  redis.call('HSET', meta, 'win_start', win_start, 'win_n', win_n + granted)
+end
 if granted > 0 then
   local r = redis.call('HMGET', meta, 'rate', 'rate_ts')
   local rate = (tonumber(r[1]) or 0) * math.exp(-(now - (tonumber(r[2]) or now)) / 60000)
@@ -100,6 +113,10 @@ if first[2] then
 end
 local m = redis.call('HMGET', meta, 'seq', 'head')
 result[6] = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)
+-- A rate-limited event with people waiting needs a pass when its window rolls over.
+if rate_per_min and result[6] > 0 and (result[5] < 0 or win_start + 60000 < result[5]) then
+  result[5] = win_start + 60000
+end
 result[7] = redis.call('ZCARD', active)
 
 for _, sid in ipairs(redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)) do

@@ -1,0 +1,185 @@
+//! Admin routes under `/api/admin`, for operators steering a sale while it runs.
+//!
+//! Mounted only when `WAITING_ROOM_ADMIN_TOKEN` is set (otherwise the paths are 404 like
+//! any unknown API route); every request needs `Authorization: Bearer <token>`, compared in
+//! constant time.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+use subtle::ConstantTimeEq;
+
+use crate::api::json_object;
+use crate::domain::{EventId, SessionId};
+use crate::error::AppError;
+use crate::service::Service;
+use crate::startup::AppState;
+use crate::store::{EventOverview, EventSettings};
+
+/// Largest capacity an event may be given.
+pub const MAX_CAPACITY: u64 = 1_000_000;
+
+pub fn router(token: &str) -> Router<AppState> {
+    let token: Arc<[u8]> = token.as_bytes().into();
+    Router::new()
+        .route("/api/admin/events", get(list))
+        .route("/api/admin/events/{id}", get(show).put(replace))
+        .route("/api/admin/events/{id}/pause", post(pause))
+        .route("/api/admin/events/{id}/resume", post(resume))
+        .route("/api/admin/sessions/{id}", delete(revoke))
+        .route_layer(middleware::from_fn_with_state(token, require_token))
+        .method_not_allowed_fallback(crate::api::method_not_allowed)
+}
+
+async fn require_token(State(token): State<Arc<[u8]>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.as_bytes().ct_eq(&token)) {
+        return next.run(request).await;
+    }
+    let mut response = AppError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "admin routes need Authorization: Bearer <WAITING_ROOM_ADMIN_TOKEN>",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    response
+}
+
+/// `GET /api/admin/events`: every event with settings and counts.
+async fn list(State(service): State<Service>) -> Result<Json<Value>, AppError> {
+    let events: Vec<Value> = service.events().await?.iter().map(overview_json).collect();
+    Ok(Json(json!({ "events": events })))
+}
+
+/// `GET /api/admin/events/{id}`.
+async fn show(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, AppError> {
+    let event = event_id(id)?;
+    Ok(Json(overview_json(&service.event(&event).await?)))
+}
+
+/// `PUT /api/admin/events/{id} {"capacity"?, "ratePerMinute"?, "paused"?}`: replaces the
+/// settings (a missing field means the default: configured capacity, no rate, running).
+async fn replace(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    let event = event_id(id)?;
+    let settings = parse_settings(&json_object(&headers, body)?)?;
+    Ok(Json(overview_json(
+        &service.put_settings(&event, &settings).await?,
+    )))
+}
+
+/// `POST /api/admin/events/{id}/pause`: no admissions; joins and positions go on.
+async fn pause(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, AppError> {
+    set_paused(service, id, true).await
+}
+
+/// `POST /api/admin/events/{id}/resume`.
+async fn resume(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, AppError> {
+    set_paused(service, id, false).await
+}
+
+async fn set_paused(
+    service: Service,
+    id: Result<Path<String>, PathRejection>,
+    paused: bool,
+) -> Result<Json<Value>, AppError> {
+    let event = event_id(id)?;
+    let mut settings = service.event(&event).await?.settings;
+    settings.paused = paused;
+    Ok(Json(overview_json(
+        &service.put_settings(&event, &settings).await?,
+    )))
+}
+
+/// `DELETE /api/admin/sessions/{id}`: ends a session as if its owner left.
+async fn revoke(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, AppError> {
+    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_session_id", e.body_text()))?;
+    let sid = SessionId::parse(&id)?;
+    Ok(Json(service.leave(sid).await?).into_response())
+}
+
+fn event_id(id: Result<Path<String>, PathRejection>) -> Result<EventId, AppError> {
+    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
+    Ok(EventId::parse(&id)?)
+}
+
+fn overview_json(e: &EventOverview) -> Value {
+    json!({
+        "eventId": e.event_id,
+        "capacity": e.settings.capacity,
+        "ratePerMinute": e.settings.rate_per_minute,
+        "paused": e.settings.paused,
+        "joined": e.joined,
+        "waiting": e.waiting,
+        "active": e.active,
+    })
+}
+
+/// Settings from a PUT body; every field optional, unknown fields refused.
+pub fn parse_settings(body: &Map<String, Value>) -> Result<EventSettings, AppError> {
+    let invalid = |m: &str| AppError::bad_request("invalid_settings", m);
+    if let Some(unknown) = body
+        .keys()
+        .find(|k| !["capacity", "ratePerMinute", "paused"].contains(&k.as_str()))
+    {
+        return Err(invalid(&format!(
+            "unknown field {unknown:?}; expected capacity, ratePerMinute, paused"
+        )));
+    }
+    let count = |name: &str, min: u64| -> Result<Option<u64>, AppError> {
+        match body.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (min..=MAX_CAPACITY).contains(n))
+                .map(Some)
+                .ok_or_else(|| {
+                    invalid(&format!(
+                        "{name} must be a whole number from {min} to {MAX_CAPACITY}"
+                    ))
+                }),
+        }
+    };
+    let paused = match body.get("paused") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid("paused must be true or false")),
+    };
+    Ok(EventSettings {
+        capacity: count("capacity", 0)?,
+        rate_per_minute: count("ratePerMinute", 1)?,
+        paused,
+    })
+}
