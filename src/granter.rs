@@ -69,7 +69,7 @@ pub async fn run(
         metrics::gauge!(names::GRANTER_LAG).set(lag.as_secs_f64());
         let now = now_ms();
         let started = std::time::Instant::now();
-        let result = store.grant_all(&params, now).await;
+        let result = store.grant_all(&params).await;
         metrics::histogram!(names::GRANTER_PASS).record(started.elapsed().as_secs_f64());
         delay = match result {
             Ok(reports) => {

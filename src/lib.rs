@@ -25,6 +25,8 @@ pub mod granter;
 #[cfg(feature = "ssr")]
 pub mod limits;
 #[cfg(feature = "ssr")]
+pub mod openapi;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod startup;

@@ -63,7 +63,7 @@ impl Service {
         user: &UserId,
     ) -> Result<(bool, SessionView), AppError> {
         let now = now_ms();
-        let joined = self.store.join(event, user, now).await?;
+        let joined = self.store.join(event, user).await?;
         let outcome = if joined.created {
             "created"
         } else {
@@ -79,7 +79,7 @@ impl Service {
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, AppError> {
         let now = now_ms();
         metrics::counter!(names::STATUS_POLLS).increment(1);
-        let record = self.store.status(sid, now).await?;
+        let record = self.store.status(sid).await?;
         record
             .map(|r| self.view(r, now))
             .ok_or_else(AppError::session_not_found)
@@ -89,7 +89,7 @@ impl Service {
         let now = now_ms();
         let left = self
             .store
-            .leave(sid, now)
+            .leave(sid)
             .await?
             .ok_or_else(AppError::session_not_found)?;
         if left.freed_slot {

@@ -213,6 +213,94 @@ fn cases() -> Vec<Case> {
             400,
             "invalid_token_field",
         ),
+        case(
+            "verify numeric token",
+            Method::POST,
+            "/api/waiting-room/tokens/verify",
+            r#"{"token":42}"#,
+            400,
+            "invalid_token_field",
+        ),
+        case(
+            "verify array body",
+            Method::POST,
+            "/api/waiting-room/tokens/verify",
+            "[]",
+            400,
+            "invalid_body",
+        ),
+        case(
+            "verify with GET",
+            Method::GET,
+            "/api/waiting-room/tokens/verify",
+            "",
+            405,
+            "method_not_allowed",
+        ),
+        case(
+            "empty session id",
+            Method::GET,
+            "/api/waiting-room/sessions/",
+            "",
+            404,
+            "not_found",
+        ),
+        case(
+            "percent-encoded garbage id",
+            Method::GET,
+            "/api/waiting-room/sessions/%FF%FE",
+            "",
+            400,
+            "invalid_session_id",
+        ),
+        case(
+            "very long id",
+            Method::GET,
+            &format!("/api/waiting-room/sessions/{}", "a".repeat(4000)),
+            "",
+            400,
+            "invalid_session_id",
+        ),
+        case(
+            "PATCH a session",
+            Method::PATCH,
+            "/api/waiting-room/sessions/0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d",
+            "{}",
+            405,
+            "method_not_allowed",
+        ),
+        case(
+            "nested JSON body",
+            Method::POST,
+            JOIN,
+            r#"{"eventId":["E1"],"userId":"U1"}"#,
+            400,
+            "invalid_event_id",
+        ),
+        case(
+            "deeply nested JSON",
+            Method::POST,
+            JOIN,
+            &format!("{}{}", "[".repeat(200), "]".repeat(200)),
+            400,
+            "invalid_json",
+        ),
+        case(
+            "trailing garbage",
+            Method::POST,
+            JOIN,
+            r#"{"eventId":"E1","userId":"U1"} x"#,
+            400,
+            "invalid_json",
+        ),
+        case(
+            "admin route without admin token set",
+            Method::GET,
+            "/api/admin/events",
+            "",
+            404,
+            "not_found",
+        ),
     ];
     cases.push(Case {
         content_type: None,
@@ -290,7 +378,7 @@ async fn every_bad_request_is_a_4xx_json_error_and_the_server_keeps_serving() {
     let redis = TestRedis::start();
     let app = spawn_app(&redis, &[]).await;
     let cases = cases();
-    assert!(cases.len() >= 25);
+    assert!(cases.len() >= 35, "{} cases", cases.len());
     for c in &cases {
         let (status, ct, body) = send(&app, c).await;
         assert_eq!(status.as_u16(), c.status, "{}: {body}", c.name);

@@ -30,7 +30,14 @@ pub enum StoreError {
 
 impl From<RedisError> for StoreError {
     fn from(e: RedisError) -> Self {
-        if e.is_io_error()
+        // Redis starting (LOADING its AOF), busy, or a cluster/replica in transition: all
+        // pass, so the client is asked to retry.
+        let transient = matches!(
+            e.code(),
+            Some("LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN" | "CLUSTERDOWN")
+        );
+        if transient
+            || e.is_io_error()
             || e.is_timeout()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
@@ -162,12 +169,7 @@ impl Store {
     }
 
     /// Adds a join to the event's line, or returns the user's live session there.
-    pub async fn join(
-        &self,
-        event: &EventId,
-        user: &UserId,
-        now_ms: u64,
-    ) -> Result<Joined, StoreError> {
+    pub async fn join(&self, event: &EventId, user: &UserId) -> Result<Joined, StoreError> {
         let sid = SessionId::new();
         let k = EventKeys::new(event);
         let mut pipe = redis::pipe();
@@ -180,12 +182,7 @@ impl Store {
             &mut pipe,
             &self.scripts.join,
             &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
-            &[
-                &sid.to_string(),
-                event.as_str(),
-                user.as_str(),
-                &now_ms.to_string(),
-            ],
+            &[&sid.to_string(), event.as_str(), user.as_str()],
         );
         let ((created, id, row),): ((i64, String, ViewRow),) = self.query(&pipe).await?;
         let created = created == 1;
@@ -206,11 +203,7 @@ impl Store {
     }
 
     /// Reads a session (and records the heartbeat of a waiting one); `None` if unknown.
-    pub async fn status(
-        &self,
-        sid: SessionId,
-        now_ms: u64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
+    pub async fn status(&self, sid: SessionId) -> Result<Option<SessionRecord>, StoreError> {
         let Some(event) = self.event_of(sid).await? else {
             return Ok(None);
         };
@@ -220,14 +213,14 @@ impl Store {
             &mut pipe,
             &self.scripts.status,
             &[&k.meta, &k.sessions, &k.left],
-            &[&sid.to_string(), &now_ms.to_string()],
+            &[&sid.to_string()],
         );
         let (row,): (Option<ViewRow>,) = self.query(&pipe).await?;
         row.map(|row| record(sid, event, row)).transpose()
     }
 
     /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
-    pub async fn leave(&self, sid: SessionId, now_ms: u64) -> Result<Option<Left>, StoreError> {
+    pub async fn leave(&self, sid: SessionId) -> Result<Option<Left>, StoreError> {
         let Some(event) = self.event_of(sid).await? else {
             return Ok(None);
         };
@@ -237,7 +230,7 @@ impl Store {
             &mut pipe,
             &self.scripts.leave,
             &[&k.meta, &k.sessions, &k.users, &k.active, &k.left, &k.done],
-            &[&sid.to_string(), &now_ms.to_string()],
+            &[&sid.to_string()],
         );
         let (reply,): (Option<(i64, ViewRow)>,) = self.query(&pipe).await?;
         reply
@@ -252,18 +245,13 @@ impl Store {
 
     /// One granter pass over every event: expire, admit, purge. Events are independent
     /// scripts, so a full event never holds up another.
-    pub async fn grant_all(
-        &self,
-        params: &GrantParams,
-        now_ms: u64,
-    ) -> Result<Vec<GrantReport>, StoreError> {
+    pub async fn grant_all(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
         let mut conn = self.conn.clone();
         let events: Vec<String> = redis::cmd("SMEMBERS")
             .arg(EVENTS)
             .query_async(&mut conn)
             .await?;
         let args = [
-            now_ms.to_string(),
             params.default_capacity.to_string(),
             params.session_ms.to_string(),
             params.abandon_ms.to_string(),
@@ -412,30 +400,38 @@ impl Store {
     }
 
     async fn event_of(&self, sid: SessionId) -> Result<Option<EventId>, StoreError> {
-        let mut conn = self.conn.clone();
-        let event: Option<String> = redis::cmd("HGET")
-            .arg(SESSION_INDEX)
-            .arg(sid.to_string())
-            .query_async(&mut conn)
-            .await?;
+        let mut pipe = redis::pipe();
+        pipe.hget(SESSION_INDEX, sid.to_string());
+        let (event,): (Option<String>,) = self.query(&pipe).await?;
         event
             .map(|e| EventId::parse(&e).map_err(|e| StoreError::Unexpected(e.message)))
             .transpose()
     }
 
-    /// Runs a pipeline; when Redis has lost the scripts (a restart, `SCRIPT FLUSH`), loads
-    /// them and runs it once more. Every script is safe to repeat after a NOSCRIPT, since
-    /// NOSCRIPT means it did not run.
+    /// Runs a pipeline, once more in two cases:
+    /// - Redis has lost the scripts (a restart, `SCRIPT FLUSH`): they are loaded first.
+    ///   NOSCRIPT means the script did not run.
+    /// - The connection broke (Redis restarted, a network blip): the connection manager
+    ///   reconnects. The command may or may not have run, and every command here is safe to
+    ///   repeat: a join is idempotent per (event, user), a status read, a leave and a
+    ///   granter pass can all run twice.
     async fn query<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
-        match pipe.query_async(&mut conn).await {
-            Err(e) if e.code() == Some("NOSCRIPT") => {
-                for script in self.scripts.all() {
-                    script.prepare_invoke().load_async(&mut conn).await?;
+        let (mut reloaded, mut reconnected) = (false, false);
+        loop {
+            match pipe.query_async(&mut conn).await {
+                Err(e) if e.code() == Some("NOSCRIPT") && !reloaded => {
+                    reloaded = true;
+                    for script in self.scripts.all() {
+                        script.prepare_invoke().load_async(&mut conn).await?;
+                    }
                 }
-                Ok(pipe.query_async(&mut conn).await?)
+                Err(e) if (e.is_connection_dropped() || e.is_io_error()) && !reconnected => {
+                    reconnected = true;
+                    tracing::debug!(error = %e, "redis connection broke; retrying once");
+                }
+                other => return Ok(other?),
             }
-            other => Ok(other?),
         }
     }
 }

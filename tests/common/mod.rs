@@ -89,6 +89,16 @@ impl TestRedis {
         }
     }
 
+    /// SIGTERM: Redis writes its AOF and exits, as a restart by an operator would.
+    pub fn stop_gracefully(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
     pub fn conn(&self) -> redis::Connection {
         redis::Client::open(self.url())
             .unwrap()

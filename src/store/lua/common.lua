@@ -6,6 +6,13 @@
 -- active period (unix ms, 0 while waiting) and the user id. One field instead of one
 -- key per session keeps Redis memory per waiting session small.
 
+-- Redis's clock, in ms: every instance's scripts share it, so expiry and admission order
+-- do not depend on the clocks of the server hosts.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
 local function load(sessions, sid)
   local rec = redis.call('HGET', sessions, sid)
   if not rec then

@@ -10,12 +10,12 @@
 -- Scripts are serialised by Redis, so capacity and order hold across server instances.
 --
 -- KEYS: stream, meta, sessions, users, active, left, done
--- ARGV: now, defaultCapacity, sessionMs, abandonMs, batch, retentionMs
+-- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs
 -- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
 --          waiting, active, {purgedSessionId...}}.
-local now = tonumber(ARGV[1])
-local session_ms, abandon_ms = tonumber(ARGV[3]), tonumber(ARGV[4])
-local batch, retention_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
+local now = now_ms()
+local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
+local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
 local stream, meta, sessions, users, active, left, done =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 
@@ -32,7 +32,7 @@ end
 -- Per-event settings (admin API): capacity, paused, and an optional admission rate
 -- (most new ACTIVE sessions per minute, counted in fixed one-minute windows).
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n')
-local capacity = tonumber(cfg[1]) or tonumber(ARGV[2])
+local capacity = tonumber(cfg[1]) or tonumber(ARGV[1])
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
 if rate_per_min then

@@ -1,8 +1,8 @@
 -- Join the line of one event, atomically: at most one live session per (event, user).
 -- KEYS: stream, meta, sessions, users, left
--- ARGV: sessionId, eventId, userId, now
+-- ARGV: sessionId, eventId, userId
 -- Returns {created (1|0), sessionId, view}.
-local sid, now = ARGV[1], tonumber(ARGV[4])
+local sid, now = ARGV[1], now_ms()
 
 local existing = redis.call('HGET', KEYS[4], ARGV[3])
 if existing then

@@ -1,8 +1,8 @@
 -- Leave the line or give the slot back. Idempotent: a final session stays as it is.
 -- KEYS: meta, sessions, users, active, left, done
--- ARGV: sessionId, now
+-- ARGV: sessionId
 -- Returns {freedSlot (1|0), view}, or false for an unknown session.
-local sid, now = ARGV[1], tonumber(ARGV[2])
+local sid, now = ARGV[1], now_ms()
 local s = load(KEYS[2], sid)
 if not s then
   return false

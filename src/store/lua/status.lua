@@ -1,8 +1,8 @@
 -- Read a session and record the heartbeat of a waiting one (polling is the heartbeat).
 -- KEYS: meta, sessions, left
--- ARGV: sessionId, now
+-- ARGV: sessionId
 -- Returns the view, or false for an unknown session.
-local sid, now = ARGV[1], tonumber(ARGV[2])
+local sid, now = ARGV[1], now_ms()
 local s = load(KEYS[2], sid)
 if not s then
   return false

@@ -1,0 +1,213 @@
+//! The OpenAPI 3.1 document of every JSON route, served at `/api/openapi.json`.
+//!
+//! Written as data next to the routes it describes; `tests/openapi.rs` checks that every
+//! documented operation exists and every JSON route is documented.
+
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn session_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Session" } } }
+    })
+}
+
+fn event_response() -> Value {
+    json!({
+        "description": "The event's settings and counts",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Event" } } }
+    })
+}
+
+fn id_param(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": description,
+            "schema": { "type": "string" } })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let session_id = id_param("id", "The session id (a UUID)");
+    let event_id = id_param("id", "The event id: 1-64 characters of [A-Za-z0-9._:-]");
+    let admin = json!([{ "bearer": [] }]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vestibule",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "A virtual waiting room for high-demand sales. Errors are always \
+                {\"error\": {\"code\", \"message\"}}; 503 carries Retry-After."
+        },
+        "paths": {
+            "/api/waiting-room/sessions": {
+                "post": {
+                    "summary": "Join an event's line",
+                    "requestBody": { "required": true, "content": { "application/json": {
+                        "schema": { "$ref": "#/components/schemas/JoinRequest" } } } },
+                    "responses": {
+                        "202": session_response("A new place in line"),
+                        "200": session_response("The user's existing live session for the event"),
+                        "400": error_response("Invalid JSON or field"),
+                        "413": error_response("Body over 16 KiB"),
+                        "415": error_response("Not application/json"),
+                        "429": error_response("Too many joins from this address"),
+                        "503": error_response("Redis unavailable; retry after Retry-After")
+                    }
+                }
+            },
+            "/api/waiting-room/sessions/{id}": {
+                "get": {
+                    "summary": "Where a session stands (polling is its heartbeat)",
+                    "parameters": [session_id],
+                    "responses": {
+                        "200": session_response("The session"),
+                        "400": error_response("Malformed id"),
+                        "404": error_response("Unknown session"),
+                        "503": error_response("Redis unavailable")
+                    }
+                },
+                "delete": {
+                    "summary": "Leave the line or give the slot back (idempotent)",
+                    "parameters": [session_id],
+                    "responses": {
+                        "200": session_response("The session, now LEFT"),
+                        "400": error_response("Malformed id"),
+                        "404": error_response("Unknown session"),
+                        "503": error_response("Redis unavailable")
+                    }
+                }
+            },
+            "/api/waiting-room/tokens/verify": {
+                "post": {
+                    "summary": "Check an admission token",
+                    "requestBody": { "required": true, "content": { "application/json": {
+                        "schema": { "type": "object", "required": ["token"],
+                                    "properties": { "token": { "type": "string" } } } } } },
+                    "responses": {
+                        "200": { "description": "{valid: true, claims} or {valid: false, reason}",
+                                 "content": { "application/json": { "schema": {
+                                     "$ref": "#/components/schemas/Verification" } } } },
+                        "400": error_response("No token field")
+                    }
+                }
+            },
+            "/api/admin/events": {
+                "get": {
+                    "summary": "Every event with settings and counts",
+                    "security": admin,
+                    "responses": {
+                        "200": { "description": "The events", "content": { "application/json": {
+                            "schema": { "type": "object", "properties": { "events": {
+                                "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } } } } },
+                        "401": error_response("Missing or wrong bearer token")
+                    }
+                }
+            },
+            "/api/admin/events/{id}": {
+                "get": {
+                    "summary": "One event's settings and counts",
+                    "security": admin,
+                    "parameters": [event_id],
+                    "responses": { "200": event_response(), "400": error_response("Bad event id"),
+                                   "401": error_response("Missing or wrong bearer token") }
+                },
+                "put": {
+                    "summary": "Replace an event's settings",
+                    "security": admin,
+                    "parameters": [event_id],
+                    "requestBody": { "required": true, "content": { "application/json": {
+                        "schema": { "$ref": "#/components/schemas/EventSettings" } } } },
+                    "responses": { "200": event_response(), "400": error_response("Invalid settings"),
+                                   "401": error_response("Missing or wrong bearer token") }
+                }
+            },
+            "/api/admin/events/{id}/pause": {
+                "post": {
+                    "summary": "Stop admissions (joins and positions go on)",
+                    "security": admin,
+                    "parameters": [event_id],
+                    "responses": { "200": event_response(),
+                                   "401": error_response("Missing or wrong bearer token") }
+                }
+            },
+            "/api/admin/events/{id}/resume": {
+                "post": {
+                    "summary": "Resume admissions",
+                    "security": admin,
+                    "parameters": [event_id],
+                    "responses": { "200": event_response(),
+                                   "401": error_response("Missing or wrong bearer token") }
+                }
+            },
+            "/api/admin/sessions/{id}": {
+                "delete": {
+                    "summary": "Revoke a session (as if its owner left)",
+                    "security": admin,
+                    "parameters": [session_id],
+                    "responses": { "200": session_response("The session, now LEFT"),
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "404": error_response("Unknown session") }
+                }
+            },
+            "/healthz": { "get": { "summary": "The process is up",
+                "responses": { "200": { "description": "{status: ok}" } } } },
+            "/readyz": { "get": { "summary": "Redis answers and the granter ran recently",
+                "responses": { "200": { "description": "Ready" },
+                               "503": { "description": "Not ready" } } } },
+            "/metrics": { "get": { "summary": "Prometheus metrics",
+                "responses": { "200": { "description": "Prometheus text format" } } } },
+            "/api/openapi.json": { "get": { "summary": "This document",
+                "responses": { "200": { "description": "OpenAPI 3.1" } } } }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer",
+                "description": "WAITING_ROOM_ADMIN_TOKEN; admin routes are 404 when it is unset" } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": { "type": "string" }, "message": { "type": "string" } } } } },
+                "JoinRequest": { "type": "object", "required": ["eventId", "userId"], "properties": {
+                    "eventId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
+                    "userId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" } } },
+                "Session": { "type": "object",
+                    "required": ["sessionId", "eventId", "userId", "status", "waitTimeKnown", "refreshAfterMs"],
+                    "properties": {
+                        "sessionId": { "type": "string", "format": "uuid" },
+                        "eventId": { "type": "string" },
+                        "userId": { "type": "string" },
+                        "status": { "type": "string",
+                                    "enum": ["WAITING", "ACTIVE", "EXPIRED", "LEFT", "ABANDONED"] },
+                        "position": { "type": "integer", "minimum": 1, "description": "1 = next; WAITING only" },
+                        "estimatedWaitSeconds": { "type": "integer", "minimum": 0 },
+                        "waitTimeKnown": { "type": "boolean" },
+                        "refreshAfterMs": { "type": "integer", "minimum": 0 },
+                        "activeUntilMs": { "type": "integer", "description": "Unix ms; ACTIVE only" },
+                        "accessToken": { "type": "string", "description": "HS256 JWT; ACTIVE only" } } },
+                "Verification": { "type": "object", "required": ["valid"], "properties": {
+                    "valid": { "type": "boolean" },
+                    "reason": { "type": "string" },
+                    "claims": { "type": "object", "properties": {
+                        "sub": { "type": "string" }, "evt": { "type": "string" }, "usr": { "type": "string" },
+                        "iat": { "type": "integer" }, "exp": { "type": "integer" } } } } },
+                "EventSettings": { "type": "object", "additionalProperties": false, "properties": {
+                    "capacity": { "type": ["integer", "null"], "minimum": 0, "maximum": 1000000 },
+                    "ratePerMinute": { "type": ["integer", "null"], "minimum": 1, "maximum": 1000000 },
+                    "paused": { "type": "boolean" } } },
+                "Event": { "type": "object", "properties": {
+                    "eventId": { "type": "string" },
+                    "capacity": { "type": ["integer", "null"] },
+                    "ratePerMinute": { "type": ["integer", "null"] },
+                    "paused": { "type": "boolean" },
+                    "joined": { "type": "integer" },
+                    "waiting": { "type": "integer" },
+                    "active": { "type": "integer" } } }
+            }
+        }
+    })
+}

@@ -1,0 +1,264 @@
+//! Faults under load: two instances racing with expiry, Redis away for ten seconds, and a
+//! Redis restart with persistence.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{active_set, eventually, spawn_app, stream_order, TestRedis};
+use reqwest::StatusCode;
+
+/// `sessionId → (status letter, join number, active until)` of an event.
+fn sessions(redis: &TestRedis, event: &str) -> HashMap<String, (String, u64, u64)> {
+    let raw: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(format!("wr:{{{event}}}:sessions"))
+        .query(&mut redis.conn())
+        .unwrap();
+    raw.into_iter()
+        .map(|(sid, rec)| {
+            let p: Vec<&str> = rec.split('|').collect();
+            (
+                sid,
+                (
+                    p[0].to_string(),
+                    p[1].parse().unwrap(),
+                    p[3].parse().unwrap(),
+                ),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_5000_joins_capacity_and_fifo_hold_with_expiry() {
+    let redis = TestRedis::start();
+    let args = [
+        "--capacity",
+        "25",
+        "--session-seconds",
+        "1",
+        "--granter-tick-ms",
+        "10",
+    ];
+    let apps = [
+        Arc::new(spawn_app(&redis, &args).await),
+        Arc::new(spawn_app(&redis, &args).await),
+    ];
+    let events = ["e0", "e1", "e2", "e3", "e4"];
+
+    let run = Arc::new(AtomicBool::new(true));
+    let max_seen = Arc::new(AtomicU64::new(0));
+    let samples = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (url, run, max_seen, samples) =
+            (redis.url(), run.clone(), max_seen.clone(), samples.clone());
+        std::thread::spawn(move || {
+            let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
+            while run.load(Ordering::Relaxed) {
+                let mut pipe = redis::pipe();
+                for e in events {
+                    pipe.cmd("ZCARD").arg(format!("wr:{{{e}}}:active"));
+                }
+                let counts: Vec<u64> = pipe.query(&mut conn).unwrap();
+                max_seen.fetch_max(counts.into_iter().max().unwrap(), Ordering::Relaxed);
+                samples.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+
+    let mut tasks = Vec::new();
+    for t in 0..20 {
+        let app = apps[t % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..250 {
+                app.join_id(events[(t + i) % 5], &format!("t{t}-{i}")).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    // Let expiry and admission run for a while after the last join.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    run.store(false, Ordering::Relaxed);
+    sampler.join().unwrap();
+
+    let mut total = 0;
+    for e in events {
+        let order = stream_order(&redis, e);
+        total += order.len();
+        let s = sessions(&redis, e);
+        // FIFO: whoever was admitted was admitted no earlier than everyone ahead.
+        let mut admitted: Vec<(u64, u64)> = s
+            .values()
+            .filter(|(st, _, _)| st == "A" || st == "E")
+            .map(|(_, q, until)| (*q, *until))
+            .collect();
+        admitted.sort();
+        assert!(!admitted.is_empty());
+        for w in admitted.windows(2) {
+            assert!(
+                w[0].1 <= w[1].1,
+                "{e}: join {} admitted before join {}",
+                w[1].0,
+                w[0].0
+            );
+        }
+        // And nobody behind a waiting session was admitted.
+        let first_waiting = s
+            .values()
+            .filter(|(st, _, _)| st == "W")
+            .map(|(_, q, _)| *q)
+            .min();
+        if let Some(first_waiting) = first_waiting {
+            assert!(
+                admitted.iter().all(|(q, _)| *q < first_waiting),
+                "{e}: admitted past the line"
+            );
+        }
+        assert!(active_set(&redis, e).len() <= 25);
+    }
+    assert_eq!(total, 5000, "no join lost");
+    let (max, n) = (
+        max_seen.load(Ordering::Relaxed),
+        samples.load(Ordering::Relaxed),
+    );
+    eprintln!("two instances: joins=5000 samples={n} max_active={max} (capacity 25)");
+    assert!(n > 100, "{n} samples");
+    assert!(max <= 25, "capacity exceeded: {max}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_away_for_ten_seconds_under_load_then_everything_recovers() {
+    let mut redis = TestRedis::start();
+    let app = Arc::new(spawn_app(&redis, &["--capacity", "1000", "--granter-tick-ms", "20"]).await);
+    let run = Arc::new(AtomicBool::new(true));
+    type Tally = (Vec<String>, HashMap<u16, u64>, Duration);
+    let mut load: Vec<tokio::task::JoinHandle<Tally>> = Vec::new();
+    for t in 0..4 {
+        let (app, run) = (app.clone(), run.clone());
+        load.push(tokio::spawn(async move {
+            let (mut accepted, mut codes, mut slowest) =
+                (Vec::new(), HashMap::new(), Duration::ZERO);
+            let mut i = 0;
+            while run.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let (status, body) = app.join("away", &format!("t{t}-{i}")).await;
+                slowest = slowest.max(started.elapsed());
+                *codes.entry(status.as_u16()).or_default() += 1;
+                if status == StatusCode::ACCEPTED {
+                    accepted.push(body["sessionId"].as_str().unwrap().to_string());
+                } else {
+                    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+                    assert_eq!(body["error"]["code"], "unavailable");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                i += 1;
+            }
+            (accepted, codes, slowest)
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    redis.stop_gracefully();
+    let down = Instant::now();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let ready = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(
+        ready,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "/readyz is red while Redis is away"
+    );
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
+    redis.launch();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    run.store(false, Ordering::Relaxed);
+
+    let (mut accepted, mut codes, mut slowest) = (Vec::new(), HashMap::new(), Duration::ZERO);
+    for l in load {
+        let (a, c, s) = l.await.unwrap();
+        accepted.extend(a);
+        for (k, v) in c {
+            *codes.entry(k).or_default() += v;
+        }
+        slowest = slowest.max(s);
+    }
+    eprintln!(
+        "redis away 10 s: codes={codes:?} slowest={slowest:?} accepted={}",
+        accepted.len()
+    );
+    assert!(codes.get(&503).copied().unwrap_or(0) > 0, "503s while away");
+    assert!(codes.keys().all(|c| *c == 202 || *c == 503), "{codes:?}");
+    assert!(
+        slowest < Duration::from_secs(3),
+        "a request hung for {slowest:?}"
+    );
+    // Every accepted join survived and the granter, backed off, resumed on its own.
+    let order = stream_order(&redis, "away");
+    for sid in &accepted {
+        assert!(order.contains(sid), "accepted join {sid} lost");
+    }
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            sessions(&redis, "away")
+                .values()
+                .all(|(st, _, _)| st == "A")
+        })
+        .await,
+        "all granted after recovery"
+    );
+    assert_eq!(
+        app.http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_redis_restart_with_aof_keeps_every_session_and_place() {
+    let mut redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "2"]).await;
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        ids.push(app.join_id("aof", &format!("u{i}")).await);
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            active_set(&redis, "aof").len() == 2
+        })
+        .await
+    );
+    let mut before = Vec::new();
+    for sid in &ids {
+        before.push(app.status(sid).await.1);
+    }
+    redis.stop_gracefully();
+    redis.launch();
+    for (sid, old) in ids.iter().zip(before) {
+        let (code, now) = app.status(sid).await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(now["status"], old["status"], "{sid}");
+        assert_eq!(now["position"], old["position"], "{sid}");
+    }
+    // And the line still moves.
+    app.leave(&ids[0]).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            app.status_of(&ids[2]).await == "ACTIVE"
+        })
+        .await
+    );
+}
