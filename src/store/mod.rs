@@ -187,8 +187,9 @@ impl Store {
         let ((created, id, row),): ((i64, String, ViewRow),) = self.query(&pipe).await?;
         let created = created == 1;
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
-        if !created {
+        if session_id != sid {
             // The user's existing session was returned; the index entry for `sid` is unused.
+            // (After a retried pipeline the "existing" session can be `sid` itself: keep it.)
             let mut conn = self.conn.clone();
             redis::cmd("HDEL")
                 .arg(SESSION_INDEX)
