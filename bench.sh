@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Benchmarks Vestibule against baselines measured in the same run, on 127.0.0.1 only.
+#   ./bench.sh           full run (about 3 minutes after the build)
+#   ./bench.sh --quick   a smoke run small enough for CI (numbers printed, nothing asserted)
+# Prints a table and writes it to target/bench/results.md.
+set -euo pipefail
+cd "$(dirname "$0")"
+source .ci/setup.sh
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+if [ "$quick" = 1 ]; then
+  dur=2s; sessions=5000; releases=30; pollers=500
+else
+  dur=10s; sessions=100000; releases=300; pollers=10000
+fi
+
+setup_toolchain
+apt_install wrk redis-tools procps
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+build_release
+say "building the bare-axum baseline"
+cargo build --release --quiet --example bare_axum --features ssr
+
+out=target/bench
+mkdir -p "$out"
+work=$(mktemp -d)
+redis_port=$(free_port)
+app_port=$(free_port)
+bare_port=$(free_port)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_redis "$redis_port"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- load scripts (wrk runs Lua; each prints one RESULT line) -----------------------------
+cat > "$work/report.lua" <<'EOF'
+done = function(summary, latency, requests)
+  local secs = summary.duration / 1e6
+  local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT rps=%.0f p50_ms=%.2f p99_ms=%.2f errors=%d non2xx=%d requests=%d\n",
+    summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    errors, summary.errors.status, summary.requests))
+end
+EOF
+# Joins: distinct users over 50 events, realistic bodies. Arg 1: event prefix.
+cat > "$work/join.lua" <<'EOF'
+local n, threads = 0, 0
+setup = function(thread) thread:set("tid", threads); threads = threads + 1 end
+init = function(args) prefix = args[1] or "bench" end
+request = function()
+  n = n + 1
+  local event = prefix
+  if prefix == "bench" then event = "bench-" .. (n % 50) end
+  local body = string.format('{"eventId":"%s","userId":"user-%d-%d"}', event, tid, n)
+  return wrk.format("POST", "/api/waiting-room/sessions", { ["Content-Type"] = "application/json" }, body)
+end
+EOF
+cat "$work/report.lua" >> "$work/join.lua"
+# Status polls over a file of session ids. Arg 1: the file.
+cat > "$work/poll.lua" <<'EOF'
+local ids = {}
+init = function(args)
+  for line in io.lines(args[1]) do ids[#ids + 1] = line end
+  math.randomseed(os.time() + #ids)
+end
+request = function()
+  return wrk.format("GET", "/api/waiting-room/sessions/" .. ids[math.random(#ids)])
+end
+EOF
+cat "$work/report.lua" >> "$work/poll.lua"
+
+# run_wrk NAME CONNECTIONS SCRIPT URL [ARGS...]: prints the RESULT fields into $work/NAME.
+run_wrk() {
+  local name=$1 conns=$2 script=$3 url=$4
+  shift 4
+  wrk -t2 -c"$conns" -d"$dur" --timeout 10s -s "$script" "$url" -- "$@" > "$work/$name.out" 2>&1 \
+    || { cat "$work/$name.out"; die "wrk $name failed"; }
+  grep '^RESULT' "$work/$name.out" | sed 's/^RESULT //' > "$work/$name"
+  say "$name: $(cat "$work/$name")"
+}
+field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$work/$1"; }
+rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
+admin() {
+  curl -fsS -X "$1" "http://127.0.0.1:$app_port$2" -H 'authorization: Bearer bench' \
+    -H 'content-type: application/json' ${3:+-d "$3"} > /dev/null
+}
+
+# --- processes -------------------------------------------------------------------------
+start_redis "$redis_port" "$work/redis"   # AOF on (appendfsync everysec), as ./run.sh runs it
+REDIS_URL="redis://127.0.0.1:$redis_port" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" \
+WAITING_ROOM_JOIN_RATE_PER_SECOND=0 WAITING_ROOM_ADMIN_TOKEN=bench WAITING_ROOM_ABANDON_SECONDS=3600 \
+RUST_LOG=warn ./target/release/vestibule > "$work/server.log" 2>&1 &
+app_pid=$!
+pids+=("$app_pid")
+ADDR="127.0.0.1:$bare_port" ./target/release/examples/bare_axum > /dev/null 2>&1 &
+pids+=("$!")
+for port in "$app_port" "$bare_port"; do
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break   # any HTTP answer
+    sleep 0.1
+  done
+done
+app="http://127.0.0.1:$app_port"
+bare="http://127.0.0.1:$bare_port"
+
+# --- 1. joins --------------------------------------------------------------------------
+say "joins at 64 connections ($dur each)"
+run_wrk bare_join 64 "$work/join.lua" "$bare" bench
+run_wrk join 64 "$work/join.lua" "$app" bench
+redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n 200000 --csv \
+  XADD benchstream '*' sessionId 0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d eventId E1 userId user-1 \
+  > "$work/xadd.csv"
+rcli DEL benchstream > /dev/null
+xadd_rps=$(tail -n 1 "$work/xadd.csv" | cut -d, -f2 | tr -d '"')
+xadd_p99=$(tail -n 1 "$work/xadd.csv" | cut -d, -f7 | tr -d '"')
+say "redis-benchmark XADD: rps=$xadd_rps p99_ms=$xadd_p99"
+
+# --- 2. a line of waiting sessions: memory per session, then status polls ---------------
+say "filling a line of $sessions waiting sessions (event 'line', capacity 0)"
+admin PUT /api/admin/events/line '{"capacity":0}'
+mem_before=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+filled=0
+while [ "$filled" -lt "$sessions" ]; do
+  wrk -t2 -c64 -d1s -s "$work/join.lua" "$app" -- line > /dev/null 2>&1
+  filled=$(rcli HLEN 'wr:{line}:sessions')
+done
+mem_after=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+bytes_per_session=$(( (mem_after - mem_before) / filled ))
+say "$filled waiting sessions: $bytes_per_session bytes of Redis memory each"
+rcli HKEYS 'wr:{line}:sessions' > "$work/ids"
+
+say "status polls at 64 connections over $filled sessions"
+run_wrk bare_poll 64 "$work/poll.lua" "$bare" "$work/ids"
+run_wrk poll 64 "$work/poll.lua" "$app" "$work/ids"
+
+say "server memory at $pollers concurrent pollers"
+rss_idle=$(awk '/VmRSS/ {print $2}' /proc/$app_pid/status)
+run_wrk pollers "$pollers" "$work/poll.lua" "$app" "$work/ids" &
+wrk_pid=$!
+sleep "$(( ${dur%s} * 3 / 4 ))"
+rss_busy=$(awk '/VmRSS/ {print $2}' /proc/$app_pid/status)
+wait "$wrk_pid"
+rss_peak=$(awk '/VmHWM/ {print $2}' /proc/$app_pid/status)
+
+# --- 3. granter drain: open the line --------------------------------------------------
+say "granter drain: $filled waiting, capacity raised to 1,000,000"
+start=$(date +%s%N)
+admin PUT /api/admin/events/line '{"capacity":1000000}'
+while [ "$(rcli ZCARD 'wr:{line}:active')" -lt "$filled" ]; do sleep 0.01; done
+end=$(date +%s%N)
+drain_ms=$(( (end - start) / 1000000 ))
+drain_rate=$(( filled * 1000 / (drain_ms > 0 ? drain_ms : 1) ))
+say "drained $filled in $drain_ms ms: $drain_rate grants/s"
+
+# --- 4. slot freed -> next ACTIVE --------------------------------------------------------
+say "slot freed -> next ACTIVE over $releases releases (event 'turns', capacity 1)"
+admin PUT /api/admin/events/turns '{"capacity":1}'
+for i in $(seq 0 "$releases"); do
+  curl -fsS -o /dev/null "$app/api/waiting-room/sessions" -H 'content-type: application/json' \
+    -d "{\"eventId\":\"turns\",\"userId\":\"t$i\"}"
+done
+for _ in $(seq 1 "$releases"); do
+  sid=""
+  while [ -z "$sid" ]; do sid=$(rcli ZRANGE 'wr:{turns}:active' 0 0); done
+  curl -fsS -o /dev/null -X DELETE "$app/api/waiting-room/sessions/$sid"
+  while [ "$(rcli ZRANGE 'wr:{turns}:active' 0 0)" = "$sid" ] || [ "$(rcli ZCARD 'wr:{turns}:active')" = 0 ]; do :; done
+done
+# Both ends come from Redis's own clock: a release is stamped in `done`, a grant's time is
+# its `until` minus the session length (300 s).
+rcli HGETALL 'wr:{turns}:sessions' > "$work/turns.sessions"
+rcli ZRANGE 'wr:{turns}:done' 0 -1 WITHSCORES > "$work/turns.done"
+read -r grant_p50 grant_p99 grant_n < <(python3 - "$work/turns.sessions" "$work/turns.done" <<'EOF'
+import sys
+lines = open(sys.argv[1]).read().split()
+recs = {lines[i]: lines[i + 1].split("|") for i in range(0, len(lines), 2)}
+d = open(sys.argv[2]).read().split()
+left = {d[i]: int(d[i + 1]) for i in range(0, len(d), 2)}
+by_seq = sorted((int(r[1]), int(r[3]), sid) for sid, r in recs.items())
+lat = []
+for (q, until, sid), (q2, until2, sid2) in zip(by_seq, by_seq[1:]):
+    if sid in left and until2 > 0:
+        lat.append(until2 - 300_000 - left[sid])
+lat.sort()
+pick = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(pick(0.50), pick(0.99), len(lat))
+EOF
+)
+say "slot freed -> next ACTIVE: p50=${grant_p50} ms p99=${grant_p99} ms over $grant_n releases"
+
+# --- 5. what the browser downloads ------------------------------------------------------
+wasm=$(ls target/site/pkg/*.wasm)
+js=$(ls target/site/pkg/vestibule.*.js)
+size() { stat -c %s "$1"; }
+served=$(curl -sS -o /dev/null -D - -H 'accept-encoding: br' "$app/pkg/$(basename "$wasm")" \
+  | tr -d '\r' | grep -iE '^(content-encoding|cache-control):' | tr '\n' ' ')
+
+# --- table -----------------------------------------------------------------------------
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+join_ratio=$(ratio "$(field join rps)" "$(field bare_join rps)")
+poll_ratio=$(ratio "$(field poll rps)" "$(field bare_poll rps)")
+mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
+{
+  echo "## ./bench.sh ($mode) — $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1); $(redis-server --version | cut -d' ' -f3); load generator wrk -t2, all on 127.0.0.1."
+  echo
+  echo "| scenario | Vestibule | baseline (same run) | ratio | target |"
+  echo "|---|---|---|---|---|"
+  echo "| join throughput, 64 conns | $(field join rps) req/s | bare axum $(field bare_join rps) req/s; redis-benchmark XADD $xadd_rps req/s | ${join_ratio}× bare | ≥ 0.70× |"
+  echo "| join latency p50 / p99 | $(field join p50_ms) / $(field join p99_ms) ms | bare $(field bare_join p50_ms) / $(field bare_join p99_ms) ms; XADD p99 $xadd_p99 ms | | p99 ≤ 10 ms |"
+  echo "| status poll throughput, 64 conns, $filled sessions | $(field poll rps) req/s | bare axum $(field bare_poll rps) req/s | ${poll_ratio}× bare | ≥ 0.80× |"
+  echo "| status poll latency p50 / p99 | $(field poll p50_ms) / $(field poll p99_ms) ms | bare $(field bare_poll p50_ms) / $(field bare_poll p99_ms) ms | | p99 ≤ 10 ms |"
+  echo "| granter drain, $filled backlog | $drain_rate grants/s ($drain_ms ms) | | | ≥ 50,000/s |"
+  echo "| slot freed → next ACTIVE ($grant_n releases) | p50 $grant_p50 ms, p99 $grant_p99 ms | | | p99 ≤ 50 ms |"
+  echo "| Redis memory per waiting session | $bytes_per_session B | | | ≤ 256 B |"
+  echo "| server RSS, $pollers concurrent pollers | $((rss_busy / 1024)) MiB under load (peak $((rss_peak / 1024)) MiB; idle $((rss_idle / 1024)) MiB) | | | |"
+  echo "| release WASM | $(size "$wasm") B raw, $(size "$wasm.gz") B gzip, $(size "$wasm.br") B brotli | | | ≤ 350 KB raw, ≤ 130 KB gzip |"
+  echo "| release JS | $(size "$js") B raw, $(size "$js.gz") B gzip, $(size "$js.br") B brotli | | | |"
+  echo "| WASM as served | $served | | | precompressed, cached |"
+  echo
+  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx)."
+} | tee "$out/results.md"
