@@ -1,24 +1,52 @@
 //! The granter: one background task per server process that admits people.
 //!
-//! Each pass runs the grant script once per event (see `store/lua/grant.lua`): expire,
-//! admit while there is capacity, ack. It runs when woken (a join or a freed slot in this
-//! process), when the earliest active session is due to expire, and at least every tick
-//! (joins made through other instances). Any number of granters may run on one Redis:
-//! the scripts are atomic, so they never admit beyond capacity or out of order.
+//! A pass runs the grant script once per event (see `store/lua/grant.lua`): expire, admit
+//! while there is capacity, ack. A join, a freed slot or a settings change in this process
+//! wakes it for that event alone; a full pass over every event runs when the earliest
+//! active session is due to expire and at least every tick (joins made through other
+//! instances). Any number of granters may run on one Redis: the scripts are atomic, so
+//! they never admit beyond capacity or out of order.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::EventId;
 use crate::service::now_ms;
 use crate::store::{GrantParams, GrantReport, Store};
 use crate::telemetry::names;
 
 /// Longest back-off while Redis is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What wakes the granter early: the events that need a pass now.
+#[derive(Debug, Default)]
+pub struct Wake {
+    events: Mutex<HashSet<EventId>>,
+    notify: Notify,
+}
+
+impl Wake {
+    /// Asks for a pass over `event` as soon as possible.
+    pub fn event(&self, event: &EventId) {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if !events.contains(event) {
+            events.insert(event.clone());
+        }
+        drop(events);
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Vec<EventId> {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        events.drain().collect()
+    }
+}
 
 /// When the granter last completed a pass, for readiness checks.
 #[derive(Clone, Debug)]
@@ -50,40 +78,56 @@ impl Health {
 pub async fn run(
     store: Store,
     params: GrantParams,
-    wake: Arc<Notify>,
+    wake: Arc<Wake>,
     tick: Duration,
     health: Health,
     shutdown: CancellationToken,
 ) {
-    let mut delay = Duration::ZERO;
+    // When the next full pass is due.
+    let mut due = Instant::now();
     let mut failures: u32 = 0;
     loop {
-        let due = tokio::time::Instant::now() + delay;
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = wake.notified() => {}
+            _ = wake.notify.notified() => {}
             _ = tokio::time::sleep_until(due) => {}
         }
-        // How late the pass starts against when it was due (0 when woken early).
-        let lag = tokio::time::Instant::now().saturating_duration_since(due);
-        metrics::gauge!(names::GRANTER_LAG).set(lag.as_secs_f64());
+        let started = Instant::now();
+        let full = started >= due;
+        let woken = wake.take();
+        if !full && woken.is_empty() {
+            continue;
+        }
+        if full {
+            // How late the full pass starts against when it was due.
+            let lag = started.saturating_duration_since(due);
+            metrics::gauge!(names::GRANTER_LAG).set(lag.as_secs_f64());
+        }
         let now = now_ms();
-        let started = std::time::Instant::now();
-        let result = store.grant_all(&params).await;
+        let result = if full {
+            store.grant_all(&params).await
+        } else {
+            store.grant(&woken, &params).await
+        };
         metrics::histogram!(names::GRANTER_PASS).record(started.elapsed().as_secs_f64());
-        delay = match result {
+        match result {
             Ok(reports) => {
                 failures = 0;
                 health.record(now);
                 record_pass(&reports);
-                next_delay(&reports, tick, now)
+                // An event whose batch ran out goes again at once.
+                for r in reports.iter().filter(|r| r.more) {
+                    wake.event(&r.event_id);
+                }
+                let next = started + next_delay(&reports, tick, now);
+                due = if full { next } else { due.min(next) };
             }
             Err(e) => {
                 failures = failures.saturating_add(1);
                 tracing::warn!(error = %e, failures, "granter pass failed; backing off");
-                tick.saturating_mul(1 << failures.min(6)).min(MAX_BACKOFF)
+                due = started + tick.saturating_mul(1 << failures.min(6)).min(MAX_BACKOFF);
             }
-        };
+        }
     }
     tracing::info!("granter stopped");
 }
@@ -106,11 +150,8 @@ fn record_pass(reports: &[GrantReport]) {
     }
 }
 
-/// Again at once when a batch ran out; else at the next expiry, or at the latest a tick.
+/// At the next expiry (or rate window) of these events, or at the latest a tick.
 fn next_delay(reports: &[GrantReport], tick: Duration, now: u64) -> Duration {
-    if reports.iter().any(|r| r.more) {
-        return Duration::ZERO;
-    }
     reports
         .iter()
         .filter_map(|r| r.next_expiry_ms)

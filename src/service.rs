@@ -5,10 +5,9 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::sync::Notify;
-
 use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
 use crate::error::AppError;
+use crate::granter::Wake;
 use crate::store::{EventOverview, EventSettings, SessionRecord, Store};
 use crate::telemetry::names;
 use crate::token::{Claims, Tokens};
@@ -34,7 +33,7 @@ pub struct Service {
     tokens: Arc<Tokens>,
     session_ms: u64,
     /// Wakes the granter of this process (a join to admit, a slot given back).
-    granter: Arc<Notify>,
+    granter: Arc<Wake>,
 }
 
 impl Service {
@@ -43,7 +42,7 @@ impl Service {
             store,
             tokens: Arc::new(tokens),
             session_ms,
-            granter: Arc::new(Notify::new()),
+            granter: Arc::default(),
         }
     }
 
@@ -51,7 +50,7 @@ impl Service {
         &self.store
     }
 
-    pub fn granter_wake(&self) -> Arc<Notify> {
+    pub fn granter_wake(&self) -> Arc<Wake> {
         self.granter.clone()
     }
 
@@ -71,7 +70,7 @@ impl Service {
         };
         metrics::counter!(names::JOINS, "outcome" => outcome).increment(1);
         if joined.created {
-            self.granter.notify_one();
+            self.granter.event(event);
         }
         Ok((joined.created, self.view(joined.record, now)))
     }
@@ -94,7 +93,7 @@ impl Service {
             .ok_or_else(AppError::session_not_found)?;
         if left.freed_slot {
             metrics::counter!(names::RELEASES).increment(1);
-            self.granter.notify_one();
+            self.granter.event(&left.record.event_id);
         }
         Ok(self.view(left.record, now))
     }
@@ -128,7 +127,7 @@ impl Service {
         settings: &EventSettings,
     ) -> Result<EventOverview, AppError> {
         self.store.put_settings(event, settings).await?;
-        self.granter.notify_one();
+        self.granter.event(event);
         self.event(event).await
     }
 

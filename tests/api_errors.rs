@@ -421,6 +421,12 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
     let mut redis = TestRedis::start();
     let app = spawn_app(&redis, &[]).await;
     let sid = app.join_id("E1", "before").await;
+    assert!(
+        common::eventually(Duration::from_secs(5), || async {
+            app.status_of(&sid).await == "ACTIVE"
+        })
+        .await
+    );
     redis.kill();
 
     for path in [JOIN.to_string(), format!("{JOIN}/{sid}")] {

@@ -135,7 +135,13 @@ async fn two_instances_5000_joins_capacity_and_fifo_hold_with_expiry() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_away_for_ten_seconds_under_load_then_everything_recovers() {
     let mut redis = TestRedis::start();
-    let app = Arc::new(spawn_app(&redis, &["--capacity", "1000", "--granter-tick-ms", "20"]).await);
+    let app = Arc::new(
+        spawn_app(
+            &redis,
+            &["--capacity", "1000000", "--granter-tick-ms", "20"],
+        )
+        .await,
+    );
     let run = Arc::new(AtomicBool::new(true));
     type Tally = (Vec<String>, HashMap<u16, u64>, Duration);
     let mut load: Vec<tokio::task::JoinHandle<Tally>> = Vec::new();
@@ -214,7 +220,14 @@ async fn redis_away_for_ten_seconds_under_load_then_everything_recovers() {
                 .all(|(st, _, _)| st == "A")
         })
         .await,
-        "all granted after recovery"
+        "all granted after recovery: {:?}",
+        sessions(&redis, "away").values().fold(
+            HashMap::<String, usize>::new(),
+            |mut m, (st, _, _)| {
+                *m.entry(st.clone()).or_default() += 1;
+                m
+            }
+        )
     );
     assert_eq!(
         app.http

@@ -137,11 +137,16 @@ pub struct EventOverview {
 /// `{status, position, until, user, rate, rateTs}` as returned by `view()` in common.lua.
 type ViewRow = (String, i64, i64, String, String, String);
 
+/// Sessions whose event this process remembers (a session never changes event, so the
+/// cache is never stale; it saves a round trip per status poll).
+const EVENT_CACHE_SESSIONS: usize = 200_000;
+
 /// Handle to Redis; cheap to clone (one multiplexed connection, reconnected on failure).
 #[derive(Clone)]
 pub struct Store {
     conn: ConnectionManager,
     scripts: Arc<Scripts>,
+    event_of: Arc<quick_cache::sync::Cache<SessionId, EventId>>,
 }
 
 impl Store {
@@ -158,6 +163,7 @@ impl Store {
         Ok(Self {
             conn,
             scripts: Arc::new(Scripts::new()),
+            event_of: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE_SESSIONS)),
         })
     }
 
@@ -197,6 +203,7 @@ impl Store {
                 .query_async::<()>(&mut conn)
                 .await?;
         }
+        self.event_of.insert(session_id, event.clone());
         Ok(Joined {
             created,
             record: record(session_id, event.clone(), row)?,
@@ -244,14 +251,27 @@ impl Store {
             .transpose()
     }
 
-    /// One granter pass over every event: expire, admit, purge. Events are independent
-    /// scripts, so a full event never holds up another.
+    /// One granter pass over every known event.
     pub async fn grant_all(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
         let mut conn = self.conn.clone();
         let events: Vec<String> = redis::cmd("SMEMBERS")
             .arg(EVENTS)
             .query_async(&mut conn)
             .await?;
+        let ids: Vec<EventId> = events
+            .iter()
+            .filter_map(|e| EventId::parse(e).ok())
+            .collect();
+        self.grant(&ids, params).await
+    }
+
+    /// One granter pass over these events: expire, admit, purge. Events are independent
+    /// scripts, so a full event never holds up another.
+    pub async fn grant(
+        &self,
+        events: &[EventId],
+        params: &GrantParams,
+    ) -> Result<Vec<GrantReport>, StoreError> {
         let args = [
             params.default_capacity.to_string(),
             params.session_ms.to_string(),
@@ -261,13 +281,9 @@ impl Store {
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut reports = Vec::with_capacity(events.len());
-        for chunk in events.chunks(64) {
-            let ids: Vec<EventId> = chunk
-                .iter()
-                .filter_map(|e| EventId::parse(e).ok())
-                .collect();
+        for ids in events.chunks(64) {
             let mut pipe = redis::pipe();
-            for event in &ids {
+            for event in ids {
                 let k = EventKeys::new(event);
                 evalsha(
                     &mut pipe,
@@ -287,7 +303,7 @@ impl Store {
             type Row = (u64, u64, u64, u64, i64, i64, u64, Vec<String>);
             let rows: Vec<Row> = self.query(&pipe).await?;
             let mut purged = Vec::new();
-            for (event_id, row) in ids.into_iter().zip(rows) {
+            for (event_id, row) in ids.iter().cloned().zip(rows) {
                 let (granted, expired, abandoned, more, next, waiting, active, gone) = row;
                 purged.extend(gone);
                 reports.push(GrantReport {
@@ -302,6 +318,7 @@ impl Store {
                 });
             }
             if !purged.is_empty() {
+                let mut conn = self.conn.clone();
                 redis::cmd("HDEL")
                     .arg(SESSION_INDEX)
                     .arg(&purged)
@@ -401,12 +418,19 @@ impl Store {
     }
 
     async fn event_of(&self, sid: SessionId) -> Result<Option<EventId>, StoreError> {
+        if let Some(event) = self.event_of.get(&sid) {
+            return Ok(Some(event));
+        }
         let mut pipe = redis::pipe();
         pipe.hget(SESSION_INDEX, sid.to_string());
         let (event,): (Option<String>,) = self.query(&pipe).await?;
-        event
+        let event = event
             .map(|e| EventId::parse(&e).map_err(|e| StoreError::Unexpected(e.message)))
-            .transpose()
+            .transpose()?;
+        if let Some(event) = &event {
+            self.event_of.insert(sid, event.clone());
+        }
+        Ok(event)
     }
 
     /// Runs a pipeline, once more in two cases:
