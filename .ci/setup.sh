@@ -7,7 +7,7 @@ WASM_BINDGEN_VERSION=0.2.130
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-export PATH="$HOME/.cargo/bin:$PWD/end2end/node_modules/.bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PWD/end2end/node_modules/.bin:$PATH"
 
 # Debian packages, installed only when missing.
 apt_install() {
