@@ -13,18 +13,25 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+local function pack(s)
+  return string.format('%s|%d|%d|%d|%s', s.st, s.q, s.seen, s.untl, s.user)
+end
+
+local function unpack_record(rec)
+  local st, q, seen, untl, user = string.match(rec, '^(%u)|(%d+)|(%d+)|(%d+)|(.*)$')
+  return { st = st, q = tonumber(q), seen = tonumber(seen), untl = tonumber(untl), user = user }
+end
+
 local function load(sessions, sid)
   local rec = redis.call('HGET', sessions, sid)
   if not rec then
     return nil
   end
-  local st, q, seen, untl, user = string.match(rec, '^(%u)|(%d+)|(%d+)|(%d+)|(.*)$')
-  return { st = st, q = tonumber(q), seen = tonumber(seen), untl = tonumber(untl), user = user }
+  return unpack_record(rec)
 end
 
 local function save(sessions, sid, s)
-  redis.call('HSET', sessions, sid,
-    string.format('%s|%d|%d|%d|%s', s.st, s.q, s.seen, s.untl, s.user))
+  redis.call('HSET', sessions, sid, pack(s))
 end
 
 -- Moves a session to a final status: frees the user for a new join and schedules the
@@ -47,11 +54,11 @@ local function view(meta, left, s, now)
   if st == 'A' and s.untl <= now then
     st = 'E'
   end
+  local m = redis.call('HMGET', meta, 'head', 'rate', 'rate_ts')
   if st == 'W' then
-    local head = tonumber(redis.call('HGET', meta, 'head') or '0')
+    local head = tonumber(m[1] or '0')
     local gone = redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)
     pos = s.q - head - gone
   end
-  local r = redis.call('HMGET', meta, 'rate', 'rate_ts')
-  return { st, pos, s.untl, s.user, r[1] or '0', r[2] or '0' }
+  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0' }
 end

@@ -46,48 +46,81 @@ local granted, abandoned, read, more, last_id = 0, 0, 0, 0, nil
 -- numbers, so an entry delivered twice (a replayed XADD) does not move it.
 local head = tonumber(redis.call('HGET', meta, 'head') or '0')
 
+-- Sessions who left while waiting are rare: skip their bookkeeping when there are none.
+local any_left = redis.call('EXISTS', left) == 1
+
+-- Entries are handled a chunk at a time (one XREADGROUP), with one call per chunk for
+-- reading the records, writing them, adding to `active` and acknowledging.
 while free > 0 and cfg[2] ~= '1' do
   if read >= batch then
     more = 1
     break
   end
   local res = redis.call('XREADGROUP', 'GROUP', 'granter', 'vestibule',
-    'COUNT', math.min(free, batch - read), 'STREAMS', stream, '>')
+    'COUNT', math.min(free, batch - read, 1000), 'STREAMS', stream, '>')
   if not res then
     break
   end
-  for _, entry in ipairs(res[1][2]) do
-    read = read + 1
-    last_id = entry[1]
-    redis.call('XACK', stream, 'granter', entry[1])
-    local f, sid = entry[2], nil
+  local entries = res[1][2]
+  local ids, sids = {}, {}
+  for n, entry in ipairs(entries) do
+    ids[n] = entry[1]
+    local f = entry[2]
     for i = 1, #f, 2 do
       if f[i] == 'sessionId' then
-        sid = f[i + 1]
+        sids[n] = f[i + 1]
       end
     end
-    local s = sid and load(sessions, sid)
+  end
+  read = read + #entries
+  last_id = ids[#ids]
+  local present = {}
+  for n = 1, #entries do
+    if sids[n] then
+      present[#present + 1] = sids[n]
+    end
+  end
+  local records = {}
+  if #present > 0 then
+    local recs = redis.call('HMGET', sessions, unpack(present))
+    for n, sid in ipairs(present) do
+      if recs[n] then
+        records[sid] = unpack_record(recs[n])
+      end
+    end
+  end
+  local writes, adds = {}, {}
+  for n = 1, #entries do
+    local sid = sids[n]
+    local s = sid and records[sid]
     if s then
       head = math.max(head, s.q)
     else
       head = head + 1
     end
-    if sid then
+    if sid and any_left then
       redis.call('ZREM', left, sid)
-      if s and s.st == 'W' then
-        if now - s.seen > abandon_ms then
-          finish(sessions, users, done, sid, s, 'B', now)
-          abandoned = abandoned + 1
-        else
-          s.st, s.untl = 'A', now + session_ms
-          save(sessions, sid, s)
-          redis.call('ZADD', active, s.untl, sid)
-          free = free - 1
-          granted = granted + 1
-        end
+    end
+    if s and s.st == 'W' then
+      if now - s.seen > abandon_ms then
+        finish(sessions, users, done, sid, s, 'B', now)
+        abandoned = abandoned + 1
+      else
+        s.st, s.untl = 'A', now + session_ms
+        writes[#writes + 1] = sid
+        writes[#writes + 1] = pack(s)
+        adds[#adds + 1] = s.untl
+        adds[#adds + 1] = sid
+        free = free - 1
+        granted = granted + 1
       end
     end
   end
+  if #writes > 0 then
+    redis.call('HSET', sessions, unpack(writes))
+    redis.call('ZADD', active, unpack(adds))
+  end
+  redis.call('XACK', stream, 'granter', unpack(ids))
 end
 
 if read > 0 then
