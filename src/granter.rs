@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::domain::EventId;
 use crate::service::now_ms;
@@ -104,10 +105,11 @@ pub async fn run(
             metrics::gauge!(names::GRANTER_LAG).set(lag.as_secs_f64());
         }
         let now = now_ms();
+        let span = tracing::debug_span!("granter_pass", full, events = woken.len());
         let result = if full {
-            store.grant_all(&params).await
+            store.grant_all(&params).instrument(span).await
         } else {
-            store.grant(&woken, &params).await
+            store.grant(&woken, &params).instrument(span).await
         };
         metrics::histogram!(names::GRANTER_PASS).record(started.elapsed().as_secs_f64());
         match result {

@@ -130,6 +130,7 @@ async fn two_instances_5000_joins_capacity_and_fifo_hold_with_expiry() {
     eprintln!("two instances: joins=5000 samples={n} max_active={max} (capacity 25)");
     assert!(n > 100, "{n} samples");
     assert!(max <= 25, "capacity exceeded: {max}");
+    assert_eq!(max, 25, "every slot was in use at some point");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -160,6 +160,7 @@ async fn capacity_holds_and_order_is_fifo_with_two_instances_racing() {
     let (max, samples) = sampler.await.unwrap();
     assert!(samples > 100, "the sampler ran ({samples} samples)");
     assert!(max <= 3, "capacity 3 exceeded: {max} active seen");
+    assert_eq!(max, 3, "all three slots were in use");
 }
 
 #[tokio::test]
