@@ -9,29 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{active_set, eventually, spawn_app, stream_order, TestRedis};
+use common::{active_set, eventually, sessions, spawn_app, stream_order, TestRedis};
 use reqwest::StatusCode;
-
-/// `sessionId → (status letter, join number, active until)` of an event.
-fn sessions(redis: &TestRedis, event: &str) -> HashMap<String, (String, u64, u64)> {
-    let raw: HashMap<String, String> = redis::cmd("HGETALL")
-        .arg(format!("wr:{{{event}}}:sessions"))
-        .query(&mut redis.conn())
-        .unwrap();
-    raw.into_iter()
-        .map(|(sid, rec)| {
-            let p: Vec<&str> = rec.split('|').collect();
-            (
-                sid,
-                (
-                    p[0].to_string(),
-                    p[1].parse().unwrap(),
-                    p[3].parse().unwrap(),
-                ),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_5000_joins_capacity_and_fifo_hold_with_expiry() {

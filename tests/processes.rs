@@ -4,13 +4,12 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{eventually, free_port, stream_order, TestRedis};
+use common::{eventually, free_port, sessions, stream_order, TestRedis};
 use serde_json::json;
 
 /// The release of the real binary on a fixed port.
@@ -100,27 +99,6 @@ async fn join(http: &reqwest::Client, base: &str, event: &str, user: &str) -> Op
     }
     let body: serde_json::Value = res.json().await.ok()?;
     body["sessionId"].as_str().map(str::to_string)
-}
-
-/// Session records of an event: sessionId → (status letter, join number, active until).
-fn sessions(redis: &TestRedis, event: &str) -> HashMap<String, (String, u64, u64)> {
-    let raw: HashMap<String, String> = redis::cmd("HGETALL")
-        .arg(format!("wr:{{{event}}}:sessions"))
-        .query(&mut redis.conn())
-        .unwrap();
-    raw.into_iter()
-        .map(|(sid, rec)| {
-            let parts: Vec<&str> = rec.split('|').collect();
-            (
-                sid,
-                (
-                    parts[0].to_string(),
-                    parts[1].parse().unwrap(),
-                    parts[3].parse().unwrap(),
-                ),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -270,3 +270,26 @@ pub fn active_set(redis: &TestRedis, event: &str) -> Vec<String> {
         .query(&mut redis.conn())
         .unwrap()
 }
+
+/// Session records of an event as Redis holds them:
+/// `sessionId → (status letter, join number, active until)`.
+pub fn sessions(
+    redis: &TestRedis,
+    event: &str,
+) -> std::collections::HashMap<String, (String, u64, u64)> {
+    let raw: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
+        .arg(format!("wr:{{{event}}}:sessions"))
+        .query(&mut redis.conn())
+        .unwrap();
+    raw.into_iter()
+        .map(|(sid, rec)| {
+            let p: Vec<&str> = rec.split('|').collect();
+            let record = (
+                p[0].to_string(),
+                p[1].parse().unwrap(),
+                p[3].parse().unwrap(),
+            );
+            (sid, record)
+        })
+        .collect()
+}
