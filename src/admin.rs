@@ -18,7 +18,7 @@ use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::api::json_object;
-use crate::domain::{EventId, SessionId};
+use crate::domain::EventId;
 use crate::error::AppError;
 use crate::service::Service;
 use crate::startup::AppState;
@@ -125,8 +125,7 @@ async fn revoke(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_session_id", e.body_text()))?;
-    let sid = SessionId::parse(&id)?;
+    let sid = crate::api::session_id(id)?;
     Ok(Json(service.leave(sid).await?).into_response())
 }
 

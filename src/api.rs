@@ -135,7 +135,7 @@ pub(crate) async fn method_not_allowed() -> AppError {
     )
 }
 
-fn session_id(id: Result<Path<String>, PathRejection>) -> Result<SessionId, AppError> {
+pub(crate) fn session_id(id: Result<Path<String>, PathRejection>) -> Result<SessionId, AppError> {
     let Path(id) = id.map_err(|e| AppError::bad_request("invalid_session_id", e.body_text()))?;
     Ok(SessionId::parse(&id)?)
 }

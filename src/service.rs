@@ -105,18 +105,7 @@ impl Service {
 
     /// One event's settings and counts (defaults and zeros for an unknown event).
     pub async fn event(&self, event: &EventId) -> Result<EventOverview, AppError> {
-        let found = self
-            .events()
-            .await?
-            .into_iter()
-            .find(|e| &e.event_id == event);
-        Ok(found.unwrap_or_else(|| EventOverview {
-            event_id: event.clone(),
-            settings: EventSettings::default(),
-            joined: 0,
-            waiting: 0,
-            active: 0,
-        }))
+        Ok(self.store.event(event).await?)
     }
 
     /// Replaces an event's settings; takes effect on every instance at its next pass, and

@@ -341,6 +341,19 @@ impl Store {
             .iter()
             .filter_map(|e| EventId::parse(e).ok())
             .collect();
+        self.overviews(&ids).await
+    }
+
+    /// One event's settings and counts (defaults and zeros for an event never seen).
+    pub async fn event(&self, event: &EventId) -> Result<EventOverview, StoreError> {
+        let mut overviews = self.overviews(std::slice::from_ref(event)).await?;
+        overviews
+            .pop()
+            .ok_or_else(|| StoreError::Unexpected("no overview for an event".into()))
+    }
+
+    async fn overviews(&self, ids: &[EventId]) -> Result<Vec<EventOverview>, StoreError> {
+        let mut conn = self.conn.clone();
         let mut overviews = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(256) {
             let mut pipe = redis::pipe();
