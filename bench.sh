@@ -129,8 +129,8 @@ rb_script() {
     | tail -n 1 | cut -d, -f2,7 | tr -d '"'
 }
 IFS=, read -r join_script_rps join_script_p99 < <(rb_script 100000 "$(sha join)" 5 \
-  'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:sessions' 'wr:{rb}:users' 'wr:{rb}:left' \
-  s-__rand_int__ rb u__rand_int__)
+  'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' \
+  000001 8000000000000001 rb u__rand_int__)
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
 xadd_rps=$(tail -n 1 "$work/xadd.csv" | cut -d, -f2 | tr -d '"')
 xadd_p99=$(tail -n 1 "$work/xadd.csv" | cut -d, -f7 | tr -d '"')
@@ -144,16 +144,20 @@ filled=0
 for _ in $(seq 1 60); do
   [ "$filled" -lt "$sessions" ] || break
   wrk -t2 -c64 -d1s -s "$work/join.lua" "$app" -- line > /dev/null 2>&1
-  filled=$(rcli HLEN 'wr:{line}:sessions')
+  filled=$(rcli HGET 'wr:{line}:meta' seq)
 done
 [ "$filled" -ge "$sessions" ] || die "could only fill $filled of $sessions sessions"
 mem_after=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
 bytes_per_session=$(( (mem_after - mem_before) / filled ))
 say "$filled waiting sessions: $bytes_per_session bytes of Redis memory each"
-rcli HKEYS 'wr:{line}:sessions' > "$work/ids"
+rcli XRANGE 'waiting-room-joins:{line}' - + | awk 'prev == "sessionId" { print } { prev = $0 }' \
+  > "$work/ids"
+# A session id carries its join number and tag (src/store/ids.rs), the status script's arguments.
+read -r first_q first_tag < <(head -n 1 "$work/ids" | tr -d - \
+  | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:12] + s[13:16], 16), s[16:])')
 
 IFS=, read -r status_script_rps status_script_p99 < <(rb_script 200000 "$(sha status)" 3 \
-  'wr:{line}:meta' 'wr:{line}:sessions' 'wr:{line}:left' "$(head -n 1 "$work/ids")")
+  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' "$first_q" "$first_tag")
 say "status script alone (redis-benchmark EVALSHA): rps=$status_script_rps p99_ms=$status_script_p99"
 
 say "status polls at 64 connections over $filled sessions"
@@ -194,19 +198,25 @@ for _ in $(seq 1 "$releases"); do
 done
 # Both ends come from Redis's own clock: a release is stamped in `done`, a grant's time is
 # its `until` minus the session length (300 s).
-rcli HGETALL 'wr:{turns}:sessions' > "$work/turns.sessions"
+for key in $(rcli --scan --pattern 'wr:{turns}:s:*'); do
+  rcli HGETALL "$key" | paste - - | sed "s/^/${key##*:} /"
+done > "$work/turns.sessions"
 rcli ZRANGE 'wr:{turns}:done' 0 -1 WITHSCORES > "$work/turns.done"
 read -r grant_p50 grant_p99 grant_n < <(python3 - "$work/turns.sessions" "$work/turns.done" <<'EOF'
 import sys
-lines = open(sys.argv[1]).read().split()
-recs = {lines[i]: lines[i + 1].split("|") for i in range(0, len(lines), 2)}
+# Lines "bucket field value" of the session buckets (src/store/lua/common.lua): field
+# n holds "S|seen|until|tag" of join bucket * 64 + n.
+until = {}
+for line in open(sys.argv[1]):
+    bucket, field, value = line.split()
+    if not field.startswith("u"):
+        until[int(bucket) * 64 + int(field)] = int(value.split("|")[2])
 d = open(sys.argv[2]).read().split()
-left = {d[i]: int(d[i + 1]) for i in range(0, len(d), 2)}
-by_seq = sorted((int(r[1]), int(r[3]), sid) for sid, r in recs.items())
+left = {int(d[i]): int(d[i + 1]) for i in range(0, len(d), 2)}
 lat = []
-for (q, until, sid), (q2, until2, sid2) in zip(by_seq, by_seq[1:]):
-    if sid in left and until2 > 0:
-        lat.append(until2 - 300_000 - left[sid])
+for q in sorted(until):
+    if q in left and until.get(q + 1, 0) > 0:
+        lat.append(until[q + 1] - 300_000 - left[q])
 lat.sort()
 pick = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
 print(pick(0.50), pick(0.99), len(lat))

@@ -84,16 +84,20 @@ name_type!(
     "invalid_user_id"
 );
 
-/// A place in line: a random (v4) UUID handed out on join.
+/// A place in line: a UUID handed out on join. The store mints them (a version 8 UUID
+/// carrying the event's number, the join number and 62 random bits; see `store::ids`);
+/// to everyone else it is an opaque UUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct SessionId(Uuid);
 
 impl SessionId {
-    /// A fresh random id.
-    #[cfg(feature = "ssr")]
-    pub fn new() -> Self {
-        Self(Uuid::new_v4())
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
     }
 
     /// Accepts the hyphenated UUID form only (what the API hands out).
@@ -106,13 +110,6 @@ impl SessionId {
             return Err(invalid());
         }
         Uuid::try_parse(raw).map(Self).map_err(|_| invalid())
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl Default for SessionId {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -392,7 +392,7 @@ async fn every_bad_request_is_a_4xx_json_error_and_the_server_keeps_serving() {
         );
     }
     // Nothing was written by the refused joins, and the server still serves.
-    let events: Vec<String> = redis::cmd("SMEMBERS")
+    let events: Vec<String> = redis::cmd("HKEYS")
         .arg("wr:events")
         .query(&mut redis.conn())
         .unwrap();

@@ -264,3 +264,54 @@ async fn a_token_of_an_expired_session_is_refused() {
     assert_eq!(res["valid"], false, "{res}");
     assert_eq!(app.status_of(&sid).await, "EXPIRED");
 }
+
+#[tokio::test]
+async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_left_behind() {
+    let redis = TestRedis::start();
+    let app = spawn_app(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--retention-seconds",
+            "1",
+            "--granter-tick-ms",
+            "100",
+        ],
+    )
+    .await;
+    let mut ids = Vec::new();
+    for user in ["a", "b", "c"] {
+        ids.push(app.join_id("purge", user).await);
+    }
+    assert!(eventually(SOON, || async { app.status_of(&ids[0]).await == "ACTIVE" }).await);
+    app.leave(&ids[2]).await; // left while waiting
+    app.leave(&ids[0]).await; // gave the slot back
+    assert!(eventually(SOON, || async { app.status_of(&ids[1]).await == "ACTIVE" }).await);
+    app.leave(&ids[1]).await;
+    assert_eq!(
+        app.status_of(&ids[0]).await,
+        "LEFT",
+        "readable until purged"
+    );
+    // After the retention period every record, user entry and index of the event is gone.
+    let empty = eventually(SOON, || async {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("wr:{purge}:*")
+            .query(&mut redis.conn())
+            .unwrap();
+        keys == vec!["wr:{purge}:meta".to_string()]
+    })
+    .await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("wr:{purge}:*")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert!(empty, "left behind: {keys:?}");
+    for id in &ids {
+        assert_eq!(app.status(id).await.0, StatusCode::NOT_FOUND);
+    }
+    // The same users can join again.
+    let (code, _) = app.join("purge", "a").await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+}

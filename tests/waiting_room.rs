@@ -13,6 +13,37 @@ use reqwest::StatusCode;
 const SOON: Duration = Duration::from_secs(5);
 
 #[tokio::test]
+async fn a_session_id_cannot_be_derived_from_a_neighbours() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "0"]).await;
+    let first = app.join_id("guess", "a").await;
+    let second = app.join_id("guess", "b").await;
+    assert_eq!(app.status_of(&second).await, "WAITING");
+    // The event number and join number are visible, the 62-bit tag is not: the id of
+    // the next join with the first one's tag is no session.
+    let forged = format!("{}{}", &second[..19], &first[19..]);
+    assert_ne!(forged, second);
+    for id in [forged.as_str(), "0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d"] {
+        let res = app
+            .http
+            .get(app.url(&format!("/api/waiting-room/sessions/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{id}");
+        let res = app
+            .http
+            .delete(app.url(&format!("/api/waiting-room/sessions/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{id}");
+    }
+    assert_eq!(app.status_of(&first).await, "WAITING");
+    assert_eq!(app.status_of(&second).await, "WAITING");
+}
+
+#[tokio::test]
 async fn a_join_is_one_stream_entry_read_by_the_granter_group() {
     let redis = TestRedis::start();
     let app = spawn_app(&redis, &[]).await;
@@ -20,7 +51,11 @@ async fn a_join_is_one_stream_entry_read_by_the_granter_group() {
     assert_eq!(status, StatusCode::ACCEPTED);
     let sid = body["sessionId"].as_str().unwrap();
     assert_eq!(sid.len(), 36);
-    assert_eq!(&sid[14..15], "4", "a v4 UUID: {sid}");
+    assert_eq!(&sid[14..15], "8", "a version 8 UUID: {sid}");
+    assert!(
+        matches!(&sid[19..20], "8" | "9" | "a" | "b"),
+        "RFC variant: {sid}"
+    );
 
     let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
         .arg("waiting-room-joins:{E1}")

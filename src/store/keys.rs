@@ -3,14 +3,19 @@
 //! All keys of one event share the hash tag `{eventId}`, so one event's keys live in one
 //! Redis Cluster slot and its scripts stay single-slot. Event ids cannot contain braces
 //! (see [`crate::domain::EventId::parse`]), so the tag is always the whole event id.
-//! Only two keys are global: the set of known events and the session → event index.
+//! Only one key is global: the registry of events ([`EVENTS`]).
+//!
+//! Sessions and users live in small hashes ("buckets") rather than one big hash per
+//! event: Redis keeps a hash of at most 128 short fields as a compact listpack, which
+//! costs a fraction of a big hash table per field. The scripts name a bucket by appending
+//! its number to the prefixes below (see `lua/common.lua`).
 
 use crate::domain::EventId;
 
-/// Set of every event that ever had a join: what the granter walks each pass.
+/// Hash of the known events: `eventId → number`, `#number → eventId` and `#` (the last
+/// number given). The number is part of every session id (see [`super::ids`]), which is
+/// how a session's event is found from its id alone.
 pub const EVENTS: &str = "wr:events";
-/// Hash `sessionId → eventId`: finds a session's event from its id alone.
-pub const SESSION_INDEX: &str = "wr:sids";
 /// The consumer group that reads the join streams.
 pub const GROUP: &str = "granter";
 /// Stream name prefix, as the product names it: `waiting-room-joins:{E1}`.
@@ -24,15 +29,17 @@ pub struct EventKeys {
     /// Hash: `seq` (joins so far), `head` (joins the granter has passed), admission `rate`
     /// and `rate_ts`, and the per-event settings `capacity` and `paused`.
     pub meta: String,
-    /// Hash `sessionId → "S|seq|seen|until|user"` (see `lua/common.lua`).
+    /// Prefix of the session buckets `…:s:<seq / 64>`: field `<seq % 64>` holds the
+    /// record `"S|seen|until|tag"`, field `u<seq % 64>` the user id.
     pub sessions: String,
-    /// Hash `userId → sessionId` of the user's live session, for idempotent joins.
+    /// Prefix of the user buckets `…:u:<first 3 hex digits of SHA-1(userId)>`:
+    /// `userId → seq` of the user's live session, for idempotent joins.
     pub users: String,
     /// Sorted set `sessionId → until (ms)`: the ACTIVE sessions holding a slot.
     pub active: String,
-    /// Sorted set `sessionId → seq`: left while waiting, not yet passed by the granter.
+    /// Sorted set `seq → seq`: left while waiting, not yet passed by the granter.
     pub left: String,
-    /// Sorted set `sessionId → finished at (ms)`: final sessions awaiting purge.
+    /// Sorted set `seq → finished at (ms)`: final sessions awaiting purge.
     pub done: String,
 }
 
@@ -42,8 +49,8 @@ impl EventKeys {
         Self {
             stream: format!("{STREAM_PREFIX}:{tag}"),
             meta: format!("wr:{tag}:meta"),
-            sessions: format!("wr:{tag}:sessions"),
-            users: format!("wr:{tag}:users"),
+            sessions: format!("wr:{tag}:s:"),
+            users: format!("wr:{tag}:u:"),
             active: format!("wr:{tag}:active"),
             left: format!("wr:{tag}:left"),
             done: format!("wr:{tag}:done"),

@@ -1,9 +1,11 @@
 //! The Redis store: the only code that talks to Redis.
 //!
 //! Every state change is one Lua script over the keys of one event (see [`keys`]), so each
-//! step is atomic and the layout fits Redis Cluster. Requests are pipelined: a join or a
-//! status read is one round trip (plus the session → event lookup for a status read).
+//! step is atomic and the layout fits Redis Cluster. A join, a status read and a leave are
+//! one round trip each: a session id carries its event's number and its join number (see
+//! [`ids`]), and each process remembers the (few) event numbers it has seen.
 
+pub mod ids;
 pub mod keys;
 mod scripts;
 
@@ -14,7 +16,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Pipeline, RedisError, Script};
 
 use crate::domain::{EventId, SessionId, Status, UserId};
-use keys::{EventKeys, EVENTS, SESSION_INDEX};
+use ids::{event_number_hex, random_tag, SessionKey, MAX_EVENT_NUMBER};
+use keys::{EventKeys, EVENTS};
 use scripts::Scripts;
 
 /// What can go wrong talking to Redis.
@@ -137,16 +140,17 @@ pub struct EventOverview {
 /// `{status, position, until, user, rate, rateTs}` as returned by `view()` in common.lua.
 type ViewRow = (String, i64, i64, String, String, String);
 
-/// Sessions whose event this process remembers (a session never changes event, so the
-/// cache is never stale; it saves a round trip per status poll).
-const EVENT_CACHE_SESSIONS: usize = 200_000;
+/// Event numbers this process remembers (a number never changes its event, so the cache
+/// is never stale).
+const EVENT_CACHE: usize = 100_000;
 
 /// Handle to Redis; cheap to clone (one multiplexed connection, reconnected on failure).
 #[derive(Clone)]
 pub struct Store {
     conn: ConnectionManager,
     scripts: Arc<Scripts>,
-    event_of: Arc<quick_cache::sync::Cache<SessionId, EventId>>,
+    numbers: Arc<quick_cache::sync::Cache<EventId, u32>>,
+    names: Arc<quick_cache::sync::Cache<u32, EventId>>,
 }
 
 impl Store {
@@ -163,7 +167,8 @@ impl Store {
         Ok(Self {
             conn,
             scripts: Arc::new(Scripts::new()),
-            event_of: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE_SESSIONS)),
+            numbers: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
+            names: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
         })
     }
 
@@ -176,43 +181,31 @@ impl Store {
 
     /// Adds a join to the event's line, or returns the user's live session there.
     pub async fn join(&self, event: &EventId, user: &UserId) -> Result<Joined, StoreError> {
-        let sid = SessionId::new();
+        let number = self.event_number(event).await?;
         let k = EventKeys::new(event);
         let mut pipe = redis::pipe();
-        // The index goes first: a session the script creates is always findable.
-        pipe.hset(SESSION_INDEX, sid.to_string(), event.as_str())
-            .ignore()
-            .sadd(EVENTS, event.as_str())
-            .ignore();
         evalsha(
             &mut pipe,
             &self.scripts.join,
             &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
-            &[&sid.to_string(), event.as_str(), user.as_str()],
+            &[
+                &event_number_hex(number),
+                &format!("{:016x}", random_tag()),
+                event.as_str(),
+                user.as_str(),
+            ],
         );
         let ((created, id, row),): ((i64, String, ViewRow),) = self.query(&pipe).await?;
-        let created = created == 1;
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
-        if session_id != sid {
-            // The user's existing session was returned; the index entry for `sid` is unused.
-            // (After a retried pipeline the "existing" session can be `sid` itself: keep it.)
-            let mut conn = self.conn.clone();
-            redis::cmd("HDEL")
-                .arg(SESSION_INDEX)
-                .arg(sid.to_string())
-                .query_async::<()>(&mut conn)
-                .await?;
-        }
-        self.event_of.insert(session_id, event.clone());
         Ok(Joined {
-            created,
+            created: created == 1,
             record: record(session_id, event.clone(), row)?,
         })
     }
 
     /// Reads a session (and records the heartbeat of a waiting one); `None` if unknown.
     pub async fn status(&self, sid: SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        let Some(event) = self.event_of(sid).await? else {
+        let Some((key, event)) = self.locate(&sid).await? else {
             return Ok(None);
         };
         let k = EventKeys::new(&event);
@@ -221,7 +214,7 @@ impl Store {
             &mut pipe,
             &self.scripts.status,
             &[&k.meta, &k.sessions, &k.left],
-            &[&sid.to_string()],
+            &[&key.seq.to_string(), &key.tag_hex()],
         );
         let (row,): (Option<ViewRow>,) = self.query(&pipe).await?;
         row.map(|row| record(sid, event, row)).transpose()
@@ -229,7 +222,7 @@ impl Store {
 
     /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
     pub async fn leave(&self, sid: SessionId) -> Result<Option<Left>, StoreError> {
-        let Some(event) = self.event_of(sid).await? else {
+        let Some((key, event)) = self.locate(&sid).await? else {
             return Ok(None);
         };
         let k = EventKeys::new(&event);
@@ -238,7 +231,7 @@ impl Store {
             &mut pipe,
             &self.scripts.leave,
             &[&k.meta, &k.sessions, &k.users, &k.active, &k.left, &k.done],
-            &[&sid.to_string()],
+            &[&sid.to_string(), &key.seq.to_string(), &key.tag_hex()],
         );
         let (reply,): (Option<(i64, ViewRow)>,) = self.query(&pipe).await?;
         reply
@@ -253,16 +246,24 @@ impl Store {
 
     /// One granter pass over every known event.
     pub async fn grant_all(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
+        let ids = self.event_ids().await?;
+        self.grant(&ids, params).await
+    }
+
+    /// Every registered event, sorted.
+    async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
         let mut conn = self.conn.clone();
-        let events: Vec<String> = redis::cmd("SMEMBERS")
+        let fields: Vec<String> = redis::cmd("HKEYS")
             .arg(EVENTS)
             .query_async(&mut conn)
             .await?;
-        let ids: Vec<EventId> = events
+        let mut ids: Vec<EventId> = fields
             .iter()
+            .filter(|f| !f.starts_with('#'))
             .filter_map(|e| EventId::parse(e).ok())
             .collect();
-        self.grant(&ids, params).await
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(ids)
     }
 
     /// One granter pass over these events: expire, admit, purge. Events are independent
@@ -300,12 +301,10 @@ impl Store {
                     &args,
                 );
             }
-            type Row = (u64, u64, u64, u64, i64, i64, u64, Vec<String>);
+            type Row = (u64, u64, u64, u64, i64, i64, u64);
             let rows: Vec<Row> = self.query(&pipe).await?;
-            let mut purged = Vec::new();
             for (event_id, row) in ids.iter().cloned().zip(rows) {
-                let (granted, expired, abandoned, more, next, waiting, active, gone) = row;
-                purged.extend(gone);
+                let (granted, expired, abandoned, more, next, waiting, active) = row;
                 reports.push(GrantReport {
                     event_id,
                     granted,
@@ -317,30 +316,13 @@ impl Store {
                     active,
                 });
             }
-            if !purged.is_empty() {
-                let mut conn = self.conn.clone();
-                redis::cmd("HDEL")
-                    .arg(SESSION_INDEX)
-                    .arg(&purged)
-                    .query_async::<()>(&mut conn)
-                    .await?;
-            }
         }
         Ok(reports)
     }
 
     /// Every known event with its settings and counts.
     pub async fn events(&self) -> Result<Vec<EventOverview>, StoreError> {
-        let mut conn = self.conn.clone();
-        let mut events: Vec<String> = redis::cmd("SMEMBERS")
-            .arg(EVENTS)
-            .query_async(&mut conn)
-            .await?;
-        events.sort();
-        let ids: Vec<EventId> = events
-            .iter()
-            .filter_map(|e| EventId::parse(e).ok())
-            .collect();
+        let ids = self.event_ids().await?;
         self.overviews(&ids).await
     }
 
@@ -409,9 +391,11 @@ impl Store {
         event: &EventId,
         settings: &EventSettings,
     ) -> Result<(), StoreError> {
+        // Registered, so the granter passes over it from now on.
+        self.event_number(event).await?;
         let k = EventKeys::new(event);
         let mut pipe = redis::pipe();
-        pipe.atomic().sadd(EVENTS, event.as_str()).ignore();
+        pipe.atomic();
         match settings.capacity {
             Some(c) => pipe.hset(&k.meta, "capacity", c).ignore(),
             None => pipe.hdel(&k.meta, "capacity").ignore(),
@@ -430,20 +414,43 @@ impl Store {
         Ok(())
     }
 
-    async fn event_of(&self, sid: SessionId) -> Result<Option<EventId>, StoreError> {
-        if let Some(event) = self.event_of.get(&sid) {
-            return Ok(Some(event));
+    /// The event's number, registering the event on its first use.
+    async fn event_number(&self, event: &EventId) -> Result<u32, StoreError> {
+        if let Some(number) = self.numbers.get(event) {
+            return Ok(number);
         }
         let mut pipe = redis::pipe();
-        pipe.hget(SESSION_INDEX, sid.to_string());
-        let (event,): (Option<String>,) = self.query(&pipe).await?;
-        let event = event
-            .map(|e| EventId::parse(&e).map_err(|e| StoreError::Unexpected(e.message)))
-            .transpose()?;
-        if let Some(event) = &event {
-            self.event_of.insert(sid, event.clone());
+        evalsha(
+            &mut pipe,
+            &self.scripts.register,
+            &[EVENTS],
+            &[event.as_str(), &MAX_EVENT_NUMBER.to_string()],
+        );
+        let (number,): (u32,) = self.query(&pipe).await?;
+        self.numbers.insert(event.clone(), number);
+        self.names.insert(number, event.clone());
+        Ok(number)
+    }
+
+    /// The parts of a session id and its event; `None` when no event has its number
+    /// (an id this store did not mint).
+    async fn locate(&self, sid: &SessionId) -> Result<Option<(SessionKey, EventId)>, StoreError> {
+        let Some(key) = SessionKey::decode(sid) else {
+            return Ok(None);
+        };
+        if let Some(event) = self.names.get(&key.event_number) {
+            return Ok(Some((key, event)));
         }
-        Ok(event)
+        let mut pipe = redis::pipe();
+        pipe.hget(EVENTS, format!("#{}", key.event_number));
+        let (name,): (Option<String>,) = self.query(&pipe).await?;
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        let event = EventId::parse(&name).map_err(|e| StoreError::Unexpected(e.message))?;
+        self.names.insert(key.event_number, event.clone());
+        self.numbers.insert(event.clone(), key.event_number);
+        Ok(Some((key, event)))
     }
 
     /// Runs a pipeline, once more in two cases:

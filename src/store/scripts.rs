@@ -1,4 +1,4 @@
-//! The Lua scripts, each with `lua/common.lua` prepended.
+//! The Lua scripts, each (but the event registry's) with `lua/common.lua` prepended.
 
 use redis::Script;
 
@@ -14,6 +14,7 @@ pub struct Scripts {
     pub status: Script,
     pub leave: Script,
     pub grant: Script,
+    pub register: Script,
 }
 
 impl Scripts {
@@ -23,11 +24,18 @@ impl Scripts {
             status: with_common(include_str!("lua/status.lua")),
             leave: with_common(include_str!("lua/leave.lua")),
             grant: with_common(include_str!("lua/grant.lua")),
+            register: Script::new(include_str!("lua/register.lua")),
         }
     }
 
-    pub fn all(&self) -> [&Script; 4] {
-        [&self.join, &self.status, &self.leave, &self.grant]
+    pub fn all(&self) -> [&Script; 5] {
+        [
+            &self.join,
+            &self.status,
+            &self.leave,
+            &self.grant,
+            &self.register,
+        ]
     }
 }
 

@@ -271,25 +271,42 @@ pub fn active_set(redis: &TestRedis, event: &str) -> Vec<String> {
         .unwrap()
 }
 
-/// Session records of an event as Redis holds them:
+/// Session records of an event as Redis holds them (its buckets `wr:{E}:s:<n>`):
 /// `sessionId → (status letter, join number, active until)`.
 pub fn sessions(
     redis: &TestRedis,
     event: &str,
 ) -> std::collections::HashMap<String, (String, u64, u64)> {
-    let raw: std::collections::HashMap<String, String> = redis::cmd("HGETALL")
-        .arg(format!("wr:{{{event}}}:sessions"))
-        .query(&mut redis.conn())
+    let mut conn = redis.conn();
+    let number: u32 = redis::cmd("HGET")
+        .arg("wr:events")
+        .arg(event)
+        .query(&mut conn)
         .unwrap();
-    raw.into_iter()
-        .map(|(sid, rec)| {
+    let prefix = format!("wr:{{{event}}}:s:");
+    let buckets: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut conn)
+        .unwrap();
+    let mut out = std::collections::HashMap::new();
+    for key in buckets {
+        let n: u64 = key[prefix.len()..].parse().unwrap();
+        let fields: std::collections::HashMap<String, String> =
+            redis::cmd("HGETALL").arg(&key).query(&mut conn).unwrap();
+        for (field, rec) in fields.iter().filter(|(f, _)| !f.starts_with('u')) {
             let p: Vec<&str> = rec.split('|').collect();
-            let record = (
-                p[0].to_string(),
-                p[1].parse().unwrap(),
-                p[3].parse().unwrap(),
+            let seq = n * 64 + field.parse::<u64>().unwrap();
+            let sid = vestibule::store::ids::SessionKey {
+                event_number: number,
+                seq,
+                tag: u64::from_str_radix(p[3], 16).unwrap(),
+            }
+            .encode();
+            out.insert(
+                sid.to_string(),
+                (p[0].to_string(), seq, p[2].parse().unwrap()),
             );
-            (sid, record)
-        })
-        .collect()
+        }
+    }
+    out
 }

@@ -1,10 +1,15 @@
 -- Shared by every script: prepended to each one by store/scripts.rs.
 --
--- A session is one field of the event's `sessions` hash, its value packed as
--- "S|seq|seen|until|user": status letter (W waiting, A active, E expired, L left,
--- B abandoned), join number within the event, last heartbeat (unix ms), end of the
--- active period (unix ms, 0 while waiting) and the user id. One field instead of one
--- key per session keeps Redis memory per waiting session small.
+-- Sessions live in buckets of 64 (hashes small enough for Redis's compact listpack
+-- encoding): session number q of an event is in the hash `<sessions prefix><q // 64>`,
+-- its record in field `<q % 64>` packed as "S|seen|until|tag" and its user id in field
+-- `u<q % 64>`. S is the status letter (W waiting, A active, E expired, L left,
+-- B abandoned), seen the last heartbeat (unix ms), until the end of the active period
+-- (unix ms, 0 while waiting), tag the random part of the session id (16 hex digits).
+-- Users live in 4,096 buckets `<users prefix><first 3 hex digits of SHA-1(user)>`:
+-- `user → q` of the user's live session.
+
+local BUCKET = 64
 
 -- Redis's clock, in ms: every instance's scripts share it, so expiry and admission order
 -- do not depend on the clocks of the server hosts.
@@ -13,36 +18,77 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local function pack(s)
-  return string.format('%s|%d|%d|%d|%s', s.st, s.q, s.seen, s.untl, s.user)
+-- The session id of join q (store/ids.rs has the layout): event number (6 hex digits),
+-- join number (9 hex digits) around the version digit 8, then the tag.
+local function session_id(event_hex, q, tag)
+  local qh = string.format('%09x', q)
+  local s = event_hex .. string.sub(qh, 1, 6) .. '8' .. string.sub(qh, 7, 9) .. tag
+  return string.sub(s, 1, 8) .. '-' .. string.sub(s, 9, 12) .. '-' .. string.sub(s, 13, 16)
+    .. '-' .. string.sub(s, 17, 20) .. '-' .. string.sub(s, 21, 32)
 end
 
-local function unpack_record(rec)
-  local st, q, seen, untl, user = string.match(rec, '^(%u)|(%d+)|(%d+)|(%d+)|(.*)$')
-  return { st = st, q = tonumber(q), seen = tonumber(seen), untl = tonumber(untl), user = user }
-end
-
-local function load(sessions, sid)
-  local rec = redis.call('HGET', sessions, sid)
-  if not rec then
+-- Join number and tag of a session id, or nil for an id not made by session_id().
+local function parse_session_id(sid)
+  local s = string.gsub(sid or '', '-', '')
+  if #s ~= 32 or string.sub(s, 13, 13) ~= '8' then
     return nil
   end
-  return unpack_record(rec)
+  local q = tonumber(string.sub(s, 7, 12) .. string.sub(s, 14, 16), 16)
+  return q, string.sub(s, 17, 32)
 end
 
-local function save(sessions, sid, s)
-  redis.call('HSET', sessions, sid, pack(s))
+local function bucket(prefix, q)
+  return prefix .. math.floor(q / BUCKET), q % BUCKET
+end
+
+local function user_bucket(prefix, user)
+  return prefix .. string.sub(redis.sha1hex(user), 1, 3)
+end
+
+local function pack(s)
+  return string.format('%s|%d|%d|%s', s.st, s.seen, s.untl, s.tag)
+end
+
+local function unpack_record(q, rec, user)
+  local st, seen, untl, tag = string.match(rec, '^(%u)|(%d+)|(%d+)|(%x+)$')
+  return { st = st, q = q, seen = tonumber(seen), untl = tonumber(untl), tag = tag, user = user }
+end
+
+-- Session q, or nil if there is none (or its tag is not `tag`, when given).
+local function load(prefix, q, tag)
+  local key, f = bucket(prefix, q)
+  local r = redis.call('HMGET', key, f, 'u' .. f)
+  if not r[1] then
+    return nil
+  end
+  local s = unpack_record(q, r[1], r[2])
+  if tag and s.tag ~= tag then
+    return nil
+  end
+  return s
+end
+
+-- Writes the record (the user id never changes once created).
+local function save(prefix, s)
+  local key, f = bucket(prefix, s.q)
+  redis.call('HSET', key, f, pack(s))
+end
+
+local function create(prefix, s)
+  local key, f = bucket(prefix, s.q)
+  redis.call('HSET', key, f, pack(s), 'u' .. f, s.user)
 end
 
 -- Moves a session to a final status: frees the user for a new join and schedules the
 -- record for purging after the retention period.
-local function finish(sessions, users, done, sid, s, st, now)
+local function finish(prefix, users, done, s, st, now)
   s.st = st
-  save(sessions, sid, s)
-  if redis.call('HGET', users, s.user) == sid then
-    redis.call('HDEL', users, s.user)
+  save(prefix, s)
+  local ub = user_bucket(users, s.user)
+  if tonumber(redis.call('HGET', ub, s.user)) == s.q then
+    redis.call('HDEL', ub, s.user)
   end
-  redis.call('ZADD', done, now, sid)
+  redis.call('ZADD', done, now, s.q)
 end
 
 -- What the owner of a session is told: {status, position, until, user, rate, rateTs}.

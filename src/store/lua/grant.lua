@@ -9,10 +9,10 @@
 -- why there is no XAUTOCLAIM recovery: the pending list of the group is always empty.
 -- Scripts are serialised by Redis, so capacity and order hold across server instances.
 --
--- KEYS: stream, meta, sessions, users, active, left, done
+-- KEYS: stream, meta, sessions prefix, users prefix, active, left, done
 -- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs
 -- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
---          waiting, active, {purgedSessionId...}}.
+--          waiting, active}.
 local now = now_ms()
 local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -22,9 +22,10 @@ local stream, meta, sessions, users, active, left, done =
 local expired = 0
 for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, batch)) do
   redis.call('ZREM', active, sid)
-  local s = load(sessions, sid)
+  local q, tag = parse_session_id(sid)
+  local s = q and load(sessions, q, tag)
   if s and s.st == 'A' then
-    finish(sessions, users, done, sid, s, 'E', now)
+    finish(sessions, users, done, s, 'E', now)
     expired = expired + 1
   end
 end
@@ -62,7 +63,8 @@ while free > 0 and cfg[2] ~= '1' do
     break
   end
   local entries = res[1][2]
-  local ids, sids = {}, {}
+  -- The chunk's sessions, read with one HMGET per bucket (joins in a row share buckets).
+  local ids, sids, qs, tags, fields = {}, {}, {}, {}, {}
   for n, entry in ipairs(entries) do
     ids[n] = entry[1]
     local f = entry[2]
@@ -71,53 +73,67 @@ while free > 0 and cfg[2] ~= '1' do
         sids[n] = f[i + 1]
       end
     end
+    qs[n], tags[n] = parse_session_id(sids[n])
+    if qs[n] then
+      local key, field = bucket(sessions, qs[n])
+      fields[key] = fields[key] or {}
+      table.insert(fields[key], field)
+      table.insert(fields[key], 'u' .. field)
+    end
   end
   read = read + #entries
   last_id = ids[#ids]
-  local present = {}
-  for n = 1, #entries do
-    if sids[n] then
-      present[#present + 1] = sids[n]
-    end
-  end
   local records = {}
-  if #present > 0 then
-    local recs = redis.call('HMGET', sessions, unpack(present))
-    for n, sid in ipairs(present) do
-      if recs[n] then
-        records[sid] = unpack_record(recs[n])
+  for key, fs in pairs(fields) do
+    local r = redis.call('HMGET', key, unpack(fs))
+    for i = 1, #fs, 2 do
+      if r[i] then
+        local q = math.floor(tonumber(string.match(key, '(%d+)$')) * BUCKET + fs[i])
+        records[key .. '/' .. fs[i]] = unpack_record(q, r[i], r[i + 1])
       end
     end
   end
-  local writes, adds = {}, {}
+  local writes = {}
+  local adds = {}
   for n = 1, #entries do
-    local sid = sids[n]
-    local s = sid and records[sid]
+    local q, s = qs[n], nil
+    if q then
+      local key, field = bucket(sessions, q)
+      -- One table per session, so an entry delivered twice in a chunk sees the first grant.
+      s = records[key .. '/' .. field]
+      if s and s.tag ~= tags[n] then
+        s = nil
+      end
+    end
     if s then
       head = math.max(head, s.q)
     else
       head = head + 1
     end
-    if sid and any_left then
-      redis.call('ZREM', left, sid)
+    if q and any_left then
+      redis.call('ZREM', left, q)
     end
     if s and s.st == 'W' then
       if now - s.seen > abandon_ms then
-        finish(sessions, users, done, sid, s, 'B', now)
+        finish(sessions, users, done, s, 'B', now)
         abandoned = abandoned + 1
       else
         s.st, s.untl = 'A', now + session_ms
-        writes[#writes + 1] = sid
-        writes[#writes + 1] = pack(s)
+        local key, field = bucket(sessions, q)
+        writes[key] = writes[key] or {}
+        table.insert(writes[key], field)
+        table.insert(writes[key], pack(s))
         adds[#adds + 1] = s.untl
-        adds[#adds + 1] = sid
+        adds[#adds + 1] = sids[n]
         free = free - 1
         granted = granted + 1
       end
     end
   end
-  if #writes > 0 then
-    redis.call('HSET', sessions, unpack(writes))
+  for key, w in pairs(writes) do
+    redis.call('HSET', key, unpack(w))
+  end
+  if #adds > 0 then
     redis.call('ZADD', active, unpack(adds))
   end
   redis.call('XACK', stream, 'granter', unpack(ids))
@@ -139,7 +155,7 @@ if granted > 0 then
   redis.call('HSET', meta, 'rate', tostring(rate + granted), 'rate_ts', now)
 end
 
-local result = { granted, expired, abandoned, more, -1, 0, 0, {} }
+local result = { granted, expired, abandoned, more, -1, 0, 0 }
 local first = redis.call('ZRANGE', active, 0, 0, 'WITHSCORES')
 if first[2] then
   result[5] = tonumber(first[2])
@@ -152,9 +168,9 @@ if rate_per_min and result[6] > 0 and (result[5] < 0 or win_start + 60000 < resu
 end
 result[7] = redis.call('ZCARD', active)
 
-for _, sid in ipairs(redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)) do
-  redis.call('HDEL', sessions, sid)
-  redis.call('ZREM', done, sid)
-  table.insert(result[8], sid)
+for _, q in ipairs(redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)) do
+  local key, field = bucket(sessions, tonumber(q))
+  redis.call('HDEL', key, field, 'u' .. field)
+  redis.call('ZREM', done, q)
 end
 return result

@@ -1,18 +1,20 @@
 -- Join the line of one event, atomically: at most one live session per (event, user).
--- KEYS: stream, meta, sessions, users, left
--- ARGV: sessionId, eventId, userId
+-- KEYS: stream, meta, sessions prefix, users prefix, left
+-- ARGV: event number (6 hex digits), tag (16 hex digits), eventId, userId
 -- Returns {created (1|0), sessionId, view}.
-local sid, now = ARGV[1], now_ms()
+local now = now_ms()
+local event_hex, tag, user = ARGV[1], ARGV[2], ARGV[4]
+local ub = user_bucket(KEYS[4], user)
 
-local existing = redis.call('HGET', KEYS[4], ARGV[3])
+local existing = tonumber(redis.call('HGET', ub, user))
 if existing then
   local s = load(KEYS[3], existing)
   if s and (s.st == 'W' or (s.st == 'A' and s.untl > now)) then
     if s.st == 'W' then
       s.seen = now
-      save(KEYS[3], existing, s)
+      save(KEYS[3], s)
     end
-    return { 0, existing, view(KEYS[2], KEYS[5], s, now) }
+    return { 0, session_id(event_hex, s.q, s.tag), view(KEYS[2], KEYS[5], s, now) }
   end
 end
 
@@ -24,8 +26,12 @@ end
 -- The join number and the stream entry are written together, so stream order is
 -- join order and `head` (entries granted so far) can be compared with `seq`.
 local q = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-local s = { st = 'W', q = q, seen = now, untl = 0, user = ARGV[3] }
-save(KEYS[3], sid, s)
-redis.call('HSET', KEYS[4], ARGV[3], sid)
-redis.call('XADD', KEYS[1], '*', 'sessionId', sid, 'eventId', ARGV[2], 'userId', ARGV[3])
+if q >= 2 ^ 36 then
+  return redis.error_reply('LINEFULL this event has had 2^36 joins')
+end
+local s = { st = 'W', q = q, seen = now, untl = 0, tag = tag, user = user }
+create(KEYS[3], s)
+redis.call('HSET', ub, user, q)
+local sid = session_id(event_hex, q, tag)
+redis.call('XADD', KEYS[1], '*', 'sessionId', sid, 'eventId', ARGV[3], 'userId', user)
 return { 1, sid, view(KEYS[2], KEYS[5], s, now) }
