@@ -5,8 +5,11 @@
 //! group `granter`), so any number of server instances form one waiting room.
 //!
 //! The crate is built twice: with `ssr` as the server and with `hydrate` as the WASM that
-//! brings the page to life in the browser. [`domain`], [`app`] and [`server_fns`] are shared;
-//! everything else is server-only.
+//! brings the page's islands to life in the browser. [`domain`], [`app`] and [`server_fns`]
+//! are shared; everything else is server-only.
+
+// The views of the islands are deeply nested types.
+#![recursion_limit = "256"]
 
 pub mod app;
 pub mod domain;
@@ -37,10 +40,11 @@ pub mod telemetry;
 #[cfg(feature = "ssr")]
 pub mod token;
 
-/// Entry point of the WASM bundle: hydrates the server-rendered page.
+/// Entry point of the WASM bundle: brings the page's islands (the join form, the live
+/// status) to life; the rest of the page is plain server-rendered HTML.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -3,17 +3,17 @@ import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
 
 // JavaScript enabled: the WASM hydrates the page and takes over.
 
-test("the app hydrates", async ({ page }) => {
+test("the islands hydrate", async ({ page }) => {
   await page.goto("/");
-  // Only the WASM flips this attribute.
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  // Only the WASM flips this attribute (on each island's root).
+  await expect(page.locator(".join")).toHaveAttribute("data-hydrated", "true");
 });
 
 test("join from the form, wait with a position, then get in when a slot frees", async ({ page, request }) => {
   const event = uniqueEvent("hyd");
   const holder = await apiJoin(request, event, "holder"); // capacity 1: holder is ACTIVE
   await page.goto("/");
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator(".join")).toHaveAttribute("data-hydrated", "true");
   await page.getByLabel("Event").fill(event);
   await page.getByLabel("Your id").fill("fan");
   await page.getByRole("button", { name: "Join" }).click();
@@ -38,7 +38,7 @@ test("a reload of the queue page keeps the place, and Leave works", async ({ pag
   await page.goto(`/queue/${me.sessionId}`);
   await expect(page.getByTestId("position")).toHaveText("2");
   await page.reload();
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
   await expect(page.getByTestId("position")).toHaveText("2");
 
   await page.getByRole("button", { name: "Leave the line" }).click();

@@ -10,7 +10,7 @@ test("the join page renders its form without JavaScript", async ({ page }) => {
   await expect(page.getByLabel("Your id")).toBeVisible();
   await expect(page.getByRole("button", { name: "Join" })).toBeEnabled();
   // No WASM ran.
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "false");
+  await expect(page.locator(".join")).toHaveAttribute("data-hydrated", "false");
 });
 
 test("joining works without JavaScript and the status page renders", async ({ page, request }) => {

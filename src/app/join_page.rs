@@ -1,14 +1,30 @@
-//! `/`: the join form. A plain HTML form that works without JavaScript and is taken over
-//! by the WASM (no page load) once hydrated.
+//! `/`: the join form. A plain HTML form that works without JavaScript; an island that
+//! joins without a page load (and shows errors in place) once hydrated.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::hydration_flag;
 use crate::domain::MAX_ID_LEN;
 use crate::server_fns::JoinQueue;
 
 #[component]
 pub fn JoinPage() -> impl IntoView {
+    view! {
+        <Title text="Join the line"/>
+        <section class="card">
+            <h1>"Join the line"</h1>
+            <p class="lede">
+                "You keep your place while this page is open. We'll let you in as soon as there is room."
+            </p>
+            <JoinForm/>
+        </section>
+    }
+}
+
+/// The form; on success the server sends the browser to the session's page.
+#[island]
+pub fn JoinForm() -> impl IntoView {
     let join = ServerAction::<JoinQueue>::new();
     let pending = join.pending();
     let error = move || match join.value().get() {
@@ -17,12 +33,7 @@ pub fn JoinPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Join the line"/>
-        <section class="card">
-            <h1>"Join the line"</h1>
-            <p class="lede">
-                "You keep your place while this page is open. We'll let you in as soon as there is room."
-            </p>
+        <div class="join" data-hydrated=hydration_flag()>
             <ActionForm action=join attr:class="join-form">
                 <label for="event_id">"Event"</label>
                 <input id="event_id" name="event_id" type="text" required
@@ -37,7 +48,7 @@ pub fn JoinPage() -> impl IntoView {
                 </button>
             </ActionForm>
             <p class="error" role="alert">{error}</p>
-        </section>
+        </div>
     }
 }
 

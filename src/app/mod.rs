@@ -1,4 +1,9 @@
 //! The page: the HTML shell, the router and its pages.
+//!
+//! Pages render on the server only. The interactive parts are islands (`#[island]`):
+//! the join form ([`join_page::JoinForm`]) and the live status
+//! ([`status_card::LiveStatus`]); only they are compiled into the WASM and hydrated, so
+//! the browser downloads no router and no page code.
 
 mod join_page;
 mod queue_page;
@@ -24,7 +29,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -34,13 +39,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The app, on the server and in the browser.
+/// The app (rendered on the server; its islands hydrate in the browser).
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Flips to true once the WASM has taken over the page; tests and styles can tell.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Title formatter=|page: String| {
@@ -51,7 +53,7 @@ pub fn App() -> impl IntoView {
                 <a href="/" class="brand">"Vestibule"</a>
                 <span class="tagline">"the line for the big on-sale"</span>
             </header>
-            <main data-hydrated=move || hydrated.get().to_string()>
+            <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=JoinPage/>
                     // Rendered whole before sending, so the status is in the HTML itself
@@ -76,4 +78,12 @@ fn NotFound() -> impl IntoView {
             <p><a href="/">"Join a line"</a></p>
         </section>
     }
+}
+
+/// `data-hydrated` on an island's root: "false" in the HTML, "true" once the WASM has
+/// taken the island over (effects run in the browser only). Tests and styles can tell.
+fn hydration_flag() -> impl Fn() -> &'static str + Copy {
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    move || if hydrated.get() { "true" } else { "false" }
 }

@@ -1,9 +1,76 @@
-//! The status of one session, as people read it.
+//! The status of one session, as people read it, kept live in the browser.
+
+use std::time::Duration;
 
 use leptos::prelude::*;
 
+use super::hydration_flag;
+use super::join_page::error_text;
 use crate::domain::{SessionView, Status};
-use crate::server_fns::LeaveQueue;
+use crate::server_fns::{get_status, LeaveQueue};
+
+/// Retry pace after a failed poll (network or server away).
+const RETRY_AFTER_ERROR: Duration = Duration::from_secs(3);
+
+/// The status card, polled at the pace the server asks for (`refreshAfterMs`) until the
+/// session is final. A failed poll keeps the last status on screen, says why, and
+/// retries; the Leave button's answer is the new status.
+#[island]
+pub fn LiveStatus(initial: SessionView) -> impl IntoView {
+    let view = RwSignal::new(initial);
+    let problem = RwSignal::new(None::<String>);
+    let leave = ServerAction::<LeaveQueue>::new();
+    let tick = RwSignal::new(0u64);
+
+    Effect::new(move |_| match leave.value().get() {
+        Some(Ok(left)) => {
+            problem.set(None);
+            view.set(left);
+        }
+        Some(Err(e)) => problem.set(Some(error_text(&e))),
+        None => {}
+    });
+
+    // After each answer, ask again when the server said to. A timer only moves the tick it
+    // was set for, so overlapping timers cannot speed polling up.
+    Effect::new(move |_| {
+        let wait = match (
+            problem.with(Option::is_some),
+            view.with(|v| v.refresh_after_ms),
+        ) {
+            (true, _) => RETRY_AFTER_ERROR,
+            (false, 0) => return,
+            (false, ms) => Duration::from_millis(ms),
+        };
+        let at = tick.get_untracked();
+        set_timeout(
+            move || {
+                if tick.get_untracked() != at {
+                    return;
+                }
+                tick.set(at + 1);
+                let id = view.with_untracked(|v| v.session_id.to_string());
+                leptos::task::spawn_local(async move {
+                    match get_status(id).await {
+                        Ok(now) => {
+                            problem.set(None);
+                            view.set(now);
+                        }
+                        Err(e) => problem.set(Some(error_text(&e))),
+                    }
+                });
+            },
+            wait,
+        );
+    });
+
+    view! {
+        <div class="live" data-hydrated=hydration_flag()>
+            {move || view! { <StatusCard view=view.get() leave/> }}
+            <p class="error" role="alert">{move || problem.get()}</p>
+        </div>
+    }
+}
 
 #[component]
 pub fn StatusCard(view: SessionView, leave: ServerAction<LeaveQueue>) -> impl IntoView {
