@@ -157,7 +157,7 @@ read -r first_q first_tag < <(head -n 1 "$work/ids" | tr -d - \
   | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:12] + s[13:16], 16), s[16:])')
 
 IFS=, read -r status_script_rps status_script_p99 < <(rb_script 200000 "$(sha status)" 3 \
-  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' "$first_q" "$first_tag")
+  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' "$first_q" "$first_tag" 5000)
 say "status script alone (redis-benchmark EVALSHA): rps=$status_script_rps p99_ms=$status_script_p99"
 
 say "status polls at 64 connections over $filled sessions"

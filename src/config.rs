@@ -93,6 +93,13 @@ pub struct Config {
 }
 
 impl Config {
+    /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it:
+    /// a tenth of the abandonment period, between 100 ms and 5 s. Most polls then read
+    /// only, and a session is still abandoned within 10 % of the configured period.
+    pub fn heartbeat_ms(&self) -> u64 {
+        (self.abandon_seconds * 100).clamp(100, 5_000)
+    }
+
     pub fn grant_params(&self) -> GrantParams {
         GrantParams {
             default_capacity: self.capacity,

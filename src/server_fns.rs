@@ -17,7 +17,7 @@ mod ssr {
 
     pub fn service() -> Result<Service, ServerFnError> {
         use_context::<AppState>()
-            .map(|state| state.service)
+            .map(|state| state.service.clone())
             .ok_or_else(|| ServerFnError::new("the waiting room is not set up"))
     }
 

@@ -26,32 +26,41 @@ pub fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// Shared handle to the waiting room; cheap to clone.
+/// Shared handle to the waiting room; cheap to clone (one shared allocation).
 #[derive(Clone)]
 pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     store: Store,
-    tokens: Arc<Tokens>,
+    tokens: Tokens,
     session_ms: u64,
+    /// See [`crate::config::Config::heartbeat_ms`].
+    heartbeat_ms: u64,
     /// Wakes the granter of this process (a join to admit, a slot given back).
     granter: Arc<Wake>,
 }
 
 impl Service {
-    pub fn new(store: Store, tokens: Tokens, session_ms: u64) -> Self {
+    pub fn new(store: Store, tokens: Tokens, session_ms: u64, heartbeat_ms: u64) -> Self {
         Self {
-            store,
-            tokens: Arc::new(tokens),
-            session_ms,
-            granter: Arc::default(),
+            inner: Arc::new(Inner {
+                store,
+                tokens,
+                session_ms,
+                heartbeat_ms,
+                granter: Arc::default(),
+            }),
         }
     }
 
     pub fn store(&self) -> &Store {
-        &self.store
+        &self.inner.store
     }
 
     pub fn granter_wake(&self) -> Arc<Wake> {
-        self.granter.clone()
+        self.inner.granter.clone()
     }
 
     /// Joins the event's line. `true` when a new place was made; `false` when the user
@@ -62,7 +71,7 @@ impl Service {
         user: &UserId,
     ) -> Result<(bool, SessionView), AppError> {
         let now = now_ms();
-        let joined = self.store.join(event, user).await?;
+        let joined = self.inner.store.join(event, user).await?;
         let outcome = if joined.created {
             "created"
         } else {
@@ -70,7 +79,7 @@ impl Service {
         };
         metrics::counter!(names::JOINS, "outcome" => outcome).increment(1);
         if joined.created {
-            self.granter.event(event);
+            self.inner.granter.event(event);
         }
         Ok((joined.created, self.view(joined.record, now)))
     }
@@ -78,7 +87,11 @@ impl Service {
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, AppError> {
         let now = now_ms();
         metrics::counter!(names::STATUS_POLLS).increment(1);
-        let record = self.store.status(sid).await?;
+        let record = self
+            .inner
+            .store
+            .status(sid, self.inner.heartbeat_ms)
+            .await?;
         record
             .map(|r| self.view(r, now))
             .ok_or_else(AppError::session_not_found)
@@ -87,25 +100,26 @@ impl Service {
     pub async fn leave(&self, sid: SessionId) -> Result<SessionView, AppError> {
         let now = now_ms();
         let left = self
+            .inner
             .store
             .leave(sid)
             .await?
             .ok_or_else(AppError::session_not_found)?;
         if left.freed_slot {
             metrics::counter!(names::RELEASES).increment(1);
-            self.granter.event(&left.record.event_id);
+            self.inner.granter.event(&left.record.event_id);
         }
         Ok(self.view(left.record, now))
     }
 
     /// Every event with its settings and counts.
     pub async fn events(&self) -> Result<Vec<EventOverview>, AppError> {
-        Ok(self.store.events().await?)
+        Ok(self.inner.store.events().await?)
     }
 
     /// One event's settings and counts (defaults and zeros for an unknown event).
     pub async fn event(&self, event: &EventId) -> Result<EventOverview, AppError> {
-        Ok(self.store.event(event).await?)
+        Ok(self.inner.store.event(event).await?)
     }
 
     /// Replaces an event's settings; takes effect on every instance at its next pass, and
@@ -115,13 +129,13 @@ impl Service {
         event: &EventId,
         settings: &EventSettings,
     ) -> Result<EventOverview, AppError> {
-        self.store.put_settings(event, settings).await?;
-        self.granter.event(event);
+        self.inner.store.put_settings(event, settings).await?;
+        self.inner.granter.event(event);
         self.event(event).await
     }
 
     pub fn verify_token(&self, token: &str) -> Result<Claims, String> {
-        self.tokens.verify(token)
+        self.inner.tokens.verify(token)
     }
 
     fn view(&self, r: SessionRecord, now: u64) -> SessionView {
@@ -134,11 +148,11 @@ impl Service {
             .filter(|_| known)
             .map(|p| (p as f64 * RATE_WINDOW_MS / 1_000.0 / recent).ceil() as u64);
         let access_token = (r.status == Status::Active).then(|| {
-            self.tokens.issue(&Claims {
+            self.inner.tokens.issue(&Claims {
                 sub: r.session_id.to_string(),
                 evt: r.event_id.to_string(),
                 usr: r.user_id.to_string(),
-                iat: r.active_until_ms.saturating_sub(self.session_ms) / 1_000,
+                iat: r.active_until_ms.saturating_sub(self.inner.session_ms) / 1_000,
                 exp: r.active_until_ms / 1_000,
             })
         });

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use axum::http::{header, HeaderValue};
@@ -28,12 +29,23 @@ use crate::{admin, api};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
-/// What every handler and server function can reach.
+/// What every handler and server function can reach. Cheap to clone (axum clones the
+/// state for every request): one shared allocation.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub service: Service,
     pub granter: Health,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -88,6 +100,7 @@ impl Application {
             store.clone(),
             Tokens::new(&secret),
             config.session_seconds * 1_000,
+            config.heartbeat_ms(),
         );
         // Ready while passes keep coming: every tick, at least every few seconds.
         let health =
@@ -102,11 +115,11 @@ impl Application {
             shutdown.clone(),
         ));
         let listener = TcpListener::bind(options.site_addr).await?;
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             leptos_options: options,
             service,
             granter: health,
-        };
+        }));
         telemetry::metrics_handle();
         let limits = Limits {
             joins: JoinLimiter::new(config.join_rate_per_second, config.join_burst),

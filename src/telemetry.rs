@@ -1,12 +1,15 @@
 //! Telemetry: logs (`tracing` to stdout, filtered by `RUST_LOG`, text or JSON) and
 //! Prometheus metrics (`GET /metrics`).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use metrics::Histogram;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
@@ -58,20 +61,54 @@ pub mod names {
 
 /// Middleware: request latency by route pattern, method and status.
 pub async fn track_http(request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    metrics::histogram!(
-        names::HTTP_DURATION,
-        "route" => route,
-        "method" => method,
-        "status" => response.status().as_u16().to_string()
-    )
-    .record(started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    http_histogram(route, method, response.status().as_u16())
+        .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The method as a label: the standard ones, else "other" (a client must not be able to
+/// create series at will).
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+/// The latency histogram of one (route, method, status), registered once: a request
+/// then costs a map lookup instead of building and hashing a labelled key.
+fn http_histogram(route: &str, method: &'static str, status: u16) -> Histogram {
+    type Series = HashMap<String, HashMap<(&'static str, u16), Histogram>>;
+    static SERIES: OnceLock<RwLock<Series>> = OnceLock::new();
+    let series = SERIES.get_or_init(RwLock::default);
+    let known = series
+        .read()
+        .ok()
+        .and_then(|s| s.get(route)?.get(&(method, status)).cloned());
+    if let Some(histogram) = known {
+        return histogram;
+    }
+    let histogram = metrics::histogram!(
+        names::HTTP_DURATION,
+        "route" => route.to_owned(),
+        "method" => method,
+        "status" => status.to_string()
+    );
+    if let Ok(mut s) = series.write() {
+        s.entry(route.to_owned())
+            .or_default()
+            .insert((method, status), histogram.clone());
+    }
+    histogram
 }

@@ -315,3 +315,28 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
     let (code, _) = app.join("purge", "a").await;
     assert_eq!(code, StatusCode::ACCEPTED);
 }
+
+#[tokio::test]
+async fn a_poll_rewrites_the_heartbeat_only_once_it_is_a_tenth_of_the_abandon_period_old() {
+    let redis = TestRedis::start();
+    // Abandon after 10 s: the heartbeat is rewritten when 1 s old.
+    let app = spawn_app(&redis, &["--capacity", "0", "--abandon-seconds", "10"]).await;
+    let sid = app.join_id("beat", "me").await; // join number 1: bucket 0, field 1
+    let seen = || -> u64 {
+        let record: String = redis::cmd("HGET")
+            .arg("wr:{beat}:s:0")
+            .arg(1)
+            .query(&mut redis.conn())
+            .unwrap();
+        record.split('|').nth(1).unwrap().parse().unwrap()
+    };
+    let joined = seen();
+    for _ in 0..3 {
+        assert_eq!(app.status_of(&sid).await, "WAITING");
+    }
+    assert_eq!(seen(), joined, "fresh heartbeats are not rewritten");
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    assert_eq!(app.status_of(&sid).await, "WAITING");
+    let later = seen();
+    assert!(later >= joined + 1_000, "{joined} -> {later}");
+}

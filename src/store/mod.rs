@@ -144,13 +144,22 @@ type ViewRow = (String, i64, i64, String, String, String);
 /// is never stale).
 const EVENT_CACHE: usize = 100_000;
 
+/// A registered event, as this process remembers it.
+#[derive(Debug)]
+struct Known {
+    event: EventId,
+    number: u32,
+    /// Its keys, built once instead of on every request.
+    keys: EventKeys,
+}
+
 /// Handle to Redis; cheap to clone (one multiplexed connection, reconnected on failure).
 #[derive(Clone)]
 pub struct Store {
     conn: ConnectionManager,
     scripts: Arc<Scripts>,
-    numbers: Arc<quick_cache::sync::Cache<EventId, u32>>,
-    names: Arc<quick_cache::sync::Cache<u32, EventId>>,
+    by_event: Arc<quick_cache::sync::Cache<EventId, Arc<Known>>>,
+    by_number: Arc<quick_cache::sync::Cache<u32, Arc<Known>>>,
 }
 
 impl Store {
@@ -167,8 +176,8 @@ impl Store {
         Ok(Self {
             conn,
             scripts: Arc::new(Scripts::new()),
-            numbers: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
-            names: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
+            by_event: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
+            by_number: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
         })
     }
 
@@ -181,15 +190,15 @@ impl Store {
 
     /// Adds a join to the event's line, or returns the user's live session there.
     pub async fn join(&self, event: &EventId, user: &UserId) -> Result<Joined, StoreError> {
-        let number = self.event_number(event).await?;
-        let k = EventKeys::new(event);
+        let known = self.known(event).await?;
+        let k = &known.keys;
         let mut pipe = redis::pipe();
         evalsha(
             &mut pipe,
             &self.scripts.join,
             &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
             &[
-                &event_number_hex(number),
+                &event_number_hex(known.number),
                 &format!("{:016x}", random_tag()),
                 event.as_str(),
                 user.as_str(),
@@ -203,29 +212,39 @@ impl Store {
         })
     }
 
-    /// Reads a session (and records the heartbeat of a waiting one); `None` if unknown.
-    pub async fn status(&self, sid: SessionId) -> Result<Option<SessionRecord>, StoreError> {
-        let Some((key, event)) = self.locate(&sid).await? else {
+    /// Reads a session (and records the heartbeat of a waiting one when the recorded one
+    /// is `heartbeat_ms` old or more); `None` if unknown.
+    pub async fn status(
+        &self,
+        sid: SessionId,
+        heartbeat_ms: u64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let Some((key, known)) = self.locate(&sid).await? else {
             return Ok(None);
         };
-        let k = EventKeys::new(&event);
+        let k = &known.keys;
         let mut pipe = redis::pipe();
         evalsha(
             &mut pipe,
             &self.scripts.status,
             &[&k.meta, &k.sessions, &k.left],
-            &[&key.seq.to_string(), &key.tag_hex()],
+            &[
+                &key.seq.to_string(),
+                &key.tag_hex(),
+                &heartbeat_ms.to_string(),
+            ],
         );
         let (row,): (Option<ViewRow>,) = self.query(&pipe).await?;
-        row.map(|row| record(sid, event, row)).transpose()
+        row.map(|row| record(sid, known.event.clone(), row))
+            .transpose()
     }
 
     /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
     pub async fn leave(&self, sid: SessionId) -> Result<Option<Left>, StoreError> {
-        let Some((key, event)) = self.locate(&sid).await? else {
+        let Some((key, known)) = self.locate(&sid).await? else {
             return Ok(None);
         };
-        let k = EventKeys::new(&event);
+        let k = &known.keys;
         let mut pipe = redis::pipe();
         evalsha(
             &mut pipe,
@@ -238,7 +257,7 @@ impl Store {
             .map(|(freed, row)| {
                 Ok(Left {
                     freed_slot: freed == 1,
-                    record: record(sid, event, row)?,
+                    record: record(sid, known.event.clone(), row)?,
                 })
             })
             .transpose()
@@ -392,8 +411,8 @@ impl Store {
         settings: &EventSettings,
     ) -> Result<(), StoreError> {
         // Registered, so the granter passes over it from now on.
-        self.event_number(event).await?;
-        let k = EventKeys::new(event);
+        let known = self.known(event).await?;
+        let k = &known.keys;
         let mut pipe = redis::pipe();
         pipe.atomic();
         match settings.capacity {
@@ -414,10 +433,10 @@ impl Store {
         Ok(())
     }
 
-    /// The event's number, registering the event on its first use.
-    async fn event_number(&self, event: &EventId) -> Result<u32, StoreError> {
-        if let Some(number) = self.numbers.get(event) {
-            return Ok(number);
+    /// The event's number and keys, registering the event on its first use.
+    async fn known(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
+        if let Some(known) = self.by_event.get(event) {
+            return Ok(known);
         }
         let mut pipe = redis::pipe();
         evalsha(
@@ -427,19 +446,20 @@ impl Store {
             &[event.as_str(), &MAX_EVENT_NUMBER.to_string()],
         );
         let (number,): (u32,) = self.query(&pipe).await?;
-        self.numbers.insert(event.clone(), number);
-        self.names.insert(number, event.clone());
-        Ok(number)
+        Ok(self.remember(event.clone(), number))
     }
 
     /// The parts of a session id and its event; `None` when no event has its number
     /// (an id this store did not mint).
-    async fn locate(&self, sid: &SessionId) -> Result<Option<(SessionKey, EventId)>, StoreError> {
+    async fn locate(
+        &self,
+        sid: &SessionId,
+    ) -> Result<Option<(SessionKey, Arc<Known>)>, StoreError> {
         let Some(key) = SessionKey::decode(sid) else {
             return Ok(None);
         };
-        if let Some(event) = self.names.get(&key.event_number) {
-            return Ok(Some((key, event)));
+        if let Some(known) = self.by_number.get(&key.event_number) {
+            return Ok(Some((key, known)));
         }
         let mut pipe = redis::pipe();
         pipe.hget(EVENTS, format!("#{}", key.event_number));
@@ -448,9 +468,18 @@ impl Store {
             return Ok(None);
         };
         let event = EventId::parse(&name).map_err(|e| StoreError::Unexpected(e.message))?;
-        self.names.insert(key.event_number, event.clone());
-        self.numbers.insert(event.clone(), key.event_number);
-        Ok(Some((key, event)))
+        Ok(Some((key, self.remember(event, key.event_number))))
+    }
+
+    fn remember(&self, event: EventId, number: u32) -> Arc<Known> {
+        let known = Arc::new(Known {
+            keys: EventKeys::new(&event),
+            event: event.clone(),
+            number,
+        });
+        self.by_event.insert(event, known.clone());
+        self.by_number.insert(number, known.clone());
+        known
     }
 
     /// Runs a pipeline, once more in two cases:
