@@ -89,4 +89,9 @@ stop_redis() {
 build_release() {
   say "building (release)"
   cargo leptos build --release --precompress || die "build failed"
+  # cargo-leptos gzips at a fast level; browsers without brotli get the smallest gzip.
+  local f
+  for f in target/site/pkg/*.gz; do
+    gzip -9 -n -c "${f%.gz}" > "$f"
+  done
 }

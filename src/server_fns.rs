@@ -21,11 +21,23 @@ mod ssr {
             .ok_or_else(|| ServerFnError::new("the waiting room is not set up"))
     }
 
-    /// The message of an error, with the HTTP status set on the response.
+    /// The message of an error, with the HTTP status set on the response, except for a
+    /// plain form post (no JavaScript), which is answered with a redirect back to the
+    /// form carrying the error (a status would replace the redirect).
     pub fn fail(e: impl Into<AppError>) -> ServerFnError {
         let e = e.into();
+        let form_post = use_context::<axum::http::request::Parts>().is_some_and(|req| {
+            req.method == axum::http::Method::POST
+                && req
+                    .headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+        });
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(e.status);
+            if !form_post {
+                response.set_status(e.status);
+            }
         }
         ServerFnError::new(e.message)
     }

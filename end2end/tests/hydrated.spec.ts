@@ -3,17 +3,29 @@ import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
 
 // JavaScript enabled: the WASM hydrates the page and takes over.
 
-test("the islands hydrate", async ({ page }) => {
+test("the live status island hydrates", async ({ page, request }) => {
+  const me = await apiJoin(request, uniqueEvent("island"), "me");
+  await page.goto(`/queue/${me.sessionId}`);
+  // Only the WASM flips this attribute (on the island's root).
+  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
+});
+
+test("a join the server refuses comes back to the form with a readable message", async ({ page }) => {
   await page.goto("/");
-  // Only the WASM flips this attribute (on each island's root).
-  await expect(page.locator(".join")).toHaveAttribute("data-hydrated", "true");
+  // Get past the browser's own check of the pattern, as an old browser or a script would.
+  await page.locator("#event_id").evaluate((el) => el.removeAttribute("pattern"));
+  await page.getByLabel("Event").fill("no spaces allowed");
+  await page.getByLabel("Your id").fill("fan");
+  await page.getByRole("button", { name: "Join" }).click();
+  await expect(page).toHaveURL(/\/\?/);
+  await expect(page.getByRole("alert")).toContainText("eventId may only contain letters, digits");
+  await expect(page.getByLabel("Event")).toBeVisible();
 });
 
 test("join from the form, wait with a position, then get in when a slot frees", async ({ page, request }) => {
   const event = uniqueEvent("hyd");
   const holder = await apiJoin(request, event, "holder"); // capacity 1: holder is ACTIVE
   await page.goto("/");
-  await expect(page.locator(".join")).toHaveAttribute("data-hydrated", "true");
   await page.getByLabel("Event").fill(event);
   await page.getByLabel("Your id").fill("fan");
   await page.getByRole("button", { name: "Join" }).click();
@@ -22,6 +34,7 @@ test("join from the form, wait with a position, then get in when a slot frees", 
   await expect(page.getByTestId("status")).toHaveText("WAITING");
   await expect(page.getByTestId("position")).toHaveText("1");
   await expect(page.getByTestId("estimate")).toContainText("Estimated wait");
+  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
 
   // The holder gives the slot back: the page, polling, turns ACTIVE with a pass.
   await apiLeave(request, holder.sessionId);

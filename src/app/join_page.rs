@@ -1,15 +1,26 @@
-//! `/`: the join form. A plain HTML form that works without JavaScript; an island that
-//! joins without a page load (and shows errors in place) once hydrated.
+//! `/`: the join form, a plain HTML form posted to the `join_queue` server function (no
+//! WASM needed, with or without JavaScript). The server answers with a redirect to the
+//! session's page, or back here with the error in the query string, shown below the form.
 
 use leptos::prelude::*;
+use leptos::server_fn::error::ServerFnUrlError;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use super::hydration_flag;
 use crate::domain::MAX_ID_LEN;
 use crate::server_fns::JoinQueue;
 
 #[component]
 pub fn JoinPage() -> impl IntoView {
+    let query = use_query_map();
+    let error = query.with_untracked(|q| {
+        q.get("__err")
+            .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(&e)))
+    });
+
+    let join_url = <JoinQueue as ServerFn>::url();
+
     view! {
         <Title text="Join the line"/>
         <section class="card">
@@ -17,24 +28,7 @@ pub fn JoinPage() -> impl IntoView {
             <p class="lede">
                 "You keep your place while this page is open. We'll let you in as soon as there is room."
             </p>
-            <JoinForm/>
-        </section>
-    }
-}
-
-/// The form; on success the server sends the browser to the session's page.
-#[island]
-pub fn JoinForm() -> impl IntoView {
-    let join = ServerAction::<JoinQueue>::new();
-    let pending = join.pending();
-    let error = move || match join.value().get() {
-        Some(Err(e)) => Some(error_text(&e)),
-        _ => None,
-    };
-
-    view! {
-        <div class="join" data-hydrated=hydration_flag()>
-            <ActionForm action=join attr:class="join-form">
+            <form method="post" action=join_url class="join-form">
                 <label for="event_id">"Event"</label>
                 <input id="event_id" name="event_id" type="text" required
                     maxlength=MAX_ID_LEN pattern="[A-Za-z0-9._:\\-]+" value="E1"
@@ -43,12 +37,10 @@ pub fn JoinForm() -> impl IntoView {
                 <input id="user_id" name="user_id" type="text" required
                     maxlength=MAX_ID_LEN pattern="[A-Za-z0-9._:\\-]+"
                     placeholder="e.g. alice" autocomplete="username"/>
-                <button type="submit" disabled=move || pending.get()>
-                    {move || if pending.get() { "Joining…" } else { "Join" }}
-                </button>
-            </ActionForm>
+                <button type="submit">"Join"</button>
+            </form>
             <p class="error" role="alert">{error}</p>
-        </div>
+        </section>
     }
 }
 

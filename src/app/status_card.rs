@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use super::hydration_flag;
 use super::join_page::error_text;
@@ -77,6 +78,8 @@ pub fn StatusCard(view: SessionView, leave: ServerAction<LeaveQueue>) -> impl In
     let live = !view.status.is_final();
     let refresh = view.refresh_after_ms.div_ceil(1_000).max(1);
     let session_id = view.session_id.to_string();
+    let leave_id = session_id.clone();
+    let leave_url = <LeaveQueue as ServerFn>::url();
     let (headline, detail) = describe(&view);
     let leaving = leave.pending();
 
@@ -99,12 +102,18 @@ pub fn StatusCard(view: SessionView, leave: ServerAction<LeaveQueue>) -> impl In
                 </div>
             })}
             {live.then(|| view! {
-                <ActionForm action=leave attr:class="leave-form">
+                // A plain form (it works without JavaScript); once hydrated the submit is
+                // taken over and the answer shown in place.
+                <form method="post" action=leave_url class="leave-form"
+                    on:submit=move |ev: leptos::ev::SubmitEvent| {
+                        ev.prevent_default();
+                        leave.dispatch(LeaveQueue { session_id: leave_id.clone() });
+                    }>
                     <input type="hidden" name="session_id" value=session_id/>
                     <button type="submit" class="secondary" disabled=move || leaving.get()>
                         {if view.status == Status::Active { "I'm done: give my slot back" } else { "Leave the line" }}
                     </button>
-                </ActionForm>
+                </form>
                 // Without JavaScript the page refreshes itself; with it, polling takes over
                 // (a <noscript> set through innerHTML is inert when scripts run).
                 <div inner_html=format!(
