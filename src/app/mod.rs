@@ -1,9 +1,9 @@
 //! The page: the HTML shell, the router and its pages.
 //!
-//! Pages render on the server only. The interactive parts are islands (`#[island]`):
-//! the join form ([`join_page::JoinForm`]) and the live status
-//! ([`status_card::LiveStatus`]); only they are compiled into the WASM and hydrated, so
-//! the browser downloads no router and no page code.
+//! Pages render on the server only. The one interactive part is an island (`#[island]`):
+//! the live status ([`status_card::LiveStatus`]); only it is compiled into the WASM and
+//! hydrated, so the browser downloads no router and no page code. Forms are plain HTML
+//! forms posted to server functions.
 
 mod join_page;
 mod queue_page;
