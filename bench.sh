@@ -53,6 +53,7 @@ local n, threads = 0, 0
 setup = function(thread) thread:set("tid", threads); threads = threads + 1 end
 init = function(args)
   prefix = args[1] or "bench"
+  uuids = args[2] == "uuid"
   -- A fresh run id per wrk process, so repeated runs never reuse a user (a reused user
   -- would be an idempotent re-join, not a new place in line).
   math.randomseed(os.time() * 1000 + tid)
@@ -62,7 +63,11 @@ request = function()
   n = n + 1
   local event = prefix
   if prefix == "bench" then event = "bench-" .. (n % 50) end
-  local body = string.format('{"eventId":"%s","userId":"u%d-%d-%d"}', event, run, tid, n)
+  local user = string.format("u%d-%d-%d", run, tid, n)
+  if uuids then
+    user = string.format("%08x-%04x-4%03x-a%03x-%012x", run, tid, n % 4096, 0, n)
+  end
+  local body = string.format('{"eventId":"%s","userId":"%s"}', event, user)
   return wrk.format("POST", "/api/waiting-room/sessions", { ["Content-Type"] = "application/json" }, body)
 end
 EOF
@@ -137,19 +142,25 @@ xadd_p99=$(tail -n 1 "$work/xadd.csv" | cut -d, -f7 | tr -d '"')
 say "redis-benchmark XADD: rps=$xadd_rps p99_ms=$xadd_p99"
 
 # --- 2. a line of waiting sessions: memory per session, then status polls ---------------
-say "filling a line of $sessions waiting sessions (event 'line', capacity 0)"
-admin PUT /api/admin/events/line '{"capacity":0}'
-mem_before=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
-filled=0
-for _ in $(seq 1 60); do
-  [ "$filled" -lt "$sessions" ] || break
-  wrk -t2 -c64 -d1s -s "$work/join.lua" "$app" -- line > /dev/null 2>&1
-  filled=$(rcli HGET 'wr:{line}:meta' seq)
-done
-[ "$filled" -ge "$sessions" ] || die "could only fill $filled of $sessions sessions"
-mem_after=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
-bytes_per_session=$(( (mem_after - mem_before) / filled ))
-say "$filled waiting sessions: $bytes_per_session bytes of Redis memory each"
+# Fills event $1 (capacity 0) with $sessions waiting sessions through the HTTP API ($2:
+# "uuid" for 36-character user ids); sets `filled` and `bytes_per_session`.
+fill_line() {
+  say "filling a line of $sessions waiting sessions (event '$1', capacity 0${2:+, $2 user ids})"
+  admin PUT "/api/admin/events/$1" '{"capacity":0}'
+  local before after
+  before=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  filled=0
+  for _ in $(seq 1 60); do
+    [ "$filled" -lt "$sessions" ] || break
+    wrk -t2 -c64 -d1s -s "$work/join.lua" "$app" -- "$1" ${2:-} > /dev/null 2>&1
+    filled=$(rcli HGET "wr:{$1}:meta" seq)
+  done
+  [ "$filled" -ge "$sessions" ] || die "could only fill $filled of $sessions sessions"
+  after=$(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  bytes_per_session=$(( (after - before) / filled ))
+  say "$filled waiting sessions: $bytes_per_session bytes of Redis memory each"
+}
+fill_line line
 rcli XRANGE 'waiting-room-joins:{line}' - + | awk 'prev == "sessionId" { print } { prev = $0 }' \
   > "$work/ids"
 # A session id carries its join number and tag (src/store/ids.rs), the status script's arguments.
@@ -174,6 +185,8 @@ wait "$wrk_pid"
 rss_peak=$(awk '/VmHWM/ {print $2}' /proc/$app_pid/status)
 
 # --- 3. granter drain: open the line --------------------------------------------------
+# An AOF rewrite triggered by the fill would share the two cores with the drain.
+while rcli INFO persistence | grep -q '^aof_rewrite_in_progress:1'; do sleep 0.2; done
 say "granter drain: $filled waiting, capacity raised to 1,000,000"
 start=$(date +%s%N)
 admin PUT /api/admin/events/line '{"capacity":1000000}'
@@ -224,7 +237,13 @@ EOF
 )
 say "slot freed -> next ACTIVE: p50=${grant_p50} ms p99=${grant_p99} ms over $grant_n releases"
 
-# --- 5. what the browser downloads ------------------------------------------------------
+# --- 5. memory with long user ids (last: the extra line must not weigh on the others) ---
+lines_filled=$filled; lines_bytes=$bytes_per_session
+fill_line line36 uuid
+filled36=$filled; bytes36=$bytes_per_session
+filled=$lines_filled; bytes_per_session=$lines_bytes
+
+# --- 6. what the browser downloads ------------------------------------------------------
 wasm=$(ls target/site/pkg/*.wasm)
 js=$(ls target/site/pkg/vestibule.*.js)
 size() { stat -c %s "$1"; }
@@ -251,7 +270,8 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| status poll latency p50 / p99 | $(field poll p50_ms) / $(field poll p99_ms) ms | bare $(field bare_poll p50_ms) / $(field bare_poll p99_ms) ms | | p99 ≤ 10 ms |"
   echo "| granter drain, $filled backlog | $drain_rate grants/s ($drain_ms ms) | | | ≥ 50,000/s |"
   echo "| slot freed → next ACTIVE ($grant_n releases) | p50 $grant_p50 ms, p99 $grant_p99 ms | | | p99 ≤ 50 ms |"
-  echo "| Redis memory per waiting session | $bytes_per_session B | | | ≤ 256 B |"
+  echo "| Redis memory per waiting session ($filled sessions; user ids like \`u1804289383-1-4242\`) | $bytes_per_session B | | | ≤ 256 B |"
+  echo "| ↳ the same with 36-character (UUID) user ids ($filled36 sessions) | $bytes36 B | | | |"
   echo "| server RSS, $pollers concurrent pollers | $((rss_busy / 1024)) MiB under load (peak $((rss_peak / 1024)) MiB; idle $((rss_idle / 1024)) MiB) | | | |"
   echo "| release WASM | $(size "$wasm") B raw, $(size "$wasm.gz") B gzip, $(size "$wasm.br") B brotli | | | ≤ 350 KB raw, ≤ 130 KB gzip |"
   echo "| release JS | $(size "$js") B raw, $(size "$js.gz") B gzip, $(size "$js.br") B brotli | | | |"

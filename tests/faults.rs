@@ -255,3 +255,33 @@ async fn a_redis_restart_with_aof_keeps_every_session_and_place() {
         .await
     );
 }
+
+#[tokio::test]
+async fn a_request_past_its_deadline_is_a_503_json_and_the_next_one_succeeds() {
+    let redis = TestRedis::start();
+    // The deadline (300 ms) comes long before the Redis timeout (5 s).
+    let args = ["--request-timeout-ms", "300", "--redis-timeout-ms", "5000"];
+    let app = spawn_app(&redis, &args).await;
+    let sid = app.join_id("slow", "me").await;
+    // Redis stops answering clients for 1.5 s: the poll waits on it past its deadline.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1_500)
+        .arg("ALL")
+        .query(&mut redis.conn())
+        .unwrap();
+    let started = Instant::now();
+    let (code, body) = app.status(&sid).await;
+    let took = started.elapsed();
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "timeout", "{body}");
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(1_200),
+        "answered at the deadline, not when Redis came back: {took:?}"
+    );
+    let recovered = eventually(Duration::from_secs(5), || async {
+        app.status(&sid).await.0 == StatusCode::OK
+    })
+    .await;
+    assert!(recovered, "polls succeed again once Redis answers");
+}

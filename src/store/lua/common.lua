@@ -28,13 +28,13 @@ local function session_id(event_hex, q, tag)
 end
 
 -- Join number and tag of a session id, or nil for an id not made by session_id().
+-- Positions in "EEEEEEQQ-QQQQ-8QQQ-TTTT-TTTTTTTTTTTT" (the granter parses every entry).
 local function parse_session_id(sid)
-  local s = string.gsub(sid or '', '-', '')
-  if #s ~= 32 or string.sub(s, 13, 13) ~= '8' then
+  if not sid or #sid ~= 36 or string.byte(sid, 15) ~= 56 then -- 56 = '8'
     return nil
   end
-  local q = tonumber(string.sub(s, 7, 12) .. string.sub(s, 14, 16), 16)
-  return q, string.sub(s, 17, 32)
+  local q = tonumber(string.sub(sid, 7, 8) .. string.sub(sid, 10, 13) .. string.sub(sid, 16, 18), 16)
+  return q, string.sub(sid, 20, 23) .. string.sub(sid, 25, 36)
 end
 
 local function bucket(prefix, q)
@@ -66,6 +66,12 @@ local function load(prefix, q, tag)
     return nil
   end
   return s
+end
+
+-- Fills in the user id of a session read without it.
+local function load_user(prefix, s)
+  local key, f = bucket(prefix, s.q)
+  s.user = redis.call('HGET', key, 'u' .. f)
 end
 
 -- Writes the record (the user id never changes once created).

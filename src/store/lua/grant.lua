@@ -63,50 +63,53 @@ while free > 0 and cfg[2] ~= '1' do
     break
   end
   local entries = res[1][2]
-  -- The chunk's sessions, read with one HMGET per bucket (joins in a row share buckets).
-  local ids, sids, qs, tags, fields = {}, {}, {}, {}, {}
+  read = read + #entries
+  last_id = entries[#entries][1]
+  -- The chunk's records (without user ids, which only an abandonment needs), read with
+  -- one HMGET per bucket: joins in a row share buckets.
+  local ids, sids, qs, tags = {}, {}, {}, {}
+  local fields, order = {}, {}
   for n, entry in ipairs(entries) do
     ids[n] = entry[1]
     local f = entry[2]
     for i = 1, #f, 2 do
       if f[i] == 'sessionId' then
         sids[n] = f[i + 1]
+        break
       end
     end
-    qs[n], tags[n] = parse_session_id(sids[n])
-    if qs[n] then
-      local key, field = bucket(sessions, qs[n])
-      fields[key] = fields[key] or {}
-      table.insert(fields[key], field)
-      table.insert(fields[key], 'u' .. field)
-    end
-  end
-  read = read + #entries
-  last_id = ids[#ids]
-  local records = {}
-  for key, fs in pairs(fields) do
-    local r = redis.call('HMGET', key, unpack(fs))
-    for i = 1, #fs, 2 do
-      if r[i] then
-        local q = math.floor(tonumber(string.match(key, '(%d+)$')) * BUCKET + fs[i])
-        records[key .. '/' .. fs[i]] = unpack_record(q, r[i], r[i + 1])
-      end
-    end
-  end
-  local writes = {}
-  local adds = {}
-  for n = 1, #entries do
-    local q, s = qs[n], nil
+    local q, tag = parse_session_id(sids[n])
     if q then
-      local key, field = bucket(sessions, q)
-      -- One table per session, so an entry delivered twice in a chunk sees the first grant.
-      s = records[key .. '/' .. field]
-      if s and s.tag ~= tags[n] then
-        s = nil
+      qs[n], tags[n] = q, tag
+      local b = math.floor(q / BUCKET)
+      if not fields[b] then
+        fields[b] = {}
+        order[#order + 1] = b
       end
+      table.insert(fields[b], q % BUCKET)
+    end
+  end
+  -- One table per session, so an entry delivered twice in a chunk sees the first grant.
+  local records = {}
+  for _, b in ipairs(order) do
+    local fs = fields[b]
+    local r = redis.call('HMGET', sessions .. b, unpack(fs))
+    for i, f in ipairs(fs) do
+      if r[i] then
+        local q = b * BUCKET + f
+        records[q] = unpack_record(q, r[i], nil)
+      end
+    end
+  end
+  local writes, worder, adds = {}, {}, {}
+  for n = 1, #entries do
+    local q = qs[n]
+    local s = q and records[q]
+    if s and s.tag ~= tags[n] then
+      s = nil
     end
     if s then
-      head = math.max(head, s.q)
+      head = math.max(head, q)
     else
       head = head + 1
     end
@@ -115,14 +118,18 @@ while free > 0 and cfg[2] ~= '1' do
     end
     if s and s.st == 'W' then
       if now - s.seen > abandon_ms then
+        load_user(sessions, s)
         finish(sessions, users, done, s, 'B', now)
         abandoned = abandoned + 1
       else
         s.st, s.untl = 'A', now + session_ms
-        local key, field = bucket(sessions, q)
-        writes[key] = writes[key] or {}
-        table.insert(writes[key], field)
-        table.insert(writes[key], pack(s))
+        local b = math.floor(q / BUCKET)
+        if not writes[b] then
+          writes[b] = {}
+          worder[#worder + 1] = b
+        end
+        table.insert(writes[b], q % BUCKET)
+        table.insert(writes[b], pack(s))
         adds[#adds + 1] = s.untl
         adds[#adds + 1] = sids[n]
         free = free - 1
@@ -130,8 +137,8 @@ while free > 0 and cfg[2] ~= '1' do
       end
     end
   end
-  for key, w in pairs(writes) do
-    redis.call('HSET', key, unpack(w))
+  for _, b in ipairs(worder) do
+    redis.call('HSET', sessions .. b, unpack(writes[b]))
   end
   if #adds > 0 then
     redis.call('ZADD', active, unpack(adds))
