@@ -128,14 +128,19 @@ redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n 200000 --csv \
   > "$work/xadd.csv"
 rcli DEL benchstream > /dev/null
 # The Redis side of a join alone: the join script, run by redis-benchmark (distinct users).
-sha() { { cat src/store/lua/common.lua; printf '\n'; cat "src/store/lua/$1.lua"; } | sha1sum | cut -d' ' -f1; }
+# Loads a script as the store builds it (common.lua, a newline, the script) and prints its SHA.
+sha() { rcli SCRIPT LOAD "$(cat src/store/lua/common.lua; printf '\n'; cat "src/store/lua/$1.lua")"; }
 rb_script() {
-  redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n "$1" -r 100000000 --csv EVALSHA "${@:2}" \
-    | tail -n 1 | cut -d, -f2,7 | tr -d '"'
+  local row
+  row=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n "$1" -r 100000000 --csv EVALSHA "${@:2}" \
+    | tail -n 1 | cut -d, -f2,7 | tr -d '"')
+  [[ "$row" =~ ^[0-9.]+,[0-9.]+$ ]] || die "redis-benchmark EVALSHA $2 failed: $row"
+  echo "$row"
 }
-IFS=, read -r join_script_rps join_script_p99 < <(rb_script 100000 "$(sha join)" 5 \
+row=$(rb_script 100000 "$(sha join)" 5 \
   'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' \
   000001 8000000000000001 rb u__rand_int__)
+IFS=, read -r join_script_rps join_script_p99 <<< "$row"
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
 xadd_rps=$(tail -n 1 "$work/xadd.csv" | cut -d, -f2 | tr -d '"')
 xadd_p99=$(tail -n 1 "$work/xadd.csv" | cut -d, -f7 | tr -d '"')
@@ -167,8 +172,9 @@ rcli XRANGE 'waiting-room-joins:{line}' - + | awk 'prev == "sessionId" { print }
 read -r first_q first_tag < <(head -n 1 "$work/ids" | tr -d - \
   | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:12] + s[13:16], 16), s[16:])')
 
-IFS=, read -r status_script_rps status_script_p99 < <(rb_script 200000 "$(sha status)" 3 \
+row=$(rb_script 200000 "$(sha status)" 3 \
   'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' "$first_q" "$first_tag" 5000)
+IFS=, read -r status_script_rps status_script_p99 <<< "$row"
 say "status script alone (redis-benchmark EVALSHA): rps=$status_script_rps p99_ms=$status_script_p99"
 
 say "status polls at 64 connections over $filled sessions"

@@ -24,20 +24,8 @@ async fn a_session_id_cannot_be_derived_from_a_neighbours() {
     let forged = format!("{}{}", &second[..19], &first[19..]);
     assert_ne!(forged, second);
     for id in [forged.as_str(), "0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d"] {
-        let res = app
-            .http
-            .get(app.url(&format!("/api/waiting-room/sessions/{id}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{id}");
-        let res = app
-            .http
-            .delete(app.url(&format!("/api/waiting-room/sessions/{id}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(app.status(id).await.0, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(app.leave(id).await.0, StatusCode::NOT_FOUND, "{id}");
     }
     assert_eq!(app.status_of(&first).await, "WAITING");
     assert_eq!(app.status_of(&second).await, "WAITING");

@@ -41,6 +41,22 @@ local function bucket(prefix, q)
   return prefix .. math.floor(q / BUCKET), q % BUCKET
 end
 
+-- Appends v1 (and v2) to the list of q's bucket in `groups`; `order` keeps the buckets in
+-- the order first seen. For one command per bucket over a run of sessions.
+local function group_by_bucket(groups, order, q, v1, v2)
+  local b = math.floor(q / BUCKET)
+  local list = groups[b]
+  if not list then
+    list = {}
+    groups[b] = list
+    order[#order + 1] = b
+  end
+  list[#list + 1] = v1
+  if v2 then
+    list[#list + 1] = v2
+  end
+end
+
 local function user_bucket(prefix, user)
   return prefix .. string.sub(redis.sha1hex(user), 1, 3)
 end

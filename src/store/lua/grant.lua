@@ -81,12 +81,7 @@ while free > 0 and cfg[2] ~= '1' do
     local q, tag = parse_session_id(sids[n])
     if q then
       qs[n], tags[n] = q, tag
-      local b = math.floor(q / BUCKET)
-      if not fields[b] then
-        fields[b] = {}
-        order[#order + 1] = b
-      end
-      table.insert(fields[b], q % BUCKET)
+      group_by_bucket(fields, order, q, q % BUCKET)
     end
   end
   -- One table per session, so an entry delivered twice in a chunk sees the first grant.
@@ -123,13 +118,7 @@ while free > 0 and cfg[2] ~= '1' do
         abandoned = abandoned + 1
       else
         s.st, s.untl = 'A', now + session_ms
-        local b = math.floor(q / BUCKET)
-        if not writes[b] then
-          writes[b] = {}
-          worder[#worder + 1] = b
-        end
-        table.insert(writes[b], q % BUCKET)
-        table.insert(writes[b], pack(s))
+        group_by_bucket(writes, worder, q, q % BUCKET, pack(s))
         adds[#adds + 1] = s.untl
         adds[#adds + 1] = sids[n]
         free = free - 1
