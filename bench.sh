@@ -139,7 +139,7 @@ rb_script() {
 }
 row=$(rb_script 100000 "$(sha join)" 5 \
   'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' \
-  000001 8000000000000001 rb u__rand_int__)
+  000001 8000-000000000001 rb u__rand_int__)
 IFS=, read -r join_script_rps join_script_p99 <<< "$row"
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
 xadd_rps=$(tail -n 1 "$work/xadd.csv" | cut -d, -f2 | tr -d '"')
@@ -169,8 +169,8 @@ fill_line line
 rcli XRANGE 'waiting-room-joins:{line}' - + | awk 'prev == "sessionId" { print } { prev = $0 }' \
   > "$work/ids"
 # A session id carries its join number and tag (src/store/ids.rs), the status script's arguments.
-read -r first_q first_tag < <(head -n 1 "$work/ids" | tr -d - \
-  | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:12] + s[13:16], 16), s[16:])')
+read -r first_q first_tag < <(head -n 1 "$work/ids" \
+  | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:8] + s[9:13] + s[15:18], 16), s[19:])')
 
 row=$(rb_script 200000 "$(sha status)" 3 \
   'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' "$first_q" "$first_tag" 5000)

@@ -9,8 +9,8 @@
 //! - `E`: the event's number (24 bits) from the registry [`super::keys::EVENTS`];
 //! - `Q`: the join number within the event (36 bits), which names the session's bucket;
 //! - `8`: the version; `T`: the tag, 64 bits whose first two are the RFC variant `10`,
-//!   so 62 random bits. The tag is stored with the session and must match: an id cannot be
-//!   guessed from a neighbour's.
+//!   so 62 random bits. The tag is stored with the session (as the id's last 17
+//!   characters) and must match: an id cannot be guessed from a neighbour's.
 //!
 //! The join script builds the id (it is the one that knows the join number) from the
 //! event number and tag given here, with the same layout (`session_id` in
@@ -47,9 +47,9 @@ impl SessionKey {
         })
     }
 
-    /// The tag as the scripts store it: 16 lowercase hex digits.
-    pub fn tag_hex(&self) -> String {
-        format!("{:016x}", self.tag)
+    /// The tag as the scripts store it: the id's last 17 characters.
+    pub fn tag_text(&self) -> String {
+        tag_text(self.tag)
     }
 
     /// The id, as `session_id` in common.lua writes it.
@@ -68,6 +68,11 @@ impl SessionKey {
 /// A fresh random tag, with the RFC 9562 variant bits set.
 pub fn random_tag() -> u64 {
     (rand::random::<u64>() >> 2) | (0b10 << 62)
+}
+
+/// A tag as the scripts store it: the last 17 characters of the id, `TTTT-TTTTTTTTTTTT`.
+pub fn tag_text(tag: u64) -> String {
+    format!("{:04x}-{:012x}", tag >> 48, tag & 0xffff_ffff_ffff)
 }
 
 /// The event number as the join script takes it: 6 lowercase hex digits.
@@ -94,6 +99,7 @@ mod tests {
         assert_eq!(&text[14..18], "8678");
         assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"), "{text}");
         assert_eq!(SessionId::parse(&text).unwrap(), sid);
+        assert_eq!(&text[19..], key.tag_text());
     }
 
     #[test]

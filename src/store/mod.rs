@@ -16,7 +16,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Pipeline, RedisError, Script};
 
 use crate::domain::{EventId, SessionId, Status, UserId};
-use ids::{event_number_hex, random_tag, SessionKey, MAX_EVENT_NUMBER};
+use ids::{event_number_hex, random_tag, tag_text, SessionKey, MAX_EVENT_NUMBER};
 use keys::{EventKeys, EVENTS};
 use scripts::Scripts;
 
@@ -199,7 +199,7 @@ impl Store {
             &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
             &[
                 &event_number_hex(known.number),
-                &format!("{:016x}", random_tag()),
+                &tag_text(random_tag()),
                 event.as_str(),
                 user.as_str(),
             ],
@@ -230,7 +230,7 @@ impl Store {
             &[&k.meta, &k.sessions, &k.left],
             &[
                 &key.seq.to_string(),
-                &key.tag_hex(),
+                &key.tag_text(),
                 &heartbeat_ms.to_string(),
             ],
         );
@@ -250,7 +250,7 @@ impl Store {
             &mut pipe,
             &self.scripts.leave,
             &[&k.meta, &k.sessions, &k.users, &k.active, &k.left, &k.done],
-            &[&sid.to_string(), &key.seq.to_string(), &key.tag_hex()],
+            &[&sid.to_string(), &key.seq.to_string(), &key.tag_text()],
         );
         let (reply,): (Option<(i64, ViewRow)>,) = self.query(&pipe).await?;
         reply

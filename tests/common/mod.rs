@@ -299,7 +299,7 @@ pub fn sessions(
             let sid = vestibule::store::ids::SessionKey {
                 event_number: number,
                 seq,
-                tag: u64::from_str_radix(p[3], 16).unwrap(),
+                tag: u64::from_str_radix(&p[3].replace('-', ""), 16).unwrap(),
             }
             .encode();
             out.insert(

@@ -5,7 +5,8 @@
 -- its record in field `<q % 64>` packed as "S|seen|until|tag" and its user id in field
 -- `u<q % 64>`. S is the status letter (W waiting, A active, E expired, L left,
 -- B abandoned), seen the last heartbeat (unix ms), until the end of the active period
--- (unix ms, 0 while waiting), tag the random part of the session id (16 hex digits).
+-- (unix ms, 0 while waiting), tag the random part of the session id: its last 17
+-- characters, "TTTT-TTTTTTTTTTTT".
 -- Users live in 4,096 buckets `<users prefix><first 3 hex digits of SHA-1(user)>`:
 -- `user → q` of the user's live session.
 
@@ -19,12 +20,12 @@ local function now_ms()
 end
 
 -- The session id of join q (store/ids.rs has the layout): event number (6 hex digits),
--- join number (9 hex digits) around the version digit 8, then the tag.
+-- join number (9 hex digits) around the version digit 8, then the tag (with its hyphen).
 local function session_id(event_hex, q, tag)
   local qh = string.format('%09x', q)
-  local s = event_hex .. string.sub(qh, 1, 6) .. '8' .. string.sub(qh, 7, 9) .. tag
+  local s = event_hex .. string.sub(qh, 1, 6) .. '8' .. string.sub(qh, 7, 9)
   return string.sub(s, 1, 8) .. '-' .. string.sub(s, 9, 12) .. '-' .. string.sub(s, 13, 16)
-    .. '-' .. string.sub(s, 17, 20) .. '-' .. string.sub(s, 21, 32)
+    .. '-' .. tag
 end
 
 -- Join number and tag of a session id, or nil for an id not made by session_id().
@@ -34,7 +35,7 @@ local function parse_session_id(sid)
     return nil
   end
   local q = tonumber(string.sub(sid, 7, 8) .. string.sub(sid, 10, 13) .. string.sub(sid, 16, 18), 16)
-  return q, string.sub(sid, 20, 23) .. string.sub(sid, 25, 36)
+  return q, string.sub(sid, 20)
 end
 
 local function bucket(prefix, q)
@@ -66,7 +67,7 @@ local function pack(s)
 end
 
 local function unpack_record(q, rec, user)
-  local st, seen, untl, tag = string.match(rec, '^(%u)|(%d+)|(%d+)|(%x+)$')
+  local st, seen, untl, tag = string.match(rec, '^(%u)|(%d+)|(%d+)|([%x%-]+)$')
   return { st = st, q = q, seen = tonumber(seen), untl = tonumber(untl), tag = tag, user = user }
 end
 

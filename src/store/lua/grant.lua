@@ -84,26 +84,28 @@ while free > 0 and cfg[2] ~= '1' do
       group_by_bucket(fields, order, q, q % BUCKET)
     end
   end
-  -- One table per session, so an entry delivered twice in a chunk sees the first grant.
+  -- Records stay packed strings: a grant only reads the status letter, the heartbeat and
+  -- the tag, and writes the record anew. An entry delivered twice in a chunk sees the
+  -- record the first one wrote.
   local records = {}
   for _, b in ipairs(order) do
     local fs = fields[b]
     local r = redis.call('HMGET', sessions .. b, unpack(fs))
     for i, f in ipairs(fs) do
       if r[i] then
-        local q = b * BUCKET + f
-        records[q] = unpack_record(q, r[i], nil)
+        records[b * BUCKET + f] = r[i]
       end
     end
   end
   local writes, worder, adds = {}, {}, {}
   for n = 1, #entries do
     local q = qs[n]
-    local s = q and records[q]
-    if s and s.tag ~= tags[n] then
-      s = nil
+    local rec = q and records[q]
+    -- The record ends with the tag of the id the entry carries, or it is not this session.
+    if rec and string.sub(rec, -17) ~= tags[n] then
+      rec = nil
     end
-    if s then
+    if rec then
       head = math.max(head, q)
     else
       head = head + 1
@@ -111,15 +113,20 @@ while free > 0 and cfg[2] ~= '1' do
     if q and any_left then
       redis.call('ZREM', left, q)
     end
-    if s and s.st == 'W' then
-      if now - s.seen > abandon_ms then
+    if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
+      local seen = string.match(rec, '^W|(%d+)|')
+      if now - tonumber(seen) > abandon_ms then
+        local s = unpack_record(q, rec, nil)
         load_user(sessions, s)
         finish(sessions, users, done, s, 'B', now)
+        records[q] = pack(s)
         abandoned = abandoned + 1
       else
-        s.st, s.untl = 'A', now + session_ms
-        group_by_bucket(writes, worder, q, q % BUCKET, pack(s))
-        adds[#adds + 1] = s.untl
+        local untl = now + session_ms
+        local granted_rec = 'A|' .. seen .. '|' .. string.format('%d', untl) .. '|' .. tags[n]
+        records[q] = granted_rec
+        group_by_bucket(writes, worder, q, q % BUCKET, granted_rec)
+        adds[#adds + 1] = untl
         adds[#adds + 1] = sids[n]
         free = free - 1
         granted = granted + 1

@@ -1,6 +1,6 @@
 -- Join the line of one event, atomically: at most one live session per (event, user).
 -- KEYS: stream, meta, sessions prefix, users prefix, left
--- ARGV: event number (6 hex digits), tag (16 hex digits), eventId, userId
+-- ARGV: event number (6 hex digits), tag ("TTTT-TTTTTTTTTTTT"), eventId, userId
 -- Returns {created (1|0), sessionId, view}.
 local now = now_ms()
 local event_hex, tag, user = ARGV[1], ARGV[2], ARGV[4]
