@@ -150,7 +150,7 @@ struct Known {
     event: EventId,
     number: u32,
     /// Its keys, built once instead of on every request.
-    keys: EventKeys,
+    keys: Arc<EventKeys>,
 }
 
 /// Handle to Redis; cheap to clone (one multiplexed connection, reconnected on failure).
@@ -304,7 +304,7 @@ impl Store {
         for ids in events.chunks(64) {
             let mut pipe = redis::pipe();
             for event in ids {
-                let k = EventKeys::new(event);
+                let k = self.event_keys(event);
                 evalsha(
                     &mut pipe,
                     &self.scripts.grant,
@@ -359,7 +359,7 @@ impl Store {
         for chunk in ids.chunks(256) {
             let mut pipe = redis::pipe();
             for event in chunk {
-                let k = EventKeys::new(event);
+                let k = self.event_keys(event);
                 pipe.cmd("HMGET")
                     .arg(&k.meta)
                     .arg(&["seq", "head", "capacity", "rate_per_min", "paused"])
@@ -449,6 +449,14 @@ impl Store {
         Ok(self.remember(event.clone(), number))
     }
 
+    /// The event's keys: the remembered ones, else built (no Redis call).
+    fn event_keys(&self, event: &EventId) -> Arc<EventKeys> {
+        self.by_event
+            .get(event)
+            .map(|known| known.keys.clone())
+            .unwrap_or_else(|| Arc::new(EventKeys::new(event)))
+    }
+
     /// The parts of a session id and its event; `None` when no event has its number
     /// (an id this store did not mint).
     async fn locate(
@@ -473,7 +481,7 @@ impl Store {
 
     fn remember(&self, event: EventId, number: u32) -> Arc<Known> {
         let known = Arc::new(Known {
-            keys: EventKeys::new(&event),
+            keys: Arc::new(EventKeys::new(&event)),
             event: event.clone(),
             number,
         });
