@@ -22,12 +22,16 @@ cargo test --features ssr
 
 build_release
 
-say "end-to-end tests (Playwright, Chromium)"
+say "end-to-end tests (Playwright, Chromium; nginx in front of a shop)"
 work=$(mktemp -d)
 redis_port=$(free_port)
 app_port=$(free_port)
+shop_port=$(free_port)
+nginx_port=$(free_port)
 cleanup() {
   [ -n "${server_pid:-}" ] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  [ -n "${shop_pid:-}" ] && kill "$shop_pid" 2>/dev/null
+  stop_nginx "$work/nginx"
   stop_redis "$redis_port"
   rm -rf "$work"
 }
@@ -36,17 +40,24 @@ start_redis "$redis_port" "$work/redis"
 REDIS_URL="redis://127.0.0.1:$redis_port" \
 LEPTOS_SITE_ADDR="127.0.0.1:$app_port" \
 WAITING_ROOM_CAPACITY=1 \
-WAITING_ROOM_TOKEN_SECRET=end2end-secret \
+WAITING_ROOM_ADMIN_TOKEN=end2end-admin \
 WAITING_ROOM_JOIN_RATE_PER_SECOND=0 \
 RUST_LOG="${RUST_LOG:-warn}" \
   ./target/release/vestibule > "$work/server.log" 2>&1 &
 server_pid=$!
+# The shop behind nginx: any process that logs each request it serves.
+python3 end2end/shop/origin.py "$shop_port" "$work/shop.log" &
+shop_pid=$!
+touch "$work/shop.log"
+start_nginx "$work/nginx" "$nginx_port" "$app_port" "$shop_port"
 for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$app_port/" 2>/dev/null && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log"; die "the server exited"; }
   sleep 0.1
 done
-(cd end2end && BASE_URL="http://127.0.0.1:$app_port" npx playwright test) || {
-  echo "--- server log"; tail -n 50 "$work/server.log"; exit 1;
+(cd end2end && BASE_URL="http://127.0.0.1:$app_port" NGINX_URL="http://127.0.0.1:$nginx_port" \
+  ADMIN_TOKEN=end2end-admin SHOP_LOG="$work/shop.log" npx playwright test) || {
+  echo "--- server log"; tail -n 50 "$work/server.log"
+  echo "--- nginx error log"; tail -n 20 "$work/nginx/error.log"; exit 1;
 }
 say "all checks passed"

@@ -55,7 +55,27 @@ setup_toolchain() {
 }
 
 setup_test_tools() {
-  apt_install chromium curl
+  apt_install chromium curl nginx
+}
+
+# Starts nginx as this user, with its own prefix $1 and the end-to-end configuration
+# (end2end/shop/nginx.conf.template): listening on $2, the room on $3, the shop on $4.
+start_nginx() {
+  mkdir -p "$1/tmp"
+  sed -e "s#@DIR@#$1#g" -e "s#@PORT@#$2#g" -e "s#@ROOM@#$3#g" -e "s#@SHOP@#$4#g" \
+    end2end/shop/nginx.conf.template > "$1/nginx.conf"
+  nginx -p "$1" -c "$1/nginx.conf" -e "$1/error.log" -t -q || die "the nginx configuration is invalid"
+  nginx -p "$1" -c "$1/nginx.conf" -e "$1/error.log" || die "nginx failed to start (see $1/error.log)"
+  for _ in $(seq 1 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$2/" && return 0
+    sleep 0.1
+  done
+  die "nginx did not answer on port $2"
+}
+
+stop_nginx() {
+  [ -f "$1/nginx.pid" ] && kill "$(cat "$1/nginx.pid")" 2>/dev/null
+  return 0
 }
 
 # A free TCP port on 127.0.0.1.

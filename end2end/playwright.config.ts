@@ -31,12 +31,12 @@ export default defineConfig({
   projects: [
     {
       name: "no-js",
-      testMatch: /ssr\.spec\.ts/,
+      testMatch: /(ssr|gate)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: false },
     },
     {
       name: "hydrated",
-      testMatch: /hydrated\.spec\.ts/,
+      testMatch: /(hydrated|gate)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: true },
     },
   ],

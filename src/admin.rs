@@ -40,12 +40,7 @@ pub fn router(token: &str) -> Router<AppState> {
 }
 
 async fn require_token(State(token): State<Arc<[u8]>>, request: Request, next: Next) -> Response {
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let given = crate::api::bearer(request.headers()).unwrap_or_default();
     if bool::from(given.as_bytes().ct_eq(&token)) {
         return next.run(request).await;
     }
@@ -76,8 +71,9 @@ async fn show(
     Ok(Json(overview_json(&service.event(&event).await?)))
 }
 
-/// `PUT /api/admin/events/{id} {"capacity"?, "ratePerMinute"?, "paused"?}`: replaces the
-/// settings (a missing field means the default: configured capacity, no rate, running).
+/// `PUT /api/admin/events/{id} {"capacity"?, "ratePerMinute"?, "paused"?, "targetUrl"?}`:
+/// creates the event or replaces its settings (a missing field means the default:
+/// configured capacity, no rate, running, no shop).
 async fn replace(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -137,6 +133,7 @@ fn event_id(id: Result<Path<String>, PathRejection>) -> Result<EventId, AppError
 fn overview_json(e: &EventOverview) -> Value {
     json!({
         "eventId": e.event_id,
+        "targetUrl": e.settings.target_url,
         "capacity": e.settings.capacity,
         "ratePerMinute": e.settings.rate_per_minute,
         "paused": e.settings.paused,
@@ -146,15 +143,36 @@ fn overview_json(e: &EventOverview) -> Value {
     })
 }
 
+/// Longest target URL accepted.
+pub const MAX_URL_LEN: usize = 2_048;
+
+/// An absolute http(s) URL with a host, normalised.
+fn target_url(raw: &str) -> Result<String, String> {
+    let expected = "targetUrl must be an absolute http(s) URL such as https://shop.example/sale";
+    if raw.len() > MAX_URL_LEN {
+        return Err(format!(
+            "targetUrl must be at most {MAX_URL_LEN} characters"
+        ));
+    }
+    let url = url::Url::parse(raw).map_err(|_| expected.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(expected.into());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("targetUrl must not carry credentials".into());
+    }
+    Ok(url.to_string())
+}
+
 /// Settings from a PUT body; every field optional, unknown fields refused.
 pub fn parse_settings(body: &Map<String, Value>) -> Result<EventSettings, AppError> {
     let invalid = |m: &str| AppError::bad_request("invalid_settings", m);
     if let Some(unknown) = body
         .keys()
-        .find(|k| !["capacity", "ratePerMinute", "paused"].contains(&k.as_str()))
+        .find(|k| !["capacity", "ratePerMinute", "paused", "targetUrl"].contains(&k.as_str()))
     {
         return Err(invalid(&format!(
-            "unknown field {unknown:?}; expected capacity, ratePerMinute, paused"
+            "unknown field {unknown:?}; expected capacity, ratePerMinute, paused, targetUrl"
         )));
     }
     let count = |name: &str, min: u64| -> Result<Option<u64>, AppError> {
@@ -176,7 +194,13 @@ pub fn parse_settings(body: &Map<String, Value>) -> Result<EventSettings, AppErr
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(invalid("paused must be true or false")),
     };
+    let target_url = match body.get("targetUrl") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(url)) => Some(target_url(url).map_err(|m| invalid(&m))?),
+        Some(_) => return Err(invalid("targetUrl must be a string")),
+    };
     Ok(EventSettings {
+        target_url,
         capacity: count("capacity", 0)?,
         rate_per_minute: count("ratePerMinute", 1)?,
         paused,

@@ -14,19 +14,24 @@ use serde_json::{json, Map, Value};
 
 use crate::domain::{EventId, InvalidInput, SessionId, UserId};
 use crate::error::AppError;
-use crate::service::Service;
+use crate::service::{JoinOutcome, Proof, Service};
 use crate::startup::AppState;
+use crate::visitor::{cookie_value, PASS_COOKIE, VISITOR_PREFIX};
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Where joins are posted.
 pub const JOIN_PATH: &str = "/api/waiting-room/sessions";
+/// Where the public keys of passes are published.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(JOIN_PATH, post(join))
         .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
         .route("/api/waiting-room/tokens/verify", post(verify))
+        .route("/api/waiting-room/gate/{id}", get(gate))
+        .route(JWKS_PATH, get(jwks))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -39,8 +44,9 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// `POST /api/waiting-room/sessions {"eventId", "userId"}` → 202 (new place) or 200 (the
-/// user's existing live session) with the session view.
+/// `POST /api/waiting-room/sessions {"eventId", "userId", "sessionId"?}` → 202 with a new
+/// place, or 200 with the user's existing place when `sessionId` proves it is the
+/// caller's; a repeat join without that proof is 409 and discloses nothing.
 async fn join(
     State(service): State<Service>,
     headers: HeaderMap,
@@ -48,13 +54,22 @@ async fn join(
 ) -> Result<Response, AppError> {
     let body = json_object(&headers, body)?;
     let (event, user) = parse_join(&body)?;
-    let (created, view) = service.join(&event, &user).await?;
-    let status = if created {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
+    let proof = match body.get("sessionId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(SessionId::parse(id)?),
+        Some(_) => {
+            return Err(AppError::bad_request(
+                "invalid_session_id",
+                "sessionId must be a string",
+            ))
+        }
     };
-    Ok((status, Json(view)).into_response())
+    Ok(
+        match service.join(&event, &user, Proof::Session(proof)).await? {
+            JoinOutcome::Created(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),
+            JoinOutcome::Existing(view) => (StatusCode::OK, Json(view)).into_response(),
+        },
+    )
 }
 
 /// `GET /api/waiting-room/sessions/{id}` → the session view (and a heartbeat).
@@ -75,8 +90,8 @@ async fn leave(
     Ok(Json(service.leave(sid).await?).into_response())
 }
 
-/// `POST /api/waiting-room/tokens/verify {"token"}` → `{"valid": true, "claims"}` or
-/// `{"valid": false, "reason"}`.
+/// `POST /api/waiting-room/tokens/verify {"token", "eventId"}` → `{"valid": true,
+/// "claims"}` when the pass opens that event's door now, else `{"valid": false, "reason"}`.
 async fn verify(
     State(service): State<Service>,
     headers: HeaderMap,
@@ -84,11 +99,51 @@ async fn verify(
 ) -> Result<Response, AppError> {
     let body = json_object(&headers, body)?;
     let token = string_field(&body, "token", "invalid_token_field")?;
-    let answer = match service.verify_token(token) {
+    let event = EventId::parse(string_field(&body, "eventId", "invalid_event_id")?)?;
+    let answer = match service.verify_pass(&event, token).await? {
         Ok(claims) => json!({ "valid": true, "claims": claims }),
         Err(reason) => json!({ "valid": false, "reason": reason }),
     };
     Ok(Json(answer).into_response())
+}
+
+/// `GET /api/waiting-room/gate/{eventId}`: 204 when the request carries a pass that opens
+/// this event's door (the `vestibule_pass` cookie or `Authorization: Bearer`), else 401.
+/// For proxies that ask before every request to the shop (nginx `auth_request`, Traefik
+/// ForwardAuth, Caddy `forward_auth`): answered from memory.
+async fn gate(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
+    let event = EventId::parse(&id)?;
+    let pass = bearer(&headers).or_else(|| cookie_value(&headers, PASS_COOKIE));
+    service.check_pass(&event, pass.as_deref()).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::CACHE_CONTROL, "no-store")],
+    )
+        .into_response())
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of passes (current and retired).
+async fn jwks(State(service): State<Service>) -> Result<Response, AppError> {
+    let secrets = service.secrets().await?;
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(secrets.keyring.jwks().clone()),
+    )
+        .into_response())
+}
+
+/// The credentials of `Authorization: Bearer <credentials>` (the scheme in any case).
+pub fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, credentials) = value.split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty())
+        .then(|| credentials.to_owned())
 }
 
 /// `GET /healthz`: the process is up.
@@ -99,7 +154,7 @@ async fn healthz() -> Json<Value> {
 /// `GET /readyz`: Redis answers and the granter passed recently; else 503.
 async fn readyz(State(state): State<AppState>) -> Response {
     let redis = state.service.store().ping().await.is_ok();
-    let granter = state.granter.is_recent(crate::service::now_ms());
+    let granter = state.granter.is_recent(crate::clock::now_ms());
     let body = Json(json!({
         "status": if redis && granter { "ready" } else { "not_ready" },
         "redis": redis,
@@ -199,9 +254,16 @@ fn string_field<'a>(
     }
 }
 
-/// The two fields of a join body, validated.
+/// The two fields of a join body, validated. User ids of the page's visitors
+/// (`visitor:…`) are not for JSON callers.
 pub fn parse_join(body: &Map<String, Value>) -> Result<(EventId, UserId), InvalidInput> {
     let event = EventId::parse(string_field(body, "eventId", "invalid_event_id")?)?;
     let user = UserId::parse(string_field(body, "userId", "invalid_user_id")?)?;
+    if user.as_str().starts_with(VISITOR_PREFIX) {
+        return Err(InvalidInput {
+            code: "invalid_user_id",
+            message: format!("userId may not start with {VISITOR_PREFIX:?} (the page's visitors)"),
+        });
+    }
     Ok((event, user))
 }

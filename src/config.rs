@@ -4,6 +4,7 @@
 //! when the binary runs on its own, `LEPTOS_*` variables under cargo-leptos.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -14,6 +15,15 @@ use crate::store::GrantParams;
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// Which events take joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsMode {
+    /// Any well-formed event id; the first join creates the event.
+    Open,
+    /// Only events created by an operator (`PUT /api/admin/events/{id}`).
+    Registered,
 }
 
 /// Vestibule: a virtual waiting room for high-demand sales.
@@ -48,10 +58,29 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
     pub retention_seconds: u64,
 
-    /// Secret that signs admission tokens (HS256). Unset: a random one per start, and
-    /// tokens do not survive a restart.
-    #[arg(long, env = "WAITING_ROOM_TOKEN_SECRET", hide_env_values = true)]
-    pub token_secret: Option<String>,
+    /// File with the Ed25519 private key (PKCS#8 PEM) that signs passes. Unset: the first
+    /// instance makes one and keeps it in Redis, where every instance reads it.
+    #[arg(long, env = "WAITING_ROOM_SIGNING_KEY_FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// Files (comma-separated) with earlier signing keys (private or public PEM): their
+    /// passes still open the gate, and they stay in the JWKS. For key rotation.
+    #[arg(long, env = "WAITING_ROOM_RETIRED_KEY_FILES", value_delimiter = ',')]
+    pub retired_key_files: Vec<PathBuf>,
+
+    /// File with the secret that signs visitor cookies. Unset: made once and kept in Redis.
+    #[arg(long, env = "WAITING_ROOM_COOKIE_SECRET_FILE")]
+    pub cookie_secret_file: Option<PathBuf>,
+
+    /// Domain of the pass cookie (e.g. `.shop.example`), so that the shop's host receives
+    /// it. Unset: the room's own host only.
+    #[arg(long, env = "WAITING_ROOM_COOKIE_DOMAIN")]
+    pub cookie_domain: Option<String>,
+
+    /// Which events take joins: `open` (any well-formed event id; the first join creates
+    /// the event) or `registered` (only events an operator created; others are 404).
+    #[arg(long, env = "WAITING_ROOM_EVENTS", value_enum, default_value_t = EventsMode::Open)]
+    pub events: EventsMode,
 
     /// Longest pause of the granter between passes when nothing wakes it.
     #[arg(long, env = "WAITING_ROOM_GRANTER_TICK_MS", default_value_t = 200,
@@ -71,6 +100,14 @@ pub struct Config {
     /// Bearer token for the admin routes (/api/admin/...). Unset: admin routes are off (404).
     #[arg(long, env = "WAITING_ROOM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
+
+    /// File holding the admin token (instead of the flag, which `ps` shows).
+    #[arg(
+        long,
+        env = "WAITING_ROOM_ADMIN_TOKEN_FILE",
+        conflicts_with = "admin_token"
+    )]
+    pub admin_token_file: Option<PathBuf>,
 
     /// Joins allowed per second from one client address (0 = no limit).
     #[arg(long, env = "WAITING_ROOM_JOIN_RATE_PER_SECOND", default_value_t = 10,
@@ -93,6 +130,39 @@ pub struct Config {
 }
 
 impl Config {
+    /// The secrets named by files, read now (a missing or unreadable file stops the
+    /// start with its path named).
+    pub fn secret_source(&self) -> Result<crate::service::SecretSource, String> {
+        let retired_keys = self
+            .retired_key_files
+            .iter()
+            .map(|p| read_secret(p))
+            .collect::<Result<_, _>>()?;
+        Ok(crate::service::SecretSource {
+            signing_key: self
+                .signing_key_file
+                .as_deref()
+                .map(read_secret)
+                .transpose()?,
+            retired_keys,
+            cookie_secret: self
+                .cookie_secret_file
+                .as_deref()
+                .map(|p| read_secret(p).map(String::into_bytes))
+                .transpose()?,
+            cookie_domain: self.cookie_domain.clone().filter(|d| !d.is_empty()),
+        })
+    }
+
+    /// The admin token, from the flag or its file; `None` (admin off) when empty.
+    pub fn admin_token(&self) -> Result<Option<String>, String> {
+        let token = match &self.admin_token_file {
+            Some(path) => Some(read_secret(path)?),
+            None => self.admin_token.clone(),
+        };
+        Ok(token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
+    }
+
     /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it:
     /// a tenth of the abandonment period, between 100 ms and 5 s. Most polls then read
     /// only, and a session is still abandoned within 10 % of the configured period.
@@ -117,6 +187,17 @@ impl Config {
     pub fn redis_timeout(&self) -> Duration {
         Duration::from_millis(self.redis_timeout_ms)
     }
+}
+
+/// A secret from a file, without surrounding white space.
+fn read_secret(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(format!("{} is empty", path.display()));
+    }
+    Ok(text.to_owned())
 }
 
 #[cfg(test)]

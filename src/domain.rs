@@ -180,9 +180,23 @@ pub struct SessionView {
     /// Unix milliseconds when an ACTIVE session ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active_until_ms: Option<u64>,
-    /// Signed admission token; only while ACTIVE.
+    /// The pass: a signed JWT (EdDSA) for this event, checked by the gate and verifiable
+    /// with the room's JWKS; only while ACTIVE.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token: Option<String>,
+    /// Where the event's shop is; only while ACTIVE and when the operator set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_url: Option<String>,
+}
+
+/// What the place page shows: the session, and once it is admitted, where to go on to
+/// (the checked `return` URL, else the event's shop).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaceView {
+    pub session: SessionView,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continue_to: Option<String>,
 }
 
 /// Polling interval for a session: 1 s at the front of the line, growing with the position,

@@ -44,6 +44,14 @@ impl AppError {
         )
     }
 
+    pub fn unknown_event() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "unknown_event",
+            "there is no line for this event (events are created by the operator)",
+        )
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

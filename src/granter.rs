@@ -17,8 +17,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::clock::now_ms;
 use crate::domain::EventId;
-use crate::service::now_ms;
 use crate::store::{GrantParams, GrantReport, Store};
 use crate::telemetry::names;
 
@@ -34,7 +34,7 @@ pub struct Wake {
 
 impl Wake {
     /// Asks for a pass over `event` as soon as possible.
-    pub fn event(&self, event: &EventId) {
+    pub fn wake_for(&self, event: &EventId) {
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         if !events.contains(event) {
             events.insert(event.clone());
@@ -119,7 +119,7 @@ pub async fn run(
                 record_pass(&reports);
                 // An event whose batch ran out goes again at once.
                 for r in reports.iter().filter(|r| r.more) {
-                    wake.event(&r.event_id);
+                    wake.wake_for(&r.event_id);
                 }
                 let next = started + next_delay(&reports, tick, now);
                 due = if full { next } else { due.min(next) };

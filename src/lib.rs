@@ -20,6 +20,8 @@ pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod error;
@@ -30,6 +32,8 @@ pub mod limits;
 #[cfg(feature = "ssr")]
 pub mod openapi;
 #[cfg(feature = "ssr")]
+pub mod passes;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod startup;
@@ -38,7 +42,7 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod telemetry;
 #[cfg(feature = "ssr")]
-pub mod token;
+pub mod visitor;
 
 /// Entry point of the WASM bundle: brings the page's islands (the join form, the live
 /// status) to life; the rest of the page is plain server-rendered HTML.

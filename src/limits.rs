@@ -15,7 +15,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use leptos::server_fn::ServerFn;
 
 use crate::error::AppError;
-use crate::server_fns::JoinQueue;
+use crate::server_fns::JoinEvent;
 use crate::telemetry::names;
 
 /// Clients remembered before stale ones are dropped.
@@ -57,7 +57,7 @@ fn is_join(request: &Request) -> bool {
     request.method() == Method::POST
         && matches!(
             request.uri().path(),
-            crate::api::JOIN_PATH | <JoinQueue as ServerFn>::PATH
+            crate::api::JOIN_PATH | <JoinEvent as ServerFn>::PATH
         )
 }
 

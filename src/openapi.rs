@@ -52,8 +52,10 @@ pub fn document() -> Value {
                         "schema": { "$ref": "#/components/schemas/JoinRequest" } } } },
                     "responses": {
                         "202": session_response("A new place in line"),
-                        "200": session_response("The user's existing live session for the event"),
+                        "200": session_response("The user's existing live session for the event (the request's sessionId proved it)"),
                         "400": error_response("Invalid JSON or field"),
+                        "404": error_response("Unknown event (WAITING_ROOM_EVENTS=registered)"),
+                        "409": error_response("The user already has a place and the request did not prove it is theirs"),
                         "413": error_response("Body over 16 KiB"),
                         "415": error_response("Not application/json"),
                         "429": error_response("Too many joins from this address"),
@@ -85,15 +87,43 @@ pub fn document() -> Value {
             },
             "/api/waiting-room/tokens/verify": {
                 "post": {
-                    "summary": "Check an admission token",
+                    "summary": "Check that a pass opens an event's door now",
                     "requestBody": { "required": true, "content": { "application/json": {
-                        "schema": { "type": "object", "required": ["token"],
-                                    "properties": { "token": { "type": "string" } } } } } },
+                        "schema": { "type": "object", "required": ["token", "eventId"],
+                                    "properties": { "token": { "type": "string" },
+                                                    "eventId": { "type": "string" } } } } } },
                     "responses": {
                         "200": { "description": "{valid: true, claims} or {valid: false, reason}",
                                  "content": { "application/json": { "schema": {
                                      "$ref": "#/components/schemas/Verification" } } } },
-                        "400": error_response("No token field")
+                        "400": error_response("No token or eventId field"),
+                        "413": error_response("Body over 16 KiB"),
+                        "415": error_response("Not application/json"),
+                        "503": error_response("Redis unavailable (keys or revocations not loaded yet)")
+                    }
+                }
+            },
+            "/api/waiting-room/gate/{id}": {
+                "get": {
+                    "summary": "The door: does this request carry a pass for the event?",
+                    "description": "For nginx auth_request, Traefik ForwardAuth and Caddy forward_auth.                         The pass comes from the vestibule_pass cookie or Authorization: Bearer.                         Answered from memory; a pass whose session ended stops opening within a second.",
+                    "parameters": [event_id.clone()],
+                    "security": [{ "pass": [] }, { "passCookie": [] }],
+                    "responses": {
+                        "204": { "description": "The pass opens this event's door" },
+                        "400": error_response("Bad event id"),
+                        "401": error_response("No pass, or a pass that is invalid, expired, revoked or for another event"),
+                        "503": error_response("Redis unavailable (keys or revocations not loaded yet)")
+                    }
+                }
+            },
+            "/.well-known/jwks.json": {
+                "get": {
+                    "summary": "The public keys of passes (EdDSA, Ed25519), current and retired",
+                    "responses": {
+                        "200": { "description": "A JWK set", "content": { "application/json": {
+                            "schema": { "$ref": "#/components/schemas/Jwks" } } } },
+                        "503": error_response("Redis unavailable (keys not loaded yet)")
                     }
                 }
             },
@@ -115,7 +145,8 @@ pub fn document() -> Value {
                     "security": admin,
                     "parameters": [event_id],
                     "responses": { "200": event_response(), "400": error_response("Bad event id"),
-                                   "401": error_response("Missing or wrong bearer token") }
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "503": error_response("Redis unavailable") }
                 },
                 "put": {
                     "summary": "Replace an event's settings",
@@ -167,14 +198,20 @@ pub fn document() -> Value {
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer",
-                "description": "WAITING_ROOM_ADMIN_TOKEN; admin routes are 404 when it is unset" } },
+                "description": "WAITING_ROOM_ADMIN_TOKEN; admin routes are 404 when it is unset" },
+                "pass": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "A pass (accessToken of an ACTIVE session)" },
+                "passCookie": { "type": "apiKey", "in": "cookie", "name": "vestibule_pass" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": {
                     "type": "object", "required": ["code", "message"], "properties": {
                         "code": { "type": "string" }, "message": { "type": "string" } } } } },
                 "JoinRequest": { "type": "object", "required": ["eventId", "userId"], "properties": {
                     "eventId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" },
-                    "userId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$" } } },
+                    "userId": { "type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$",
+                                "description": "Not starting with visitor: (the page's visitors)" },
+                    "sessionId": { "type": "string", "format": "uuid",
+                                   "description": "Proof of an existing place: a repeat join without it is 409" } } },
                 "Session": { "type": "object",
                     "required": ["sessionId", "eventId", "userId", "status", "waitTimeKnown", "refreshAfterMs"],
                     "properties": {
@@ -188,19 +225,27 @@ pub fn document() -> Value {
                         "waitTimeKnown": { "type": "boolean" },
                         "refreshAfterMs": { "type": "integer", "minimum": 0 },
                         "activeUntilMs": { "type": "integer", "description": "Unix ms; ACTIVE only" },
-                        "accessToken": { "type": "string", "description": "HS256 JWT; ACTIVE only" } } },
+                        "accessToken": { "type": "string", "description": "The pass: an EdDSA JWT (aud = eventId, sub = jti = sessionId); ACTIVE only" },
+                        "targetUrl": { "type": "string", "description": "The event's shop; ACTIVE only, when set" } } },
                 "Verification": { "type": "object", "required": ["valid"], "properties": {
                     "valid": { "type": "boolean" },
                     "reason": { "type": "string" },
                     "claims": { "type": "object", "properties": {
-                        "sub": { "type": "string" }, "evt": { "type": "string" }, "usr": { "type": "string" },
+                        "aud": { "type": "string" }, "sub": { "type": "string" }, "jti": { "type": "string" },
                         "iat": { "type": "integer" }, "exp": { "type": "integer" } } } } },
+                "Jwks": { "type": "object", "required": ["keys"], "properties": { "keys": {
+                    "type": "array", "items": { "type": "object", "properties": {
+                        "kty": { "const": "OKP" }, "crv": { "const": "Ed25519" }, "x": { "type": "string" },
+                        "kid": { "type": "string" }, "alg": { "const": "EdDSA" }, "use": { "const": "sig" } } } } } },
                 "EventSettings": { "type": "object", "additionalProperties": false, "properties": {
                     "capacity": { "type": ["integer", "null"], "minimum": 0, "maximum": 1000000 },
                     "ratePerMinute": { "type": ["integer", "null"], "minimum": 1, "maximum": 1000000 },
-                    "paused": { "type": "boolean" } } },
+                    "paused": { "type": "boolean" },
+                    "targetUrl": { "type": ["string", "null"], "format": "uri",
+                                   "description": "The shop: an absolute http(s) URL" } } },
                 "Event": { "type": "object", "properties": {
                     "eventId": { "type": "string" },
+                    "targetUrl": { "type": ["string", "null"] },
                     "capacity": { "type": ["integer", "null"] },
                     "ratePerMinute": { "type": ["integer", "null"] },
                     "paused": { "type": "boolean" },

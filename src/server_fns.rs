@@ -1,19 +1,26 @@
-//! Server functions behind the page: thin wrappers over [`crate::service::Service`].
+//! Server functions behind the pages: thin wrappers over [`crate::service::Service`].
 //!
 //! Arguments arrive as plain strings (they come from forms and URLs) and are parsed into
-//! domain types here, so a bad value reads as a plain sentence on the page.
+//! domain types here, so a bad value reads as a plain sentence on the page. The browser's
+//! identity is its signed visitor cookie (see `crate::visitor`): a page never asks who
+//! someone is, and a place made by one browser is shown to that browser only.
 
 use leptos::prelude::*;
 
-use crate::domain::SessionView;
+use crate::domain::{PlaceView, SessionView};
 
 #[cfg(feature = "ssr")]
 mod ssr {
+    use axum::http::header::SET_COOKIE;
+    use axum::http::request::Parts;
+    use axum::http::{HeaderMap, HeaderValue, StatusCode};
     use leptos::prelude::*;
 
+    use crate::domain::{SessionId, SessionView, UserId};
     use crate::error::AppError;
-    use crate::service::Service;
+    use crate::service::{Secrets, Service};
     use crate::startup::AppState;
+    use crate::visitor::{is_https, VISITOR_PREFIX};
 
     pub fn service() -> Result<Service, ServerFnError> {
         use_context::<AppState>()
@@ -21,12 +28,61 @@ mod ssr {
             .ok_or_else(|| ServerFnError::new("the waiting room is not set up"))
     }
 
+    /// The request's headers.
+    pub fn headers() -> HeaderMap {
+        use_context::<Parts>()
+            .map(|parts| parts.headers)
+            .unwrap_or_default()
+    }
+
+    pub fn set_cookie(value: HeaderValue) {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(SET_COOKIE, value);
+        }
+    }
+
+    /// The visitor of this browser; a new one (and its cookie) when it has none.
+    pub fn visitor(secrets: &Secrets) -> UserId {
+        let headers = headers();
+        if let Some(visitor) = secrets.cookies.visitor(&headers) {
+            return visitor;
+        }
+        let (visitor, cookie) = secrets.cookies.new_visitor(is_https(&headers));
+        set_cookie(cookie);
+        visitor
+    }
+
+    /// A visitor's place is shown and changed only in the browser that made it.
+    pub fn check_owner(secrets: &Secrets, view: &SessionView) -> Result<(), AppError> {
+        if !view.user_id.as_str().starts_with(VISITOR_PREFIX) {
+            return Ok(()); // made through the JSON API: its id is the credential
+        }
+        if secrets.cookies.visitor(&headers()).as_ref() == Some(&view.user_id) {
+            return Ok(());
+        }
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "not_your_place",
+            "this place in line belongs to another browser",
+        ))
+    }
+
+    /// The page of a place, carrying where to go once admitted.
+    pub fn place_url(session: SessionId, return_to: &str) -> String {
+        let mut url = format!("/queue/{session}");
+        if !return_to.is_empty() {
+            url.push_str("?return=");
+            url.extend(url::form_urlencoded::byte_serialize(return_to.as_bytes()));
+        }
+        url
+    }
+
     /// The message of an error, with the HTTP status set on the response, except for a
     /// plain form post (no JavaScript), which is answered with a redirect back to the
     /// form carrying the error (a status would replace the redirect).
     pub fn fail(e: impl Into<AppError>) -> ServerFnError {
         let e = e.into();
-        let form_post = use_context::<axum::http::request::Parts>().is_some_and(|req| {
+        let form_post = use_context::<Parts>().is_some_and(|req| {
             req.method == axum::http::Method::POST
                 && req
                     .headers
@@ -41,40 +97,142 @@ mod ssr {
         }
         ServerFnError::new(e.message)
     }
+
+    /// Where an admitted visitor goes on to: `return_to` when it is on the event's shop's
+    /// origin (no open redirect), else the shop itself; nowhere without a shop.
+    pub fn continue_to(target: Option<&str>, return_to: &str) -> Option<String> {
+        let target = url::Url::parse(target?).ok()?;
+        if let Ok(wanted) = url::Url::parse(return_to) {
+            if wanted.origin() == target.origin() {
+                return Some(wanted.to_string());
+            }
+        }
+        Some(target.to_string())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_return_url_is_followed_only_on_the_shops_origin() {
+            let shop = Some("https://shop.example/sale/");
+            let ok = continue_to(shop, "https://shop.example/sale/seat?id=3");
+            assert_eq!(ok.as_deref(), Some("https://shop.example/sale/seat?id=3"));
+            for evil in [
+                "https://evil.example/",
+                "http://shop.example/sale/",
+                "https://shop.example:8443/",
+                "https://shop.example.evil.example/",
+                "//evil.example/",
+                "javascript:alert(1)",
+                "",
+            ] {
+                assert_eq!(
+                    continue_to(shop, evil).as_deref(),
+                    Some("https://shop.example/sale/"),
+                    "{evil}"
+                );
+            }
+            assert_eq!(continue_to(None, "https://shop.example/"), None);
+        }
+    }
 }
 
-/// Joins the line, then sends the browser to the session's page.
+/// Joins the event's line as this browser's visitor (or finds its place there), then
+/// sends the browser to the place's page.
 #[server]
-pub async fn join_queue(event_id: String, user_id: String) -> Result<SessionView, ServerFnError> {
-    use crate::domain::{EventId, UserId};
-    use ssr::{fail, service};
+pub async fn join_event(event_id: String, return_to: String) -> Result<SessionView, ServerFnError> {
+    use crate::domain::EventId;
+    use crate::service::Proof;
+    use ssr::{fail, place_url, service, visitor};
 
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
-    let user = UserId::parse(user_id.trim()).map_err(fail)?;
-    let (_, view) = service.join(&event, &user).await.map_err(fail)?;
-    leptos_axum::redirect(&format!("/queue/{}", view.session_id));
+    let secrets = service.secrets().await.map_err(fail)?;
+    let user = visitor(&secrets);
+    let outcome = service
+        .join(&event, &user, Proof::Visitor)
+        .await
+        .map_err(fail)?;
+    let view = outcome.view().clone();
+    leptos_axum::redirect(&place_url(view.session_id, return_to.trim()));
     Ok(view)
 }
 
-/// Where a session stands (and a heartbeat for a waiting one).
+/// The page of an event's line: `Some(place page)` (and a redirect there) when this
+/// browser already has a place; `None` when it has none yet.
 #[server]
-pub async fn get_status(session_id: String) -> Result<SessionView, ServerFnError> {
-    use crate::domain::SessionId;
-    use ssr::{fail, service};
+pub async fn find_place(
+    event_id: String,
+    return_to: String,
+) -> Result<Option<String>, ServerFnError> {
+    use crate::domain::EventId;
+    use ssr::{fail, headers, place_url, service};
+
+    let service = service()?;
+    let event = EventId::parse(event_id.trim()).map_err(fail)?;
+    let secrets = service.secrets().await.map_err(fail)?;
+    let Some(visitor) = secrets.cookies.visitor(&headers()) else {
+        return Ok(None);
+    };
+    let Some(view) = service.find(&event, &visitor).await.map_err(fail)? else {
+        return Ok(None);
+    };
+    let url = place_url(view.session_id, return_to.trim());
+    leptos_axum::redirect(&url);
+    Ok(Some(url))
+}
+
+/// Where a session stands (and a heartbeat for a waiting one). Once it is admitted, the
+/// answer carries the pass as a cookie and where to go on to.
+#[server]
+pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceView, ServerFnError> {
+    use crate::clock::now_ms;
+    use crate::domain::{SessionId, Status};
+    use crate::visitor::is_https;
+    use ssr::{check_owner, continue_to, fail, headers, service, set_cookie};
 
     let service = service()?;
     let sid = SessionId::parse(&session_id).map_err(fail)?;
-    service.status(sid).await.map_err(fail)
+    let session = service.status(sid).await.map_err(fail)?;
+    let secrets = service.secrets().await.map_err(fail)?;
+    check_owner(&secrets, &session).map_err(fail)?;
+    let mut continue_url = None;
+    if let (Status::Active, Some(pass), Some(until)) = (
+        session.status,
+        session.access_token.as_deref(),
+        session.active_until_ms,
+    ) {
+        let seconds = until.saturating_sub(now_ms()) / 1_000;
+        set_cookie(secrets.cookies.pass(pass, seconds, is_https(&headers())));
+        continue_url = continue_to(session.target_url.as_deref(), return_to.trim());
+    }
+    Ok(PlaceView {
+        session,
+        continue_to: continue_url,
+    })
 }
 
-/// Leaves the line, or gives the slot back.
+/// Leaves the line, or gives the slot back (and the pass with it).
 #[server]
 pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnError> {
     use crate::domain::SessionId;
-    use ssr::{fail, service};
+    use crate::visitor::{cookie_value, is_https, PASS_COOKIE};
+    use ssr::{check_owner, fail, headers, service, set_cookie};
 
     let service = service()?;
     let sid = SessionId::parse(&session_id).map_err(fail)?;
-    service.leave(sid).await.map_err(fail)
+    let secrets = service.secrets().await.map_err(fail)?;
+    let current = service.status(sid).await.map_err(fail)?;
+    check_owner(&secrets, &current).map_err(fail)?;
+    let view = service.leave(sid).await.map_err(fail)?;
+    let headers = headers();
+    let holds_this_pass = cookie_value(&headers, PASS_COOKIE)
+        .and_then(|pass| secrets.keyring.verify(&pass).ok())
+        .is_some_and(|claims| claims.sub == session_id);
+    if holds_this_pass {
+        set_cookie(secrets.cookies.clear_pass(is_https(&headers)));
+    }
+    Ok(view)
 }

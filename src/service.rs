@@ -1,16 +1,22 @@
-//! The waiting room's operations (join, status, leave, verify a token) over the store.
+//! The waiting room's operations (join, status, leave, check a pass) over the store.
 //!
-//! The JSON routes and the server functions are thin layers over this.
+//! The JSON routes, the gate and the server functions are thin layers over this.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use axum::http::StatusCode;
+use tokio::sync::OnceCell;
+
+use crate::clock::now_ms;
+use crate::config::EventsMode;
 use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
 use crate::error::AppError;
 use crate::granter::Wake;
-use crate::store::{EventOverview, EventSettings, SessionRecord, Store};
+use crate::passes::{Claims, Keyring, Pass, PassCache, Revocations};
+use crate::store::keys::{COOKIE_KEY, SIGNING_KEY};
+use crate::store::{EventOverview, EventSettings, JoinMode, JoinReply, SessionRecord, Store};
 use crate::telemetry::names;
-use crate::token::{Claims, Tokens};
+use crate::visitor::Cookies;
 
 /// Below this decayed admission count (about admissions in the last minute) the wait
 /// cannot be estimated.
@@ -18,12 +24,60 @@ const MIN_ADMISSIONS_FOR_ESTIMATE: f64 = 0.5;
 /// Time constant of the admission-rate decay, as in grant.lua.
 const RATE_WINDOW_MS: f64 = 60_000.0;
 
-/// Unix time in milliseconds.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+/// Where the room's secrets come from: files named in the configuration, else Redis
+/// (made once by the first instance, shared by all).
+#[derive(Debug, Clone, Default)]
+pub struct SecretSource {
+    /// The Ed25519 private key that signs passes (PKCS#8 PEM).
+    pub signing_key: Option<String>,
+    /// Earlier keys (PEM) whose passes are still accepted and published.
+    pub retired_keys: Vec<String>,
+    /// The secret that signs visitor cookies.
+    pub cookie_secret: Option<Vec<u8>>,
+    /// `Domain` of the pass cookie.
+    pub cookie_domain: Option<String>,
+}
+
+/// The room's keys, loaded once per process.
+pub struct Secrets {
+    pub keyring: Keyring,
+    pub cookies: Cookies,
+}
+
+/// What proves that a repeat join comes from the place's owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Proof {
+    /// The user id itself was proven (the page's signed visitor cookie).
+    Visitor,
+    /// A JSON caller: the session id of the place, if it sent one.
+    Session(Option<SessionId>),
+}
+
+/// The outcome of a join.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JoinOutcome {
+    /// A new place in line.
+    Created(SessionView),
+    /// The caller's existing live place.
+    Existing(SessionView),
+}
+
+impl JoinOutcome {
+    pub fn view(&self) -> &SessionView {
+        match self {
+            JoinOutcome::Created(v) | JoinOutcome::Existing(v) => v,
+        }
+    }
+}
+
+/// Settings of the service.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub session_ms: u64,
+    /// See [`crate::config::Config::heartbeat_ms`].
+    pub heartbeat_ms: u64,
+    pub events: EventsMode,
+    pub secrets: SecretSource,
 }
 
 /// Shared handle to the waiting room; cheap to clone (one shared allocation).
@@ -34,23 +88,24 @@ pub struct Service {
 
 struct Inner {
     store: Store,
-    tokens: Tokens,
-    session_ms: u64,
-    /// See [`crate::config::Config::heartbeat_ms`].
-    heartbeat_ms: u64,
+    settings: ServiceSettings,
+    secrets: OnceCell<Arc<Secrets>>,
     /// Wakes the granter of this process (a join to admit, a slot given back).
     granter: Arc<Wake>,
+    passes: PassCache,
+    revocations: Arc<Revocations>,
 }
 
 impl Service {
-    pub fn new(store: Store, tokens: Tokens, session_ms: u64, heartbeat_ms: u64) -> Self {
+    pub fn new(store: Store, settings: ServiceSettings, granter: Arc<Wake>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
-                tokens,
-                session_ms,
-                heartbeat_ms,
-                granter: Arc::default(),
+                settings,
+                secrets: OnceCell::new(),
+                granter,
+                passes: PassCache::new(),
+                revocations: Arc::default(),
             }),
         }
     }
@@ -59,29 +114,108 @@ impl Service {
         &self.inner.store
     }
 
-    pub fn granter_wake(&self) -> Arc<Wake> {
-        self.inner.granter.clone()
+    pub fn revocations(&self) -> Arc<Revocations> {
+        self.inner.revocations.clone()
     }
 
-    /// Joins the event's line. `true` when a new place was made; `false` when the user
-    /// already had a live session there, which is returned instead.
+    /// The keys: from the configured files, else from Redis (made there by whichever
+    /// instance asked first). Loaded on first use, so the server starts while Redis is
+    /// away; until they load, what needs them answers 503.
+    pub async fn secrets(&self) -> Result<Arc<Secrets>, AppError> {
+        self.inner
+            .secrets
+            .get_or_try_init(|| async {
+                let source = &self.inner.settings.secrets;
+                let store = &self.inner.store;
+                let signing = match &source.signing_key {
+                    Some(pem) => pem.clone(),
+                    None => {
+                        store
+                            .shared_secret(SIGNING_KEY, &Keyring::generate_pem())
+                            .await?
+                    }
+                };
+                let cookie_secret = match &source.cookie_secret {
+                    Some(secret) => secret.clone(),
+                    None => {
+                        let fresh = format!(
+                            "{:032x}{:032x}",
+                            rand::random::<u128>(),
+                            rand::random::<u128>()
+                        );
+                        store.shared_secret(COOKIE_KEY, &fresh).await?.into_bytes()
+                    }
+                };
+                let keyring = Keyring::new(&signing, &source.retired_keys).map_err(|e| {
+                    tracing::error!(error = %e, "the pass signing key is unusable");
+                    AppError::internal()
+                })?;
+                Ok::<_, AppError>(Arc::new(Secrets {
+                    keyring,
+                    cookies: Cookies::new(&cookie_secret, source.cookie_domain.clone()),
+                }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Joins the event's line, or finds the caller's live place there. A place is only
+    /// disclosed to a caller that proves it owns it: else a repeat join is 409.
     pub async fn join(
         &self,
         event: &EventId,
         user: &UserId,
-    ) -> Result<(bool, SessionView), AppError> {
+        proof: Proof,
+    ) -> Result<JoinOutcome, AppError> {
         let now = now_ms();
-        let joined = self.inner.store.join(event, user).await?;
-        let outcome = if joined.created {
-            "created"
-        } else {
-            "existing"
+        let mode = JoinMode::Create {
+            register_event: self.inner.settings.events == EventsMode::Open,
         };
+        let (created, record) = match self.inner.store.join(event, user, mode).await? {
+            JoinReply::Created(record) => (true, record),
+            JoinReply::Existing(record) => (false, record),
+            JoinReply::UnknownEvent => return Err(AppError::unknown_event()),
+            JoinReply::NoPlace => return Err(AppError::internal()),
+        };
+        let outcome = if created { "created" } else { "existing" };
         metrics::counter!(names::JOINS, "outcome" => outcome).increment(1);
-        if joined.created {
-            self.inner.granter.event(event);
+        if created {
+            self.inner.granter.wake_for(event);
+            return Ok(JoinOutcome::Created(self.view(record, now).await?));
         }
-        Ok((joined.created, self.view(joined.record, now)))
+        let proven = match proof {
+            Proof::Visitor => true,
+            Proof::Session(sid) => sid == Some(record.session_id),
+        };
+        if !proven {
+            return Err(AppError::new(
+                StatusCode::CONFLICT,
+                "already_joined",
+                "this user already has a place in this line; send its sessionId with the \
+                 join to resume it, or poll it with the id you were given",
+            ));
+        }
+        Ok(JoinOutcome::Existing(self.view(record, now).await?))
+    }
+
+    /// The user's live place in the event's line, if any; writes nothing but the
+    /// heartbeat. For callers that proved `user` (the page's visitor cookie).
+    pub async fn find(
+        &self,
+        event: &EventId,
+        user: &UserId,
+    ) -> Result<Option<SessionView>, AppError> {
+        let now = now_ms();
+        match self.inner.store.join(event, user, JoinMode::Peek).await? {
+            JoinReply::Existing(record) | JoinReply::Created(record) => {
+                Ok(Some(self.view(record, now).await?))
+            }
+            JoinReply::NoPlace => Ok(None),
+            JoinReply::UnknownEvent => match self.inner.settings.events {
+                EventsMode::Open => Ok(None),
+                EventsMode::Registered => Err(AppError::unknown_event()),
+            },
+        }
     }
 
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, AppError> {
@@ -90,11 +224,10 @@ impl Service {
         let record = self
             .inner
             .store
-            .status(sid, self.inner.heartbeat_ms)
-            .await?;
-        record
-            .map(|r| self.view(r, now))
-            .ok_or_else(AppError::session_not_found)
+            .status(sid, self.inner.settings.heartbeat_ms)
+            .await?
+            .ok_or_else(AppError::session_not_found)?;
+        self.view(record, now).await
     }
 
     pub async fn leave(&self, sid: SessionId) -> Result<SessionView, AppError> {
@@ -107,9 +240,75 @@ impl Service {
             .ok_or_else(AppError::session_not_found)?;
         if left.freed_slot {
             metrics::counter!(names::RELEASES).increment(1);
-            self.inner.granter.event(&left.record.event_id);
+            let event = &left.record.event_id;
+            self.inner.revocations.add(event, &sid.to_string());
+            self.inner.granter.wake_for(event);
         }
-        Ok(self.view(left.record, now))
+        self.view(left.record, now).await
+    }
+
+    /// The gate's question: does `pass` open `event`'s door now? Answered from memory
+    /// unless this process has never guarded the event (then one read of its
+    /// revocations). Refusals are 401 with the reason's code.
+    pub async fn check_pass(
+        &self,
+        event: &EventId,
+        pass: Option<&str>,
+    ) -> Result<Arc<Pass>, AppError> {
+        let pass = pass
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| {
+                refused(
+                    "no_pass",
+                    "no pass: send the vestibule_pass cookie or Authorization: Bearer <pass>",
+                )
+            })?;
+        let secrets = self.secrets().await?;
+        let pass = self
+            .inner
+            .passes
+            .get(&secrets.keyring, pass)
+            .map_err(|e| refused("invalid_pass", &format!("the pass is not valid: {e}")))?;
+        if pass.event != event.as_str() {
+            return Err(refused("wrong_event", "this pass is for another event"));
+        }
+        let now = now_ms();
+        if pass.expires.saturating_mul(1_000) <= now {
+            return Err(refused("pass_expired", "this pass has expired"));
+        }
+        let revoked = match self.inner.revocations.is_revoked(event, &pass.session, now) {
+            Some(revoked) => revoked,
+            None => {
+                let (count, sessions) = self.inner.store.revoked(event).await?;
+                let revoked = sessions.contains(&pass.session);
+                self.inner.revocations.load(event, count, sessions, now);
+                revoked
+            }
+        };
+        if revoked {
+            return Err(refused(
+                "pass_revoked",
+                "this pass's session has ended (left or revoked)",
+            ));
+        }
+        Ok(pass)
+    }
+
+    /// The claims of a pass that opens `event` now, or why it does not.
+    pub async fn verify_pass(
+        &self,
+        event: &EventId,
+        pass: &str,
+    ) -> Result<Result<Claims, String>, AppError> {
+        match self.check_pass(event, Some(pass)).await {
+            Ok(_) => {
+                let secrets = self.secrets().await?;
+                Ok(secrets.keyring.verify(pass))
+            }
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => Ok(Err(e.message)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Every event with its settings and counts.
@@ -122,24 +321,22 @@ impl Service {
         Ok(self.inner.store.event(event).await?)
     }
 
-    /// Replaces an event's settings; takes effect on every instance at its next pass, and
-    /// at once here (raising capacity admits the next people immediately).
+    /// Replaces an event's settings (creating the event); takes effect on every instance
+    /// at its next pass, and at once here (raising capacity admits the next people
+    /// immediately).
     pub async fn put_settings(
         &self,
         event: &EventId,
         settings: &EventSettings,
     ) -> Result<EventOverview, AppError> {
         self.inner.store.put_settings(event, settings).await?;
-        self.inner.granter.event(event);
+        self.inner.granter.wake_for(event);
         self.event(event).await
     }
 
-    pub fn verify_token(&self, token: &str) -> Result<Claims, String> {
-        self.inner.tokens.verify(token)
-    }
-
-    fn view(&self, r: SessionRecord, now: u64) -> SessionView {
+    async fn view(&self, r: SessionRecord, now: u64) -> Result<SessionView, AppError> {
         let waiting = r.status == Status::Waiting;
+        let active = r.status == Status::Active;
         let position = waiting.then_some(r.position.max(1));
         let elapsed = now.saturating_sub(r.admissions_at_ms) as f64;
         let recent = r.admissions * (-elapsed / RATE_WINDOW_MS).exp();
@@ -147,16 +344,25 @@ impl Service {
         let estimate = position
             .filter(|_| known)
             .map(|p| (p as f64 * RATE_WINDOW_MS / 1_000.0 / recent).ceil() as u64);
-        let access_token = (r.status == Status::Active).then(|| {
-            self.inner.tokens.issue(&Claims {
-                sub: r.session_id.to_string(),
-                evt: r.event_id.to_string(),
-                usr: r.user_id.to_string(),
-                iat: r.active_until_ms.saturating_sub(self.inner.session_ms) / 1_000,
-                exp: r.active_until_ms / 1_000,
-            })
-        });
-        SessionView {
+        let access_token = if active {
+            let sid = r.session_id.to_string();
+            let secrets = self.secrets().await?;
+            Some(
+                secrets.keyring.issue(&Claims {
+                    aud: r.event_id.to_string(),
+                    sub: sid.clone(),
+                    jti: sid,
+                    iat: r
+                        .active_until_ms
+                        .saturating_sub(self.inner.settings.session_ms)
+                        / 1_000,
+                    exp: r.active_until_ms / 1_000,
+                }),
+            )
+        } else {
+            None
+        };
+        Ok(SessionView {
             session_id: r.session_id,
             event_id: r.event_id,
             user_id: r.user_id,
@@ -165,8 +371,13 @@ impl Service {
             estimated_wait_seconds: estimate,
             wait_time_known: !waiting || known,
             refresh_after_ms: refresh_after_ms(r.status, position),
-            active_until_ms: (r.status == Status::Active).then_some(r.active_until_ms),
+            active_until_ms: active.then_some(r.active_until_ms),
             access_token,
-        }
+            target_url: if active { r.target_url } else { None },
+        })
     }
+}
+
+fn refused(code: &'static str, message: &str) -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }

@@ -9,7 +9,6 @@ use axum::http::{header, HeaderValue};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use rand::RngCore;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -19,12 +18,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::app::{shell, App};
 use crate::config::Config;
-use crate::granter::{self, Health};
+use crate::granter::{self, Health, Wake};
 use crate::limits::{self, JoinLimiter};
-use crate::service::Service;
+use crate::passes::{self, Keyring};
+use crate::service::{Service, ServiceSettings};
 use crate::store::Store;
 use crate::telemetry;
-use crate::token::Tokens;
 use crate::{admin, api};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
@@ -84,34 +83,37 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config, options: LeptosOptions) -> Result<Self, StartupError> {
         let store = Store::connect(&config.redis_url, config.redis_timeout())?;
-        let secret = match &config.token_secret {
-            Some(secret) if !secret.is_empty() => secret.clone().into_bytes(),
-            _ => {
-                tracing::warn!(
-                    "WAITING_ROOM_TOKEN_SECRET is not set: using a random secret, so admission \
-                     tokens will not verify after a restart or on other instances"
-                );
-                let mut secret = vec![0u8; 32];
-                rand::rng().fill_bytes(&mut secret);
-                secret
-            }
-        };
+        let secrets = config.secret_source()?;
+        if let Some(pem) = &secrets.signing_key {
+            // A bad key file stops the start, not the first admission.
+            Keyring::new(pem, &secrets.retired_keys)?;
+        }
+        let wake = Arc::new(Wake::default());
         let service = Service::new(
             store.clone(),
-            Tokens::new(&secret),
-            config.session_seconds * 1_000,
-            config.heartbeat_ms(),
+            ServiceSettings {
+                session_ms: config.session_seconds * 1_000,
+                heartbeat_ms: config.heartbeat_ms(),
+                events: config.events,
+                secrets,
+            },
+            wake.clone(),
         );
         // Ready while passes keep coming: every tick, at least every few seconds.
         let health =
             Health::new((config.granter_tick() * 5).max(std::time::Duration::from_secs(5)));
         let shutdown = CancellationToken::new();
         let granter = tokio::spawn(granter::run(
-            store,
+            store.clone(),
             config.grant_params(),
-            service.granter_wake(),
+            wake,
             config.granter_tick(),
             health.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(passes::watch_revocations(
+            store,
+            service.revocations(),
             shutdown.clone(),
         ));
         let listener = TcpListener::bind(options.site_addr).await?;
@@ -124,7 +126,7 @@ impl Application {
         let limits = Limits {
             joins: JoinLimiter::new(config.join_rate_per_second, config.join_burst),
             request_timeout: std::time::Duration::from_millis(config.request_timeout_ms),
-            admin_token: config.admin_token.clone().filter(|t| !t.is_empty()),
+            admin_token: config.admin_token()?,
         };
         Ok(Self {
             listener,

@@ -1,6 +1,8 @@
-//! `/`: the join form, a plain HTML form posted to the `join_queue` server function (no
-//! WASM needed, with or without JavaScript). The server answers with a redirect to the
-//! session's page, or back here with the error in the query string, shown below the form.
+//! `/`: a form to join an event's line by its id, for trying the room. The browser joins
+//! as its own visitor (see `crate::visitor`): nobody types who they are, so nobody can
+//! take another person's place. A plain HTML form posted to the `join_event` server
+//! function (no WASM needed); the server answers with a redirect to the place's page, or
+//! back here with the error in the query string, shown below the form.
 
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnUrlError;
@@ -9,7 +11,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::domain::MAX_ID_LEN;
-use crate::server_fns::JoinQueue;
+use crate::server_fns::JoinEvent;
 
 #[component]
 pub fn JoinPage() -> impl IntoView {
@@ -19,7 +21,7 @@ pub fn JoinPage() -> impl IntoView {
             .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(&e)))
     });
 
-    let join_url = <JoinQueue as ServerFn>::url();
+    let join_url = <JoinEvent as ServerFn>::url();
 
     view! {
         <Title text="Join the line"/>
@@ -33,10 +35,7 @@ pub fn JoinPage() -> impl IntoView {
                 <input id="event_id" name="event_id" type="text" required
                     maxlength=MAX_ID_LEN pattern="[A-Za-z0-9._:\\-]+" value="E1"
                     autocomplete="off"/>
-                <label for="user_id">"Your id"</label>
-                <input id="user_id" name="user_id" type="text" required
-                    maxlength=MAX_ID_LEN pattern="[A-Za-z0-9._:\\-]+"
-                    placeholder="e.g. alice" autocomplete="username"/>
+                <input type="hidden" name="return_to" value=""/>
                 <button type="submit">"Join"</button>
             </form>
             <p class="error" role="alert">{error}</p>

@@ -1,10 +1,13 @@
 //! The page: the HTML shell, the router and its pages.
 //!
-//! Pages render on the server only. The one interactive part is an island (`#[island]`):
-//! the live status ([`status_card::LiveStatus`]); only it is compiled into the WASM and
-//! hydrated, so the browser downloads no router and no page code. Forms are plain HTML
-//! forms posted to server functions.
+//! Pages render on the server only: `/` (join by event id), `/e/{eventId}` (an event's
+//! line, where a shop sends its visitors) and `/queue/{sessionId}` (a place). The one
+//! interactive part is an island (`#[island]`): the live status
+//! ([`status_card::LiveStatus`]); only it is compiled into the WASM and hydrated, so the
+//! browser downloads no router and no page code. Forms are plain HTML forms posted to
+//! server functions.
 
+mod event_page;
 mod join_page;
 mod queue_page;
 mod status_card;
@@ -14,6 +17,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use event_page::EventPage;
 use join_page::JoinPage;
 use queue_page::QueuePage;
 
@@ -56,6 +60,8 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=JoinPage/>
+                    // Where a protected shop sends its visitors.
+                    <Route path=path!("/e/:event") view=EventPage ssr=SsrMode::Async/>
                     // Rendered whole before sending, so the status is in the HTML itself
                     // (works without JavaScript, and a reload shows the same place).
                     <Route path=path!("/queue/:id") view=QueuePage ssr=SsrMode::Async/>

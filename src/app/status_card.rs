@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 
 use super::hydration_flag;
 use super::join_page::error_text;
-use crate::domain::{SessionView, Status};
+use crate::domain::{PlaceView, SessionView, Status};
 use crate::server_fns::{get_status, LeaveQueue};
 
 /// Retry pace after a failed poll (network or server away).
@@ -15,10 +15,17 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_secs(3);
 
 /// The status card, polled at the pace the server asks for (`refreshAfterMs`) until the
 /// session is final. A failed poll keeps the last status on screen, says why, and
-/// retries; the Leave button's answer is the new status.
+/// retries; the Leave button's answer is the new status. Once admitted with somewhere
+/// to go (`continueTo`), the browser goes there: the answer that said so also set the
+/// pass cookie.
 #[island]
-pub fn LiveStatus(initial: SessionView) -> impl IntoView {
-    let view = RwSignal::new(initial);
+pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
+    // Go on by itself when admitted while this page watched, or when it was opened on the
+    // way to the shop (with a return URL); not when someone came back to give the slot
+    // back.
+    let go_on = RwSignal::new(initial.session.status == Status::Active && !return_to.is_empty());
+    let continue_to = RwSignal::new(initial.continue_to);
+    let view = RwSignal::new(initial.session);
     let problem = RwSignal::new(None::<String>);
     let leave = ServerAction::<LeaveQueue>::new();
     let tick = RwSignal::new(0u64);
@@ -26,6 +33,7 @@ pub fn LiveStatus(initial: SessionView) -> impl IntoView {
     Effect::new(move |_| match leave.value().get() {
         Some(Ok(left)) => {
             problem.set(None);
+            continue_to.set(None);
             view.set(left);
         }
         Some(Err(e)) => problem.set(Some(error_text(&e))),
@@ -44,6 +52,7 @@ pub fn LiveStatus(initial: SessionView) -> impl IntoView {
             (false, ms) => Duration::from_millis(ms),
         };
         let at = tick.get_untracked();
+        let return_to = return_to.clone();
         set_timeout(
             move || {
                 if tick.get_untracked() != at {
@@ -51,11 +60,17 @@ pub fn LiveStatus(initial: SessionView) -> impl IntoView {
                 }
                 tick.set(at + 1);
                 let id = view.with_untracked(|v| v.session_id.to_string());
+                let return_to = return_to.clone();
                 leptos::task::spawn_local(async move {
-                    match get_status(id).await {
+                    match get_status(id, return_to).await {
                         Ok(now) => {
                             problem.set(None);
-                            view.set(now);
+                            let was_active = view.with_untracked(|v| v.status == Status::Active);
+                            if now.session.status == Status::Active && !was_active {
+                                go_on.set(true);
+                            }
+                            continue_to.set(now.continue_to);
+                            view.set(now.session);
                         }
                         Err(e) => problem.set(Some(error_text(&e))),
                     }
@@ -65,16 +80,28 @@ pub fn LiveStatus(initial: SessionView) -> impl IntoView {
         );
     });
 
+    // Admitted, with a shop to go to: go (the pass cookie came with this answer).
+    Effect::new(move |_| {
+        let admitted = view.with(|v| v.status == Status::Active);
+        if let (true, true, Some(url)) = (admitted, go_on.get(), continue_to.get()) {
+            let _ = window().location().set_href(&url);
+        }
+    });
+
     view! {
         <div class="live" data-hydrated=hydration_flag()>
-            {move || view! { <StatusCard view=view.get() leave/> }}
+            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() leave/> }}
             <p class="error" role="alert">{move || problem.get()}</p>
         </div>
     }
 }
 
 #[component]
-pub fn StatusCard(view: SessionView, leave: ServerAction<LeaveQueue>) -> impl IntoView {
+pub fn StatusCard(
+    view: SessionView,
+    continue_to: Option<String>,
+    leave: ServerAction<LeaveQueue>,
+) -> impl IntoView {
     let live = !view.status.is_final();
     let refresh = view.refresh_after_ms.div_ceil(1_000).max(1);
     let session_id = view.session_id.to_string();
@@ -85,8 +112,7 @@ pub fn StatusCard(view: SessionView, leave: ServerAction<LeaveQueue>) -> impl In
 
     view! {
         <section class="card" data-status=view.status.as_str()>
-            <p class="event">"Event " <strong>{view.event_id.to_string()}</strong>
-                " · " {view.user_id.to_string()}</p>
+            <p class="event">"Event " <strong>{view.event_id.to_string()}</strong></p>
             <div aria-live="polite" aria-atomic="true">
                 <h1 class="status">{headline}</h1>
                 <p class="status-word">"Status: " <code data-testid="status">{view.status.as_str()}</code></p>
@@ -95,10 +121,12 @@ pub fn StatusCard(view: SessionView, leave: ServerAction<LeaveQueue>) -> impl In
                 })}
                 <p class="detail" data-testid="estimate">{detail}</p>
             </div>
-            {view.access_token.map(|token| view! {
-                <div class="pass">
-                    <p>"Your admission pass (show it at the door):"</p>
-                    <code data-testid="access-token" class="token">{token}</code>
+            {view.access_token.is_some().then(|| view! {
+                <div class="pass" data-testid="pass">
+                    <p>"Your pass is saved in this browser."</p>
+                    {continue_to.map(|url| view! {
+                        <p><a class="button" data-testid="continue" href=url>"Continue to the shop"</a></p>
+                    })}
                 </div>
             })}
             {live.then(|| view! {

@@ -3,7 +3,8 @@
 //! All keys of one event share the hash tag `{eventId}`, so one event's keys live in one
 //! Redis Cluster slot and its scripts stay single-slot. Event ids cannot contain braces
 //! (see [`crate::domain::EventId::parse`]), so the tag is always the whole event id.
-//! Only one key is global: the registry of events ([`EVENTS`]).
+//! Three keys are global: the registry of events ([`EVENTS`]) and the two shared secrets
+//! ([`SIGNING_KEY`], [`COOKIE_KEY`]), each read once per process.
 //!
 //! Sessions and users live in small hashes ("buckets") rather than one big hash per
 //! event: Redis keeps a hash of at most 128 short fields as a compact listpack, which
@@ -16,6 +17,11 @@ use crate::domain::EventId;
 /// number given). The number is part of every session id (see [`super::ids`]), which is
 /// how a session's event is found from its id alone.
 pub const EVENTS: &str = "wr:events";
+/// The Ed25519 key (PKCS#8 PEM) that signs passes when no key file is configured: made
+/// by the first instance to start (`SET NX`), read by every other one.
+pub const SIGNING_KEY: &str = "wr:secret:signing-key";
+/// The key (hex) that signs visitor cookies when no secret file is configured, likewise.
+pub const COOKIE_KEY: &str = "wr:secret:cookie-key";
 /// The consumer group that reads the join streams.
 pub const GROUP: &str = "granter";
 /// Stream name prefix, as the product names it: `waiting-room-joins:{E1}`.
@@ -27,7 +33,8 @@ pub struct EventKeys {
     /// Stream of joins `{sessionId, eventId, userId}`, read by the group [`GROUP`].
     pub stream: String,
     /// Hash: `seq` (joins so far), `head` (joins the granter has passed), admission `rate`
-    /// and `rate_ts`, and the per-event settings `capacity` and `paused`.
+    /// and `rate_ts`, `revoked` (see below), and the per-event settings `capacity`,
+    /// `rate_per_min`, `paused` and `target` (the shop's URL).
     pub meta: String,
     /// Prefix of the session buckets `…:s:<seq / 64>`: field `<seq % 64>` holds the
     /// record `"S|seen|until|tag"`, field `u<seq % 64>` the user id.
@@ -41,6 +48,10 @@ pub struct EventKeys {
     pub left: String,
     /// Sorted set `seq → finished at (ms)`: final sessions awaiting purge.
     pub done: String,
+    /// Sorted set `sessionId → end of its pass (ms)`: ACTIVE sessions that ended early
+    /// (left or revoked) while their pass is still unexpired. The gate refuses them; the
+    /// meta field `revoked` counts additions, so a reader knows when to read the set again.
+    pub revoked: String,
 }
 
 impl EventKeys {
@@ -54,6 +65,7 @@ impl EventKeys {
             active: format!("wr:{tag}:active"),
             left: format!("wr:{tag}:left"),
             done: format!("wr:{tag}:done"),
+            revoked: format!("wr:{tag}:revoked"),
         }
     }
 }
@@ -66,7 +78,15 @@ mod tests {
     fn every_event_key_carries_the_event_hash_tag() {
         let k = EventKeys::new(&EventId::parse("E1").unwrap());
         assert_eq!(k.stream, "waiting-room-joins:{E1}");
-        for key in [&k.meta, &k.sessions, &k.users, &k.active, &k.left, &k.done] {
+        for key in [
+            &k.meta,
+            &k.sessions,
+            &k.users,
+            &k.active,
+            &k.left,
+            &k.done,
+            &k.revoked,
+        ] {
             assert!(key.contains("{E1}"), "{key}");
         }
     }

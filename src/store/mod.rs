@@ -67,14 +67,31 @@ pub struct SessionRecord {
     pub admissions: f64,
     /// … as of this time (unix ms).
     pub admissions_at_ms: u64,
+    /// The event's shop URL, when one is set.
+    pub target_url: Option<String>,
+}
+
+/// What a join may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinMode {
+    /// Make a place, unless the user has a live one. `register_event`: an event never seen
+    /// before is registered by this join (else it is [`JoinReply::UnknownEvent`]).
+    Create { register_event: bool },
+    /// Only look up the user's live place; writes nothing.
+    Peek,
 }
 
 /// The outcome of a join.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Joined {
-    /// False when the user already had a live session for the event: this is that session.
-    pub created: bool,
-    pub record: SessionRecord,
+pub enum JoinReply {
+    /// A new place in line.
+    Created(SessionRecord),
+    /// The user's live session for the event, unchanged (but for its heartbeat).
+    Existing(SessionRecord),
+    /// [`JoinMode::Peek`] and the user has no live session.
+    NoPlace,
+    /// The event is not registered, and the join may not register it.
+    UnknownEvent,
 }
 
 /// The outcome of a leave.
@@ -119,6 +136,9 @@ pub struct GrantReport {
 pub struct EventSettings {
     /// Most ACTIVE sessions; `None` = the configured default.
     pub capacity: Option<u64>,
+    /// The shop the line leads to (an absolute http(s) URL); admitted visitors are sent
+    /// there, and a `return` URL is accepted only on its origin.
+    pub target_url: Option<String>,
     /// Most new ACTIVE sessions per minute; `None` = no limit.
     pub rate_per_minute: Option<u64>,
     /// No admissions while paused; joins and positions go on.
@@ -137,8 +157,9 @@ pub struct EventOverview {
     pub active: u64,
 }
 
-/// `{status, position, until, user, rate, rateTs}` as returned by `view()` in common.lua.
-type ViewRow = (String, i64, i64, String, String, String);
+/// `{status, position, until, user, rate, rateTs, target}` as returned by `view()` in
+/// common.lua.
+type ViewRow = (String, i64, i64, String, String, String, String);
 
 /// Event numbers this process remembers (a number never changes its event, so the cache
 /// is never stale).
@@ -189,9 +210,23 @@ impl Store {
     }
 
     /// Adds a join to the event's line, or returns the user's live session there.
-    pub async fn join(&self, event: &EventId, user: &UserId) -> Result<Joined, StoreError> {
-        let known = self.known(event).await?;
+    pub async fn join(
+        &self,
+        event: &EventId,
+        user: &UserId,
+        mode: JoinMode,
+    ) -> Result<JoinReply, StoreError> {
+        let register = matches!(
+            mode,
+            JoinMode::Create {
+                register_event: true
+            }
+        );
+        let Some(known) = self.known(event, register).await? else {
+            return Ok(JoinReply::UnknownEvent);
+        };
         let k = &known.keys;
+        let create = if mode == JoinMode::Peek { "0" } else { "1" };
         let mut pipe = redis::pipe();
         evalsha(
             &mut pipe,
@@ -202,13 +237,19 @@ impl Store {
                 &tag_text(random_tag()),
                 event.as_str(),
                 user.as_str(),
+                create,
             ],
         );
-        let ((created, id, row),): ((i64, String, ViewRow),) = self.query(&pipe).await?;
+        let (reply,): (Option<(i64, String, ViewRow)>,) = self.query(&pipe).await?;
+        let Some((created, id, row)) = reply else {
+            return Ok(JoinReply::NoPlace);
+        };
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
-        Ok(Joined {
-            created: created == 1,
-            record: record(session_id, event.clone(), row)?,
+        let record = record(session_id, event.clone(), row)?;
+        Ok(if created == 1 {
+            JoinReply::Created(record)
+        } else {
+            JoinReply::Existing(record)
         })
     }
 
@@ -249,7 +290,15 @@ impl Store {
         evalsha(
             &mut pipe,
             &self.scripts.leave,
-            &[&k.meta, &k.sessions, &k.users, &k.active, &k.left, &k.done],
+            &[
+                &k.meta,
+                &k.sessions,
+                &k.users,
+                &k.active,
+                &k.left,
+                &k.done,
+                &k.revoked,
+            ],
             &[&sid.to_string(), &key.seq.to_string(), &key.tag_text()],
         );
         let (reply,): (Option<(i64, ViewRow)>,) = self.query(&pipe).await?;
@@ -303,6 +352,7 @@ impl Store {
         let mut reports = Vec::with_capacity(events.len());
         for ids in events.chunks(64) {
             let mut pipe = redis::pipe();
+            pipe.ignore_errors();
             for event in ids {
                 let k = self.event_keys(event);
                 evalsha(
@@ -316,13 +366,23 @@ impl Store {
                         &k.active,
                         &k.left,
                         &k.done,
+                        &k.revoked,
                     ],
                     &args,
                 );
             }
+            // One event's failure (a bug, a key of the wrong type) is logged and skipped:
+            // it never holds up the pass of another event.
             type Row = (u64, u64, u64, u64, i64, i64, u64);
-            let rows: Vec<Row> = self.query(&pipe).await?;
-            for (event_id, row) in ids.iter().cloned().zip(rows) {
+            let rows = self.query_each(&pipe).await?;
+            for (event_id, value) in ids.iter().cloned().zip(rows) {
+                let row = match redis::from_redis_value::<Row>(value) {
+                    Ok(row) => row,
+                    Err(e) => {
+                        tracing::error!(event = %event_id, error = %e, "granter script failed for one event");
+                        continue;
+                    }
+                };
                 let (granted, expired, abandoned, more, next, waiting, active) = row;
                 reports.push(GrantReport {
                     event_id,
@@ -362,7 +422,14 @@ impl Store {
                 let k = self.event_keys(event);
                 pipe.cmd("HMGET")
                     .arg(&k.meta)
-                    .arg(&["seq", "head", "capacity", "rate_per_min", "paused"])
+                    .arg(&[
+                        "seq",
+                        "head",
+                        "capacity",
+                        "rate_per_min",
+                        "paused",
+                        "target",
+                    ])
                     .cmd("ZCARD")
                     .arg(&k.active);
             }
@@ -371,6 +438,7 @@ impl Store {
                 Option<u64>,
                 Option<u64>,
                 Option<u64>,
+                Option<String>,
                 Option<String>,
             );
             let rows: Vec<(Meta, u64)> = {
@@ -384,7 +452,7 @@ impl Store {
                     .collect::<Result<_, redis::ParsingError>>()
                     .map_err(|e| StoreError::Unexpected(e.to_string()))?
             };
-            for (event_id, ((seq, head, capacity, rate, paused), active)) in
+            for (event_id, ((seq, head, capacity, rate, paused, target), active)) in
                 chunk.iter().cloned().zip(rows)
             {
                 let (seq, head) = (seq.unwrap_or(0), head.unwrap_or(0));
@@ -392,6 +460,7 @@ impl Store {
                     event_id,
                     settings: EventSettings {
                         capacity,
+                        target_url: target,
                         rate_per_minute: rate,
                         paused: paused.as_deref() == Some("1"),
                     },
@@ -411,13 +480,17 @@ impl Store {
         settings: &EventSettings,
     ) -> Result<(), StoreError> {
         // Registered, so the granter passes over it from now on.
-        let known = self.known(event).await?;
+        let known = self.registered(event).await?;
         let k = &known.keys;
         let mut pipe = redis::pipe();
         pipe.atomic();
         match settings.capacity {
             Some(c) => pipe.hset(&k.meta, "capacity", c).ignore(),
             None => pipe.hdel(&k.meta, "capacity").ignore(),
+        };
+        match &settings.target_url {
+            Some(url) => pipe.hset(&k.meta, "target", url).ignore(),
+            None => pipe.hdel(&k.meta, "target").ignore(),
         };
         match settings.rate_per_minute {
             Some(r) => pipe.hset(&k.meta, "rate_per_min", r).ignore(),
@@ -433,8 +506,27 @@ impl Store {
         Ok(())
     }
 
+    /// The event's number and keys; an event never seen before is registered when
+    /// `register`, else `None`.
+    async fn known(
+        &self,
+        event: &EventId,
+        register: bool,
+    ) -> Result<Option<Arc<Known>>, StoreError> {
+        if let Some(known) = self.by_event.get(event) {
+            return Ok(Some(known));
+        }
+        if register {
+            return self.registered(event).await.map(Some);
+        }
+        let mut pipe = redis::pipe();
+        pipe.hget(EVENTS, event.as_str());
+        let (number,): (Option<u32>,) = self.query(&pipe).await?;
+        Ok(number.map(|n| self.remember(event.clone(), n)))
+    }
+
     /// The event's number and keys, registering the event on its first use.
-    async fn known(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
+    async fn registered(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
         if let Some(known) = self.by_event.get(event) {
             return Ok(known);
         }
@@ -447,6 +539,45 @@ impl Store {
         );
         let (number,): (u32,) = self.query(&pipe).await?;
         Ok(self.remember(event.clone(), number))
+    }
+
+    /// How many passes each event has revoked so far (the counter the leave script keeps).
+    pub async fn revocation_counts(&self, events: &[EventId]) -> Result<Vec<u64>, StoreError> {
+        let mut pipe = redis::pipe();
+        for event in events {
+            pipe.hget(&self.event_keys(event).meta, "revoked");
+        }
+        let counts: Vec<Option<u64>> = self.query(&pipe).await?;
+        Ok(counts.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// The event's revocation counter and the sessions whose passes it revoked and that
+    /// have not expired yet, read together.
+    pub async fn revoked(&self, event: &EventId) -> Result<(u64, Vec<String>), StoreError> {
+        let k = self.event_keys(event);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hget(&k.meta, "revoked")
+            .cmd("ZRANGE")
+            .arg(&k.revoked)
+            .arg(0)
+            .arg(-1);
+        let (count, sids): (Option<u64>, Vec<String>) = self.query(&pipe).await?;
+        Ok((count.unwrap_or_default(), sids))
+    }
+
+    /// The secret stored at `key`, which is `fresh` if nobody stored one before: every
+    /// instance ends up with the same value.
+    pub async fn shared_secret(&self, key: &str, fresh: &str) -> Result<String, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(key)
+            .arg(fresh)
+            .arg("NX")
+            .ignore()
+            .get(key);
+        let (secret,): (String,) = self.query(&pipe).await?;
+        Ok(secret)
     }
 
     /// The event's keys: the remembered ones, else built (no Redis call).
@@ -518,6 +649,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Runs a pipeline whose commands may fail one by one ([`Pipeline::ignore_errors`]):
+    /// each reply, error replies included. Scripts lost by Redis are loaded and the
+    /// pipeline run again once, as in [`Store::query`].
+    async fn query_each(&self, pipe: &Pipeline) -> Result<Vec<redis::Value>, StoreError> {
+        let noscript =
+            |v: &redis::Value| matches!(v, redis::Value::ServerError(e) if e.code() == "NOSCRIPT");
+        let replies: Vec<redis::Value> = self.query(pipe).await?;
+        if !replies.iter().any(noscript) {
+            return Ok(replies);
+        }
+        let mut conn = self.conn.clone();
+        for script in self.scripts.all() {
+            script.prepare_invoke().load_async(&mut conn).await?;
+        }
+        self.query(pipe).await
+    }
+}
+
 fn evalsha(pipe: &mut Pipeline, script: &Script, keys: &[&str], args: &[&str]) {
     pipe.cmd("EVALSHA")
         .arg(script.get_hash())
@@ -529,7 +679,7 @@ fn evalsha(pipe: &mut Pipeline, script: &Script, keys: &[&str], args: &[&str]) {
 fn record(
     session_id: SessionId,
     event_id: EventId,
-    (st, pos, until, user, rate, rate_ts): ViewRow,
+    (st, pos, until, user, rate, rate_ts, target): ViewRow,
 ) -> Result<SessionRecord, StoreError> {
     let status = match st.as_str() {
         "W" => Status::Waiting,
@@ -548,5 +698,6 @@ fn record(
         active_until_ms: u64::try_from(until).unwrap_or(0),
         admissions: rate.parse().unwrap_or(0.0),
         admissions_at_ms: rate_ts.parse().unwrap_or(0),
+        target_url: (!target.is_empty()).then_some(target),
     })
 }

@@ -114,7 +114,8 @@ local function finish(prefix, users, done, s, st, now)
   redis.call('ZADD', done, now, s.q)
 end
 
--- What the owner of a session is told: {status, position, until, user, rate, rateTs}.
+-- What the owner of a session is told: {status, position, until, user, rate, rateTs,
+-- target} (target: the event's shop URL, '' when none is set).
 -- Position is the join number minus the granter's head, less those ahead who left:
 -- O(log n) whatever the length of the line. Rate is the decayed admission count (about
 -- the admissions of the last minute), returned as a string to keep its fraction.
@@ -123,11 +124,11 @@ local function view(meta, left, s, now)
   if st == 'A' and s.untl <= now then
     st = 'E'
   end
-  local m = redis.call('HMGET', meta, 'head', 'rate', 'rate_ts')
+  local m = redis.call('HMGET', meta, 'head', 'rate', 'rate_ts', 'target')
   if st == 'W' then
     local head = tonumber(m[1] or '0')
     local gone = redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)
     pos = s.q - head - gone
   end
-  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0' }
+  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0', m[4] or '' }
 end

@@ -9,15 +9,17 @@
 -- why there is no XAUTOCLAIM recovery: the pending list of the group is always empty.
 -- Scripts are serialised by Redis, so capacity and order hold across server instances.
 --
--- KEYS: stream, meta, sessions prefix, users prefix, active, left, done
+-- An event configured before its first join has no stream (and no group) yet: it has
+-- nothing to read.
+-- KEYS: stream, meta, sessions prefix, users prefix, active, left, done, revoked
 -- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs
 -- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
 --          waiting, active}.
 local now = now_ms()
 local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
-local stream, meta, sessions, users, active, left, done =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local stream, meta, sessions, users, active, left, done, revoked =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
 
 local expired = 0
 for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, batch)) do
@@ -46,6 +48,11 @@ local granted, abandoned, read, more, last_id = 0, 0, 0, 0, nil
 -- `head` is the join number of the last entry passed. It follows the sessions' own
 -- numbers, so an entry delivered twice (a replayed XADD) does not move it.
 local head = tonumber(redis.call('HGET', meta, 'head') or '0')
+
+-- No stream yet: configured, never joined.
+if redis.call('EXISTS', stream) == 0 then
+  free = 0
+end
 
 -- Sessions who left while waiting are rare: skip their bookkeeping when there are none.
 local any_left = redis.call('EXISTS', left) == 1
@@ -170,6 +177,9 @@ if rate_per_min and result[6] > 0 and (result[5] < 0 or win_start + 60000 < resu
   result[5] = win_start + 60000
 end
 result[7] = redis.call('ZCARD', active)
+
+-- Revocations outlive no pass.
+redis.call('ZREMRANGEBYSCORE', revoked, '-inf', now)
 
 for _, q in ipairs(redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)) do
   local key, field = bucket(sessions, tonumber(q))

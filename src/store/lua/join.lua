@@ -1,7 +1,9 @@
 -- Join the line of one event, atomically: at most one live session per (event, user).
 -- KEYS: stream, meta, sessions prefix, users prefix, left
--- ARGV: event number (6 hex digits), tag ("TTTT-TTTTTTTTTTTT"), eventId, userId
--- Returns {created (1|0), sessionId, view}.
+-- ARGV: event number (6 hex digits), tag ("TTTT-TTTTTTTTTTTT"), eventId, userId,
+--       create ('1': join; '0': only look up the user's live session)
+-- Returns {created (1|0), sessionId, view}, or false when only looking up and there is
+-- no live session.
 local now = now_ms()
 local event_hex, tag, user = ARGV[1], ARGV[2], ARGV[4]
 local ub = user_bucket(KEYS[4], user)
@@ -16,6 +18,9 @@ if existing then
     end
     return { 0, session_id(event_hex, s.q, s.tag), view(KEYS[2], KEYS[5], s, now) }
   end
+end
+if ARGV[5] ~= '1' then
+  return false
 end
 
 -- The group reads from the very first entry; creating it with the stream means no join

@@ -1,15 +1,12 @@
 //! Faults with real processes: the server binary killed with SIGKILL mid-stream, and
 //! stopped with SIGTERM under load.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{eventually, free_port, sessions, stream_order, TestRedis};
+use crate::common::{eventually, free_port, sessions, stream_order, TestRedis};
 use serde_json::json;
 
 /// The release of the real binary on a fixed port.
@@ -26,14 +23,7 @@ fn start_server(redis: &TestRedis, port: u16, args: &[&str]) -> Server {
             "--site-addr",
             &format!("127.0.0.1:{port}"),
         ])
-        .args([
-            "--token-secret",
-            "test-secret",
-            "--redis-timeout-ms",
-            "1000",
-            "--join-rate-per-second",
-            "0",
-        ])
+        .args(["--redis-timeout-ms", "1000", "--join-rate-per-second", "0"])
         .args(args)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

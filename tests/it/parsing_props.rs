@@ -1,5 +1,4 @@
 //! Property tests of input parsing: never a panic, and exactly the documented alphabet.
-#![cfg(feature = "ssr")]
 
 use proptest::prelude::*;
 use serde_json::Value;

@@ -1,32 +1,14 @@
 //! Running it for real: admin API, per-event settings, metrics, rate limits, settings.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use std::process::Command;
 use std::time::Duration;
 
-use common::{active_set, eventually, spawn_app, TestApp, TestRedis};
+use crate::common::{active_set, admin, eventually, spawn_app, TestRedis, ADMIN_TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const TOKEN: &str = "admin-secret";
+const TOKEN: &str = ADMIN_TOKEN;
 const SOON: Duration = Duration::from_secs(5);
-
-async fn admin(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut req = app.http.request(method, app.url(path)).bearer_auth(TOKEN);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap())
-}
 
 #[tokio::test]
 async fn admin_routes_are_off_without_a_token_and_refuse_a_wrong_one() {
@@ -317,7 +299,12 @@ fn help_lists_every_setting_and_a_bad_value_names_it() {
         "WAITING_ROOM_CAPACITY",
         "WAITING_ROOM_SESSION_SECONDS",
         "WAITING_ROOM_ABANDON_SECONDS",
-        "WAITING_ROOM_TOKEN_SECRET",
+        "WAITING_ROOM_SIGNING_KEY_FILE",
+        "WAITING_ROOM_RETIRED_KEY_FILES",
+        "WAITING_ROOM_COOKIE_SECRET_FILE",
+        "WAITING_ROOM_COOKIE_DOMAIN",
+        "WAITING_ROOM_EVENTS",
+        "WAITING_ROOM_ADMIN_TOKEN_FILE",
         "WAITING_ROOM_ADMIN_TOKEN",
         "WAITING_ROOM_JOIN_RATE_PER_SECOND",
         "LOG_FORMAT",

@@ -1,6 +1,5 @@
 //! Test helpers: a real redis-server per test on a free port, and the app in-process
 //! (or as a real process) on port 0.
-#![allow(dead_code)]
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -118,7 +117,6 @@ impl Drop for TestRedis {
 fn base_args(redis: &TestRedis, extra: &[&str]) -> Vec<String> {
     let defaults = [
         ("--redis-url", redis.url()),
-        ("--token-secret", "test-secret".into()),
         ("--granter-tick-ms", "50".into()),
         ("--redis-timeout-ms", "1000".into()),
         ("--join-rate-per-second", "0".into()),
@@ -221,6 +219,28 @@ impl TestApp {
         self.stop.cancel();
         self.handle.await.unwrap().unwrap();
     }
+}
+
+/// The admin token of tests that pass `--admin-token ADMIN_TOKEN`.
+pub const ADMIN_TOKEN: &str = "admin-secret";
+
+/// An admin request with [`ADMIN_TOKEN`].
+pub async fn admin(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .bearer_auth(ADMIN_TOKEN);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
 }
 
 /// Polls `check` every 20 ms until it holds or `within` passes.

@@ -1,15 +1,12 @@
 //! Faults under load: two instances racing with expiry, Redis away for ten seconds, and a
 //! Redis restart with persistence.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{active_set, eventually, sessions, spawn_app, stream_order, TestRedis};
+use crate::common::{active_set, eventually, sessions, spawn_app, stream_order, TestRedis};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

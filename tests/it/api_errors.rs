@@ -1,11 +1,8 @@
 //! Bad input gets a clear 4xx JSON error and loses nothing; Redis away is a prompt 503.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{spawn_app, TestApp, TestRedis};
+use crate::common::{spawn_app, TestApp, TestRedis};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -422,7 +419,7 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
     let app = spawn_app(&redis, &[]).await;
     let sid = app.join_id("E1", "before").await;
     assert!(
-        common::eventually(Duration::from_secs(5), || async {
+        crate::common::eventually(Duration::from_secs(5), || async {
             app.status_of(&sid).await == "ACTIVE"
         })
         .await
@@ -465,14 +462,14 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
 
     redis.launch();
     assert!(
-        common::eventually(Duration::from_secs(10), || async {
+        crate::common::eventually(Duration::from_secs(10), || async {
             ready(&app).await == StatusCode::OK
         })
         .await,
         "/readyz turns green again"
     );
     assert!(
-        common::eventually(Duration::from_secs(10), || async {
+        crate::common::eventually(Duration::from_secs(10), || async {
             app.status(&sid).await.0 == StatusCode::OK
         })
         .await,

@@ -1,9 +1,6 @@
 //! The published OpenAPI document matches the routes that exist.
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{spawn_app, TestRedis};
+use crate::common::{spawn_app, TestRedis};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 

@@ -1,13 +1,10 @@
 //! The core invariants of the waiting room, against a real redis-server.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{active_set, eventually, spawn_app, stream_order, TestRedis};
+use crate::common::{active_set, eventually, spawn_app, stream_order, TestRedis};
 use reqwest::StatusCode;
 
 const SOON: Duration = Duration::from_secs(5);

@@ -1,0 +1,79 @@
+//! `/e/{eventId}?return=<url>`: an event's line, where a protected shop sends its visitors.
+//!
+//! Opening it shows this browser's place when it has one (a redirect to the place's page),
+//! else a one-click "Join the line" button. The page itself never writes: a GET that
+//! joined would put browsers in line from link prefetchers, crawlers and other sites'
+//! `<img>` tags, and make events out of any URL. The button posts to the `join_event`
+//! server function, with or without JavaScript.
+
+use leptos::prelude::*;
+use leptos::server_fn::error::ServerFnUrlError;
+use leptos::server_fn::ServerFn;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::join_page::error_text;
+use crate::server_fns::{find_place, JoinEvent};
+
+#[component]
+pub fn EventPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let event = params.read_untracked().get("event").unwrap_or_default();
+    let return_to = query.read_untracked().get("return").unwrap_or_default();
+    let error = query.with_untracked(|q| {
+        q.get("__err")
+            .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(&e)))
+    });
+    let place = Resource::new(
+        move || (event.clone(), return_to.clone()),
+        |(event, return_to)| find_place(event, return_to),
+    );
+    let join_url = <JoinEvent as ServerFn>::url();
+    let event = params.read_untracked().get("event").unwrap_or_default();
+    let return_to = query.read_untracked().get("return").unwrap_or_default();
+
+    view! {
+        <Title text="The line"/>
+        <Suspense fallback=|| view! { <section class="card"><p>"Finding your place…"</p></section> }>
+            {move || {
+                let (event, return_to, join_url, error) =
+                    (event.clone(), return_to.clone(), join_url, error.clone());
+                Suspend::new(async move {
+                    match place.await {
+                        Ok(Some(url)) => view! {
+                            <section class="card">
+                                <h1>"You're already in this line"</h1>
+                                <p><a href=url>"See your place"</a></p>
+                            </section>
+                        }
+                        .into_any(),
+                        Ok(None) => view! {
+                            <section class="card">
+                                <p class="event">"Event " <strong>{event.clone()}</strong></p>
+                                <h1>"This sale has a line"</h1>
+                                <p class="lede">
+                                    "Join it with one click. We'll keep your place and take you to the shop when it's your turn."
+                                </p>
+                                <form method="post" action=join_url class="join-form">
+                                    <input type="hidden" name="event_id" value=event/>
+                                    <input type="hidden" name="return_to" value=return_to/>
+                                    <button type="submit">"Join the line"</button>
+                                </form>
+                                <p class="error" role="alert">{error}</p>
+                            </section>
+                        }
+                        .into_any(),
+                        Err(e) => view! {
+                            <section class="card">
+                                <h1>"We couldn't open this line"</h1>
+                                <p class="error" role="alert">{error_text(&e)}</p>
+                            </section>
+                        }
+                        .into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}

@@ -1,0 +1,403 @@
+//! Passes: what an admitted visitor shows at the shop's door.
+//!
+//! A pass is a JWT signed with Ed25519 (`alg: EdDSA`), bound to one event (`aud`) and one
+//! session (`sub` and `jti`), valid until the session's slot ends (`exp`). Its public keys
+//! are published as a JWKS (`/.well-known/jwks.json`), so an origin can check a pass
+//! offline with any JWT library; the gate route checks it for proxies (nginx
+//! `auth_request`, Traefik ForwardAuth, Caddy `forward_auth`).
+//!
+//! The gate answers from memory: a pass once verified is remembered ([`PassCache`]), and
+//! the passes of sessions that ended early (left, revoked) are kept per event in
+//! [`Revocations`], which every process re-reads from Redis a few times a second.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use base64::Engine;
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
+    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, ThumbprintHash,
+};
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::EventId;
+use crate::store::Store;
+
+/// What a pass says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The event the pass opens (and no other).
+    pub aud: String,
+    /// The session it was issued to.
+    pub sub: String,
+    /// The pass's id: the session id again (one pass per session).
+    pub jti: String,
+    /// Issued at: when the session was admitted (unix seconds).
+    pub iat: u64,
+    /// Expiry: the end of the session's slot (unix seconds).
+    pub exp: u64,
+}
+
+/// The keys that sign and verify passes: the current one, and earlier ones that still
+/// verify (and are still published) until their last pass has expired.
+pub struct Keyring {
+    kid: String,
+    encoding: EncodingKey,
+    decoding: HashMap<String, DecodingKey>,
+    jwks: JwkSet,
+    validation: jsonwebtoken::Validation,
+}
+
+impl Keyring {
+    /// A new Ed25519 private key, as PKCS#8 PEM.
+    pub fn generate_pem() -> String {
+        let seed: [u8; 32] = rand::random();
+        SigningKey::from_bytes(&seed)
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an Ed25519 key encodes as PKCS#8")
+            .to_string()
+    }
+
+    /// `signing`: the current private key (PKCS#8 PEM); `retired`: earlier keys (private
+    /// or public PEM) whose passes are still accepted.
+    pub fn new(signing: &str, retired: &[String]) -> Result<Self, String> {
+        let key = SigningKey::from_pkcs8_pem(signing.trim())
+            .map_err(|e| format!("the signing key is not an Ed25519 PKCS#8 PEM: {e}"))?;
+        let der = key
+            .to_pkcs8_der()
+            .map_err(|e| format!("the signing key cannot be encoded: {e}"))?;
+        let mut public = vec![key.verifying_key()];
+        for (n, pem) in retired.iter().enumerate() {
+            public.push(public_key(pem).map_err(|e| format!("retired key {}: {e}", n + 1))?);
+        }
+        let mut jwks = JwkSet { keys: Vec::new() };
+        let mut decoding = HashMap::new();
+        for key in public {
+            let jwk = jwk(&key);
+            let kid = jwk.common.key_id.clone().unwrap_or_default();
+            let decoder = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+            if decoding.insert(kid, decoder).is_none() {
+                jwks.keys.push(jwk);
+            }
+        }
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        validation.leeway = 0;
+        // The audience is the event the caller asks about: checked by `verify`.
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "aud"]);
+        Ok(Self {
+            kid: jwks.keys[0].common.key_id.clone().unwrap_or_default(),
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            decoding,
+            jwks,
+            validation,
+        })
+    }
+
+    /// The id of the current key (its RFC 7638 thumbprint).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn issue(&self, claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        encode(&header, claims, &self.encoding).expect("Ed25519 signing of plain claims")
+    }
+
+    /// The claims of a pass signed by one of these keys and not expired, or why not.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        let header = decode_header(token).map_err(|e| e.to_string())?;
+        let key = header
+            .kid
+            .and_then(|kid| self.decoding.get(&kid))
+            .ok_or("the pass was not signed by a key of this room")?;
+        decode::<Claims>(token, key, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| e.to_string())
+    }
+
+    /// The public keys, as published at `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.jwks
+    }
+}
+
+fn public_key(pem: &str) -> Result<VerifyingKey, String> {
+    let pem = pem.trim();
+    if let Ok(private) = SigningKey::from_pkcs8_pem(pem) {
+        return Ok(private.verifying_key());
+    }
+    VerifyingKey::from_public_key_pem(pem)
+        .map_err(|e| format!("not an Ed25519 PEM (PKCS#8 private or SPKI public): {e}"))
+}
+
+/// A public key as a JWK, with its RFC 7638 thumbprint as `kid`.
+fn jwk(key: &VerifyingKey) -> Jwk {
+    let mut jwk = Jwk {
+        common: CommonParameters {
+            public_key_use: Some(PublicKeyUse::Signature),
+            key_algorithm: Some(KeyAlgorithm::EdDSA),
+            ..Default::default()
+        },
+        algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+            key_type: OctetKeyPairType::OctetKeyPair,
+            curve: EllipticCurve::Ed25519,
+            x: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_bytes()),
+        }),
+    };
+    jwk.common.key_id = Some(jwk.thumbprint(ThumbprintHash::SHA256));
+    jwk
+}
+
+/// A verified pass, as the gate remembers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pass {
+    pub event: String,
+    pub session: String,
+    /// Unix seconds.
+    pub expires: u64,
+}
+
+/// Passes verified recently, by their text: the signature is checked once per pass and
+/// process, not on every request to the shop. Bounded; failures are not remembered.
+pub struct PassCache(quick_cache::sync::Cache<String, Arc<Pass>>);
+
+/// Passes remembered per process.
+const PASS_CACHE: usize = 200_000;
+
+impl PassCache {
+    pub fn new() -> Self {
+        Self(quick_cache::sync::Cache::new(PASS_CACHE))
+    }
+
+    /// The pass, verified now if it was not remembered.
+    pub fn get(&self, keyring: &Keyring, token: &str) -> Result<Arc<Pass>, String> {
+        if let Some(pass) = self.0.get(token) {
+            return Ok(pass);
+        }
+        let claims = keyring.verify(token)?;
+        let pass = Arc::new(Pass {
+            event: claims.aud,
+            session: claims.sub,
+            expires: claims.exp,
+        });
+        self.0.insert(token.to_owned(), pass.clone());
+        Ok(pass)
+    }
+}
+
+impl Default for PassCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How often every process re-reads the revocations of the events it guards.
+pub const REVOCATION_REFRESH: Duration = Duration::from_millis(200);
+/// An event nobody asked the gate about for this long is no longer watched.
+const WATCH_IDLE_MS: u64 = 10 * 60 * 1_000;
+/// Most events one process watches; beyond, each check reads Redis.
+const MAX_WATCHED: usize = 10_000;
+
+/// The sessions whose passes ended early, per event this process guards.
+#[derive(Default)]
+pub struct Revocations {
+    events: RwLock<HashMap<EventId, Watched>>,
+}
+
+struct Watched {
+    /// The event's revocation counter when `sessions` was read.
+    count: u64,
+    sessions: HashSet<String>,
+    last_used_ms: AtomicU64,
+}
+
+impl Revocations {
+    /// `None` when the event is not watched yet: read it with [`Revocations::load`].
+    pub fn is_revoked(&self, event: &EventId, session: &str, now_ms: u64) -> Option<bool> {
+        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
+        let watched = events.get(event)?;
+        watched.last_used_ms.store(now_ms, Ordering::Relaxed);
+        Some(watched.sessions.contains(session))
+    }
+
+    /// Replaces what is known of an event's revocations (unless a newer read is already
+    /// there). Returns false when the event cannot be watched (too many are).
+    pub fn load(&self, event: &EventId, count: u64, sessions: Vec<String>, now_ms: u64) -> bool {
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(watched) = events.get_mut(event) {
+            if count >= watched.count {
+                watched.count = count;
+                watched.sessions = sessions.into_iter().collect();
+            }
+            return true;
+        }
+        if events.len() >= MAX_WATCHED {
+            return false;
+        }
+        events.insert(
+            event.clone(),
+            Watched {
+                count,
+                sessions: sessions.into_iter().collect(),
+                last_used_ms: AtomicU64::new(now_ms),
+            },
+        );
+        true
+    }
+
+    /// A session of this process gave its slot back: refused here at once, before the next
+    /// read from Redis.
+    pub fn add(&self, event: &EventId, session: &str) {
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(watched) = events.get_mut(event) {
+            watched.sessions.insert(session.to_owned());
+        }
+    }
+
+    /// The watched events with their counters; forgets those idle for long.
+    fn watched(&self, now_ms: u64) -> Vec<(EventId, u64)> {
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        events.retain(|_, w| {
+            now_ms.saturating_sub(w.last_used_ms.load(Ordering::Relaxed)) < WATCH_IDLE_MS
+        });
+        events.iter().map(|(e, w)| (e.clone(), w.count)).collect()
+    }
+}
+
+/// Re-reads the revocations of every watched event whose counter moved, every
+/// [`REVOCATION_REFRESH`], until `shutdown`: one pipelined read of the counters, and one
+/// read per event that changed.
+pub async fn watch_revocations(
+    store: Store,
+    revocations: Arc<Revocations>,
+    shutdown: CancellationToken,
+) {
+    let mut every = tokio::time::interval(REVOCATION_REFRESH);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = every.tick() => {}
+        }
+        let watched = revocations.watched(crate::clock::now_ms());
+        if watched.is_empty() {
+            continue;
+        }
+        let events: Vec<EventId> = watched.iter().map(|(e, _)| e.clone()).collect();
+        let counts = match store.revocation_counts(&events).await {
+            Ok(counts) => counts,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read revocations; trying again");
+                continue;
+            }
+        };
+        for ((event, known), count) in watched.into_iter().zip(counts) {
+            if count == known {
+                continue;
+            }
+            match store.revoked(&event).await {
+                Ok((count, sessions)) => {
+                    revocations.load(&event, count, sessions, crate::clock::now_ms());
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot read revocations; trying again"),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(aud: &str, exp: u64) -> Claims {
+        Claims {
+            aud: aud.into(),
+            sub: "s".into(),
+            jti: "s".into(),
+            iat: 1,
+            exp,
+        }
+    }
+
+    const FAR: u64 = 4_000_000_000;
+
+    #[test]
+    fn a_pass_verifies_with_its_keyring_only_and_names_its_key() {
+        let keys = Keyring::new(&Keyring::generate_pem(), &[]).unwrap();
+        let pass = keys.issue(&claims("E1", FAR));
+        assert_eq!(keys.verify(&pass).unwrap(), claims("E1", FAR));
+        let header = decode_header(&pass).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert_eq!(header.kid.as_deref(), Some(keys.kid()));
+        let other = Keyring::new(&Keyring::generate_pem(), &[]).unwrap();
+        assert!(other.verify(&pass).is_err());
+    }
+
+    #[test]
+    fn an_altered_or_expired_pass_is_refused() {
+        let keys = Keyring::new(&Keyring::generate_pem(), &[]).unwrap();
+        let pass = keys.issue(&claims("E1", FAR));
+        let mut bytes = pass.clone().into_bytes();
+        let mid = bytes.len() / 2;
+        bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+        assert!(keys.verify(&String::from_utf8(bytes).unwrap()).is_err());
+        assert!(keys.verify(&keys.issue(&claims("E1", 2))).is_err());
+        assert!(keys.verify("not a pass").is_err());
+    }
+
+    #[test]
+    fn a_retired_key_still_verifies_and_is_published() {
+        let old_pem = Keyring::generate_pem();
+        let old = Keyring::new(&old_pem, &[]).unwrap();
+        let pass = old.issue(&claims("E1", FAR));
+        let new = Keyring::new(&Keyring::generate_pem(), &[old_pem]).unwrap();
+        assert_eq!(new.verify(&pass).unwrap().aud, "E1");
+        let kids: Vec<_> = new
+            .jwks()
+            .keys
+            .iter()
+            .map(|k| k.common.key_id.clone().unwrap())
+            .collect();
+        assert_eq!(kids, vec![new.kid().to_string(), old.kid().to_string()]);
+    }
+
+    #[test]
+    fn the_published_key_verifies_a_pass_offline() {
+        let keys = Keyring::new(&Keyring::generate_pem(), &[]).unwrap();
+        let pass = keys.issue(&claims("E1", FAR));
+        let json = serde_json::to_string(keys.jwks()).unwrap();
+        let set: JwkSet = serde_json::from_str(&json).unwrap();
+        let jwk = set.find(keys.kid()).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::EdDSA);
+        validation.set_audience(&["E1"]);
+        let data =
+            decode::<Claims>(&pass, &DecodingKey::from_jwk(jwk).unwrap(), &validation).unwrap();
+        assert_eq!(data.claims.sub, "s");
+    }
+
+    #[test]
+    fn revocations_keep_the_newest_read_and_forget_idle_events() {
+        let r = Revocations::default();
+        let e = EventId::parse("E1").unwrap();
+        assert_eq!(r.is_revoked(&e, "a", 0), None);
+        assert!(r.load(&e, 2, vec!["a".into()], 0));
+        assert_eq!(r.is_revoked(&e, "a", 0), Some(true));
+        assert_eq!(r.is_revoked(&e, "b", 0), Some(false));
+        // An older read does not undo a newer one; a local leave shows at once.
+        r.load(&e, 1, vec![], 0);
+        assert_eq!(r.is_revoked(&e, "a", 0), Some(true));
+        r.add(&e, "b");
+        assert_eq!(r.is_revoked(&e, "b", 0), Some(true));
+        assert_eq!(r.watched(1).len(), 1);
+        assert!(r.watched(WATCH_IDLE_MS + 1).is_empty());
+    }
+}

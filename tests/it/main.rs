@@ -1,0 +1,16 @@
+//! The integration tests, as one binary (one link of the whole graph instead of one per
+//! file). Each module is one subject; `common` has the harness: a real redis-server per
+//! test, the app in-process on port 0 or as a real process.
+#![cfg(feature = "ssr")]
+#![allow(dead_code)]
+
+mod api_errors;
+mod common;
+mod faults;
+mod gate;
+mod lifecycle;
+mod openapi;
+mod operations;
+mod parsing_props;
+mod processes;
+mod waiting_room;
