@@ -139,7 +139,7 @@ rb_script() {
 }
 row=$(rb_script 100000 "$(sha join)" 5 \
   'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' \
-  000001 8000-000000000001 rb u__rand_int__)
+  000001 8000-000000000001 rb u__rand_int__ 1)
 IFS=, read -r join_script_rps join_script_p99 <<< "$row"
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
 xadd_rps=$(tail -n 1 "$work/xadd.csv" | cut -d, -f2 | tr -d '"')
@@ -189,6 +189,42 @@ sleep "$(( ${dur%s} * 3 / 4 ))"
 rss_busy=$(awk '/VmRSS/ {print $2}' /proc/$app_pid/status)
 wait "$wrk_pid"
 rss_peak=$(awk '/VmHWM/ {print $2}' /proc/$app_pid/status)
+
+# --- 2b. the gate: what nginx asks before every request to the shop -------------------
+say "gate checks at 64 connections (one admitted pass, sent as the cookie a browser sends)"
+admin PUT /api/admin/events/gate '{"capacity":10}'
+gate_sid=$(curl -fsS "$app/api/waiting-room/sessions" -H 'content-type: application/json' \
+  -d '{"eventId":"gate","userId":"gate-user"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessionId"])')
+pass=""
+for _ in $(seq 1 100); do
+  pass=$(curl -fsS "$app/api/waiting-room/sessions/$gate_sid" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin).get("accessToken", ""))')
+  [ -n "$pass" ] && break
+  sleep 0.05
+done
+[ -n "$pass" ] || die "the gate's session was never admitted"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H "cookie: vestibule_pass=$pass" "$app/api/waiting-room/gate/gate")" = 204 ] \
+  || die "the gate refused a valid pass"
+redis_calls() { rcli INFO commandstats | sed -n 's/^cmdstat_[^:]*:calls=\([0-9]*\).*/\1/p' | paste -sd+ | python3 -c 'print(eval(input()))'; }
+printf '%s\n' 'request = function() return wrk.format("GET", "/api/waiting-room/gate/gate") end' > "$work/gate.lua"
+cat "$work/report.lua" >> "$work/gate.lua"
+run_gate() {
+  wrk -t2 -c64 -d"$dur" --timeout 10s -H "cookie: vestibule_pass=$pass" -s "$work/gate.lua" "$2" \
+    > "$work/$1.out" 2>&1 || { cat "$work/$1.out"; die "wrk $1 failed"; }
+  grep '^RESULT' "$work/$1.out" | sed 's/^RESULT //' > "$work/$1"
+  say "$1: $(cat "$work/$1")"
+}
+run_gate bare_gate "$bare"
+# Redis's own count of commands, in a quiet window and then under the gate's load, both
+# $dur long: what the load adds (the granter's ticks and the revocation reader run in both).
+calls_before=$(redis_calls)
+sleep "${dur%s}"
+calls_idle=$(( $(redis_calls) - calls_before ))
+calls_before=$(redis_calls)
+run_gate gate "$app"
+calls_load=$(( $(redis_calls) - calls_before ))
+gate_calls_per_1000=$(python3 -c "print(f'{max(0, $calls_load - $calls_idle) * 1000 / $(field gate requests):.3f}')")
+say "Redis commands per 1,000 gate checks: $gate_calls_per_1000 ($calls_load in the window, $calls_idle in a quiet one)"
 
 # --- 3. granter drain: open the line --------------------------------------------------
 # An AOF rewrite triggered by the fill would share the two cores with the drain.
@@ -260,6 +296,7 @@ served=$(curl -sS -o /dev/null -D - -H 'accept-encoding: br' "$app/pkg/$(basenam
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 join_ratio=$(ratio "$(field join rps)" "$(field bare_join rps)")
 poll_ratio=$(ratio "$(field poll rps)" "$(field bare_poll rps)")
+gate_ratio=$(ratio "$(field gate rps)" "$(field bare_gate rps)")
 mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
 {
   echo "## ./bench.sh ($mode) — $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -274,6 +311,9 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| status poll throughput, 64 conns, $filled sessions | $(field poll rps) req/s | bare axum $(field bare_poll rps) req/s | ${poll_ratio}× bare | ≥ 0.80× |"
   echo "| ↳ Redis side of a poll alone (status script via redis-benchmark) | | $status_script_rps req/s, p99 $status_script_p99 ms | $(ratio "$(field poll rps)" "$status_script_rps")× script | |"
   echo "| status poll latency p50 / p99 | $(field poll p50_ms) / $(field poll p99_ms) ms | bare $(field bare_poll p50_ms) / $(field bare_poll p99_ms) ms | | p99 ≤ 10 ms |"
+  echo "| gate checks (nginx auth_request), 64 conns | $(field gate rps) req/s | bare axum 204 $(field bare_gate rps) req/s | ${gate_ratio}× bare | ≥ 0.80× |"
+  echo "| gate latency p50 / p99 | $(field gate p50_ms) / $(field gate p99_ms) ms | bare $(field bare_gate p50_ms) / $(field bare_gate p99_ms) ms | | |"
+  echo "| ↳ Redis commands per 1,000 gate checks (INFO commandstats: the window under load less a quiet window) | $gate_calls_per_1000 ($calls_load vs $calls_idle quiet) | | | no Redis round trip per check |"
   echo "| granter drain, $filled backlog | $drain_rate grants/s ($drain_ms ms) | | | ≥ 50,000/s |"
   echo "| slot freed → next ACTIVE ($grant_n releases) | p50 $grant_p50 ms, p99 $grant_p99 ms | | | p99 ≤ 50 ms |"
   echo "| Redis memory per waiting session ($filled sessions; user ids like \`u1804289383-1-4242\`) | $bytes_per_session B | | | ≤ 256 B |"
@@ -283,5 +323,5 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| release JS | $(size "$js") B raw, $(size "$js.gz") B gzip, $(size "$js.br") B brotli | | | |"
   echo "| WASM as served | $served | | | precompressed, cached |"
   echo
-  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx)."
+  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx), gate $(field gate errors)/$(field gate non2xx)."
 } | tee "$out/results.md"

@@ -30,8 +30,6 @@ pub fn router() -> Router<AppState> {
         .route(JOIN_PATH, post(join))
         .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
         .route("/api/waiting-room/tokens/verify", post(verify))
-        .route("/api/waiting-room/gate/{id}", get(gate))
-        .route(JWKS_PATH, get(jwks))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -42,6 +40,16 @@ pub fn router() -> Router<AppState> {
         .route("/api/{*rest}", any(no_such_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The routes a proxy asks before every request to the shop: the gate and the JWKS. They
+/// are mounted outside the per-request tracing, metrics histogram and deadline layers of
+/// the other routes (see `startup::router`): a gate check is answered from memory, and
+/// those layers would cost more than the check itself. Outcomes are counted.
+pub fn gate_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/waiting-room/gate/{id}", get(gate))
+        .route(JWKS_PATH, get(jwks))
 }
 
 /// `POST /api/waiting-room/sessions {"eventId", "userId", "sessionId"?}` → 202 with a new
@@ -114,12 +122,15 @@ async fn verify(
 async fn gate(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
+    request: axum::extract::Request,
 ) -> Result<Response, AppError> {
     let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
     let event = EventId::parse(&id)?;
-    let pass = bearer(&headers).or_else(|| cookie_value(&headers, PASS_COOKIE));
-    service.check_pass(&event, pass.as_deref()).await?;
+    let headers = request.headers();
+    let pass = bearer(headers).or_else(|| cookie_value(headers, PASS_COOKIE));
+    let checked = service.check_pass(&event, pass).await;
+    crate::telemetry::count_gate(checked.is_ok());
+    checked?;
     Ok((
         StatusCode::NO_CONTENT,
         [(header::CACHE_CONTROL, "no-store")],
@@ -138,12 +149,11 @@ async fn jwks(State(service): State<Service>) -> Result<Response, AppError> {
 }
 
 /// The credentials of `Authorization: Bearer <credentials>` (the scheme in any case).
-pub fn bearer(headers: &HeaderMap) -> Option<String> {
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, credentials) = value.split_once(' ')?;
     let credentials = credentials.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty())
-        .then(|| credentials.to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
 }
 
 /// `GET /healthz`: the process is up.

@@ -225,7 +225,11 @@ impl Revocations {
     pub fn is_revoked(&self, event: &EventId, session: &str, now_ms: u64) -> Option<bool> {
         let events = self.events.read().unwrap_or_else(|e| e.into_inner());
         let watched = events.get(event)?;
-        watched.last_used_ms.store(now_ms, Ordering::Relaxed);
+        // Written at most once a second: every check reads it, and a write on each
+        // would bounce its cache line between cores.
+        if now_ms.saturating_sub(watched.last_used_ms.load(Ordering::Relaxed)) > 1_000 {
+            watched.last_used_ms.store(now_ms, Ordering::Relaxed);
+        }
         Some(watched.sessions.contains(session))
     }
 

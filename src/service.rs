@@ -89,7 +89,7 @@ pub struct Service {
 struct Inner {
     store: Store,
     settings: ServiceSettings,
-    secrets: OnceCell<Arc<Secrets>>,
+    secrets: OnceCell<Secrets>,
     /// Wakes the granter of this process (a join to admit, a slot given back).
     granter: Arc<Wake>,
     passes: PassCache,
@@ -121,7 +121,7 @@ impl Service {
     /// The keys: from the configured files, else from Redis (made there by whichever
     /// instance asked first). Loaded on first use, so the server starts while Redis is
     /// away; until they load, what needs them answers 503.
-    pub async fn secrets(&self) -> Result<Arc<Secrets>, AppError> {
+    pub async fn secrets(&self) -> Result<&Secrets, AppError> {
         self.inner
             .secrets
             .get_or_try_init(|| async {
@@ -150,13 +150,12 @@ impl Service {
                     tracing::error!(error = %e, "the pass signing key is unusable");
                     AppError::internal()
                 })?;
-                Ok::<_, AppError>(Arc::new(Secrets {
+                Ok::<_, AppError>(Secrets {
                     keyring,
                     cookies: Cookies::new(&cookie_secret, source.cookie_domain.clone()),
-                }))
+                })
             })
             .await
-            .cloned()
     }
 
     /// Joins the event's line, or finds the caller's live place there. A place is only

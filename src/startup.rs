@@ -215,5 +215,6 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         ))
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(TraceLayer::new_for_http())
+        .merge(api::gate_router())
         .with_state(state)
 }

@@ -52,11 +52,28 @@ pub mod names {
     pub const STATUS_POLLS: &str = "vestibule_status_polls_total";
     pub const REDIS_ERRORS: &str = "vestibule_redis_errors_total";
     pub const RATE_LIMITED: &str = "vestibule_rate_limited_total";
+    pub const GATE_CHECKS: &str = "vestibule_gate_checks_total";
     pub const HTTP_DURATION: &str = "vestibule_http_request_duration_seconds";
     pub const GRANTER_PASS: &str = "vestibule_granter_pass_duration_seconds";
     pub const GRANTER_LAG: &str = "vestibule_granter_lag_seconds";
     pub const WAITING: &str = "vestibule_waiting";
     pub const ACTIVE: &str = "vestibule_active";
+}
+
+/// Counts a gate check by its outcome (handles registered once: the gate is hot).
+pub fn count_gate(opened: bool) {
+    static COUNTERS: OnceLock<[metrics::Counter; 2]> = OnceLock::new();
+    let [refused, opened_counter] = COUNTERS.get_or_init(|| {
+        [
+            metrics::counter!(names::GATE_CHECKS, "outcome" => "refused"),
+            metrics::counter!(names::GATE_CHECKS, "outcome" => "opened"),
+        ]
+    });
+    if opened {
+        opened_counter.increment(1);
+    } else {
+        refused.increment(1);
+    }
 }
 
 /// Middleware: request latency by route pattern, method and status.

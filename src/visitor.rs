@@ -112,10 +112,14 @@ fn request_cookies(headers: &HeaderMap) -> impl Iterator<Item = Cookie<'static>>
 }
 
 /// The value of one plain cookie of the request.
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    request_cookies(headers)
+pub fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| Cookie::split_parse(v).filter_map(Result::ok))
         .find(|c| c.name() == name)
-        .map(|c| c.value().to_owned())
+        .and_then(|c| c.value_raw())
 }
 
 /// The request reached the proxy in front over https.

@@ -1,6 +1,6 @@
-//! Baseline for `./bench.sh`: the same two JSON routes as Vestibule with no Redis and no
-//! work behind them, on the same runtime and framework. What the HTTP stack alone can do
-//! on this machine.
+//! Baseline for `./bench.sh`: the same JSON routes and the gate as Vestibule with no Redis
+//! and no work behind them, on the same runtime and framework. What the HTTP stack alone
+//! can do on this machine.
 
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -40,6 +40,10 @@ async fn main() {
                     "refreshAfterMs": 1000,
                 }))
             }),
+        )
+        .route(
+            "/api/waiting-room/gate/{id}",
+            get(|Path(_id): Path<String>| async { StatusCode::NO_CONTENT }),
         );
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     axum::serve(listener, app).await.expect("serve");
