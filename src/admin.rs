@@ -4,11 +4,12 @@
 //! any unknown API route); every request needs `Authorization: Bearer <token>`, compared in
 //! constant time.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -56,10 +57,37 @@ async fn require_token(State(token): State<Arc<[u8]>>, request: Request, next: N
     response
 }
 
-/// `GET /api/admin/events`: every event with settings and counts.
-async fn list(State(service): State<Service>) -> Result<Json<Value>, AppError> {
-    let events: Vec<Value> = service.events().await?.iter().map(overview_json).collect();
-    Ok(Json(json!({ "events": events })))
+/// Events per page of `GET /api/admin/events`, unless `limit` says otherwise.
+const PAGE: usize = 100;
+/// Most events one page may ask for.
+const MAX_PAGE: usize = 1_000;
+
+/// `GET /api/admin/events?limit=&after=`: a page of events in id order, with settings and
+/// counts; `next` is the `after` of the next page (null on the last).
+async fn list(
+    State(service): State<Service>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, AppError> {
+    let invalid = |m: &str| AppError::bad_request("invalid_query", m);
+    let limit = match query.get("limit") {
+        None => PAGE,
+        Some(n) => n
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| {
+                invalid(&format!(
+                    "limit must be a whole number from 1 to {MAX_PAGE}"
+                ))
+            })?,
+    };
+    let after = query.get("after").map(|a| EventId::parse(a)).transpose()?;
+    let (events, more) = service.events(after.as_ref(), limit).await?;
+    let next = more
+        .then(|| events.last().map(|e| e.event_id.clone()))
+        .flatten();
+    let events: Vec<Value> = events.iter().map(overview_json).collect();
+    Ok(Json(json!({ "events": events, "next": next })))
 }
 
 /// `GET /api/admin/events/{id}`.
@@ -109,10 +137,8 @@ async fn set_paused(
     paused: bool,
 ) -> Result<Json<Value>, AppError> {
     let event = event_id(id)?;
-    let mut settings = service.event(&event).await?.settings;
-    settings.paused = paused;
     Ok(Json(overview_json(
-        &service.put_settings(&event, &settings).await?,
+        &service.set_paused(&event, paused).await?,
     )))
 }
 

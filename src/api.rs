@@ -177,8 +177,23 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// `GET /metrics`: Prometheus text format.
-async fn metrics() -> Response {
+/// `GET /metrics`: Prometheus text format; with `WAITING_ROOM_METRICS_TOKEN` set, only
+/// with `Authorization: Bearer <token>`.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.metrics_token {
+        let given = bearer(&headers).unwrap_or_default();
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            given.as_bytes(),
+            token.as_bytes(),
+        )) {
+            return AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "metrics need Authorization: Bearer <WAITING_ROOM_METRICS_TOKEN>",
+            )
+            .into_response();
+        }
+    }
     let handle = crate::telemetry::metrics_handle();
     handle.run_upkeep();
     (

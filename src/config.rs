@@ -109,6 +109,31 @@ pub struct Config {
     )]
     pub admin_token_file: Option<PathBuf>,
 
+    /// Proxies (CIDRs, comma-separated) whose `X-Forwarded-For` / `Forwarded` headers name
+    /// the client: from those peers the client is the right-most address not in this
+    /// list. Unset: the TCP peer is the client.
+    #[arg(long, env = "WAITING_ROOM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Bearer token for `GET /metrics`. Unset: /metrics is open (serve it on a private
+    /// network only).
+    #[arg(long, env = "WAITING_ROOM_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// File holding the metrics token.
+    #[arg(
+        long,
+        env = "WAITING_ROOM_METRICS_TOKEN_FILE",
+        conflicts_with = "metrics_token"
+    )]
+    pub metrics_token_file: Option<PathBuf>,
+
+    /// Longest time a client may take to send a request's headers (slow clients holding
+    /// connections open are cut off).
+    #[arg(long, env = "WAITING_ROOM_HEADER_TIMEOUT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(100..=120_000))]
+    pub header_timeout_ms: u64,
+
     /// Joins allowed per second from one client address (0 = no limit).
     #[arg(long, env = "WAITING_ROOM_JOIN_RATE_PER_SECOND", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
@@ -154,13 +179,21 @@ impl Config {
         })
     }
 
-    /// The admin token, from the flag or its file; `None` (admin off) when empty.
+    /// The admin token, from the flag or its file; `None` (admin off) when empty or only
+    /// white space.
     pub fn admin_token(&self) -> Result<Option<String>, String> {
-        let token = match &self.admin_token_file {
-            Some(path) => Some(read_secret(path)?),
-            None => self.admin_token.clone(),
-        };
-        Ok(token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
+        token(&self.admin_token, &self.admin_token_file)
+    }
+
+    /// The metrics token, likewise; `None`: /metrics is open.
+    pub fn metrics_token(&self) -> Result<Option<String>, String> {
+        token(&self.metrics_token, &self.metrics_token_file)
+    }
+
+    /// The longest poll interval handed to a waiting visitor: a third of the abandonment
+    /// period (at most 10 s), so that someone who polls as told is never abandoned.
+    pub fn max_poll_ms(&self) -> u64 {
+        (self.abandon_seconds * 1_000 / 3).clamp(100, 10_000)
     }
 
     /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it:
@@ -187,6 +220,14 @@ impl Config {
     pub fn redis_timeout(&self) -> Duration {
         Duration::from_millis(self.redis_timeout_ms)
     }
+}
+
+fn token(flag: &Option<String>, file: &Option<PathBuf>) -> Result<Option<String>, String> {
+    let token = match file {
+        Some(path) => Some(read_secret(path)?),
+        None => flag.clone(),
+    };
+    Ok(token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
 }
 
 /// A secret from a file, without surrounding white space.

@@ -20,6 +20,8 @@ pub mod admin;
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
+pub mod browser;
+#[cfg(feature = "ssr")]
 pub mod clock;
 #[cfg(feature = "ssr")]
 pub mod config;
@@ -33,6 +35,8 @@ pub mod limits;
 pub mod openapi;
 #[cfg(feature = "ssr")]
 pub mod passes;
+#[cfg(feature = "ssr")]
+pub mod serve;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

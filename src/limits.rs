@@ -1,5 +1,8 @@
-//! Abuse limits: a per-client rate limit on joins and a deadline for every request.
-//! (The request body limit is on the JSON routes, see [`crate::api::MAX_BODY_BYTES`].)
+//! Abuse limits: a per-client rate limit on joins and a deadline for every request. The
+//! client is the TCP peer, or behind trusted proxies the address they forward (see
+//! [`client_ip`]). A browser's form post that hits a limit is sent back to its page with
+//! the reason, as a refused join is; everyone else gets the JSON error.
+//! (Body limits: [`crate::api::MAX_BODY_BYTES`] and [`crate::browser`].)
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -7,11 +10,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
+use leptos::prelude::ServerFnError;
+use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
 
 use crate::error::AppError;
@@ -25,18 +31,23 @@ const MAX_TRACKED_CLIENTS: usize = 100_000;
 #[derive(Clone)]
 pub struct JoinLimiter {
     limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
+    trusted: Arc<[IpNet]>,
 }
 
 impl JoinLimiter {
-    /// `per_second` 0 means no limit.
-    pub fn new(per_second: u32, burst: u32) -> Self {
+    /// `per_second` 0 means no limit; `trusted`: the proxies whose forwarded addresses
+    /// name the client.
+    pub fn new(per_second: u32, burst: u32, trusted: Vec<IpNet>) -> Self {
         let limiter = NonZeroU32::new(per_second).map(|rate| {
             let burst = NonZeroU32::new(burst).unwrap_or(rate);
             Arc::new(RateLimiter::keyed(
                 Quota::per_second(rate).allow_burst(burst),
             ))
         });
-        Self { limiter }
+        Self {
+            limiter,
+            trusted: trusted.into(),
+        }
     }
 
     /// `Err(wait)` when this client must wait before joining again.
@@ -53,12 +64,94 @@ impl JoinLimiter {
     }
 }
 
+/// The client's address. From a trusted proxy, the right-most address of
+/// `X-Forwarded-For` (else of `Forwarded: for=`) that is not itself a trusted proxy: the
+/// first hop nobody trusted added, which a client cannot forge by sending its own header
+/// (its values stand to the left). From anyone else, the peer itself.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let values = |name: &str| -> Vec<String> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|v| v.trim().to_owned())
+            .collect()
+    };
+    let mut hops: Vec<IpAddr> = values("x-forwarded-for")
+        .iter()
+        .filter_map(|v| parse_hop(v))
+        .collect();
+    if hops.is_empty() {
+        hops = values("forwarded")
+            .iter()
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (key, value) = pair.trim().split_once('=')?;
+                    key.eq_ignore_ascii_case("for")
+                        .then(|| parse_hop(value.trim_matches('"')))?
+                })
+            })
+            .collect();
+    }
+    hops.iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(hops.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// An address as proxies write it: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or
+/// `[2001:db8::1]:4711`.
+fn parse_hop(value: &str) -> Option<IpAddr> {
+    value
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| value.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            value
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse()
+                .ok()
+        })
+}
+
 fn is_join(request: &Request) -> bool {
     request.method() == Method::POST
         && matches!(
             request.uri().path(),
             crate::api::JOIN_PATH | <JoinEvent as ServerFn>::PATH
         )
+}
+
+/// A browser posting a form (no JavaScript) to a server function: it should land back on
+/// its page with the reason, not on a JSON document.
+fn form_post_back(request: &Request, message: &str) -> Option<Response> {
+    let headers = request.headers();
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let html = text(header::ACCEPT).is_some_and(|a| a.contains("text/html"));
+    let form = text(header::CONTENT_TYPE)
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let path = request.uri().path();
+    if !(request.method() == Method::POST && html && form && path.starts_with("/api/")) {
+        return None;
+    }
+    let back = text(header::REFERER).unwrap_or("/");
+    let error: ServerFnUrlError<ServerFnError> =
+        ServerFnUrlError::new(path, ServerFnError::ServerError(message.to_owned()));
+    let url = error.to_url(back).ok()?;
+    // Only ever back to a page of this site.
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    Some(Redirect::to(&target).into_response())
 }
 
 /// Middleware: 429 with `Retry-After` for a client joining too fast.
@@ -71,15 +164,16 @@ pub async fn limit_joins(
         let client = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .map(|c| client_ip(c.0.ip(), request.headers(), &limiter.trusted));
         if let Some(Err(wait)) = client.map(|ip| limiter.check(ip)) {
             metrics::counter!(names::RATE_LIMITED).increment(1);
-            let mut response = AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many joins from this address; slow down",
-            )
-            .into_response();
+            let message = "too many joins from this address; slow down";
+            if let Some(back) = form_post_back(&request, message) {
+                return back;
+            }
+            let mut response =
+                AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                    .into_response();
             let seconds = wait.as_secs().max(1);
             response
                 .headers_mut()
@@ -90,15 +184,77 @@ pub async fn limit_joins(
     next.run(request).await
 }
 
-/// Middleware: a request that takes longer than the deadline is answered 503 (JSON).
+/// Middleware: a request that takes longer than the deadline is answered 503 (JSON), or
+/// for a browser's form post, back on its page with the reason.
 pub async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let message = "the request took too long; please retry";
+    let back = form_post_back(&request, message);
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
-            "the request took too long; please retry",
-        )
-        .into_response(),
+        Err(_) => back.unwrap_or_else(|| {
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", message).into_response()
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                (
+                    header::HeaderName::from_static(k),
+                    HeaderValue::from_static(v),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_client_is_the_rightmost_untrusted_hop_and_only_behind_a_trusted_proxy() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "::1/128".parse().unwrap()];
+        let spoofed = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.1.2.3")]);
+        // From the proxy: the first hop it did not trust; the client's own value is ignored.
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &spoofed, &trusted),
+            ip("203.0.113.7")
+        );
+        // From anyone else: the peer, whatever it claims.
+        assert_eq!(
+            client_ip(ip("198.51.100.1"), &spoofed, &trusted),
+            ip("198.51.100.1")
+        );
+        // Nothing forwarded: the peer; every hop trusted: the left-most.
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &HeaderMap::new(), &trusted),
+            ip("10.0.0.1")
+        );
+        let inner = headers(&[("x-forwarded-for", "10.9.9.9, 10.1.1.1")]);
+        assert_eq!(client_ip(ip("10.0.0.1"), &inner, &trusted), ip("10.9.9.9"));
+        // RFC 7239, with ports and brackets; two header lines count as one list.
+        let forwarded = headers(&[(
+            "forwarded",
+            "for=\"[2001:db8::7]:4711\";proto=https, for=10.0.0.2",
+        )]);
+        assert_eq!(
+            client_ip(ip("::1"), &forwarded, &trusted),
+            ip("2001:db8::7")
+        );
+        let mut two = HeaderMap::new();
+        two.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("192.0.2.1:5555"),
+        );
+        two.append("x-forwarded-for", HeaderValue::from_static("10.3.3.3"));
+        assert_eq!(client_ip(ip("10.0.0.1"), &two, &trusted), ip("192.0.2.1"));
+        // Not configured: always the peer.
+        assert_eq!(client_ip(ip("10.0.0.1"), &spoofed, &[]), ip("10.0.0.1"));
     }
 }

@@ -150,7 +150,7 @@ pub async fn join_event(event_id: String, return_to: String) -> Result<SessionVi
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    let user = visitor(&secrets);
+    let user = visitor(secrets);
     let outcome = service
         .join(&event, &user, Proof::Visitor)
         .await
@@ -197,7 +197,7 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
     let sid = SessionId::parse(&session_id).map_err(fail)?;
     let session = service.status(sid).await.map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    check_owner(&secrets, &session).map_err(fail)?;
+    check_owner(secrets, &session).map_err(fail)?;
     let mut continue_url = None;
     if let (Status::Active, Some(pass), Some(until)) = (
         session.status,
@@ -225,11 +225,11 @@ pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnErro
     let sid = SessionId::parse(&session_id).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
     let current = service.status(sid).await.map_err(fail)?;
-    check_owner(&secrets, &current).map_err(fail)?;
+    check_owner(secrets, &current).map_err(fail)?;
     let view = service.leave(sid).await.map_err(fail)?;
     let headers = headers();
     let holds_this_pass = cookie_value(&headers, PASS_COOKIE)
-        .and_then(|pass| secrets.keyring.verify(&pass).ok())
+        .and_then(|pass| secrets.keyring.verify(pass).ok())
         .is_some_and(|claims| claims.sub == session_id);
     if holds_this_pass {
         set_cookie(secrets.cookies.clear_pass(is_https(&headers)));

@@ -76,6 +76,8 @@ pub struct ServiceSettings {
     pub session_ms: u64,
     /// See [`crate::config::Config::heartbeat_ms`].
     pub heartbeat_ms: u64,
+    /// See [`crate::config::Config::max_poll_ms`].
+    pub max_poll_ms: u64,
     pub events: EventsMode,
     pub secrets: SecretSource,
 }
@@ -310,9 +312,26 @@ impl Service {
         }
     }
 
-    /// Every event with its settings and counts.
-    pub async fn events(&self) -> Result<Vec<EventOverview>, AppError> {
-        Ok(self.inner.store.events().await?)
+    /// A page of events, in id order: at most `limit` after `after`, and whether more
+    /// follow.
+    pub async fn events(
+        &self,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<(Vec<EventOverview>, bool), AppError> {
+        Ok(self.inner.store.events(after, limit).await?)
+    }
+
+    /// Pauses or resumes admissions (one atomic write: a concurrent settings change is
+    /// never lost).
+    pub async fn set_paused(
+        &self,
+        event: &EventId,
+        paused: bool,
+    ) -> Result<EventOverview, AppError> {
+        self.inner.store.set_paused(event, paused).await?;
+        self.inner.granter.wake_for(event);
+        self.event(event).await
     }
 
     /// One event's settings and counts (defaults and zeros for an unknown event).
@@ -369,7 +388,11 @@ impl Service {
             position,
             estimated_wait_seconds: estimate,
             wait_time_known: !waiting || known,
-            refresh_after_ms: refresh_after_ms(r.status, position),
+            refresh_after_ms: if waiting {
+                refresh_after_ms(r.status, position).min(self.inner.settings.max_poll_ms)
+            } else {
+                refresh_after_ms(r.status, position)
+            },
             active_until_ms: active.then_some(r.active_until_ms),
             access_token,
             target_url: if active { r.target_url } else { None },

@@ -17,6 +17,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{shell, App};
+use crate::browser;
 use crate::config::Config;
 use crate::granter::{self, Health, Wake};
 use crate::limits::{self, JoinLimiter};
@@ -37,6 +38,8 @@ pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub service: Service,
     pub granter: Health,
+    /// `None`: /metrics is open.
+    pub metrics_token: Option<String>,
 }
 
 impl std::ops::Deref for AppState {
@@ -78,6 +81,7 @@ pub struct Application {
     router: Router,
     granter: JoinHandle<()>,
     shutdown: CancellationToken,
+    header_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -94,6 +98,7 @@ impl Application {
             ServiceSettings {
                 session_ms: config.session_seconds * 1_000,
                 heartbeat_ms: config.heartbeat_ms(),
+                max_poll_ms: config.max_poll_ms(),
                 events: config.events,
                 secrets,
             },
@@ -121,10 +126,15 @@ impl Application {
             leptos_options: options,
             service,
             granter: health,
+            metrics_token: config.metrics_token()?,
         }));
         telemetry::metrics_handle();
         let limits = Limits {
-            joins: JoinLimiter::new(config.join_rate_per_second, config.join_burst),
+            joins: JoinLimiter::new(
+                config.join_rate_per_second,
+                config.join_burst,
+                config.trusted_proxies.clone(),
+            ),
             request_timeout: std::time::Duration::from_millis(config.request_timeout_ms),
             admin_token: config.admin_token()?,
         };
@@ -133,6 +143,7 @@ impl Application {
             router: router(state, limits),
             granter,
             shutdown,
+            header_timeout: std::time::Duration::from_millis(config.header_timeout_ms),
         })
     }
 
@@ -147,19 +158,20 @@ impl Application {
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
         let shutdown = self.shutdown.clone();
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(async move {
+        crate::serve::serve(
+            self.listener,
+            self.router,
+            self.header_timeout,
+            async move {
                 stop.cancelled().await;
                 shutdown.cancel();
-            })
-            .await;
+            },
+        )
+        .await;
         self.shutdown.cancel();
         let _ = self.granter.await;
         tracing::info!("stopped");
-        served
+        Ok(())
     }
 }
 
@@ -213,6 +225,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             limits.request_timeout,
             limits::deadline,
         ))
+        .layer(axum::middleware::from_fn(browser::guard_server_fns))
+        .layer(axum::middleware::from_fn(browser::default_headers))
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(TraceLayer::new_for_http())
         .merge(api::gate_router())

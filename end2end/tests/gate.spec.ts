@@ -76,6 +76,11 @@ test("through nginx: sent to the line, back in the shop with a pass for that eve
   await page.goto(`${NGINX}/e/${a}`);
   await expect(page).toHaveURL(/\/queue\/[0-9a-f-]{36}$/);
   await expect(page.getByTestId("status")).toHaveText("ACTIVE");
+  // The place's page is this browser's only: the other browser cannot open it.
+  const theirs = await them.goto(page.url());
+  expect(theirs?.status()).toBe(403);
+  await expect(them.getByRole("alert")).toContainText("belongs to another browser");
+  await them.goBack();
   const before = served(a).length;
   await page.getByRole("button", { name: "I'm done: give my slot back" }).click();
   await expect(page.getByTestId("status")).toHaveText("LEFT");

@@ -21,8 +21,20 @@ use event_page::EventPage;
 use join_page::JoinPage;
 use queue_page::QueuePage;
 
-/// The document around the app, rendered on the server only.
+/// The document around the app, rendered on the server only. Its response carries a
+/// Content-Security-Policy with this response's nonce, which the hydration script bears.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(policy) =
+            axum::http::HeaderValue::from_str(&crate::browser::page_policy(&nonce.to_string()))
+        {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -399,10 +399,30 @@ impl Store {
         Ok(reports)
     }
 
-    /// Every known event with its settings and counts.
-    pub async fn events(&self) -> Result<Vec<EventOverview>, StoreError> {
+    /// Known events with their settings and counts, in id order: at most `limit` after
+    /// `after`, and whether more follow.
+    pub async fn events(
+        &self,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<(Vec<EventOverview>, bool), StoreError> {
         let ids = self.event_ids().await?;
-        self.overviews(&ids).await
+        let start = after.map_or(0, |a| ids.partition_point(|id| id.as_str() <= a.as_str()));
+        let end = (start + limit).min(ids.len());
+        Ok((self.overviews(&ids[start..end]).await?, end < ids.len()))
+    }
+
+    /// Pauses or resumes an event's admissions with one write (the event need not have
+    /// had a join yet).
+    pub async fn set_paused(&self, event: &EventId, paused: bool) -> Result<(), StoreError> {
+        let known = self.registered(event).await?;
+        let mut pipe = redis::pipe();
+        if paused {
+            pipe.hset(&known.keys.meta, "paused", "1");
+        } else {
+            pipe.hdel(&known.keys.meta, "paused");
+        }
+        self.query::<()>(&pipe).await
     }
 
     /// One event's settings and counts (defaults and zeros for an event never seen).

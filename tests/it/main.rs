@@ -8,6 +8,7 @@ mod api_errors;
 mod common;
 mod faults;
 mod gate;
+mod hardening;
 mod lifecycle;
 mod openapi;
 mod operations;

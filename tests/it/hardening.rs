@@ -1,0 +1,361 @@
+//! The defects found by trying the room as an attacker would, beyond the gate: the client
+//! behind a proxy (H3), cross-site form posts, headers of personal pages, limits on every
+//! route (bodies, slow headers, form posts that hit a limit), admin edges, and a
+//! configuration that abandoned people who polled as told.
+
+use std::time::Duration;
+
+use leptos::server_fn::ServerFn;
+use reqwest::{header, Method, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use vestibule::server_fns::JoinEvent;
+
+use crate::common::{admin, spawn_app, TestApp, TestRedis, ADMIN_TOKEN};
+
+/// Joins through the JSON API as if forwarded for `client`.
+async fn join_from(app: &TestApp, client: &str, user: &str) -> StatusCode {
+    app.http
+        .post(app.url("/api/waiting-room/sessions"))
+        .header("x-forwarded-for", client)
+        .json(&json!({ "eventId": "proxied", "userId": user }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn h3_behind_a_trusted_proxy_every_visitor_has_a_join_budget_of_their_own() {
+    let redis = TestRedis::start();
+    let limits = ["--join-rate-per-second", "10", "--join-burst", "50"];
+    let behind = spawn_app(
+        &redis,
+        &[&limits[..], &["--trusted-proxies", "127.0.0.1/32"]].concat(),
+    )
+    .await;
+    // The seed's scenario through one proxy: 100 fast joins from 100 people.
+    for n in 0..100 {
+        let code = join_from(&behind, &format!("203.0.113.{n}"), &format!("p{n}")).await;
+        assert_eq!(code, StatusCode::ACCEPTED, "join {n}");
+    }
+    // One person cannot dodge the limit by sending their own header: the proxy's hop is
+    // the right-most, and it is the one counted.
+    let mut limited = 0;
+    for n in 0..100 {
+        let client = format!("198.51.100.{n}, 192.0.2.9");
+        if join_from(&behind, &client, &format!("s{n}")).await == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 40, "only {limited} of 100 limited");
+
+    // Without trusted proxies the header is ignored: the peer is the client.
+    let direct = spawn_app(&redis, &limits).await;
+    let mut limited = 0;
+    for n in 0..100 {
+        let code = join_from(&direct, &format!("203.0.113.{n}"), &format!("d{n}")).await;
+        if code == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert!(limited >= 40, "only {limited} of 100 limited");
+}
+
+/// Posts the join form to the server function, with these extra headers.
+async fn post_join_form(app: &TestApp, event: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut req = client
+        .post(app.url(<JoinEvent as ServerFn>::PATH))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .body(format!("event_id={event}&return_to="));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.unwrap()
+}
+
+fn keys(redis: &TestRedis, pattern: &str) -> Vec<String> {
+    redis::cmd("KEYS")
+        .arg(pattern)
+        .query(&mut redis.conn())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_form_posted_from_another_site_is_refused_and_writes_nothing() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let host = app.addr.to_string();
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![("origin", "null")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+    ] {
+        let res = post_join_form(&app, "csrf", &headers).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "cross_site");
+    }
+    assert!(
+        keys(&redis, "*csrf*").is_empty(),
+        "a refused post wrote to Redis"
+    );
+    // From the room's own page: a place, and the way to it.
+    let origin = format!("http://{host}");
+    let res = post_join_form(
+        &app,
+        "csrf",
+        &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let location = res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(location.starts_with("/queue/"), "{location}");
+    assert!(res.headers().get(header::SET_COOKIE).is_some());
+    // The JSON API stays usable by curl (no Origin, no Sec-Fetch-Site).
+    assert_eq!(app.join("csrf", "curl-user").await.0, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn server_functions_refuse_large_bodies() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let res = reqwest::Client::new()
+        .post(app.url(<JoinEvent as ServerFn>::PATH))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("event_id=big&return_to={}", "x".repeat(64 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "payload_too_large"
+    );
+    assert!(keys(&redis, "*big*").is_empty());
+}
+
+#[tokio::test]
+async fn personal_pages_are_never_stored_and_every_response_carries_the_security_headers() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let sid = app.join_id("hdr", "u").await;
+    let page = app
+        .http
+        .get(app.url(&format!("/queue/{sid}")))
+        .send()
+        .await
+        .unwrap();
+    let json = app
+        .http
+        .get(app.url(&format!("/api/waiting-room/sessions/{sid}")))
+        .send()
+        .await
+        .unwrap();
+    for res in [&page, &json] {
+        let h = res.headers();
+        assert_eq!(h[header::CACHE_CONTROL], "no-store", "{}", res.url());
+        assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(h[header::REFERRER_POLICY], "strict-origin");
+        let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    }
+    // The page's policy allows exactly its own hydration script, by nonce.
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the page's policy")
+        .to_string();
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script lacks the nonce"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_cut_off() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--header-timeout-ms", "300"]).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // The server closes the connection (with or without a 408) instead of waiting.
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    let waited = started.elapsed();
+    assert!(closed.is_ok(), "still open after {waited:?}");
+    assert!(
+        waited < Duration::from_secs(3),
+        "closed only after {waited:?}"
+    );
+    // A normal request is unaffected.
+    let ok = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_form_post_over_the_join_limit_lands_back_on_its_page_with_the_reason() {
+    let redis = TestRedis::start();
+    let app = spawn_app(
+        &redis,
+        &["--join-rate-per-second", "1", "--join-burst", "1"],
+    )
+    .await;
+    let origin = format!("http://{}", app.addr);
+    let referer = format!("{origin}/e/limited");
+    let headers = [("origin", origin.as_str()), ("referer", referer.as_str())];
+    let first = post_join_form(&app, "limited", &headers).await;
+    assert!(first.status().is_redirection());
+    let second = post_join_form(&app, "limited", &headers).await;
+    assert!(second.status().is_redirection(), "{}", second.status());
+    let location = second.headers()[header::LOCATION].to_str().unwrap();
+    assert!(location.starts_with("/e/limited?"), "{location}");
+    assert!(location.contains("__err="), "{location}");
+    // And the page shows it as a sentence.
+    let page = app
+        .http
+        .get(app.url(location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("too many joins from this address"), "{page}");
+}
+
+#[tokio::test]
+async fn admin_edges_scheme_case_blank_tokens_atomic_pause_and_pages() {
+    let redis = TestRedis::start();
+    // A token of white space is no token: admin stays off.
+    let off = spawn_app(&redis, &["--admin-token", "   "]).await;
+    let res = off
+        .http
+        .get(off.url("/api/admin/events"))
+        .bearer_auth("   ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let res = app
+        .http
+        .get(app.url("/api/admin/events"))
+        .header("authorization", format!("bearer {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the scheme is case-insensitive"
+    );
+
+    // Pause racing a settings change: neither is lost.
+    for round in 0..30u64 {
+        let capacity = 100 + round;
+        let path = format!("/api/admin/events/race{round}");
+        let put = admin(
+            &app,
+            Method::PUT,
+            &path,
+            Some(json!({ "capacity": capacity, "paused": true })),
+        );
+        let pause_path = format!("{path}/pause");
+        let pause = admin(&app, Method::POST, &pause_path, None);
+        let ((a, _), (b, _)) = tokio::join!(put, pause);
+        assert_eq!((a, b), (StatusCode::OK, StatusCode::OK));
+        let (_, event) = admin(&app, Method::GET, &path, None).await;
+        assert_eq!(event["capacity"], capacity, "round {round}: {event}");
+        assert_eq!(event["paused"], true, "round {round}: {event}");
+    }
+
+    // Pages of events, in id order.
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let query = match &after {
+            Some(a) => format!("?limit=7&after={a}"),
+            None => "?limit=7".into(),
+        };
+        let (code, page) = admin(
+            &app,
+            Method::GET,
+            &format!("/api/admin/events{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(code, StatusCode::OK);
+        let events = page["events"].as_array().unwrap();
+        assert!(events.len() <= 7);
+        seen.extend(
+            events
+                .iter()
+                .map(|e| e["eventId"].as_str().unwrap().to_string()),
+        );
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.len(), 30);
+    let (code, body) = admin(&app, Method::GET, "/api/admin/events?limit=0", None).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--metrics-token", "scrape"]).await;
+    let res = app.http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = app
+        .http
+        .get(app.url("/metrics"))
+        .bearer_auth("scrape")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn nobody_is_told_to_poll_slower_than_the_abandonment_period_allows() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--capacity", "0", "--abandon-seconds", "3"]).await;
+    let mut last = String::new();
+    for n in 0..60 {
+        last = app.join_id("slow", &format!("u{n}")).await;
+    }
+    let (_, view) = app.status(&last).await;
+    assert_eq!(view["position"], 60);
+    let hint = view["refreshAfterMs"].as_u64().unwrap();
+    assert!(
+        hint <= 1_000,
+        "told to poll every {hint} ms with a 3 s abandonment period"
+    );
+}
