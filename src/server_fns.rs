@@ -77,21 +77,25 @@ mod ssr {
         url
     }
 
-    /// The message of an error, with the HTTP status set on the response, except for a
-    /// plain form post (no JavaScript), which is answered with a redirect back to the
-    /// form carrying the error (a status would replace the redirect).
-    pub fn fail(e: impl Into<AppError>) -> ServerFnError {
-        let e = e.into();
-        let form_post = use_context::<Parts>().is_some_and(|req| {
+    /// A plain HTML form post (no JavaScript): answered with a redirect to a page.
+    pub fn is_form_post() -> bool {
+        use_context::<Parts>().is_some_and(|req| {
             req.method == axum::http::Method::POST
                 && req
                     .headers
                     .get(axum::http::header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|v| v.contains("text/html"))
-        });
+        })
+    }
+
+    /// The message of an error, with the HTTP status set on the response, except for a
+    /// plain form post (no JavaScript), which is answered with a redirect back to the
+    /// form carrying the error (a status would replace the redirect).
+    pub fn fail(e: impl Into<AppError>) -> ServerFnError {
+        let e = e.into();
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            if !form_post {
+            if !is_form_post() {
                 response.set_status(e.status);
             }
         }
@@ -219,7 +223,7 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
 pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnError> {
     use crate::domain::SessionId;
     use crate::visitor::{cookie_value, is_https, PASS_COOKIE};
-    use ssr::{check_owner, fail, headers, service, set_cookie};
+    use ssr::{check_owner, fail, headers, is_form_post, service, set_cookie};
 
     let service = service()?;
     let sid = SessionId::parse(&session_id).map_err(fail)?;
@@ -233,6 +237,11 @@ pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnErro
         .is_some_and(|claims| claims.sub == session_id);
     if holds_this_pass {
         set_cookie(secrets.cookies.clear_pass(is_https(&headers)));
+    }
+    // Without JavaScript, back to the place's page (the referrer carries only the origin:
+    // a place's URL is its credential, see `crate::browser`).
+    if is_form_post() {
+        leptos_axum::redirect(&format!("/queue/{sid}"));
     }
     Ok(view)
 }

@@ -3,11 +3,19 @@ import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
 
 // JavaScript enabled: the WASM hydrates the page and takes over.
 
-test("the live status island hydrates", async ({ page, request }) => {
+test("the live status island hydrates under the page's Content-Security-Policy", async ({ page, request }) => {
+  const refused: string[] = [];
+  page.on("console", (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) refused.push(msg.text());
+  });
   const me = await apiJoin(request, uniqueEvent("island"), "me");
-  await page.goto(`/queue/${me.sessionId}`);
+  const res = await page.goto(`/queue/${me.sessionId}`);
+  const csp = res?.headers()["content-security-policy"] ?? "";
+  expect(csp).toContain("script-src 'self' 'nonce-");
+  expect(res?.headers()["cache-control"]).toBe("no-store");
   // Only the WASM flips this attribute (on the island's root).
   await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
+  expect(refused).toEqual([]);
 });
 
 test("a join the server refuses comes back to the form with a readable message", async ({ page }) => {
