@@ -22,7 +22,7 @@ use crate::api::json_object;
 use crate::domain::EventId;
 use crate::error::AppError;
 use crate::service::Service;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{EventOverview, EventSettings};
 
 /// Largest capacity an event may be given.

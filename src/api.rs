@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use crate::domain::{EventId, InvalidInput, SessionId, UserId};
 use crate::error::AppError;
 use crate::service::{JoinOutcome, Proof, Service};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::visitor::{cookie_value, PASS_COOKIE, VISITOR_PREFIX};
 
 /// Largest request body accepted.

@@ -17,6 +17,20 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the room's secrets come from: files named in the configuration, else Redis
+/// (made once by the first instance, shared by all).
+#[derive(Debug, Clone, Default)]
+pub struct SecretSource {
+    /// The Ed25519 private key that signs passes (PKCS#8 PEM).
+    pub signing_key: Option<String>,
+    /// Earlier keys (PEM) whose passes are still accepted and published.
+    pub retired_keys: Vec<String>,
+    /// The secret that signs visitor cookies.
+    pub cookie_secret: Option<Vec<u8>>,
+    /// `Domain` of the pass cookie.
+    pub cookie_domain: Option<String>,
+}
+
 /// Which events take joins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EventsMode {
@@ -157,13 +171,13 @@ pub struct Config {
 impl Config {
     /// The secrets named by files, read now (a missing or unreadable file stops the
     /// start with its path named).
-    pub fn secret_source(&self) -> Result<crate::service::SecretSource, String> {
+    pub fn secret_source(&self) -> Result<SecretSource, String> {
         let retired_keys = self
             .retired_key_files
             .iter()
             .map(|p| read_secret(p))
             .collect::<Result<_, _>>()?;
-        Ok(crate::service::SecretSource {
+        Ok(SecretSource {
             signing_key: self
                 .signing_key_file
                 .as_deref()

@@ -19,7 +19,7 @@ mod ssr {
     use crate::domain::{SessionId, SessionView, UserId};
     use crate::error::AppError;
     use crate::service::{Secrets, Service};
-    use crate::startup::AppState;
+    use crate::state::AppState;
     use crate::visitor::{is_https, VISITOR_PREFIX};
 
     pub fn service() -> Result<Service, ServerFnError> {

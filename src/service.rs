@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use tokio::sync::OnceCell;
 
 use crate::clock::now_ms;
-use crate::config::EventsMode;
+use crate::config::{EventsMode, SecretSource};
 use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
 use crate::error::AppError;
 use crate::granter::Wake;
@@ -23,20 +23,6 @@ use crate::visitor::Cookies;
 const MIN_ADMISSIONS_FOR_ESTIMATE: f64 = 0.5;
 /// Time constant of the admission-rate decay, as in grant.lua.
 const RATE_WINDOW_MS: f64 = 60_000.0;
-
-/// Where the room's secrets come from: files named in the configuration, else Redis
-/// (made once by the first instance, shared by all).
-#[derive(Debug, Clone, Default)]
-pub struct SecretSource {
-    /// The Ed25519 private key that signs passes (PKCS#8 PEM).
-    pub signing_key: Option<String>,
-    /// Earlier keys (PEM) whose passes are still accepted and published.
-    pub retired_keys: Vec<String>,
-    /// The secret that signs visitor cookies.
-    pub cookie_secret: Option<Vec<u8>>,
-    /// `Domain` of the pass cookie.
-    pub cookie_domain: Option<String>,
-}
 
 /// The room's keys, loaded once per process.
 pub struct Secrets {

@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::FromRef;
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
@@ -23,44 +22,12 @@ use crate::granter::{self, Health, Wake};
 use crate::limits::{self, JoinLimiter};
 use crate::passes::{self, Keyring};
 use crate::service::{Service, ServiceSettings};
+use crate::state::{AppState, Shared};
 use crate::store::Store;
 use crate::telemetry;
 use crate::{admin, api};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
-
-/// What every handler and server function can reach. Cheap to clone (axum clones the
-/// state for every request): one shared allocation.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-pub struct Shared {
-    pub leptos_options: LeptosOptions,
-    pub service: Service,
-    pub granter: Health,
-    /// `None`: /metrics is open.
-    pub metrics_token: Option<String>,
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-impl FromRef<AppState> for Service {
-    fn from_ref(state: &AppState) -> Self {
-        state.service.clone()
-    }
-}
 
 /// Site settings: `Leptos.toml` in the working directory when present (the release binary
 /// on its own), else the `LEPTOS_*` environment that cargo-leptos sets. `LEPTOS_*`
