@@ -129,13 +129,23 @@ pub fn document() -> Value {
             },
             "/api/admin/events": {
                 "get": {
-                    "summary": "Every event with settings and counts",
+                    "summary": "A page of events in id order, with settings and counts",
                     "security": admin,
+                    "parameters": [
+                        { "name": "limit", "in": "query", "required": false,
+                          "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 } },
+                        { "name": "after", "in": "query", "required": false,
+                          "description": "The `next` of the previous page",
+                          "schema": { "type": "string" } }
+                    ],
                     "responses": {
                         "200": { "description": "The events", "content": { "application/json": {
-                            "schema": { "type": "object", "properties": { "events": {
-                                "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } } } } },
-                        "401": error_response("Missing or wrong bearer token")
+                            "schema": { "type": "object", "properties": {
+                                "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } },
+                                "next": { "type": ["string", "null"] } } } } } },
+                        "400": error_response("Bad limit or after"),
+                        "401": error_response("Missing or wrong bearer token"),
+                        "503": error_response("Redis unavailable")
                     }
                 }
             },
@@ -192,7 +202,9 @@ pub fn document() -> Value {
                 "responses": { "200": { "description": "Ready" },
                                "503": { "description": "Not ready" } } } },
             "/metrics": { "get": { "summary": "Prometheus metrics",
-                "responses": { "200": { "description": "Prometheus text format" } } } },
+                "security": [{ "metrics": [] }],
+                "responses": { "200": { "description": "Prometheus text format" },
+                               "401": error_response("WAITING_ROOM_METRICS_TOKEN is set and the request lacks it") } } },
             "/api/openapi.json": { "get": { "summary": "This document",
                 "responses": { "200": { "description": "OpenAPI 3.1" } } } }
         },
@@ -201,7 +213,9 @@ pub fn document() -> Value {
                 "description": "WAITING_ROOM_ADMIN_TOKEN; admin routes are 404 when it is unset" },
                 "pass": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                     "description": "A pass (accessToken of an ACTIVE session)" },
-                "passCookie": { "type": "apiKey", "in": "cookie", "name": "vestibule_pass" } },
+                "passCookie": { "type": "apiKey", "in": "cookie", "name": "vestibule_pass" },
+                "metrics": { "type": "http", "scheme": "bearer",
+                    "description": "WAITING_ROOM_METRICS_TOKEN, when set" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": {
                     "type": "object", "required": ["code", "message"], "properties": {
