@@ -12,9 +12,10 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use base64::Engine;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey};
@@ -166,37 +167,63 @@ pub struct Pass {
     pub expires: u64,
 }
 
-/// Passes verified recently, by their text: the signature is checked once per pass and
-/// process, not on every request to the shop. Bounded; failures are not remembered.
-pub struct PassCache(quick_cache::sync::Cache<String, Arc<Pass>>);
+/// Passes verified recently, by their text: the signature is checked once per pass,
+/// process and worker thread, not on every request to the shop. Each worker thread keeps
+/// its own map, so the gate's hot path shares no lock or counter between cores. Bounded
+/// (a full map is emptied); failures are not remembered.
+pub struct PassCache {
+    /// Tells apart the caches of several services in one process (tests), whose keys differ.
+    id: u64,
+}
 
-/// Passes remembered per process.
-const PASS_CACHE: usize = 200_000;
+/// Passes remembered per worker thread before the map is emptied.
+const PASS_CACHE: usize = 100_000;
 
-impl PassCache {
-    pub fn new() -> Self {
-        Self(quick_cache::sync::Cache::new(PASS_CACHE))
-    }
-
-    /// The pass, verified now if it was not remembered.
-    pub fn get(&self, keyring: &Keyring, token: &str) -> Result<Arc<Pass>, String> {
-        if let Some(pass) = self.0.get(token) {
-            return Ok(pass);
-        }
-        let claims = keyring.verify(token)?;
-        let pass = Arc::new(Pass {
-            event: claims.aud,
-            session: claims.sub,
-            expires: claims.exp,
-        });
-        self.0.insert(token.to_owned(), pass.clone());
-        Ok(pass)
-    }
+thread_local! {
+    static VERIFIED: std::cell::RefCell<HashMap<u64, HashMap<Box<str>, Pass>>> =
+        std::cell::RefCell::new(HashMap::new());
 }
 
 impl Default for PassCache {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+impl PassCache {
+    pub fn new() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+
+    /// `look` applied to the pass, verified now if this thread did not remember it.
+    pub fn with<R>(
+        &self,
+        keyring: &Keyring,
+        token: &str,
+        look: impl FnOnce(&Pass) -> R,
+    ) -> Result<R, String> {
+        VERIFIED.with(|verified| {
+            let mut verified = verified.borrow_mut();
+            let mine = verified.entry(self.id).or_default();
+            if let Some(pass) = mine.get(token) {
+                return Ok(look(pass));
+            }
+            let claims = keyring.verify(token)?;
+            let pass = Pass {
+                event: claims.aud,
+                session: claims.sub,
+                expires: claims.exp,
+            };
+            let answer = look(&pass);
+            if mine.len() >= PASS_CACHE {
+                mine.clear();
+            }
+            mine.insert(token.into(), pass);
+            Ok(answer)
+        })
     }
 }
 
@@ -207,10 +234,14 @@ const WATCH_IDLE_MS: u64 = 10 * 60 * 1_000;
 /// Most events one process watches; beyond, each check reads Redis.
 const MAX_WATCHED: usize = 10_000;
 
-/// The sessions whose passes ended early, per event this process guards.
+/// The sessions whose passes ended early, per event this process guards. Read on every
+/// gate check without a lock (an atomically swapped map); changed a few times a second at
+/// most, by copying.
 #[derive(Default)]
 pub struct Revocations {
-    events: RwLock<HashMap<EventId, Watched>>,
+    events: ArcSwap<HashMap<EventId, Arc<Watched>>>,
+    /// Serialises the writers.
+    writing: Mutex<()>,
 }
 
 struct Watched {
@@ -223,7 +254,7 @@ struct Watched {
 impl Revocations {
     /// `None` when the event is not watched yet: read it with [`Revocations::load`].
     pub fn is_revoked(&self, event: &EventId, session: &str, now_ms: u64) -> Option<bool> {
-        let events = self.events.read().unwrap_or_else(|e| e.into_inner());
+        let events = self.events.load();
         let watched = events.get(event)?;
         // Written at most once a second: every check reads it, and a write on each
         // would bounce its cache line between cores.
@@ -233,47 +264,67 @@ impl Revocations {
         Some(watched.sessions.contains(session))
     }
 
+    /// Changes the map under the writers' lock.
+    fn change<R>(&self, change: impl FnOnce(&mut HashMap<EventId, Arc<Watched>>) -> R) -> R {
+        let _writer = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut events = HashMap::clone(&self.events.load());
+        let answer = change(&mut events);
+        self.events.store(Arc::new(events));
+        answer
+    }
+
     /// Replaces what is known of an event's revocations (unless a newer read is already
     /// there). Returns false when the event cannot be watched (too many are).
     pub fn load(&self, event: &EventId, count: u64, sessions: Vec<String>, now_ms: u64) -> bool {
-        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(watched) = events.get_mut(event) {
-            if count >= watched.count {
-                watched.count = count;
-                watched.sessions = sessions.into_iter().collect();
-            }
-            return true;
-        }
-        if events.len() >= MAX_WATCHED {
-            return false;
-        }
-        events.insert(
-            event.clone(),
-            Watched {
-                count,
-                sessions: sessions.into_iter().collect(),
-                last_used_ms: AtomicU64::new(now_ms),
-            },
-        );
-        true
+        self.change(|events| {
+            let last_used = match events.get(event) {
+                Some(watched) if count < watched.count => return true,
+                Some(watched) => watched.last_used_ms.load(Ordering::Relaxed),
+                None if events.len() >= MAX_WATCHED => return false,
+                None => now_ms,
+            };
+            events.insert(
+                event.clone(),
+                Arc::new(Watched {
+                    count,
+                    sessions: sessions.into_iter().collect(),
+                    last_used_ms: AtomicU64::new(last_used),
+                }),
+            );
+            true
+        })
     }
 
     /// A session of this process gave its slot back: refused here at once, before the next
     /// read from Redis.
     pub fn add(&self, event: &EventId, session: &str) {
-        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(watched) = events.get_mut(event) {
-            watched.sessions.insert(session.to_owned());
-        }
+        self.change(|events| {
+            if let Some(watched) = events.get(event) {
+                let mut sessions = watched.sessions.clone();
+                sessions.insert(session.to_owned());
+                let updated = Watched {
+                    count: watched.count,
+                    sessions,
+                    last_used_ms: AtomicU64::new(watched.last_used_ms.load(Ordering::Relaxed)),
+                };
+                events.insert(event.clone(), Arc::new(updated));
+            }
+        })
     }
 
     /// The watched events with their counters; forgets those idle for long.
     fn watched(&self, now_ms: u64) -> Vec<(EventId, u64)> {
-        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
-        events.retain(|_, w| {
-            now_ms.saturating_sub(w.last_used_ms.load(Ordering::Relaxed)) < WATCH_IDLE_MS
-        });
-        events.iter().map(|(e, w)| (e.clone(), w.count)).collect()
+        let idle = |w: &Watched| {
+            now_ms.saturating_sub(w.last_used_ms.load(Ordering::Relaxed)) >= WATCH_IDLE_MS
+        };
+        if self.events.load().values().any(|w| idle(w)) {
+            self.change(|events| events.retain(|_, w| !idle(w)));
+        }
+        self.events
+            .load()
+            .iter()
+            .map(|(e, w)| (e.clone(), w.count))
+            .collect()
     }
 }
 

@@ -12,7 +12,7 @@ use crate::config::{EventsMode, SecretSource};
 use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
 use crate::error::AppError;
 use crate::granter::Wake;
-use crate::passes::{Claims, Keyring, Pass, PassCache, Revocations};
+use crate::passes::{Claims, Keyring, PassCache, Revocations};
 use crate::store::keys::{COOKIE_KEY, SIGNING_KEY};
 use crate::store::{EventOverview, EventSettings, JoinMode, JoinReply, SessionRecord, Store};
 use crate::telemetry::names;
@@ -237,11 +237,7 @@ impl Service {
     /// The gate's question: does `pass` open `event`'s door now? Answered from memory
     /// unless this process has never guarded the event (then one read of its
     /// revocations). Refusals are 401 with the reason's code.
-    pub async fn check_pass(
-        &self,
-        event: &EventId,
-        pass: Option<&str>,
-    ) -> Result<Arc<Pass>, AppError> {
+    pub async fn check_pass(&self, event: &EventId, pass: Option<&str>) -> Result<(), AppError> {
         let pass = pass
             .map(str::trim)
             .filter(|p| !p.is_empty())
@@ -252,34 +248,36 @@ impl Service {
                 )
             })?;
         let secrets = self.secrets().await?;
-        let pass = self
+        let now = now_ms();
+        let revocations = &self.inner.revocations;
+        // Decided from memory: Ok(None) opens, Ok(Some(session)) needs this event's
+        // revocations read first.
+        let decided = self
             .inner
             .passes
-            .get(&secrets.keyring, pass)
-            .map_err(|e| refused("invalid_pass", &format!("the pass is not valid: {e}")))?;
-        if pass.event != event.as_str() {
-            return Err(refused("wrong_event", "this pass is for another event"));
-        }
-        let now = now_ms();
-        if pass.expires.saturating_mul(1_000) <= now {
-            return Err(refused("pass_expired", "this pass has expired"));
-        }
-        let revoked = match self.inner.revocations.is_revoked(event, &pass.session, now) {
-            Some(revoked) => revoked,
-            None => {
-                let (count, sessions) = self.inner.store.revoked(event).await?;
-                let revoked = sessions.contains(&pass.session);
-                self.inner.revocations.load(event, count, sessions, now);
-                revoked
+            .with(&secrets.keyring, pass, |pass| {
+                if pass.event != event.as_str() {
+                    return Err(refused("wrong_event", "this pass is for another event"));
+                }
+                if pass.expires.saturating_mul(1_000) <= now {
+                    return Err(refused("pass_expired", "this pass has expired"));
+                }
+                match revocations.is_revoked(event, &pass.session, now) {
+                    Some(true) => Err(revoked()),
+                    Some(false) => Ok(None),
+                    None => Ok(Some(pass.session.clone())),
+                }
+            })
+            .map_err(|e| refused("invalid_pass", &format!("the pass is not valid: {e}")))??;
+        if let Some(session) = decided {
+            let (count, sessions) = self.inner.store.revoked(event).await?;
+            let is_revoked = sessions.contains(&session);
+            revocations.load(event, count, sessions, now);
+            if is_revoked {
+                return Err(revoked());
             }
-        };
-        if revoked {
-            return Err(refused(
-                "pass_revoked",
-                "this pass's session has ended (left or revoked)",
-            ));
         }
-        Ok(pass)
+        Ok(())
     }
 
     /// The claims of a pass that opens `event` now, or why it does not.
@@ -384,6 +382,13 @@ impl Service {
             target_url: if active { r.target_url } else { None },
         })
     }
+}
+
+fn revoked() -> AppError {
+    refused(
+        "pass_revoked",
+        "this pass's session has ended (left or revoked)",
+    )
 }
 
 fn refused(code: &'static str, message: &str) -> AppError {

@@ -33,11 +33,22 @@ pub enum StoreError {
 
 impl From<RedisError> for StoreError {
     fn from(e: RedisError) -> Self {
-        // Redis starting (LOADING its AOF), busy, or a cluster/replica in transition: all
-        // pass, so the client is asked to retry.
+        // Redis starting (LOADING its AOF), busy, or a cluster/replica in transition, out
+        // of memory (maxmemory reached under `noeviction`) or read-only (a demoted primary
+        // after a failover): all pass or are an operator's to fix, and the client is asked
+        // to retry; none is a bug of the request.
         let transient = matches!(
-            e.code(),
-            Some("LOADING" | "BUSY" | "MASTERDOWN" | "TRYAGAIN" | "CLUSTERDOWN")
+            error_code(&e).as_deref(),
+            Some(
+                "LOADING"
+                    | "BUSY"
+                    | "MASTERDOWN"
+                    | "TRYAGAIN"
+                    | "CLUSTERDOWN"
+                    | "OOM"
+                    | "READONLY"
+                    | "NOREPLICAS"
+            )
         );
         if transient
             || e.is_io_error()
@@ -50,6 +61,16 @@ impl From<RedisError> for StoreError {
             StoreError::Unexpected(e.to_string())
         }
     }
+}
+
+/// The error code Redis answered (`OOM`, `READONLY`, …), also when the error came back
+/// from within a pipeline: redis-rs names the code of a pipeline's failure only when it is
+/// one it knows.
+fn error_code(e: &RedisError) -> Option<String> {
+    e.code().map(str::to_owned).or_else(|| {
+        let items = e.clone().into_server_errors()?;
+        items.first().map(|(_, error)| error.code().to_owned())
+    })
 }
 
 /// A session as stored, with what the view needs to derive position and estimate.

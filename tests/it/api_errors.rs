@@ -477,3 +477,63 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
     );
     assert_eq!(app.status_of(&sid).await, "ACTIVE");
 }
+
+/// A join, answered how?
+async fn try_join(app: &TestApp, user: &str) -> (StatusCode, Option<String>, Value) {
+    let res = app
+        .http
+        .post(app.url(JOIN))
+        .header("content-type", "application/json")
+        .body(format!(r#"{{"eventId":"full","userId":"{user}"}}"#))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let retry = res
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, retry, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn redis_out_of_memory_or_read_only_is_a_503_with_retry_after_not_a_500() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    assert_eq!(try_join(&app, "before").await.0, StatusCode::ACCEPTED);
+    let mut conn = redis.conn();
+    let config = |conn: &mut redis::Connection, key: &str, value: &str| {
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(key)
+            .arg(value)
+            .query::<()>(conn)
+            .unwrap()
+    };
+
+    // maxmemory reached, with the eviction policy the README requires.
+    config(&mut conn, "maxmemory-policy", "noeviction");
+    config(&mut conn, "maxmemory", "1");
+    let (status, retry, body) = try_join(&app, "oom").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(retry.as_deref(), Some("2"));
+    assert_eq!(body["error"]["code"], "unavailable");
+    config(&mut conn, "maxmemory", "0");
+    assert_eq!(try_join(&app, "oom").await.0, StatusCode::ACCEPTED);
+
+    // A primary demoted to a replica (as after a failover) refuses writes.
+    redis::cmd("REPLICAOF")
+        .arg("127.0.0.1")
+        .arg(crate::common::free_port())
+        .query::<()>(&mut conn)
+        .unwrap();
+    let (status, retry, body) = try_join(&app, "readonly").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(retry.as_deref(), Some("2"));
+    redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query::<()>(&mut conn)
+        .unwrap();
+    assert_eq!(try_join(&app, "readonly").await.0, StatusCode::ACCEPTED);
+}

@@ -214,6 +214,18 @@ impl TestApp {
         (status, res.json().await.expect("a JSON body"))
     }
 
+    /// `GET path` as JSON (any status).
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("a JSON body")
+    }
+
     /// Graceful stop: in-flight requests and the current granter pass finish.
     pub async fn stop(self) {
         self.stop.cancel();

@@ -261,20 +261,11 @@ async fn m1_a_pass_from_one_instance_opens_the_gate_of_another_and_survives_rest
     let two = spawn_app(&redis, &[]).await;
     let (_, pass) = admitted(&one, "M", "u").await;
     assert_eq!(gate(&two, "M", &pass).await.0, StatusCode::NO_CONTENT);
-    let jwks = |app: &TestApp| {
-        let url = app.url("/.well-known/jwks.json");
-        let http = app.http.clone();
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    assert_eq!(jwks(&one).await, jwks(&two).await);
+    let jwks = "/.well-known/jwks.json";
+    assert_eq!(
+        one.get_json::<Value>(jwks).await,
+        two.get_json::<Value>(jwks).await
+    );
     one.stop().await;
     let again = spawn_app(&redis, &[]).await;
     assert_eq!(gate(&again, "M", &pass).await.0, StatusCode::NO_CONTENT);
@@ -285,15 +276,7 @@ async fn the_jwks_verifies_a_pass_offline_with_a_plain_jwt_library() {
     let redis = TestRedis::start();
     let app = spawn_app(&redis, &[]).await;
     let (sid, pass) = admitted(&app, "J", "u").await;
-    let set: JwkSet = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let set: JwkSet = app.get_json("/.well-known/jwks.json").await;
     let kid = jsonwebtoken::decode_header(&pass).unwrap().kid.unwrap();
     let key = DecodingKey::from_jwk(set.find(&kid).unwrap()).unwrap();
     let mut validation = Validation::new(Algorithm::EdDSA);
@@ -335,15 +318,7 @@ async fn a_key_file_signs_and_a_retired_key_keeps_opening_until_its_passes_expir
     )
     .await;
     assert_eq!(gate(&rotated, "K", &pass).await.0, StatusCode::NO_CONTENT);
-    let jwks: Value = rotated
-        .http
-        .get(rotated.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = rotated.get_json("/.well-known/jwks.json").await;
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "{jwks}");
     assert_eq!(jwks["keys"][1]["kid"], old_kid.as_str());
     assert_eq!(jwks["keys"][0]["alg"], "EdDSA");
