@@ -244,6 +244,32 @@ async fn a_form_post_over_the_join_limit_lands_back_on_its_page_with_the_reason(
 }
 
 #[tokio::test]
+async fn a_form_post_past_the_deadline_lands_back_on_its_page_with_the_reason() {
+    let redis = TestRedis::start();
+    let args = ["--request-timeout-ms", "300", "--redis-timeout-ms", "5000"];
+    let app = spawn_app(&redis, &args).await;
+    let origin = format!("http://{}", app.addr);
+    let referer = format!("{origin}/e/paused");
+    // Redis stops answering for 1.5 s: the join waits on it past its deadline.
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(1_500)
+        .arg("ALL")
+        .query(&mut redis.conn())
+        .unwrap();
+    let res = post_join_form(
+        &app,
+        "paused",
+        &[("origin", origin.as_str()), ("referer", referer.as_str())],
+    )
+    .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    let location = res.headers()[header::LOCATION].to_str().unwrap();
+    assert!(location.starts_with("/e/paused?"), "{location}");
+    assert!(location.contains("__err="), "{location}");
+}
+
+#[tokio::test]
 async fn admin_edges_scheme_case_blank_tokens_atomic_pause_and_pages() {
     let redis = TestRedis::start();
     // A token of white space is no token: admin stays off.
