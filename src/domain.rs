@@ -25,6 +25,15 @@ impl fmt::Display for InvalidInput {
 
 impl std::error::Error for InvalidInput {}
 
+/// 1–64 characters of `[A-Za-z0-9._:-]`: what every name accepts.
+pub fn is_valid_name(raw: &str) -> bool {
+    !raw.is_empty()
+        && raw.len() <= MAX_ID_LEN
+        && raw
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+}
+
 fn parse_name(field: &str, code: &'static str, raw: &str) -> Result<String, InvalidInput> {
     let fail = |why: &str| InvalidInput {
         code,
@@ -66,6 +75,13 @@ macro_rules! name_type {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        // Hashes and compares as its text, so a map keyed by it is searched with a `&str`.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
             }
         }
     };

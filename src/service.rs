@@ -241,22 +241,55 @@ impl Service {
         let pass = pass
             .map(str::trim)
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| {
-                refused(
-                    "no_pass",
-                    "no pass: send the vestibule_pass cookie or Authorization: Bearer <pass>",
-                )
-            })?;
+            .ok_or_else(no_pass)?;
         let secrets = self.secrets().await?;
         let now = now_ms();
+        let Some(session) = self.decide(secrets, event.as_str(), pass, now)? else {
+            return Ok(());
+        };
+        // This process has not guarded the event yet: read its revocations once.
+        let (count, sessions) = self.inner.store.revoked(event).await?;
+        let is_revoked = sessions.contains(&session);
+        self.inner.revocations.load(event, count, sessions, now);
+        if is_revoked {
+            return Err(revoked());
+        }
+        Ok(())
+    }
+
+    /// The gate's answer from memory alone, when memory can give it: `None` when the keys
+    /// are not loaded yet or the event's revocations were never read here (then ask
+    /// [`Service::check_pass`]). Takes the event id unparsed: the caller checked its form.
+    pub fn check_pass_from_memory(
+        &self,
+        event: &str,
+        pass: Option<&str>,
+    ) -> Option<Result<(), AppError>> {
+        let Some(pass) = pass.map(str::trim).filter(|p| !p.is_empty()) else {
+            return Some(Err(no_pass()));
+        };
+        let secrets = self.inner.secrets.get()?;
+        match self.decide(secrets, event, pass, now_ms()) {
+            Ok(None) => Some(Ok(())),
+            Ok(Some(_)) => None,
+            Err(refusal) => Some(Err(refusal)),
+        }
+    }
+
+    /// Whether `pass` opens `event`'s door, as far as memory tells: `Ok(None)` opens,
+    /// `Ok(Some(session))` needs the event's revocations read first.
+    fn decide(
+        &self,
+        secrets: &Secrets,
+        event: &str,
+        pass: &str,
+        now: u64,
+    ) -> Result<Option<String>, AppError> {
         let revocations = &self.inner.revocations;
-        // Decided from memory: Ok(None) opens, Ok(Some(session)) needs this event's
-        // revocations read first.
-        let decided = self
-            .inner
+        self.inner
             .passes
             .with(&secrets.keyring, pass, |pass| {
-                if pass.event != event.as_str() {
+                if pass.event != event {
                     return Err(refused("wrong_event", "this pass is for another event"));
                 }
                 if pass.expires.saturating_mul(1_000) <= now {
@@ -268,16 +301,7 @@ impl Service {
                     None => Ok(Some(pass.session.clone())),
                 }
             })
-            .map_err(|e| refused("invalid_pass", &format!("the pass is not valid: {e}")))??;
-        if let Some(session) = decided {
-            let (count, sessions) = self.inner.store.revoked(event).await?;
-            let is_revoked = sessions.contains(&session);
-            revocations.load(event, count, sessions, now);
-            if is_revoked {
-                return Err(revoked());
-            }
-        }
-        Ok(())
+            .map_err(|e| refused("invalid_pass", &format!("the pass is not valid: {e}")))?
     }
 
     /// The claims of a pass that opens `event` now, or why it does not.
@@ -382,6 +406,13 @@ impl Service {
             target_url: if active { r.target_url } else { None },
         })
     }
+}
+
+fn no_pass() -> AppError {
+    refused(
+        "no_pass",
+        "no pass: send the vestibule_pass cookie or Authorization: Bearer <pass>",
+    )
 }
 
 fn revoked() -> AppError {

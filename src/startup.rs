@@ -49,6 +49,7 @@ pub struct Application {
     granter: JoinHandle<()>,
     shutdown: CancellationToken,
     header_timeout: std::time::Duration,
+    fast_lane: crate::serve::FastLane,
 }
 
 impl Application {
@@ -89,6 +90,7 @@ impl Application {
             shutdown.clone(),
         ));
         let listener = TcpListener::bind(options.site_addr).await?;
+        let fast_lane = api::gate_fast_lane(service.clone());
         let state = AppState(Arc::new(Shared {
             leptos_options: options,
             service,
@@ -111,6 +113,7 @@ impl Application {
             granter,
             shutdown,
             header_timeout: std::time::Duration::from_millis(config.header_timeout_ms),
+            fast_lane,
         })
     }
 
@@ -128,6 +131,7 @@ impl Application {
         crate::serve::serve(
             self.listener,
             self.router,
+            self.fast_lane,
             self.header_timeout,
             async move {
                 stop.cancelled().await;
