@@ -98,6 +98,16 @@ impl TestRedis {
         }
     }
 
+    /// `CLIENT PAUSE ms ALL`: Redis stops answering clients for a while.
+    pub fn pause_clients(&self, ms: u64) {
+        let _: () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(ms)
+            .arg("ALL")
+            .query(&mut self.conn())
+            .unwrap();
+    }
+
     pub fn conn(&self) -> redis::Connection {
         redis::Client::open(self.url())
             .unwrap()

@@ -261,12 +261,7 @@ async fn a_request_past_its_deadline_is_a_503_json_and_the_next_one_succeeds() {
     let app = spawn_app(&redis, &args).await;
     let sid = app.join_id("slow", "me").await;
     // Redis stops answering clients for 1.5 s: the poll waits on it past its deadline.
-    let _: () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(1_500)
-        .arg("ALL")
-        .query(&mut redis.conn())
-        .unwrap();
+    redis.pause_clients(1_500);
     let started = Instant::now();
     let (code, body) = app.status(&sid).await;
     let took = started.elapsed();

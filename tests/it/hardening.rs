@@ -251,12 +251,7 @@ async fn a_form_post_past_the_deadline_lands_back_on_its_page_with_the_reason() 
     let origin = format!("http://{}", app.addr);
     let referer = format!("{origin}/e/paused");
     // Redis stops answering for 1.5 s: the join waits on it past its deadline.
-    let _: () = redis::cmd("CLIENT")
-        .arg("PAUSE")
-        .arg(1_500)
-        .arg("ALL")
-        .query(&mut redis.conn())
-        .unwrap();
+    redis.pause_clients(1_500);
     let res = post_join_form(
         &app,
         "paused",
