@@ -57,9 +57,25 @@ fn parse_name(field: &str, code: &'static str, raw: &str) -> Result<String, Inva
 macro_rules! name_type {
     ($(#[$doc:meta])* $name:ident, $field:literal, $code:literal) => {
         $(#[$doc])*
+        // Deserialised through `parse`, like every other way in: serde never makes an
+        // unchecked one.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(transparent)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = InvalidInput;
+
+            fn try_from(raw: String) -> Result<Self, InvalidInput> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(name: $name) -> String {
+                name.0
+            }
+        }
 
         impl $name {
             /// Accepts 1–64 characters of `[A-Za-z0-9._:-]`.
@@ -242,6 +258,17 @@ mod tests {
         for bad in ["", " ", "a b", "é", "a/b", "a\n", "{E1}", &"x".repeat(65)] {
             let err = UserId::parse(bad).unwrap_err();
             assert_eq!(err.code, "invalid_user_id", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_from_json_go_through_parse() {
+        let ok: EventId = serde_json::from_str(r#""tour-2027:berlin""#).unwrap();
+        assert_eq!(ok.as_str(), "tour-2027:berlin");
+        assert_eq!(serde_json::to_string(&ok).unwrap(), r#""tour-2027:berlin""#);
+        for bad in [r#""a b""#, r#""{E1}""#, r#""""#] {
+            assert!(serde_json::from_str::<EventId>(bad).is_err(), "{bad}");
+            assert!(serde_json::from_str::<UserId>(bad).is_err(), "{bad}");
         }
     }
 

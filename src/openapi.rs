@@ -164,8 +164,11 @@ pub fn document() -> Value {
                     "parameters": [event_id],
                     "requestBody": { "required": true, "content": { "application/json": {
                         "schema": { "$ref": "#/components/schemas/EventSettings" } } } },
-                    "responses": { "200": event_response(), "400": error_response("Invalid settings"),
-                                   "401": error_response("Missing or wrong bearer token") }
+                    "responses": { "200": event_response(), "400": error_response("Invalid settings or event id"),
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "413": error_response("Body over 16 KiB"),
+                                   "415": error_response("Not application/json"),
+                                   "503": error_response("Redis unavailable") }
                 }
             },
             "/api/admin/events/{id}/pause": {
@@ -174,7 +177,9 @@ pub fn document() -> Value {
                     "security": admin,
                     "parameters": [event_id],
                     "responses": { "200": event_response(),
-                                   "401": error_response("Missing or wrong bearer token") }
+                                   "400": error_response("Bad event id"),
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "503": error_response("Redis unavailable") }
                 }
             },
             "/api/admin/events/{id}/resume": {
@@ -183,7 +188,9 @@ pub fn document() -> Value {
                     "security": admin,
                     "parameters": [event_id],
                     "responses": { "200": event_response(),
-                                   "401": error_response("Missing or wrong bearer token") }
+                                   "400": error_response("Bad event id"),
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "503": error_response("Redis unavailable") }
                 }
             },
             "/api/admin/sessions/{id}": {
@@ -192,8 +199,10 @@ pub fn document() -> Value {
                     "security": admin,
                     "parameters": [session_id],
                     "responses": { "200": session_response("The session, now LEFT"),
+                                   "400": error_response("Malformed id"),
                                    "401": error_response("Missing or wrong bearer token"),
-                                   "404": error_response("Unknown session") }
+                                   "404": error_response("Unknown session"),
+                                   "503": error_response("Redis unavailable") }
                 }
             },
             "/healthz": { "get": { "summary": "The process is up",

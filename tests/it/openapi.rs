@@ -1,55 +1,96 @@
-//! The published OpenAPI document matches the routes that exist.
+//! The published OpenAPI document matches the routes that exist: every documented
+//! operation is routed, and every answer it gives, to a good request, a malformed id, a
+//! body of the wrong type or size, or with Redis away, is documented.
 
-use crate::common::{spawn_app, TestRedis};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-#[tokio::test]
-async fn every_documented_operation_exists() {
-    let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--admin-token", "t"]).await;
-    let doc: Value = app
-        .http
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(doc["openapi"], "3.1.0");
-    let paths = doc["paths"].as_object().unwrap();
+use crate::common::{spawn_app, TestApp, TestRedis};
+
+/// How an operation is called.
+#[derive(Clone, Copy, PartialEq)]
+enum Probe {
+    /// A well-formed id and `{}` for a body.
+    Plain,
+    /// An id no route accepts.
+    BadId,
+    /// A body that is not JSON.
+    WrongType,
+    /// A JSON body over the size limit.
+    TooLarge,
+}
+
+/// Calls every documented operation as `probe` says; panics on an answer the document
+/// does not list. Returns how many operations there are.
+async fn check(app: &TestApp, doc: &Value, probe: Probe) -> usize {
     let mut operations = 0;
-    for (path, item) in paths {
+    for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
-            let concrete = if path.starts_with("/api/admin/events/") {
-                path.replace("{id}", "E1")
-            } else {
-                path.replace("{id}", "0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d")
+            let has_id = path.contains("{id}");
+            let has_body = op.get("requestBody").is_some();
+            let skip = match probe {
+                Probe::Plain => false,
+                Probe::BadId => !has_id,
+                Probe::WrongType | Probe::TooLarge => !has_body,
             };
+            if skip {
+                continue;
+            }
+            let id = if probe == Probe::BadId {
+                "not%20an%20id"
+            } else if path.starts_with("/api/admin/events/") || path.contains("/gate/") {
+                "E1"
+            } else {
+                "0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d"
+            };
+            let concrete = path.replace("{id}", id);
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let mut req = app
                 .http
                 .request(method.clone(), app.url(&concrete))
                 .bearer_auth("t");
-            if op.get("requestBody").is_some() {
-                req = req.header("content-type", "application/json").body("{}");
+            if has_body {
+                req = match probe {
+                    Probe::WrongType => req.header("content-type", "text/plain").body("hello"),
+                    Probe::TooLarge => req
+                        .header("content-type", "application/json")
+                        .body(format!(r#"{{"pad":"{}"}}"#, "x".repeat(20 * 1024))),
+                    _ => req.header("content-type", "application/json").body("{}"),
+                };
             }
             let res = req.send().await.unwrap();
             let status = res.status();
             let body: Value = res.json().await.unwrap_or(Value::Null);
             assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
-            assert_ne!(
-                body["error"]["code"], "not_found",
-                "{method} {path} is not routed"
-            );
+            if probe != Probe::BadId {
+                assert_ne!(
+                    body["error"]["code"], "not_found",
+                    "{method} {path} is not routed"
+                );
+            }
             let documented = op["responses"].as_object().unwrap();
             assert!(
                 documented.contains_key(status.as_str()),
-                "{method} {path} answered {status}, not documented"
+                "{method} {concrete} answered {status} {body}, not documented"
             );
         }
     }
-    assert!(operations >= 13, "{operations} operations documented");
+    operations
+}
+
+#[tokio::test]
+async fn every_documented_operation_exists_and_every_answer_is_documented() {
+    let mut redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", "t"]).await;
+    let doc: Value = app.get_json("/api/openapi.json").await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let operations = check(&app, &doc, Probe::Plain).await;
+    assert!(operations >= 16, "{operations} operations documented");
+    check(&app, &doc, Probe::BadId).await;
+    check(&app, &doc, Probe::WrongType).await;
+    check(&app, &doc, Probe::TooLarge).await;
+    // Redis away: 503s (and the routes that need no Redis) are documented too.
+    redis.kill();
+    check(&app, &doc, Probe::Plain).await;
 }
