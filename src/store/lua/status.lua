@@ -3,13 +3,15 @@
 -- KEYS: meta, sessions prefix, left
 -- ARGV: join number, tag, heartbeat (ms)
 -- Returns the view, or false for an unknown session.
+local meta, sessions, left = KEYS[1], KEYS[2], KEYS[3]
+local q, tag, heartbeat_ms = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local now = now_ms()
-local s = load(KEYS[2], tonumber(ARGV[1]), ARGV[2])
+local s = load(sessions, q, tag)
 if not s then
   return false
 end
-if s.st == 'W' and now - s.seen >= tonumber(ARGV[3]) then
+if s.st == 'W' and now - s.seen >= heartbeat_ms then
   s.seen = now
-  save(KEYS[2], s)
+  save(sessions, s)
 end
-return view(KEYS[1], KEYS[3], s, now)
+return view(meta, left, s, now)
