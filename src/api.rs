@@ -30,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route(JOIN_PATH, post(join))
         .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
         .route("/api/waiting-room/tokens/verify", post(verify))
+        .route("/api/waiting-room/gate/{id}", get(gate))
+        .route(JWKS_PATH, get(jwks))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -43,44 +45,38 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The gate's fast lane (see [`crate::serve`]): a check that memory can decide is
-/// answered before the router; the rest (keys not loaded yet, an event never guarded
-/// here, a malformed id) goes to the `gate` route.
+/// answered before the router, with no router, state or service clone; the rest (keys not
+/// loaded yet, an event never guarded here, a malformed id) goes to the `gate` route.
 pub fn gate_fast_lane(service: Service) -> crate::serve::FastLane {
     std::sync::Arc::new(move |request| {
         let id = request.uri().path().strip_prefix(GATE_PREFIX)?;
         if !(request.method() == axum::http::Method::GET && crate::domain::is_valid_name(id)) {
             return None;
         }
-        let headers = request.headers();
-        let pass = bearer(headers).or_else(|| cookie_value(headers, PASS_COOKIE));
-        let checked = service.check_pass_from_memory(id, pass)?;
-        crate::telemetry::count_gate(checked.is_ok());
-        Some(match checked {
-            Ok(()) => gate_opens(),
-            Err(refused) => refused.into_response(),
-        })
+        let checked = service.check_pass_from_memory(id, presented_pass(request.headers()))?;
+        Some(gate_answer(checked))
     })
 }
 
 /// Where the gate is asked.
 const GATE_PREFIX: &str = "/api/waiting-room/gate/";
 
-fn gate_opens() -> Response {
-    (
-        StatusCode::NO_CONTENT,
-        [(header::CACHE_CONTROL, "no-store")],
-    )
-        .into_response()
+/// The pass a request to the gate carries: `Authorization: Bearer`, else the cookie.
+fn presented_pass(headers: &HeaderMap) -> Option<&str> {
+    bearer(headers).or_else(|| cookie_value(headers, PASS_COOKIE))
 }
 
-/// The routes a proxy asks before every request to the shop: the gate and the JWKS. They
-/// are mounted outside the per-request tracing, metrics histogram and deadline layers of
-/// the other routes (see `startup::router`): a gate check is answered from memory, and
-/// those layers would cost more than the check itself. Outcomes are counted.
-pub fn gate_router() -> Router<AppState> {
-    Router::new()
-        .route("/api/waiting-room/gate/{id}", get(gate))
-        .route(JWKS_PATH, get(jwks))
+/// The gate's answer to a check, counted: 204, or the refusal.
+fn gate_answer(checked: Result<(), AppError>) -> Response {
+    crate::telemetry::count_gate(checked.is_ok());
+    match checked {
+        Ok(()) => (
+            StatusCode::NO_CONTENT,
+            [(header::CACHE_CONTROL, "no-store")],
+        )
+            .into_response(),
+        Err(refused) => refused.into_response(),
+    }
 }
 
 /// `POST /api/waiting-room/sessions {"eventId", "userId", "sessionId"?}` → 202 with a new
@@ -149,7 +145,8 @@ async fn verify(
 /// `GET /api/waiting-room/gate/{eventId}`: 204 when the request carries a pass that opens
 /// this event's door (the `vestibule_pass` cookie or `Authorization: Bearer`), else 401.
 /// For proxies that ask before every request to the shop (nginx `auth_request`, Traefik
-/// ForwardAuth, Caddy `forward_auth`): answered from memory.
+/// ForwardAuth, Caddy `forward_auth`). Most checks never get here: the fast lane answers
+/// them from memory; this route takes the rest, which may read Redis once.
 async fn gate(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -157,12 +154,10 @@ async fn gate(
 ) -> Result<Response, AppError> {
     let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
     let event = EventId::parse(&id)?;
-    let headers = request.headers();
-    let pass = bearer(headers).or_else(|| cookie_value(headers, PASS_COOKIE));
-    let checked = service.check_pass(&event, pass).await;
-    crate::telemetry::count_gate(checked.is_ok());
-    checked?;
-    Ok(gate_opens())
+    let checked = service
+        .check_pass(&event, presented_pass(request.headers()))
+        .await;
+    Ok(gate_answer(checked))
 }
 
 /// `GET /.well-known/jwks.json`: the public keys of passes (current and retired).

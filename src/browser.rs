@@ -20,7 +20,8 @@ use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue};
 /// Largest body a server function accepts (the JSON API has the same limit).
 pub const MAX_FORM_BYTES: usize = crate::api::MAX_BODY_BYTES;
 
-fn is_server_fn(path: &str) -> bool {
+/// The path of one of the pages' server functions.
+pub fn is_server_fn(path: &str) -> bool {
     [
         <JoinEvent as ServerFn>::PATH,
         <FindPlace as ServerFn>::PATH,

@@ -139,7 +139,7 @@ fn form_post_back(request: &Request, message: &str) -> Option<Response> {
     let form = text(header::CONTENT_TYPE)
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     let path = request.uri().path();
-    if !(request.method() == Method::POST && html && form && path.starts_with("/api/")) {
+    if !(request.method() == Method::POST && html && form && crate::browser::is_server_fn(path)) {
         return None;
     }
     let back = text(header::REFERER).unwrap_or("/");

@@ -274,13 +274,13 @@ impl Revocations {
     }
 
     /// Replaces what is known of an event's revocations (unless a newer read is already
-    /// there). Returns false when the event cannot be watched (too many are).
-    pub fn load(&self, event: &EventId, count: u64, sessions: Vec<String>, now_ms: u64) -> bool {
+    /// there). An event beyond [`MAX_WATCHED`] is not kept: its checks read Redis.
+    pub fn load(&self, event: &EventId, count: u64, sessions: Vec<String>, now_ms: u64) {
         self.change(|events| {
             let last_used = match events.get(event) {
-                Some(watched) if count < watched.count => return true,
+                Some(watched) if count < watched.count => return,
                 Some(watched) => watched.last_used_ms.load(Ordering::Relaxed),
-                None if events.len() >= MAX_WATCHED => return false,
+                None if events.len() >= MAX_WATCHED => return,
                 None => now_ms,
             };
             events.insert(
@@ -291,7 +291,6 @@ impl Revocations {
                     last_used_ms: AtomicU64::new(last_used),
                 }),
             );
-            true
         })
     }
 
@@ -444,7 +443,7 @@ mod tests {
         let r = Revocations::default();
         let e = EventId::parse("E1").unwrap();
         assert_eq!(r.is_revoked("E1", "a", 0), None);
-        assert!(r.load(&e, 2, vec!["a".into()], 0));
+        r.load(&e, 2, vec!["a".into()], 0);
         assert_eq!(r.is_revoked("E1", "a", 0), Some(true));
         assert_eq!(r.is_revoked("E1", "b", 0), Some(false));
         // An older read does not undo a newer one; a local leave shows at once.

@@ -52,12 +52,17 @@ mod ssr {
         visitor
     }
 
-    /// A visitor's place is shown and changed only in the browser that made it.
-    pub fn check_owner(secrets: &Secrets, view: &SessionView) -> Result<(), AppError> {
+    /// A visitor's place is shown and changed only in the browser that made it (the one
+    /// whose request `headers` carry its visitor cookie).
+    pub fn check_owner(
+        secrets: &Secrets,
+        headers: &HeaderMap,
+        view: &SessionView,
+    ) -> Result<(), AppError> {
         if !view.user_id.as_str().starts_with(VISITOR_PREFIX) {
             return Ok(()); // made through the JSON API: its id is the credential
         }
-        if secrets.cookies.visitor(&headers()).as_ref() == Some(&view.user_id) {
+        if secrets.cookies.visitor(headers).as_ref() == Some(&view.user_id) {
             return Ok(());
         }
         Err(AppError::new(
@@ -201,7 +206,8 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
     let sid = SessionId::parse(&session_id).map_err(fail)?;
     let session = service.status(sid).await.map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    check_owner(secrets, &session).map_err(fail)?;
+    let headers = headers();
+    check_owner(secrets, &headers, &session).map_err(fail)?;
     let mut continue_url = None;
     if let (Status::Active, Some(pass), Some(until)) = (
         session.status,
@@ -209,7 +215,7 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
         session.active_until_ms,
     ) {
         let seconds = until.saturating_sub(now_ms()) / 1_000;
-        set_cookie(secrets.cookies.pass(pass, seconds, is_https(&headers())));
+        set_cookie(secrets.cookies.pass(pass, seconds, is_https(&headers)));
         continue_url = continue_to(session.target_url.as_deref(), return_to.trim());
     }
     Ok(PlaceView {
@@ -229,9 +235,9 @@ pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnErro
     let sid = SessionId::parse(&session_id).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
     let current = service.status(sid).await.map_err(fail)?;
-    check_owner(secrets, &current).map_err(fail)?;
-    let view = service.leave(sid).await.map_err(fail)?;
     let headers = headers();
+    check_owner(secrets, &headers, &current).map_err(fail)?;
+    let view = service.leave(sid).await.map_err(fail)?;
     let holds_this_pass = cookie_value(&headers, PASS_COOKIE)
         .and_then(|pass| secrets.keyring.verify(pass).ok())
         .is_some_and(|claims| claims.sub == session_id);

@@ -238,10 +238,7 @@ impl Service {
     /// unless this process has never guarded the event (then one read of its
     /// revocations). Refusals are 401 with the reason's code.
     pub async fn check_pass(&self, event: &EventId, pass: Option<&str>) -> Result<(), AppError> {
-        let pass = pass
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .ok_or_else(no_pass)?;
+        let pass = presented(pass)?;
         let secrets = self.secrets().await?;
         let now = now_ms();
         let Some(session) = self.decide(secrets, event.as_str(), pass, now)? else {
@@ -265,8 +262,9 @@ impl Service {
         event: &str,
         pass: Option<&str>,
     ) -> Option<Result<(), AppError>> {
-        let Some(pass) = pass.map(str::trim).filter(|p| !p.is_empty()) else {
-            return Some(Err(no_pass()));
+        let pass = match presented(pass) {
+            Ok(pass) => pass,
+            Err(no_pass) => return Some(Err(no_pass)),
         };
         let secrets = self.inner.secrets.get()?;
         match self.decide(secrets, event, pass, now_ms()) {
@@ -408,11 +406,16 @@ impl Service {
     }
 }
 
-fn no_pass() -> AppError {
-    refused(
-        "no_pass",
-        "no pass: send the vestibule_pass cookie or Authorization: Bearer <pass>",
-    )
+/// The pass a gate check was given, or the refusal for having none.
+fn presented(pass: Option<&str>) -> Result<&str, AppError> {
+    pass.map(str::trim)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            refused(
+                "no_pass",
+                "no pass: send the vestibule_pass cookie or Authorization: Bearer <pass>",
+            )
+        })
 }
 
 fn revoked() -> AppError {

@@ -200,6 +200,5 @@ pub fn router(state: AppState, limits: Limits) -> Router {
         .layer(axum::middleware::from_fn(browser::default_headers))
         .layer(axum::middleware::from_fn(telemetry::track_http))
         .layer(TraceLayer::new_for_http())
-        .merge(api::gate_router())
         .with_state(state)
 }
