@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use crate::store::GrantParams;
+use crate::store::{Durability, GrantParams, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -47,6 +47,23 @@ pub struct Config {
     /// Redis to keep the waiting room in.
     #[arg(long, env = "REDIS_URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
+
+    /// Seed nodes of a Redis Cluster (comma-separated `redis://host:port`). Set: the room
+    /// runs on that cluster and `REDIS_URL` is not used.
+    #[arg(long, env = "REDIS_CLUSTER_URLS", value_delimiter = ',')]
+    pub redis_cluster_urls: Vec<String>,
+
+    /// Replicas that must confirm each join, leave and granter pass before it is
+    /// acknowledged (Redis `WAIT`). 0: acknowledged once the primary has it (a failover
+    /// may lose the last writes; see the README).
+    #[arg(long, env = "WAITING_ROOM_REDIS_WAIT_REPLICAS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=16))]
+    pub redis_wait_replicas: u32,
+
+    /// How long a write waits for those replicas before it is answered 503.
+    #[arg(long, env = "WAITING_ROOM_REDIS_WAIT_TIMEOUT_MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub redis_wait_timeout_ms: u64,
 
     /// Address to listen on (overrides site-addr of Leptos.toml).
     #[arg(long, env = "LEPTOS_SITE_ADDR")]
@@ -229,6 +246,22 @@ impl Config {
 
     pub fn granter_tick(&self) -> Duration {
         Duration::from_millis(self.granter_tick_ms)
+    }
+
+    /// The single Redis, or the cluster when seed nodes are named.
+    pub fn redis_target(&self) -> Target {
+        if self.redis_cluster_urls.is_empty() {
+            Target::Single(self.redis_url.clone())
+        } else {
+            Target::Cluster(self.redis_cluster_urls.clone())
+        }
+    }
+
+    pub fn durability(&self) -> Durability {
+        Durability {
+            replicas: self.redis_wait_replicas,
+            timeout_ms: self.redis_wait_timeout_ms,
+        }
     }
 
     pub fn redis_timeout(&self) -> Duration {

@@ -92,6 +92,16 @@ impl From<StoreError> for AppError {
                 tracing::warn!(error = %e, "redis unavailable");
                 Self::unavailable()
             }
+            StoreError::Unreplicated { acked, wanted } => {
+                metrics::counter!(crate::telemetry::names::REDIS_ERRORS, "kind" => "unreplicated")
+                    .increment(1);
+                tracing::warn!(
+                    acked,
+                    wanted,
+                    "a write was not confirmed by enough replicas"
+                );
+                Self::unavailable()
+            }
             StoreError::Unexpected(e) => {
                 metrics::counter!(crate::telemetry::names::REDIS_ERRORS, "kind" => "unexpected")
                     .increment(1);

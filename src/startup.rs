@@ -54,7 +54,11 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config, options: LeptosOptions) -> Result<Self, StartupError> {
-        let store = Store::connect(&config.redis_url, config.redis_timeout())?;
+        let store = Store::connect(
+            &config.redis_target(),
+            config.redis_timeout(),
+            config.durability(),
+        )?;
         let secrets = config.secret_source()?;
         if let Some(pem) = &secrets.signing_key {
             // A bad key file stops the start, not the first admission.

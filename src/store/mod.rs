@@ -5,6 +5,7 @@
 //! one round trip each: a session id carries its event's number and its join number (see
 //! [`ids`]), and each process remembers the (few) event numbers it has seen.
 
+mod connection;
 pub mod ids;
 pub mod keys;
 mod scripts;
@@ -12,8 +13,11 @@ mod scripts;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Pipeline, RedisError, Script};
+use futures::{StreamExt, TryStreamExt};
+use redis::{FromRedisValue, Pipeline, RedisError, Script};
+
+pub use connection::Target;
+use connection::{Conn, Connector};
 
 use crate::domain::{EventId, SessionId, Status, UserId};
 use ids::{event_number_hex, random_tag, tag_text, SessionKey, MAX_EVENT_NUMBER};
@@ -29,11 +33,16 @@ pub enum StoreError {
     /// Redis answered with an error or with something the code did not expect: a bug.
     #[error("unexpected redis reply: {0}")]
     Unexpected(String),
+    /// A write was made but fewer replicas than asked for confirmed it in time (see
+    /// [`Durability`]); it may be lost in a failover, so it is not acknowledged.
+    #[error("a write reached {acked} of {wanted} replicas in time")]
+    Unreplicated { acked: i64, wanted: u32 },
 }
 
 impl From<RedisError> for StoreError {
     fn from(e: RedisError) -> Self {
-        // Redis starting (LOADING its AOF), busy, or a cluster/replica in transition, out
+        // Redis starting (LOADING its AOF), busy, or a cluster/replica in transition (a
+        // redirection inside a pipeline, which the cluster client does not follow), out
         // of memory (maxmemory reached under `noeviction`) or read-only (a demoted primary
         // after a failover): all pass or are an operator's to fix, and the client is asked
         // to retry; none is a bug of the request.
@@ -48,6 +57,8 @@ impl From<RedisError> for StoreError {
                     | "OOM"
                     | "READONLY"
                     | "NOREPLICAS"
+                    | "MOVED"
+                    | "ASK"
             )
         );
         if transient
@@ -195,10 +206,35 @@ struct Known {
     keys: Arc<EventKeys>,
 }
 
+/// How many replicas must confirm a write before it is acknowledged (Redis `WAIT`).
+///
+/// Redis replicates asynchronously: a primary that fails right after a write may take it
+/// with it. With `replicas > 0`, every join, leave and granter pass is followed by
+/// `WAIT replicas timeout_ms` on the same primary, and a write that too few replicas
+/// confirmed is answered 503 (it may or may not survive a failover; a retry is safe).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Durability {
+    pub replicas: u32,
+    pub timeout_ms: u64,
+}
+
+/// Whether a script call changes what was acknowledged to someone (and so waits for
+/// replicas under [`Durability`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Writes {
+    Acknowledged,
+    Incidental,
+}
+
+/// Most events a granter pass or an overview handles at once (each is one call; they
+/// share the connection, so the calls are pipelined on the wire).
+const CONCURRENT_EVENTS: usize = 64;
+
 /// Handle to Redis; cheap to clone (one multiplexed connection, reconnected on failure).
 #[derive(Clone)]
 pub struct Store {
-    conn: ConnectionManager,
+    conn: Connector,
+    durability: Durability,
     scripts: Arc<Scripts>,
     by_event: Arc<quick_cache::sync::Cache<EventId, Arc<Known>>>,
     by_number: Arc<quick_cache::sync::Cache<u32, Arc<Known>>>,
@@ -207,25 +243,23 @@ pub struct Store {
 impl Store {
     /// Connects lazily: the server starts even while Redis is away, and every command
     /// fails fast (`response_timeout`) until it is back.
-    pub fn connect(url: &str, response_timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Unexpected(e.to_string()))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(response_timeout))
-            .set_response_timeout(Some(response_timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)?;
+    pub fn connect(
+        target: &Target,
+        response_timeout: Duration,
+        durability: Durability,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
-            conn,
+            conn: Connector::open(target, response_timeout)?,
+            durability,
             scripts: Arc::new(Scripts::new()),
             by_event: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
             by_number: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
         })
     }
 
-    /// Redis answers.
+    /// Redis answers (on a cluster: every primary answers).
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut conn = self.conn.clone();
+        let mut conn = self.conn.get().await?;
         redis::cmd("PING").query_async::<()>(&mut conn).await?;
         Ok(())
     }
@@ -247,21 +281,24 @@ impl Store {
             return Ok(JoinReply::UnknownEvent);
         };
         let k = &known.keys;
-        let create = if mode == JoinMode::Peek { "0" } else { "1" };
-        let mut pipe = redis::pipe();
-        evalsha(
-            &mut pipe,
-            &self.scripts.join,
-            &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
-            &[
-                &event_number_hex(known.number),
-                &tag_text(random_tag()),
-                event.as_str(),
-                user.as_str(),
-                create,
-            ],
-        );
-        let (reply,): (Option<(i64, String, ViewRow)>,) = self.query(&pipe).await?;
+        let (create, writes) = match mode {
+            JoinMode::Peek => ("0", Writes::Incidental),
+            JoinMode::Create { .. } => ("1", Writes::Acknowledged),
+        };
+        let reply: Option<(i64, String, ViewRow)> = self
+            .script(
+                &self.scripts.join,
+                &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
+                &[
+                    &event_number_hex(known.number),
+                    &tag_text(random_tag()),
+                    event.as_str(),
+                    user.as_str(),
+                    create,
+                ],
+                writes,
+            )
+            .await?;
         let Some((created, id, row)) = reply else {
             return Ok(JoinReply::NoPlace);
         };
@@ -285,18 +322,18 @@ impl Store {
             return Ok(None);
         };
         let k = &known.keys;
-        let mut pipe = redis::pipe();
-        evalsha(
-            &mut pipe,
-            &self.scripts.status,
-            &[&k.meta, &k.sessions, &k.left],
-            &[
-                &key.seq.to_string(),
-                &key.tag_text(),
-                &heartbeat_ms.to_string(),
-            ],
-        );
-        let (row,): (Option<ViewRow>,) = self.query(&pipe).await?;
+        let row: Option<ViewRow> = self
+            .script(
+                &self.scripts.status,
+                &[&k.meta, &k.sessions, &k.left],
+                &[
+                    &key.seq.to_string(),
+                    &key.tag_text(),
+                    &heartbeat_ms.to_string(),
+                ],
+                Writes::Incidental,
+            )
+            .await?;
         row.map(|row| record(sid, known.event.clone(), row))
             .transpose()
     }
@@ -307,22 +344,22 @@ impl Store {
             return Ok(None);
         };
         let k = &known.keys;
-        let mut pipe = redis::pipe();
-        evalsha(
-            &mut pipe,
-            &self.scripts.leave,
-            &[
-                &k.meta,
-                &k.sessions,
-                &k.users,
-                &k.active,
-                &k.left,
-                &k.done,
-                &k.revoked,
-            ],
-            &[&sid.to_string(), &key.seq.to_string(), &key.tag_text()],
-        );
-        let (reply,): (Option<(i64, ViewRow)>,) = self.query(&pipe).await?;
+        let reply: Option<(i64, ViewRow)> = self
+            .script(
+                &self.scripts.leave,
+                &[
+                    &k.meta,
+                    &k.sessions,
+                    &k.users,
+                    &k.active,
+                    &k.left,
+                    &k.done,
+                    &k.revoked,
+                ],
+                &[&sid.to_string(), &key.seq.to_string(), &key.tag_text()],
+                Writes::Acknowledged,
+            )
+            .await?;
         reply
             .map(|(freed, row)| {
                 Ok(Left {
@@ -341,11 +378,9 @@ impl Store {
 
     /// Every registered event, sorted.
     async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
-        let mut conn = self.conn.clone();
-        let fields: Vec<String> = redis::cmd("HKEYS")
-            .arg(EVENTS)
-            .query_async(&mut conn)
-            .await?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("HKEYS").arg(EVENTS);
+        let (fields,): (Vec<String>,) = self.query(&pipe).await?;
         let mut ids: Vec<EventId> = fields
             .iter()
             .filter(|f| !f.starts_with('#'))
@@ -355,8 +390,10 @@ impl Store {
         Ok(ids)
     }
 
-    /// One granter pass over these events: expire, admit, purge. Events are independent
-    /// scripts, so a full event never holds up another.
+    /// One granter pass over these events: expire, admit, purge. Each event is its own
+    /// script call (on a cluster, on its own primary), so a full event never holds up
+    /// another. Redis away fails the pass; one event's failure (a bug, a key of the wrong
+    /// type) is logged and skipped.
     pub async fn grant(
         &self,
         events: &[EventId],
@@ -370,54 +407,59 @@ impl Store {
             params.retention_ms.to_string(),
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut reports = Vec::with_capacity(events.len());
-        for ids in events.chunks(64) {
-            let mut pipe = redis::pipe();
-            pipe.ignore_errors();
-            for event in ids {
-                let k = self.event_keys(event);
-                evalsha(
-                    &mut pipe,
-                    &self.scripts.grant,
-                    &[
-                        &k.stream,
-                        &k.meta,
-                        &k.sessions,
-                        &k.users,
-                        &k.active,
-                        &k.left,
-                        &k.done,
-                        &k.revoked,
-                    ],
-                    &args,
-                );
+        let args = &args;
+        // Owned ids: a stream of borrowed ones trips the compiler's `Send` check.
+        let reports: Vec<Option<GrantReport>> = futures::stream::iter(events.to_vec())
+            .map(|event| async move { self.grant_one(&event, args).await })
+            .buffered(CONCURRENT_EVENTS)
+            .try_collect()
+            .await?;
+        Ok(reports.into_iter().flatten().collect())
+    }
+
+    async fn grant_one(
+        &self,
+        event: &EventId,
+        args: &[&str],
+    ) -> Result<Option<GrantReport>, StoreError> {
+        type Row = (u64, u64, u64, u64, i64, i64, u64);
+        let k = self.event_keys(event);
+        let row: Row = match self
+            .script(
+                &self.scripts.grant,
+                &[
+                    &k.stream,
+                    &k.meta,
+                    &k.sessions,
+                    &k.users,
+                    &k.active,
+                    &k.left,
+                    &k.done,
+                    &k.revoked,
+                ],
+                args,
+                Writes::Acknowledged,
+            )
+            .await
+        {
+            Ok(row) => row,
+            Err(StoreError::Unexpected(e)) => {
+                tracing::error!(event = %event, error = %e, "granter script failed for one event");
+                return Ok(None);
             }
-            // One event's failure (a bug, a key of the wrong type) is logged and skipped:
-            // it never holds up the pass of another event.
-            type Row = (u64, u64, u64, u64, i64, i64, u64);
-            let rows = self.query_each(&pipe).await?;
-            for (event_id, value) in ids.iter().cloned().zip(rows) {
-                let row = match redis::from_redis_value::<Row>(value) {
-                    Ok(row) => row,
-                    Err(e) => {
-                        tracing::error!(event = %event_id, error = %e, "granter script failed for one event");
-                        continue;
-                    }
-                };
-                let (granted, expired, abandoned, more, next, waiting, active) = row;
-                reports.push(GrantReport {
-                    event_id,
-                    granted,
-                    expired,
-                    abandoned,
-                    more: more == 1,
-                    next_expiry_ms: u64::try_from(next).ok(),
-                    waiting: u64::try_from(waiting).unwrap_or(0),
-                    active,
-                });
-            }
-        }
-        Ok(reports)
+            Err(e) => return Err(e),
+        };
+        let (granted, expired, abandoned, more, next, waiting, active) = row;
+        Ok(Some(GrantReport {
+            event_id: event.clone(),
+            granted,
+            expired,
+            abandoned,
+            more: more == 1,
+            next_expiry_ms: u64::try_from(next).ok(),
+            waiting: u64::try_from(waiting).unwrap_or(0),
+            active,
+        }))
     }
 
     /// Known events with their settings and counts, in id order: at most `limit` after
@@ -455,63 +497,51 @@ impl Store {
     }
 
     async fn overviews(&self, ids: &[EventId]) -> Result<Vec<EventOverview>, StoreError> {
-        let mut conn = self.conn.clone();
-        let mut overviews = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(256) {
-            let mut pipe = redis::pipe();
-            for event in chunk {
-                let k = self.event_keys(event);
-                pipe.cmd("HMGET")
-                    .arg(&k.meta)
-                    .arg(&[
-                        "seq",
-                        "head",
-                        "capacity",
-                        "rate_per_min",
-                        "paused",
-                        "target",
-                    ])
-                    .cmd("ZCARD")
-                    .arg(&k.active);
-            }
-            type Meta = (
-                Option<u64>,
-                Option<u64>,
-                Option<u64>,
-                Option<u64>,
-                Option<String>,
-                Option<String>,
-            );
-            let rows: Vec<(Meta, u64)> = {
-                let flat: Vec<redis::Value> = pipe.query_async(&mut conn).await?;
-                flat.chunks(2)
-                    .map(|pair| {
-                        let meta = redis::from_redis_value_ref(&pair[0]);
-                        let active = redis::from_redis_value_ref(&pair[1]);
-                        Ok((meta?, active?))
-                    })
-                    .collect::<Result<_, redis::ParsingError>>()
-                    .map_err(|e| StoreError::Unexpected(e.to_string()))?
-            };
-            for (event_id, ((seq, head, capacity, rate, paused, target), active)) in
-                chunk.iter().cloned().zip(rows)
-            {
-                let (seq, head) = (seq.unwrap_or(0), head.unwrap_or(0));
-                overviews.push(EventOverview {
-                    event_id,
-                    settings: EventSettings {
-                        capacity,
-                        target_url: target,
-                        rate_per_minute: rate,
-                        paused: paused.as_deref() == Some("1"),
-                    },
-                    joined: seq,
-                    waiting: seq.saturating_sub(head),
-                    active,
-                });
-            }
-        }
-        Ok(overviews)
+        futures::stream::iter(ids.to_vec())
+            .map(|event| async move { self.overview(&event).await })
+            .buffered(CONCURRENT_EVENTS)
+            .try_collect()
+            .await
+    }
+
+    async fn overview(&self, event: &EventId) -> Result<EventOverview, StoreError> {
+        type Meta = (
+            Option<u64>,
+            Option<u64>,
+            Option<u64>,
+            Option<u64>,
+            Option<String>,
+            Option<String>,
+        );
+        let k = self.event_keys(event);
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(&k.meta)
+            .arg(&[
+                "seq",
+                "head",
+                "capacity",
+                "rate_per_min",
+                "paused",
+                "target",
+            ])
+            .cmd("ZCARD")
+            .arg(&k.active);
+        let ((seq, head, capacity, rate, paused, target), active): (Meta, u64) =
+            self.query(&pipe).await?;
+        let (seq, head) = (seq.unwrap_or(0), head.unwrap_or(0));
+        Ok(EventOverview {
+            event_id: event.clone(),
+            settings: EventSettings {
+                capacity,
+                target_url: target,
+                rate_per_minute: rate,
+                paused: paused.as_deref() == Some("1"),
+            },
+            joined: seq,
+            waiting: seq.saturating_sub(head),
+            active,
+        })
     }
 
     /// Replaces an event's settings (the event need not have had a join yet).
@@ -542,9 +572,7 @@ impl Store {
         } else {
             pipe.hdel(&k.meta, "paused").ignore();
         }
-        let mut conn = self.conn.clone();
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
+        self.query::<()>(&pipe).await
     }
 
     /// The event's number and keys; an event never seen before is registered when
@@ -571,25 +599,29 @@ impl Store {
         if let Some(known) = self.by_event.get(event) {
             return Ok(known);
         }
-        let mut pipe = redis::pipe();
-        evalsha(
-            &mut pipe,
-            &self.scripts.register,
-            &[EVENTS],
-            &[event.as_str(), &MAX_EVENT_NUMBER.to_string()],
-        );
-        let (number,): (u32,) = self.query(&pipe).await?;
+        let number: u32 = self
+            .script(
+                &self.scripts.register,
+                &[EVENTS],
+                &[event.as_str(), &MAX_EVENT_NUMBER.to_string()],
+                Writes::Acknowledged,
+            )
+            .await?;
         Ok(self.remember(event.clone(), number))
     }
 
     /// How many passes each event has revoked so far (the counter the leave script keeps).
     pub async fn revocation_counts(&self, events: &[EventId]) -> Result<Vec<u64>, StoreError> {
-        let mut pipe = redis::pipe();
-        for event in events {
-            pipe.hget(&self.event_keys(event).meta, "revoked");
-        }
-        let counts: Vec<Option<u64>> = self.query(&pipe).await?;
-        Ok(counts.into_iter().map(Option::unwrap_or_default).collect())
+        futures::stream::iter(events.to_vec())
+            .map(|event| async move {
+                let mut pipe = redis::pipe();
+                pipe.hget(&self.event_keys(&event).meta, "revoked");
+                let (count,): (Option<u64>,) = self.query(&pipe).await?;
+                Ok(count.unwrap_or_default())
+            })
+            .buffered(CONCURRENT_EVENTS)
+            .try_collect()
+            .await
     }
 
     /// The event's revocation counter and the sessions whose passes it revoked and that
@@ -662,22 +694,66 @@ impl Store {
         known
     }
 
-    /// Runs a pipeline, once more in two cases:
-    /// - Redis has lost the scripts (a restart, `SCRIPT FLUSH`): they are loaded first.
-    ///   NOSCRIPT means the script did not run.
-    /// - The connection broke (Redis restarted, a network blip): the connection manager
+    /// Runs one script (one command, so that a cluster follows `MOVED` for it); for
+    /// [`Writes::Acknowledged`] under [`Durability`], followed by `WAIT` on the same server.
+    async fn script<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: &[&str],
+        args: &[&str],
+        writes: Writes,
+    ) -> Result<T, StoreError> {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(script.get_hash())
+            .arg(keys.len())
+            .arg(keys)
+            .arg(args);
+        let mut conn = self.conn.get().await?;
+        let reply: T = self.run(&mut conn, &cmd).await?;
+        let wait = self.durability;
+        if writes == Writes::Acknowledged && wait.replicas > 0 {
+            let key = keys.first().copied().unwrap_or_default();
+            let acked = conn
+                .wait_for_replicas(key, wait.replicas, wait.timeout_ms)
+                .await?;
+            if acked < i64::from(wait.replicas) {
+                return Err(StoreError::Unreplicated {
+                    acked,
+                    wanted: wait.replicas,
+                });
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Runs a pipeline of commands on one event's keys (or on global keys), as [`run`].
+    ///
+    /// [`run`]: Store::run
+    async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
+        let mut conn = self.conn.get().await?;
+        self.run(&mut conn, pipe).await
+    }
+
+    /// Runs a command or a pipeline, once more in two cases:
+    /// - Redis has lost the scripts (a restart, `SCRIPT FLUSH`, a replica promoted on a
+    ///   cluster): they are loaded first (on a cluster, on every primary). NOSCRIPT means
+    ///   the script did not run.
+    /// - The connection broke (Redis restarted, a network blip): the connection
     ///   reconnects. The command may or may not have run, and every command here is safe to
     ///   repeat: a join is idempotent per (event, user), a status read, a leave and a
     ///   granter pass can all run twice.
-    async fn query<T: redis::FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
-        let mut conn = self.conn.clone();
+    async fn run<T: FromRedisValue>(
+        &self,
+        conn: &mut Conn,
+        request: &(impl Request + ?Sized),
+    ) -> Result<T, StoreError> {
         let (mut reloaded, mut reconnected) = (false, false);
         loop {
-            match pipe.query_async(&mut conn).await {
-                Err(e) if e.code() == Some("NOSCRIPT") && !reloaded => {
+            match request.send(conn).await {
+                Err(e) if error_code(&e).as_deref() == Some("NOSCRIPT") && !reloaded => {
                     reloaded = true;
                     for script in self.scripts.all() {
-                        script.prepare_invoke().load_async(&mut conn).await?;
+                        script.prepare_invoke().load_async(conn).await?;
                     }
                 }
                 Err(e) if (e.is_connection_dropped() || e.is_io_error()) && !reconnected => {
@@ -690,31 +766,21 @@ impl Store {
     }
 }
 
-impl Store {
-    /// Runs a pipeline whose commands may fail one by one ([`Pipeline::ignore_errors`]):
-    /// each reply, error replies included. Scripts lost by Redis are loaded and the
-    /// pipeline run again once, as in [`Store::query`].
-    async fn query_each(&self, pipe: &Pipeline) -> Result<Vec<redis::Value>, StoreError> {
-        let noscript =
-            |v: &redis::Value| matches!(v, redis::Value::ServerError(e) if e.code() == "NOSCRIPT");
-        let replies: Vec<redis::Value> = self.query(pipe).await?;
-        if !replies.iter().any(noscript) {
-            return Ok(replies);
-        }
-        let mut conn = self.conn.clone();
-        for script in self.scripts.all() {
-            script.prepare_invoke().load_async(&mut conn).await?;
-        }
-        self.query(pipe).await
+/// A command or a pipeline.
+trait Request: Sync {
+    async fn send<T: FromRedisValue>(&self, conn: &mut Conn) -> redis::RedisResult<T>;
+}
+
+impl Request for redis::Cmd {
+    async fn send<T: FromRedisValue>(&self, conn: &mut Conn) -> redis::RedisResult<T> {
+        self.query_async(conn).await
     }
 }
 
-fn evalsha(pipe: &mut Pipeline, script: &Script, keys: &[&str], args: &[&str]) {
-    pipe.cmd("EVALSHA")
-        .arg(script.get_hash())
-        .arg(keys.len())
-        .arg(keys)
-        .arg(args);
+impl Request for Pipeline {
+    async fn send<T: FromRedisValue>(&self, conn: &mut Conn) -> redis::RedisResult<T> {
+        self.query_async(conn).await
+    }
 }
 
 fn record(

@@ -1,5 +1,5 @@
-//! Test helpers: a real redis-server per test on a free port, and the app in-process
-//! (or as a real process) on port 0.
+//! Test helpers: a real redis-server (or a real Redis Cluster of six) per test on free
+//! ports, and the app in-process (or as a real process) on port 0.
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
@@ -13,13 +13,33 @@ use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use vestibule::config::Config;
+use vestibule::domain::EventId;
 use vestibule::startup::Application;
+use vestibule::store::keys::EventKeys;
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// What a test app runs on: one redis-server or a cluster.
+pub trait Backend {
+    /// The app's flags naming this Redis.
+    fn app_args(&self) -> Vec<String>;
+    /// A connection for the test's own reads and writes (routed by key on a cluster).
+    fn connection(&self) -> Box<dyn redis::ConnectionLike + Send>;
+}
+
+impl Backend for TestRedis {
+    fn app_args(&self) -> Vec<String> {
+        vec!["--redis-url".into(), self.url()]
+    }
+
+    fn connection(&self) -> Box<dyn redis::ConnectionLike + Send> {
+        Box::new(self.conn())
+    }
 }
 
 /// A redis-server of the test's own, with AOF (fsync always) in a temp dir.
@@ -122,16 +142,15 @@ impl Drop for TestRedis {
     }
 }
 
-/// Arguments every test app gets unless it passes its own: this Redis, a known token
-/// secret, a quick granter tick.
-fn base_args(redis: &TestRedis, extra: &[&str]) -> Vec<String> {
+/// Arguments every test app gets unless it passes its own: this Redis, a quick granter
+/// tick, a short Redis timeout, no join rate limit.
+pub fn base_args(redis: &impl Backend, extra: &[&str]) -> Vec<String> {
     let defaults = [
-        ("--redis-url", redis.url()),
         ("--granter-tick-ms", "50".into()),
         ("--redis-timeout-ms", "1000".into()),
         ("--join-rate-per-second", "0".into()),
     ];
-    let mut args = Vec::new();
+    let mut args = redis.app_args();
     for (flag, value) in defaults {
         if !extra.contains(&flag) {
             args.push(flag.to_string());
@@ -150,7 +169,7 @@ pub struct TestApp {
     handle: JoinHandle<std::io::Result<()>>,
 }
 
-pub async fn spawn_app(redis: &TestRedis, extra: &[&str]) -> TestApp {
+pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
     let mut args = vec!["vestibule".to_string()];
     args.extend(base_args(redis, extra));
     let config = Config::try_parse_from(args).expect("valid test arguments");
@@ -283,13 +302,18 @@ where
     }
 }
 
+/// The keys of an event, as the store names them.
+pub fn keys(event: &str) -> EventKeys {
+    EventKeys::new(&EventId::parse(event).unwrap())
+}
+
 /// Session ids of an event's stream, in join order.
-pub fn stream_order(redis: &TestRedis, event: &str) -> Vec<String> {
+pub fn stream_order(redis: &impl Backend, event: &str) -> Vec<String> {
     let entries: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
-        .arg(format!("waiting-room-joins:{{{event}}}"))
+        .arg(keys(event).stream)
         .arg("-")
         .arg("+")
-        .query(&mut redis.conn())
+        .query(&mut *redis.connection())
         .unwrap();
     entries
         .into_iter()
@@ -304,37 +328,38 @@ pub fn stream_order(redis: &TestRedis, event: &str) -> Vec<String> {
 }
 
 /// The ACTIVE sessions of an event, as Redis holds them.
-pub fn active_set(redis: &TestRedis, event: &str) -> Vec<String> {
+pub fn active_set(redis: &impl Backend, event: &str) -> Vec<String> {
     redis::cmd("ZRANGE")
-        .arg(format!("wr:{{{event}}}:active"))
+        .arg(keys(event).active)
         .arg(0)
         .arg(-1)
-        .query(&mut redis.conn())
+        .query(&mut *redis.connection())
         .unwrap()
 }
 
 /// Session records of an event as Redis holds them (its buckets `wr:{E}:s:<n>`):
 /// `sessionId → (status letter, join number, active until)`.
 pub fn sessions(
-    redis: &TestRedis,
+    redis: &impl Backend,
     event: &str,
 ) -> std::collections::HashMap<String, (String, u64, u64)> {
-    let mut conn = redis.conn();
+    let mut conn = redis.connection();
+    let conn = &mut *conn;
     let number: u32 = redis::cmd("HGET")
-        .arg("wr:events")
+        .arg(vestibule::store::keys::EVENTS)
         .arg(event)
-        .query(&mut conn)
+        .query(conn)
         .unwrap();
-    let prefix = format!("wr:{{{event}}}:s:");
+    let prefix = keys(event).sessions;
     let buckets: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
-        .query(&mut conn)
+        .query(conn)
         .unwrap();
     let mut out = std::collections::HashMap::new();
     for key in buckets {
         let n: u64 = key[prefix.len()..].parse().unwrap();
         let fields: std::collections::HashMap<String, String> =
-            redis::cmd("HGETALL").arg(&key).query(&mut conn).unwrap();
+            redis::cmd("HGETALL").arg(&key).query(conn).unwrap();
         for (field, rec) in fields.iter().filter(|(f, _)| !f.starts_with('u')) {
             let p: Vec<&str> = rec.split('|').collect();
             let seq = n * 64 + field.parse::<u64>().unwrap();
@@ -351,4 +376,232 @@ pub fn sessions(
         }
     }
     out
+}
+
+/// A Redis Cluster of the test's own: three primaries and three replicas on free ports
+/// (each at most 55535: the cluster bus is port + 10000), with a short node timeout so
+/// that a replica takes over about two seconds after its primary dies.
+pub struct TestCluster {
+    pub ports: Vec<u16>,
+    dir: tempfile::TempDir,
+    children: Vec<(u16, Child)>,
+}
+
+impl TestCluster {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut ports = Vec::new();
+        while ports.len() < 6 {
+            let port = free_port();
+            if port <= 55_535
+                && !ports.contains(&port)
+                && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok()
+            {
+                ports.push(port);
+            }
+        }
+        let mut cluster = Self {
+            ports: ports.clone(),
+            dir,
+            children: Vec::new(),
+        };
+        for port in ports {
+            cluster.launch(port);
+        }
+        let nodes: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let status = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(status.success(), "redis-cli --cluster create failed");
+        // Ready: every node sees every slot served, and every replica is in sync.
+        wait_for(Duration::from_secs(20), || {
+            cluster
+                .ports
+                .iter()
+                .all(|&port| {
+                    let info = node_query::<String>(port, &["CLUSTER", "INFO"]).unwrap_or_default();
+                    let repl =
+                        node_query::<String>(port, &["INFO", "replication"]).unwrap_or_default();
+                    info.contains("cluster_state:ok")
+                        && info.contains("cluster_slots_ok:16384")
+                        && (repl.contains("role:master") || repl.contains("master_link_status:up"))
+                })
+                .then_some(())
+        })
+        .expect("the cluster became ready");
+        cluster
+    }
+
+    /// Starts one node (again: with its own directory and cluster file, a restarted node
+    /// rejoins the cluster, as a replica if it was replaced meanwhile).
+    pub fn launch(&mut self, port: u16) {
+        // Each node its own directory: AOF files have fixed names.
+        let node_dir = self.dir.path().join(port.to_string());
+        std::fs::create_dir_all(&node_dir).unwrap();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--cluster-enabled", "yes"])
+            .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+            .args(["--cluster-node-timeout", "2000"])
+            .args(["--dir", node_dir.to_str().unwrap()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "everysec",
+            ])
+            .args(["--logfile", "redis.log"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server must be installed (apt-get install redis-server)");
+        self.children.push((port, child));
+        if wait_for(Duration::from_secs(10), || {
+            node_query::<String>(port, &["PING"])
+        })
+        .is_none()
+        {
+            let log = std::fs::read_to_string(node_dir.join("redis.log")).unwrap_or_default();
+            panic!("redis-server on port {port} did not start: {log}");
+        }
+    }
+
+    /// Seed URLs for the app.
+    pub fn urls(&self) -> Vec<String> {
+        self.ports
+            .iter()
+            .map(|p| format!("redis://127.0.0.1:{p}"))
+            .collect()
+    }
+
+    /// The port of the primary now serving `key`'s slot, as a live node sees it.
+    pub fn primary_of(&self, key: &str) -> u16 {
+        for &port in self.live_ports().iter() {
+            let Some(slot) = node_query::<u16>(port, &["CLUSTER", "KEYSLOT", key]) else {
+                continue;
+            };
+            let Some(ranges) = node_query::<Vec<redis::Value>>(port, &["CLUSTER", "SLOTS"]) else {
+                continue;
+            };
+            for range in ranges {
+                // [start, end, [host, port, id, …] of the primary, replicas…]
+                let Ok(range) = redis::from_redis_value::<Vec<redis::Value>>(range) else {
+                    continue;
+                };
+                let number = |v: &redis::Value| redis::from_redis_value_ref::<u16>(v).ok();
+                let primary = redis::from_redis_value_ref::<Vec<redis::Value>>(&range[2]).ok();
+                if let (Some(start), Some(end), Some(node)) =
+                    (number(&range[0]), number(&range[1]), primary)
+                {
+                    if (start..=end).contains(&slot) {
+                        return number(&node[1]).expect("a port");
+                    }
+                }
+            }
+        }
+        panic!("no live node knows who serves {key}");
+    }
+
+    /// Event ids that land on distinct primaries, one per primary (three).
+    pub fn events_on_each_primary(&self, prefix: &str) -> Vec<String> {
+        let mut by_primary = std::collections::BTreeMap::new();
+        for i in 0.. {
+            let event = format!("{prefix}{i}");
+            by_primary
+                .entry(self.primary_of(&keys(&event).meta))
+                .or_insert(event);
+            if by_primary.len() == 3 {
+                break;
+            }
+        }
+        by_primary.into_values().collect()
+    }
+
+    /// SIGKILL one node.
+    pub fn kill(&mut self, port: u16) {
+        if let Some(i) = self.children.iter().position(|(p, _)| *p == port) {
+            let (_, mut child) = self.children.remove(i);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn live_ports(&self) -> Vec<u16> {
+        self.children.iter().map(|(p, _)| *p).collect()
+    }
+
+    /// `INFO commandstats` of one node: command → calls.
+    pub fn command_calls(&self, port: u16) -> std::collections::HashMap<String, u64> {
+        let info = node_query::<String>(port, &["INFO", "commandstats"]).unwrap_or_default();
+        info.lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("cmdstat_")?;
+                let (name, stats) = rest.split_once(':')?;
+                let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
+                Some((name.to_string(), calls.parse().ok()?))
+            })
+            .collect()
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}
+
+impl Backend for TestCluster {
+    fn app_args(&self) -> Vec<String> {
+        vec!["--redis-cluster-urls".into(), self.urls().join(",")]
+    }
+
+    fn connection(&self) -> Box<dyn redis::ConnectionLike + Send> {
+        let client = redis::cluster::ClusterClient::new(self.urls()).unwrap();
+        Box::new(client.get_connection().unwrap())
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One command to one node (not through the cluster's routing); `None` if it fails.
+fn node_query<T: redis::FromRedisValue>(port: u16, args: &[&str]) -> Option<T> {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).ok()?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_millis(500))
+        .ok()?;
+    let mut cmd = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        cmd.arg(*arg);
+    }
+    cmd.query(&mut conn).ok()
+}
+
+/// Calls `check` every 50 ms until it gives a value or `within` passes.
+fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod api_errors;
+mod cluster;
 mod common;
 mod faults;
 mod gate;

@@ -4,7 +4,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{active_set, eventually, spawn_app, stream_order, TestRedis};
+use crate::common::{
+    active_set, eventually, keys, spawn_app, stream_order, Backend, TestApp, TestRedis,
+};
 use reqwest::StatusCode;
 
 const SOON: Duration = Duration::from_secs(5);
@@ -69,13 +71,23 @@ async fn a_join_is_one_stream_entry_read_by_the_granter_group() {
 async fn hundred_joins_from_twenty_tasks_with_capacity_ten_admit_exactly_the_first_ten() {
     let redis = TestRedis::start();
     let app = Arc::new(spawn_app(&redis, &["--capacity", "10"]).await);
+    hundred_joins_admit_exactly_the_first_ten(&redis, &app, "burst").await;
+}
+
+/// 100 joins from 20 tasks at once, with capacity 10 (the app's setting).
+pub async fn hundred_joins_admit_exactly_the_first_ten(
+    redis: &impl Backend,
+    app: &Arc<TestApp>,
+    event: &str,
+) {
     let mut tasks = Vec::new();
     for t in 0..20 {
         let app = app.clone();
+        let event = event.to_string();
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             for i in 0..5 {
-                ids.push(app.join_id("burst", &format!("u{t}-{i}")).await);
+                ids.push(app.join_id(&event, &format!("u{t}-{i}")).await);
             }
             ids
         }));
@@ -86,15 +98,12 @@ async fn hundred_joins_from_twenty_tasks_with_capacity_ten_admit_exactly_the_fir
     }
     assert_eq!(all.len(), 100, "every join got its own session");
 
-    let order = stream_order(&redis, "burst");
+    let order = stream_order(redis, event);
     assert_eq!(order.len(), 100, "no join lost");
     let first_ten: HashSet<String> = order[..10].iter().cloned().collect();
     assert!(
         eventually(SOON, || async {
-            active_set(&redis, "burst")
-                .into_iter()
-                .collect::<HashSet<_>>()
-                == first_ten
+            active_set(redis, event).into_iter().collect::<HashSet<_>>() == first_ten
         })
         .await
     );
@@ -115,21 +124,29 @@ async fn capacity_holds_and_order_is_fifo_with_two_instances_racing() {
     let redis = TestRedis::start();
     let a = Arc::new(spawn_app(&redis, &["--capacity", "3", "--granter-tick-ms", "5"]).await);
     let b = Arc::new(spawn_app(&redis, &["--capacity", "3", "--granter-tick-ms", "5"]).await);
+    two_instances_racing_keep_capacity_and_fifo(&redis, &a, &b, "race").await;
+}
 
+/// 40 joins through two instances at once (capacity 3, the apps' setting), then slots
+/// freed one at a time through both: the active set is always the next three in join
+/// order, and a sampler reading Redis all along never sees more than three.
+pub async fn two_instances_racing_keep_capacity_and_fifo(
+    redis: &impl Backend,
+    a: &Arc<TestApp>,
+    b: &Arc<TestApp>,
+    event: &str,
+) {
     // Sample the active count all along, straight from Redis.
     let sampling = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sampler = {
-        let url = redis.url();
+        let mut conn = redis.connection();
+        let active = keys(event).active;
         let sampling = sampling.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = redis::Client::open(url).unwrap().get_connection().unwrap();
             let mut max = 0u64;
             let mut samples = 0u64;
             while sampling.load(std::sync::atomic::Ordering::Relaxed) {
-                let n: u64 = redis::cmd("ZCARD")
-                    .arg("wr:{race}:active")
-                    .query(&mut conn)
-                    .unwrap();
+                let n: u64 = redis::cmd("ZCARD").arg(&active).query(&mut *conn).unwrap();
                 max = max.max(n);
                 samples += 1;
             }
@@ -141,14 +158,15 @@ async fn capacity_holds_and_order_is_fifo_with_two_instances_racing() {
     let mut joins = Vec::new();
     for i in 0..40 {
         let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let event = event.to_string();
         joins.push(tokio::spawn(async move {
-            app.join_id("race", &format!("u{i}")).await
+            app.join_id(&event, &format!("u{i}")).await
         }));
     }
     for j in joins {
         j.await.unwrap();
     }
-    let order = stream_order(&redis, "race");
+    let order = stream_order(redis, event);
     assert_eq!(order.len(), 40);
 
     // Free slots one at a time: each time, the next in join order must be admitted.
@@ -160,16 +178,13 @@ async fn capacity_holds_and_order_is_fifo_with_two_instances_racing() {
             .collect();
         assert!(
             eventually(SOON, || async {
-                active_set(&redis, "race")
-                    .into_iter()
-                    .collect::<HashSet<_>>()
-                    == expected
+                active_set(redis, event).into_iter().collect::<HashSet<_>>() == expected
             })
             .await,
-            "round {round}: active should be the next three in join order"
+            "{event} round {round}: active should be the next three in join order"
         );
         let leaving = &order[round];
-        let app = if round % 2 == 0 { &a } else { &b };
+        let app = if round % 2 == 0 { a } else { b };
         assert_eq!(app.status_of(leaving).await, "ACTIVE");
         app.leave(leaving).await;
         admitted.push(leaving.clone());
@@ -186,12 +201,18 @@ async fn capacity_holds_and_order_is_fifo_with_two_instances_racing() {
 #[tokio::test]
 async fn a_full_event_never_delays_another() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--capacity", "1", "--granter-tick-ms", "60000"]).await;
-    app.join_id("full", "holder").await;
+    a_full_event_never_delays(&redis, "full", "free").await;
+}
+
+/// With capacity 1 and a one-minute tick, a join to `free` is admitted by its own
+/// wake-up while `full` has 50 people waiting.
+pub async fn a_full_event_never_delays(redis: &impl Backend, full: &str, free: &str) {
+    let app = spawn_app(redis, &["--capacity", "1", "--granter-tick-ms", "60000"]).await;
+    app.join_id(full, "holder").await;
     for i in 0..50 {
-        app.join_id("full", &format!("w{i}")).await;
+        app.join_id(full, &format!("w{i}")).await;
     }
-    let other = app.join_id("free", "me").await;
+    let other = app.join_id(free, "me").await;
     // The tick is a minute: only the join's own wake-up can admit it.
     assert!(
         eventually(Duration::from_secs(2), || async {
@@ -199,7 +220,7 @@ async fn a_full_event_never_delays_another() {
         })
         .await
     );
-    assert_eq!(active_set(&redis, "full").len(), 1);
+    assert_eq!(active_set(redis, full).len(), 1);
 }
 
 #[tokio::test]
