@@ -30,9 +30,12 @@ redis_port=$(free_port)
 app_port=$(free_port)
 bare_port=$(free_port)
 pids=()
+cluster_nodes=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   stop_redis "$redis_port"
+  # shellcheck disable=SC2086
+  [ -n "$cluster_nodes" ] && stop_cluster $cluster_nodes
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -292,6 +295,59 @@ size() { stat -c %s "$1"; }
 served=$(curl -sS -o /dev/null -D - -H 'accept-encoding: br' "$app/pkg/$(basename "$wasm")" \
   | tr -d '\r' | grep -iE '^(content-encoding|cache-control):' | tr '\n' ' ')
 
+# --- 7. the same room on a Redis Cluster (3 primaries, 3 replicas) ---------------------
+# Joins and polls spread over the 50 events of the join load, on one Redis and then on a
+# cluster, in this run. One process each; on 2 cores no speed-up is expected.
+# Up to 200 session ids of each of the 50 join events; "$@" is a redis-cli command.
+spread_ids() {
+  local e
+  for e in $(seq 0 49); do
+    "$@" XRANGE "waiting-room-joins:{bench-$e}" - + COUNT 200 | awk 'prev == "sessionId" { print } { prev = $0 }'
+  done
+}
+say "polls spread over the 50 join events, one Redis"
+spread_ids rcli > "$work/spread_ids"
+run_wrk spread_poll 64 "$work/poll.lua" "$app" "$work/spread_ids"
+kill -TERM "$app_pid"; wait "$app_pid" 2>/dev/null || true
+
+say "starting a Redis Cluster (3 primaries, 3 replicas)"
+cluster_nodes=$(cluster_ports)
+# shellcheck disable=SC2086
+start_cluster "$work/cluster" $cluster_nodes
+cluster_urls=$(for p in $cluster_nodes; do printf 'redis://127.0.0.1:%s,' "$p"; done)
+cluster_app_port=$(free_port)
+REDIS_CLUSTER_URLS="${cluster_urls%,}" LEPTOS_SITE_ADDR="127.0.0.1:$cluster_app_port" \
+WAITING_ROOM_JOIN_RATE_PER_SECOND=0 WAITING_ROOM_ABANDON_SECONDS=3600 \
+RUST_LOG=warn ./target/release/vestibule > "$work/cluster-server.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$cluster_app_port/" && break
+  sleep 0.1
+done
+cluster_app="http://127.0.0.1:$cluster_app_port"
+primaries=$(for p in $cluster_nodes; do
+  if [ "$(redis-cli -p "$p" ROLE | head -n 1)" = master ]; then echo "$p"; fi
+done)
+script_calls() {
+  local n
+  n=$(redis-cli -p "$1" INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\).*/\1/p')
+  echo "${n:-0}"
+}
+declare -A calls_at_start
+for p in $primaries; do calls_at_start[$p]=$(script_calls "$p"); done
+run_wrk cluster_join 64 "$work/join.lua" "$cluster_app" bench
+spread_ids redis-cli -c -p "${primaries%%$'\n'*}" > "$work/cluster_ids"
+run_wrk cluster_poll 64 "$work/poll.lua" "$cluster_app" "$work/cluster_ids"
+cluster_spread=$(for p in $primaries; do
+  n=$(( $(script_calls "$p") - ${calls_at_start[$p]} ))
+  echo "$p $n"
+done | python3 -c '
+import sys
+rows = [line.split() for line in sys.stdin]
+total = sum(int(n) for _, n in rows) or 1
+print(" / ".join(f"{int(n):,} ({100 * int(n) / total:.0f} %)" for _, n in rows))')
+say "script calls per primary (joins, polls, granter): $cluster_spread"
+
 # --- table -----------------------------------------------------------------------------
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 join_ratio=$(ratio "$(field join rps)" "$(field bare_join rps)")
@@ -322,6 +378,9 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| release WASM | $(size "$wasm") B raw, $(size "$wasm.gz") B gzip, $(size "$wasm.br") B brotli | | | ≤ 350 KB raw, ≤ 130 KB gzip |"
   echo "| release JS | $(size "$js") B raw, $(size "$js.gz") B gzip, $(size "$js.br") B brotli | | | |"
   echo "| WASM as served | $served | | | precompressed, cached |"
+  echo "| Redis Cluster (3 primaries + 3 replicas): joins over 50 events, 64 conns | $(field cluster_join rps) req/s, p99 $(field cluster_join p99_ms) ms | one Redis (the join row) $(field join rps) req/s | $(ratio "$(field cluster_join rps)" "$(field join rps)")× one Redis | reported: on 2 cores no speed-up is expected |"
+  echo "| Redis Cluster: status polls over the 50 events, 64 conns | $(field cluster_poll rps) req/s, p99 $(field cluster_poll p99_ms) ms | one Redis, same kind of ids $(field spread_poll rps) req/s | $(ratio "$(field cluster_poll rps)" "$(field spread_poll rps)")× one Redis | |"
+  echo "| ↳ script calls on each primary during those two loads (INFO commandstats) | $cluster_spread | | | spread over the three |"
   echo
-  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx), gate $(field gate errors)/$(field gate non2xx)."
+  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx), gate $(field gate errors)/$(field gate non2xx), cluster join $(field cluster_join errors)/$(field cluster_join non2xx), cluster poll $(field cluster_poll errors)/$(field cluster_poll non2xx)."
 } | tee "$out/results.md"

@@ -105,6 +105,54 @@ stop_redis() {
   redis-cli -h 127.0.0.1 -p "$1" shutdown nosave >/dev/null 2>&1 || true
 }
 
+# Six free ports for a Redis Cluster, each at most 55535 with its bus port (+10000) free.
+cluster_ports() {
+  python3 - <<'PY'
+import socket
+ports = []
+while len(ports) < 6:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
+    if p > 55535 or p in ports:
+        continue
+    try:
+        b = socket.socket(); b.bind(("127.0.0.1", p + 10000)); b.close()
+    except OSError:
+        continue
+    ports.append(p)
+print(" ".join(map(str, ports)))
+PY
+}
+
+# Starts a Redis Cluster of three primaries and three replicas: data in $1, ports $2..$7
+# (AOF on, appendfsync everysec, as ./run.sh runs one Redis). Waits until every node
+# serves every slot.
+start_cluster() {
+  local dir=$1 port nodes=()
+  shift
+  for port in "$@"; do
+    mkdir -p "$dir/$port"
+    rm -f "$dir/$port"/nodes-*.conf
+    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir/$port" --appendonly yes --save ""       --cluster-enabled yes --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 2000       --daemonize yes --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log" >/dev/null       || die "redis-server (cluster node $port) failed to start"
+    wait_for_redis "$port"
+    nodes+=("127.0.0.1:$port")
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >/dev/null     || die "redis-cli --cluster create failed"
+  for _ in $(seq 1 100); do
+    local ok=1
+    for port in "$@"; do
+      redis-cli -p "$port" cluster info | grep -q '^cluster_state:ok' || ok=0
+    done
+    [ "$ok" = 1 ] && return 0
+    sleep 0.1
+  done
+  die "the Redis Cluster did not become ready"
+}
+
+stop_cluster() {
+  local port
+  for port in "$@"; do stop_redis "$port"; done
+}
+
 # Builds the release site: server binary, WASM, hashed and precompressed assets.
 build_release() {
   say "building (release)"
