@@ -19,9 +19,9 @@ use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::api::json_object;
-use crate::domain::EventId;
+use crate::domain::{EventId, Queueing};
 use crate::error::AppError;
-use crate::service::Service;
+use crate::service::{parse_rfc3339, rfc3339, Service};
 use crate::state::AppState;
 use crate::store::{EventOverview, EventSettings};
 
@@ -163,6 +163,12 @@ fn overview_json(e: &EventOverview) -> Value {
         "capacity": e.settings.capacity,
         "ratePerMinute": e.settings.rate_per_minute,
         "paused": e.settings.paused,
+        "opensAt": e.settings.opens_at_ms.and_then(rfc3339),
+        "queueing": e.settings.queueing.unwrap_or(if e.settings.opens_at_ms.is_some() {
+            Queueing::DrawAtOpen
+        } else {
+            Queueing::Fifo
+        }),
         "joined": e.joined,
         "waiting": e.waiting,
         "active": e.active,
@@ -190,15 +196,23 @@ fn target_url(raw: &str) -> Result<String, String> {
     Ok(url.to_string())
 }
 
+/// The fields of an event's settings.
+const FIELDS: [&str; 6] = [
+    "capacity",
+    "ratePerMinute",
+    "paused",
+    "targetUrl",
+    "opensAt",
+    "queueing",
+];
+
 /// Settings from a PUT body; every field optional, unknown fields refused.
 pub fn parse_settings(body: &Map<String, Value>) -> Result<EventSettings, AppError> {
     let invalid = |m: &str| AppError::bad_request("invalid_settings", m);
-    if let Some(unknown) = body
-        .keys()
-        .find(|k| !["capacity", "ratePerMinute", "paused", "targetUrl"].contains(&k.as_str()))
-    {
+    if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(invalid(&format!(
-            "unknown field {unknown:?}; expected capacity, ratePerMinute, paused, targetUrl"
+            "unknown field {unknown:?}; expected one of {}",
+            FIELDS.join(", ")
         )));
     }
     let count = |name: &str, min: u64| -> Result<Option<u64>, AppError> {
@@ -225,10 +239,27 @@ pub fn parse_settings(body: &Map<String, Value>) -> Result<EventSettings, AppErr
         Some(Value::String(url)) => Some(target_url(url).map_err(|m| invalid(&m))?),
         Some(_) => return Err(invalid("targetUrl must be a string")),
     };
+    let opens_at_ms = match body.get("opensAt") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(at)) => Some(parse_rfc3339(at).ok_or_else(|| {
+            invalid("opensAt must be an RFC 3339 time such as 2026-12-01T10:00:00Z")
+        })?),
+        Some(_) => return Err(invalid("opensAt must be a string")),
+    };
+    let queueing = match body.get("queueing") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(q)) => Some(
+            Queueing::parse(q)
+                .ok_or_else(|| invalid("queueing must be one of fifo, draw-at-open, random"))?,
+        ),
+        Some(_) => return Err(invalid("queueing must be a string")),
+    };
     Ok(EventSettings {
         target_url,
         capacity: count("capacity", 0)?,
         rate_per_minute: count("ratePerMinute", 1)?,
         paused,
+        opens_at_ms,
+        queueing,
     })
 }

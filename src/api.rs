@@ -4,8 +4,8 @@
 //! the one JSON error shape (see [`crate::error`]), never axum's plain-text rejections.
 
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
         .route("/api/waiting-room/tokens/verify", post(verify))
         .route("/api/waiting-room/gate/{id}", get(gate))
+        .route("/api/waiting-room/events/{id}/draw", get(draw))
         .route(JWKS_PATH, get(jwks))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -105,6 +106,53 @@ async fn join(
             JoinOutcome::Existing(view) => (StatusCode::OK, Json(view)).into_response(),
         },
     )
+}
+
+/// `?round=N` of the draw route.
+#[derive(Debug, serde::Deserialize)]
+pub struct DrawQuery {
+    round: Option<u64>,
+}
+
+/// `GET /api/waiting-room/events/{id}/draw[?round=N]` → a draw once made (the first
+/// unless `round` says otherwise): its seed, the algorithm and the digest of its order,
+/// from which anyone can check the order (README, "A fair start"). 404 `not_drawn` before.
+async fn draw(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<DrawQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
+    let event = EventId::parse(&id)?;
+    let Query(query) = query.map_err(|_| {
+        AppError::bad_request("invalid_round", "round must be a whole number from 1")
+    })?;
+    let round = query.round.unwrap_or(1);
+    if round == 0 {
+        return Err(AppError::bad_request(
+            "invalid_round",
+            "round must be a whole number from 1",
+        ));
+    }
+    let Some((d, digest)) = service.draw(&event, round).await? else {
+        return Err(AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_drawn",
+            "no such draw: the event has not opened yet, or has no draw of that round",
+        ));
+    };
+    Ok(Json(json!({
+        "eventId": event,
+        "round": d.round,
+        "seed": d.seed,
+        "algorithm": crate::draw::ALGORITHM,
+        "drawnAt": crate::service::rfc3339(d.at_ms),
+        "firstJoin": d.lo + 1,
+        "lastJoin": d.lo + d.n,
+        "count": d.n,
+        "orderDigest": digest,
+    }))
+    .into_response())
 }
 
 /// `GET /api/waiting-room/sessions/{id}` → the session view (and a heartbeat).

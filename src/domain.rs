@@ -151,6 +151,37 @@ impl fmt::Display for SessionId {
     }
 }
 
+/// In which order an event lets people in (README, "A fair start").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Queueing {
+    /// First come, first served.
+    Fifo,
+    /// Everyone who joined before the opening is drawn into a random order at the
+    /// opening, ahead of everyone who joins later (who keep FIFO order). The default when
+    /// the event has an opening time.
+    DrawAtOpen,
+    /// Everyone waiting is drawn into a random order, and again each time a draw is used
+    /// up: arrival time does not matter.
+    Random,
+}
+
+impl Queueing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Queueing::Fifo => "fifo",
+            Queueing::DrawAtOpen => "draw-at-open",
+            Queueing::Random => "random",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Queueing::Fifo, Queueing::DrawAtOpen, Queueing::Random]
+            .into_iter()
+            .find(|q| q.as_str() == s)
+    }
+}
+
 /// Where a session stands. The same strings appear in JSON and on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -199,9 +230,18 @@ pub struct SessionView {
     pub event_id: EventId,
     pub user_id: UserId,
     pub status: Status,
-    /// 1 = next in line; only while WAITING.
+    /// 1 = next in line; only while WAITING, and not before the draw of a drawn event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u64>,
+    /// Waiting for the event's opening (the pre-queue).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pre_queue: bool,
+    /// When the event opens (RFC 3339), while in the pre-queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_at: Option<String>,
+    /// Seconds until the opening, as of this answer, while in the pre-queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opens_in_seconds: Option<u64>,
     /// Seconds until admission at the recent admission rate; only while WAITING and known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_wait_seconds: Option<u64>,

@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::granter::Wake;
 use crate::passes::{Claims, Keyring, PassCache, Revocations};
 use crate::store::keys::{COOKIE_KEY, SIGNING_KEY};
-use crate::store::{EventOverview, EventSettings, JoinMode, JoinReply, SessionRecord, Store};
+use crate::store::{Draw, EventOverview, EventSettings, JoinMode, JoinReply, SessionRecord, Store};
 use crate::telemetry::names;
 use crate::visitor::Cookies;
 
@@ -82,6 +82,9 @@ struct Inner {
     granter: Arc<Wake>,
     passes: PassCache,
     revocations: Arc<Revocations>,
+    /// Digests of draws' orders, by (event, round): computed once per process (a draw of
+    /// a million people takes a few seconds of one core), never twice at once.
+    digests: quick_cache::sync::Cache<(EventId, u64), String>,
 }
 
 impl Service {
@@ -92,6 +95,7 @@ impl Service {
                 settings,
                 secrets: OnceCell::new(),
                 granter,
+                digests: quick_cache::sync::Cache::new(1_024),
                 passes: PassCache::new(),
                 revocations: Arc::default(),
             }),
@@ -345,6 +349,29 @@ impl Service {
         Ok(self.inner.store.event(event).await?)
     }
 
+    /// The event's draw number `round` as published, with the digest of its order; `None`
+    /// until it is made.
+    pub async fn draw(
+        &self,
+        event: &EventId,
+        round: u64,
+    ) -> Result<Option<(Draw, String)>, AppError> {
+        let Some(draw) = self.inner.store.draw(event, round).await? else {
+            return Ok(None);
+        };
+        let (seed, lo, n) = (draw.seed.clone(), draw.lo, draw.n);
+        let digest = self
+            .inner
+            .digests
+            .get_or_insert_async(&(event.clone(), round), async move {
+                tokio::task::spawn_blocking(move || crate::draw::digest(&seed, lo, n))
+                    .await
+                    .map_err(|_| AppError::internal())
+            })
+            .await?;
+        Ok(Some((draw, digest)))
+    }
+
     /// Replaces an event's settings (creating the event); takes effect on every instance
     /// at its next pass, and at once here (raising capacity admits the next people
     /// immediately).
@@ -361,7 +388,12 @@ impl Service {
     async fn view(&self, r: SessionRecord, now: u64) -> Result<SessionView, AppError> {
         let waiting = r.status == Status::Waiting;
         let active = r.status == Status::Active;
-        let position = waiting.then_some(r.position.max(1));
+        // Before a draw there is no place yet (position 0 from the store).
+        let position = (waiting && !(r.pre_queue && r.position == 0)).then_some(r.position.max(1));
+        let opens_in_ms = r
+            .opens_at_ms
+            .filter(|_| waiting && r.pre_queue)
+            .map(|at| at.saturating_sub(now));
         let elapsed = now.saturating_sub(r.admissions_at_ms) as f64;
         let recent = r.admissions * (-elapsed / RATE_WINDOW_MS).exp();
         let known = recent >= MIN_ADMISSIONS_FOR_ESTIMATE;
@@ -392,12 +424,22 @@ impl Service {
             user_id: r.user_id,
             status: r.status,
             position,
+            pre_queue: waiting && r.pre_queue,
+            opens_at: r
+                .opens_at_ms
+                .filter(|_| waiting && r.pre_queue)
+                .and_then(rfc3339),
+            opens_in_seconds: opens_in_ms.map(|ms| ms.div_ceil(1_000)),
             estimated_wait_seconds: estimate,
             wait_time_known: !waiting || known,
-            refresh_after_ms: if waiting {
-                refresh_after_ms(r.status, position).min(self.inner.settings.max_poll_ms)
-            } else {
-                refresh_after_ms(r.status, position)
+            refresh_after_ms: match opens_in_ms {
+                // In the pre-queue: at the opening (within a second of it), at least
+                // every 10 s (the heartbeat).
+                Some(ms) => ms.clamp(1_000, 10_000).min(self.inner.settings.max_poll_ms),
+                None if waiting => {
+                    refresh_after_ms(r.status, position).min(self.inner.settings.max_poll_ms)
+                }
+                None => refresh_after_ms(r.status, position),
             },
             active_until_ms: active.then_some(r.active_until_ms),
             access_token,
@@ -427,4 +469,17 @@ fn revoked() -> AppError {
 
 fn refused(code: &'static str, message: &str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
+}
+
+/// Unix milliseconds as RFC 3339 (UTC, whole seconds unless there is a fraction).
+pub fn rfc3339(ms: u64) -> Option<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// RFC 3339 as unix milliseconds; `None` unless well-formed and after 1970.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let at = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
 }

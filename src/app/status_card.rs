@@ -25,6 +25,9 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     // back.
     let go_on = RwSignal::new(initial.session.status == Status::Active && !return_to.is_empty());
     let continue_to = RwSignal::new(initial.continue_to);
+    // Seconds to the opening, counted down here between polls.
+    let opens_in = RwSignal::new(initial.session.opens_in_seconds);
+    let countdown = RwSignal::new(0u64);
     let view = RwSignal::new(initial.session);
     let problem = RwSignal::new(None::<String>);
     let leave = ServerAction::<LeaveQueue>::new();
@@ -70,6 +73,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                                 go_on.set(true);
                             }
                             continue_to.set(now.continue_to);
+                            opens_in.set(now.session.opens_in_seconds);
                             view.set(now.session);
                         }
                         Err(e) => problem.set(Some(error_text(&e))),
@@ -77,6 +81,25 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                 });
             },
             wait,
+        );
+    });
+
+    // The countdown: one second off at a time. A poll's fresh figure starts a new count,
+    // and a timer of an older count does nothing.
+    Effect::new(move |_| {
+        let Some(left) = opens_in.get() else { return };
+        let count = countdown.get_untracked().wrapping_add(1);
+        countdown.set(count);
+        if left == 0 {
+            return;
+        }
+        set_timeout(
+            move || {
+                if countdown.get_untracked() == count {
+                    opens_in.set(Some(left - 1));
+                }
+            },
+            Duration::from_secs(1),
         );
     });
 
@@ -90,7 +113,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
 
     view! {
         <div class="live" data-hydrated=hydration_flag()>
-            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() leave/> }}
+            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() opens_in leave/> }}
             <p class="error" role="alert">{move || problem.get()}</p>
         </div>
     }
@@ -100,6 +123,8 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
 pub fn StatusCard(
     view: SessionView,
     continue_to: Option<String>,
+    /// Seconds to the opening, while in the pre-queue.
+    opens_in: RwSignal<Option<u64>>,
     leave: ServerAction<LeaveQueue>,
 ) -> impl IntoView {
     let live = !view.status.is_final();
@@ -121,6 +146,19 @@ pub fn StatusCard(
                 })}
                 <p class="detail" data-testid="estimate">{detail}</p>
             </div>
+            {view.pre_queue.then(|| view! {
+                <div class="opening">
+                    <p>"The line opens in "
+                        <strong data-testid="countdown">{move || opens_in.get().map(clock)}</strong>
+                        {view.opens_at.clone().map(|at| format!(" (at {at})"))}
+                    </p>
+                    {view.position.is_none().then(|| view! {
+                        <p data-testid="fairness">"Arriving early gives no advantage: everyone who joins \
+                            before the opening is placed in a random order when the line opens, ahead \
+                            of everyone who comes later. Keep this page open."</p>
+                    })}
+                </div>
+            })}
             {view.access_token.is_some().then(|| view! {
                 <div class="pass" data-testid="pass">
                     <p>"Your pass is saved in this browser."</p>
@@ -156,6 +194,10 @@ pub fn StatusCard(
 /// Headline and one line of detail for a status.
 fn describe(view: &SessionView) -> (String, String) {
     match view.status {
+        Status::Waiting if view.pre_queue && view.position.is_none() => (
+            "You're in the pre-queue".into(),
+            "Your place in line is drawn when the line opens.".into(),
+        ),
         Status::Waiting => {
             let detail = match view.estimated_wait_seconds {
                 Some(s) if view.wait_time_known => format!("Estimated wait: {}", human(s)),
@@ -179,6 +221,16 @@ fn describe(view: &SessionView) -> (String, String) {
             "Your turn was skipped".into(),
             "This page stopped checking in while you waited, so your turn passed.".into(),
         ),
+    }
+}
+
+/// `1:02:03`, `2:03`: time left to the opening.
+fn clock(seconds: u64) -> String {
+    let (h, m, s) = (seconds / 3_600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
     }
 }
 

@@ -33,8 +33,10 @@ pub struct EventKeys {
     /// Stream of joins `{sessionId, eventId, userId}`, read by the group [`GROUP`].
     pub stream: String,
     /// Hash: `seq` (joins so far), `head` (joins the granter has passed), admission `rate`
-    /// and `rate_ts`, `revoked` (see below), and the per-event settings `capacity`,
-    /// `rate_per_min`, `paused` and `target` (the shop's URL).
+    /// and `rate_ts`, `revoked` (see below), the per-event settings `capacity`,
+    /// `rate_per_min`, `paused`, `target` (the shop's URL), `opens_at` (unix ms) and
+    /// `queueing`, and the current draw: `draw_round`, `draw_seed`, `draw_lo`, `draw_n`
+    /// (joins `lo+1..lo+n` are drawn) and `draw_next` (how many of them were reached).
     pub meta: String,
     /// Prefix of the session buckets `…:s:<seq / 64>`: field `<seq % 64>` holds the
     /// record `"S|seen|until|tag"`, field `u<seq % 64>` the user id.
@@ -52,6 +54,8 @@ pub struct EventKeys {
     /// (left or revoked) while their pass is still unexpired. The gate refuses them; the
     /// meta field `revoked` counts additions, so a reader knows when to read the set again.
     pub revoked: String,
+    /// Hash `round → "seed|lo|n|at"`: every draw made (README, "A fair start"), for audit.
+    pub draws: String,
 }
 
 impl EventKeys {
@@ -66,6 +70,7 @@ impl EventKeys {
             left: format!("wr:{tag}:left"),
             done: format!("wr:{tag}:done"),
             revoked: format!("wr:{tag}:revoked"),
+            draws: format!("wr:{tag}:draws"),
         }
     }
 }
@@ -86,6 +91,7 @@ mod tests {
             &k.left,
             &k.done,
             &k.revoked,
+            &k.draws,
         ] {
             assert!(key.contains("{E1}"), "{key}");
         }

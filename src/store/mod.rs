@@ -19,7 +19,7 @@ use redis::{FromRedisValue, Pipeline, RedisError, Script};
 pub use connection::Target;
 use connection::{Conn, Connector};
 
-use crate::domain::{EventId, SessionId, Status, UserId};
+use crate::domain::{EventId, Queueing, SessionId, Status, UserId};
 use ids::{event_number_hex, random_tag, tag_text, SessionKey, MAX_EVENT_NUMBER};
 use keys::{EventKeys, EVENTS};
 use scripts::Scripts;
@@ -101,6 +101,10 @@ pub struct SessionRecord {
     pub admissions_at_ms: u64,
     /// The event's shop URL, when one is set.
     pub target_url: Option<String>,
+    /// Waiting for the event's opening (no position yet if the event draws).
+    pub pre_queue: bool,
+    /// The event's opening (unix ms), when one is set.
+    pub opens_at_ms: Option<u64>,
 }
 
 /// What a join may do.
@@ -175,6 +179,24 @@ pub struct EventSettings {
     pub rate_per_minute: Option<u64>,
     /// No admissions while paused; joins and positions go on.
     pub paused: bool,
+    /// The opening (unix ms): joins before it wait in the pre-queue.
+    pub opens_at_ms: Option<u64>,
+    /// `None` = the default: draw at the opening if there is one, else FIFO.
+    pub queueing: Option<Queueing>,
+}
+
+/// One draw, as recorded when it was made (README, "A fair start").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draw {
+    /// 1 for the first draw of the event.
+    pub round: u64,
+    /// 64 hex digits, drawn by the instance that made the draw, at that moment.
+    pub seed: String,
+    /// Joins `lo + 1 ..= lo + n` were drawn.
+    pub lo: u64,
+    pub n: u64,
+    /// When (unix ms, Redis's clock).
+    pub at_ms: u64,
 }
 
 /// An event's settings and counts.
@@ -189,9 +211,9 @@ pub struct EventOverview {
     pub active: u64,
 }
 
-/// `{status, position, until, user, rate, rateTs, target}` as returned by `view()` in
-/// common.lua.
-type ViewRow = (String, i64, i64, String, String, String, String);
+/// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt}` as returned
+/// by `view()` in common.lua.
+type ViewRow = (String, i64, i64, String, String, String, String, i64, i64);
 
 /// Event numbers this process remembers (a number never changes its event, so the cache
 /// is never stale).
@@ -423,7 +445,18 @@ impl Store {
         args: &[&str],
     ) -> Result<Option<GrantReport>, StoreError> {
         type Row = (u64, u64, u64, u64, i64, i64, u64);
-        let k = self.event_keys(event);
+        let Some(known) = self.known(event, false).await? else {
+            return Ok(None);
+        };
+        let k = &known.keys;
+        // Used only if this pass makes a draw: unknown to anyone before that moment.
+        let seed = hex(&rand::random::<[u8; 32]>());
+        let number = event_number_hex(known.number);
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain([seed.as_str(), &number])
+            .collect();
         let row: Row = match self
             .script(
                 &self.scripts.grant,
@@ -436,8 +469,9 @@ impl Store {
                     &k.left,
                     &k.done,
                     &k.revoked,
+                    &k.draws,
                 ],
-                args,
+                &args,
                 Writes::Acknowledged,
             )
             .await
@@ -505,14 +539,6 @@ impl Store {
     }
 
     async fn overview(&self, event: &EventId) -> Result<EventOverview, StoreError> {
-        type Meta = (
-            Option<u64>,
-            Option<u64>,
-            Option<u64>,
-            Option<u64>,
-            Option<String>,
-            Option<String>,
-        );
         let k = self.event_keys(event);
         let mut pipe = redis::pipe();
         pipe.cmd("HMGET")
@@ -524,22 +550,39 @@ impl Store {
                 "rate_per_min",
                 "paused",
                 "target",
+                "opens_at",
+                "queueing",
+                "draw_n",
+                "draw_next",
             ])
             .cmd("ZCARD")
             .arg(&k.active);
-        let ((seq, head, capacity, rate, paused, target), active): (Meta, u64) =
-            self.query(&pipe).await?;
-        let (seq, head) = (seq.unwrap_or(0), head.unwrap_or(0));
+        let (fields, active): (Vec<redis::Value>, u64) = self.query(&pipe).await?;
+        let field = |i: usize| fields.get(i).unwrap_or(&redis::Value::Nil);
+        let number = |i: usize| {
+            redis::from_redis_value_ref::<Option<u64>>(field(i))
+                .ok()
+                .flatten()
+        };
+        let text = |i: usize| {
+            redis::from_redis_value_ref::<Option<String>>(field(i))
+                .ok()
+                .flatten()
+        };
+        let (seq, head) = (number(0).unwrap_or(0), number(1).unwrap_or(0));
+        let (drawn, reached) = (number(8).unwrap_or(0), number(9).unwrap_or(0));
         Ok(EventOverview {
             event_id: event.clone(),
             settings: EventSettings {
-                capacity,
-                target_url: target,
-                rate_per_minute: rate,
-                paused: paused.as_deref() == Some("1"),
+                capacity: number(2),
+                target_url: text(5),
+                rate_per_minute: number(3),
+                paused: text(4).as_deref() == Some("1"),
+                opens_at_ms: number(6),
+                queueing: text(7).as_deref().and_then(Queueing::parse),
             },
             joined: seq,
-            waiting: seq.saturating_sub(head),
+            waiting: seq.saturating_sub(head) + drawn.saturating_sub(reached),
             active,
         })
     }
@@ -572,6 +615,14 @@ impl Store {
         } else {
             pipe.hdel(&k.meta, "paused").ignore();
         }
+        match settings.opens_at_ms {
+            Some(at) => pipe.hset(&k.meta, "opens_at", at).ignore(),
+            None => pipe.hdel(&k.meta, "opens_at").ignore(),
+        };
+        match settings.queueing {
+            Some(q) => pipe.hset(&k.meta, "queueing", q.as_str()).ignore(),
+            None => pipe.hdel(&k.meta, "queueing").ignore(),
+        };
         self.query::<()>(&pipe).await
     }
 
@@ -608,6 +659,28 @@ impl Store {
             )
             .await?;
         Ok(self.remember(event.clone(), number))
+    }
+
+    /// The event's draw number `round`, if it was made.
+    pub async fn draw(&self, event: &EventId, round: u64) -> Result<Option<Draw>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.hget(&self.event_keys(event).draws, round);
+        let (record,): (Option<String>,) = self.query(&pipe).await?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let bad = || StoreError::Unexpected(format!("malformed draw record {record:?}"));
+        let mut parts = record.split('|');
+        let mut next = || parts.next().ok_or_else(bad);
+        let seed = next()?.to_string();
+        let mut number = || next()?.parse::<u64>().map_err(|_| bad());
+        Ok(Some(Draw {
+            round,
+            seed,
+            lo: number()?,
+            n: number()?,
+            at_ms: number()?,
+        }))
     }
 
     /// How many passes each event has revoked so far (the counter the leave script keeps).
@@ -783,10 +856,14 @@ impl Request for Pipeline {
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn record(
     session_id: SessionId,
     event_id: EventId,
-    (st, pos, until, user, rate, rate_ts, target): ViewRow,
+    (st, pos, until, user, rate, rate_ts, target, pre_queue, opens_at): ViewRow,
 ) -> Result<SessionRecord, StoreError> {
     let status = match st.as_str() {
         "W" => Status::Waiting,
@@ -806,5 +883,7 @@ fn record(
         admissions: rate.parse().unwrap_or(0.0),
         admissions_at_ms: rate_ts.parse().unwrap_or(0),
         target_url: (!target.is_empty()).then_some(target),
+        pre_queue: pre_queue == 1,
+        opens_at_ms: u64::try_from(opens_at).ok().filter(|&at| at > 0),
     })
 }

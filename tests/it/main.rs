@@ -7,6 +7,7 @@
 mod api_errors;
 mod cluster;
 mod common;
+mod draw;
 mod faults;
 mod gate;
 mod hardening;

@@ -114,21 +114,93 @@ local function finish(prefix, users, done, s, st, now)
   redis.call('ZADD', done, now, s.q)
 end
 
+-- The draw (README, "A fair start"): a keyed permutation of 0..n-1, so that the person
+-- drawn r-th of a draw over joins lo+1..lo+n is join lo + 1 + draw_permute(seed, n, r),
+-- and anyone with the published seed can recompute the order. A four-round Feistel
+-- network on 2k bits (the least k >= 1 with 4^k >= n), whose round function is the first
+-- 8 hex digits of SHA-1("<seed>:<round>:<right half>") modulo 2^k, walked in cycles until
+-- the value falls below n. Nothing is stored per person: placing a pre-queue of any size
+-- is one write, and a rank or a position is a few SHA-1s.
+local DRAW_ROUNDS = 4
+
+local function draw_half_bits(n)
+  local k = 1
+  while 4 ^ k < n do
+    k = k + 1
+  end
+  return 2 ^ k
+end
+
+local function draw_round_value(seed, round, half, m)
+  return tonumber(string.sub(redis.sha1hex(seed .. ':' .. round .. ':' .. half), 1, 8), 16) % m
+end
+
+local function draw_permute(seed, n, x)
+  local m = draw_half_bits(n)
+  repeat
+    local l, r = math.floor(x / m), x % m
+    for round = 0, DRAW_ROUNDS - 1 do
+      l, r = r, (l + draw_round_value(seed, round, r, m)) % m
+    end
+    x = l * m + r
+  until x < n
+  return x
+end
+
+local function draw_inverse(seed, n, y)
+  local m = draw_half_bits(n)
+  repeat
+    local l, r = math.floor(y / m), y % m
+    for round = DRAW_ROUNDS - 1, 0, -1 do
+      l, r = (r - draw_round_value(seed, round, l, m)) % m, l
+    end
+    y = l * m + r
+  until y < n
+  return y
+end
+
+-- The event's queueing: 'fifo', 'draw-at-open' (the default when an opening is set) or
+-- 'random', from the meta fields `queueing` and `opens_at`.
+local function queueing_of(queueing, opens_at)
+  return queueing or (opens_at and 'draw-at-open' or 'fifo')
+end
+
+-- The meta fields view() reads, in this order.
+local VIEW_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
+  'draw_seed', 'draw_lo', 'draw_n', 'draw_next' }
+
 -- What the owner of a session is told: {status, position, until, user, rate, rateTs,
--- target} (target: the event's shop URL, '' when none is set).
+-- target, preQueue (1|0), opensAt (ms, 0 if none)} (target: the event's shop URL, '' when
+-- none is set).
 -- Position is the join number minus the granter's head, less those ahead who left:
--- O(log n) whatever the length of the line. Rate is the decayed admission count (about
--- the admissions of the last minute), returned as a string to keep its fraction.
+-- O(log n) whatever the length of the line. After a draw, the people of the draw not
+-- admitted yet come first, in the order of the draw. Before the opening of a drawn
+-- event there is no position (0). Rate is the decayed admission count (about the
+-- admissions of the last minute), returned as a string to keep its fraction.
 local function view(meta, left, s, now)
-  local st, pos = s.st, 0
+  local st, pos, pre = s.st, 0, 0
   if st == 'A' and s.untl <= now then
     st = 'E'
   end
-  local m = redis.call('HMGET', meta, 'head', 'rate', 'rate_ts', 'target')
+  local m = redis.call('HMGET', meta, unpack(VIEW_FIELDS))
+  local opens_at = tonumber(m[5])
   if st == 'W' then
-    local head = tonumber(m[1] or '0')
-    local gone = redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)
-    pos = s.q - head - gone
+    local queueing = queueing_of(m[6], opens_at)
+    local round = tonumber(m[7]) or 0
+    local lo, n, next = tonumber(m[9]) or 0, tonumber(m[10]) or 0, tonumber(m[11]) or 0
+    if opens_at and now < opens_at then
+      pre = 1
+    end
+    if queueing == 'draw-at-open' and round == 0 and opens_at then
+      -- Not drawn yet: no place until the opening.
+      pre = 1
+    elseif s.q > lo and s.q <= lo + n then
+      pos = math.max(1, draw_inverse(m[8], n, s.q - lo - 1) - next + 1)
+    else
+      local head = tonumber(m[1] or '0')
+      local gone = redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)
+      pos = (n - next) + s.q - head - gone
+    end
   end
-  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0', m[4] or '' }
+  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0', m[4] or '', pre, opens_at or 0 }
 end

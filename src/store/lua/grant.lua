@@ -11,15 +11,22 @@
 --
 -- An event configured before its first join has no stream (and no group) yet: it has
 -- nothing to read.
--- KEYS: stream, meta, sessions prefix, users prefix, active, left, done, revoked
--- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs
+-- A fair start (README): before the event's opening (`opens_at`) nobody is admitted; at
+-- the opening everyone waiting is drawn into a random order (common.lua, draw_permute) and
+-- admitted in that order, ahead of later joins, which the stream then gives in FIFO
+-- order. With queueing 'random', every used-up draw is followed by a draw of everyone
+-- waiting then. A draw is made once: the script is atomic, and it records the draw.
+-- KEYS: stream, meta, sessions prefix, users prefix, active, left, done, revoked, draws
+-- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs, seed (64 hex digits,
+--       fresh from the caller, used only if this pass draws), event number (6 hex digits)
 -- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
 --          waiting, active}.
 local now = now_ms()
 local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
-local stream, meta, sessions, users, active, left, done, revoked =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8]
+local stream, meta, sessions, users, active, left, done, revoked, draws =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local fresh_seed, event_hex = ARGV[6], ARGV[7]
 
 local expired = 0
 for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, batch)) do
@@ -34,7 +41,8 @@ end
 
 -- Per-event settings (admin API): capacity, paused, and an optional admission rate
 -- (most new ACTIVE sessions per minute, counted in fixed one-minute windows).
-local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n')
+local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
+  'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq')
 local capacity = tonumber(cfg[1]) or tonumber(ARGV[1])
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
@@ -57,9 +65,93 @@ end
 -- Sessions who left while waiting are rare: skip their bookkeeping when there are none.
 local any_left = redis.call('EXISTS', left) == 1
 
+local opens_at = tonumber(cfg[6])
+local queueing = queueing_of(cfg[7], opens_at)
+local round, seed = tonumber(cfg[8]) or 0, cfg[9]
+local lo, n, next = tonumber(cfg[10]) or 0, tonumber(cfg[11]) or 0, tonumber(cfg[12]) or 0
+local seq = tonumber(cfg[13]) or 0
+local opened = not opens_at or now >= opens_at
+local paused = cfg[2] == '1'
+if not opened then
+  free = 0
+end
+
+-- Whether everyone waiting is to be drawn now: at the opening of a drawn event, and for
+-- 'random' whenever the last draw is used up and a slot is free.
+local function due_for_draw()
+  if not opened or next < n or seq <= head then
+    return false
+  end
+  -- 'random' draws when a slot is free: among everyone waiting at that moment.
+  return (queueing == 'draw-at-open' and round == 0 and opens_at ~= nil)
+    or (queueing == 'random' and free > 0 and not paused)
+end
+
+-- Draws joins head+1..seq: records the draw (published by the draws hash) and moves the
+-- group past their stream entries, which stay as the record of arrival.
+local function draw()
+  round, seed, lo, n, next = round + 1, fresh_seed, head, seq - head, 0
+  head = seq
+  redis.call('HSET', meta, 'draw_round', round, 'draw_seed', seed, 'draw_lo', lo, 'draw_n', n,
+    'draw_next', 0, 'head', head)
+  redis.call('HSET', draws, round, seed .. '|' .. lo .. '|' .. n .. '|' .. now)
+  local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
+  if last[1] then
+    redis.call('XGROUP', 'SETID', stream, 'granter', last[1][1])
+    local last_ms = tonumber(string.match(last[1][1], '^(%d+)'))
+    redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
+  end
+end
+
+-- Admits the next people of the draw, in its order (skipping those who left; abandoning
+-- those who stopped polling), while there are free slots.
+local function admit_drawn()
+  while free > 0 and not paused and next < n do
+    if read >= batch then
+      more = 1
+      return
+    end
+    local q = lo + 1 + draw_permute(seed, n, next)
+    next, read = next + 1, read + 1
+    if any_left then
+      redis.call('ZREM', left, q)
+    end
+    local key, f = bucket(sessions, q)
+    local rec = redis.call('HGET', key, f)
+    if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
+      local seen = string.match(rec, '^W|(%d+)|')
+      if now - tonumber(seen) > abandon_ms then
+        local s = unpack_record(q, rec, nil)
+        load_user(sessions, s)
+        finish(sessions, users, done, s, 'B', now)
+        abandoned = abandoned + 1
+      else
+        local untl = now + session_ms
+        local tag = string.sub(rec, -17)
+        redis.call('HSET', key, f, 'A|' .. seen .. '|' .. string.format('%d', untl) .. '|' .. tag)
+        redis.call('ZADD', active, untl, session_id(event_hex, q, tag))
+        free = free - 1
+        granted = granted + 1
+      end
+    end
+  end
+end
+
+if due_for_draw() then
+  draw()
+end
+admit_drawn()
+while queueing == 'random' and free > 0 and not paused and more == 0 and due_for_draw() do
+  draw()
+  admit_drawn()
+end
+if n > 0 then
+  redis.call('HSET', meta, 'draw_next', next)
+end
+
 -- Entries are handled a chunk at a time (one XREADGROUP), with one call per chunk for
 -- reading the records, writing them, adding to `active` and acknowledging.
-while free > 0 and cfg[2] ~= '1' do
+while free > 0 and not paused and next >= n and queueing ~= 'random' do
   if read >= batch then
     more = 1
     break
@@ -149,7 +241,7 @@ while free > 0 and cfg[2] ~= '1' do
   redis.call('XACK', stream, 'granter', unpack(ids))
 end
 
-if read > 0 then
+if last_id then
   redis.call('HSET', meta, 'head', head)
   -- Entries before the last one read are all processed; keep them for the retention
   -- period as history, then trim.
@@ -171,12 +263,16 @@ if first[2] then
   result[5] = tonumber(first[2])
 end
 local m = redis.call('HMGET', meta, 'seq', 'head')
-result[6] = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0)
+result[6] = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0) + (n - next)
 -- A rate-limited event with people waiting needs a pass when its window rolls over.
 if rate_per_min and result[6] > 0 and (result[5] < 0 or win_start + 60000 < result[5]) then
   result[5] = win_start + 60000
 end
 result[7] = redis.call('ZCARD', active)
+-- People waiting for the opening need a pass at the opening.
+if not opened and result[6] > 0 and (result[5] < 0 or opens_at < result[5]) then
+  result[5] = opens_at
+end
 
 -- Revocations outlive no pass.
 redis.call('ZREMRANGEBYSCORE', revoked, '-inf', now)
