@@ -31,12 +31,12 @@ export default defineConfig({
   projects: [
     {
       name: "no-js",
-      testMatch: /(ssr|gate)\.spec\.ts/,
+      testMatch: /(ssr|gate|opening)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: false },
     },
     {
       name: "hydrated",
-      testMatch: /(hydrated|gate)\.spec\.ts/,
+      testMatch: /(hydrated|gate|opening)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: true },
     },
   ],

@@ -117,6 +117,21 @@ pub fn document() -> Value {
                     }
                 }
             },
+            "/api/waiting-room/events/{id}/draw": {
+                "get": {
+                    "summary": "A draw of the event, once made: seed, algorithm and digest of the order",
+                    "description": "The first draw (the opening's) unless round says otherwise. Anyone can                         recompute the order from the seed (README, A fair start).",
+                    "parameters": [event_id.clone(), { "name": "round", "in": "query", "required": false,
+                        "schema": { "type": "integer", "minimum": 1, "default": 1 } }],
+                    "responses": {
+                        "200": { "description": "The draw", "content": { "application/json": {
+                            "schema": { "$ref": "#/components/schemas/Draw" } } } },
+                        "400": error_response("Bad event id or round"),
+                        "404": error_response("No such draw yet (not_drawn)"),
+                        "503": error_response("Redis unavailable")
+                    }
+                }
+            },
             "/.well-known/jwks.json": {
                 "get": {
                     "summary": "The public keys of passes (EdDSA, Ed25519), current and retired",
@@ -243,7 +258,11 @@ pub fn document() -> Value {
                         "userId": { "type": "string" },
                         "status": { "type": "string",
                                     "enum": ["WAITING", "ACTIVE", "EXPIRED", "LEFT", "ABANDONED"] },
-                        "position": { "type": "integer", "minimum": 1, "description": "1 = next; WAITING only" },
+                        "position": { "type": "integer", "minimum": 1,
+                                      "description": "1 = next; WAITING only, and not before the draw of a drawn event" },
+                        "preQueue": { "type": "boolean", "description": "Waiting for the opening; absent when false" },
+                        "opensAt": { "type": "string", "format": "date-time", "description": "The opening; pre-queue only" },
+                        "opensInSeconds": { "type": "integer", "minimum": 0, "description": "Time to the opening; pre-queue only" },
                         "estimatedWaitSeconds": { "type": "integer", "minimum": 0 },
                         "waitTimeKnown": { "type": "boolean" },
                         "refreshAfterMs": { "type": "integer", "minimum": 0 },
@@ -265,13 +284,29 @@ pub fn document() -> Value {
                     "ratePerMinute": { "type": ["integer", "null"], "minimum": 1, "maximum": 1000000 },
                     "paused": { "type": "boolean" },
                     "targetUrl": { "type": ["string", "null"], "format": "uri",
-                                   "description": "The shop: an absolute http(s) URL" } } },
+                                   "description": "The shop: an absolute http(s) URL" },
+                    "opensAt": { "type": ["string", "null"], "format": "date-time",
+                                 "description": "The opening (RFC 3339): joins before it wait in the pre-queue" },
+                    "queueing": { "type": ["string", "null"], "enum": ["fifo", "draw-at-open", "random", null],
+                                  "description": "Default: draw-at-open with an opening, else fifo" } } },
+                "Draw": { "type": "object", "properties": {
+                    "eventId": { "type": "string" },
+                    "round": { "type": "integer", "minimum": 1 },
+                    "seed": { "type": "string", "description": "64 hex digits, drawn at the draw" },
+                    "algorithm": { "const": "vestibule-feistel-sha1-v1" },
+                    "drawnAt": { "type": "string", "format": "date-time" },
+                    "firstJoin": { "type": "integer" }, "lastJoin": { "type": "integer" },
+                    "count": { "type": "integer" },
+                    "orderDigest": { "type": "string",
+                                     "description": "sha256: of the join numbers in the order drawn, each in decimal followed by a newline" } } },
                 "Event": { "type": "object", "properties": {
                     "eventId": { "type": "string" },
                     "targetUrl": { "type": ["string", "null"] },
                     "capacity": { "type": ["integer", "null"] },
                     "ratePerMinute": { "type": ["integer", "null"] },
                     "paused": { "type": "boolean" },
+                    "opensAt": { "type": ["string", "null"], "format": "date-time" },
+                    "queueing": { "type": "string", "enum": ["fifo", "draw-at-open", "random"] },
                     "joined": { "type": "integer" },
                     "waiting": { "type": "integer" },
                     "active": { "type": "integer" } } }

@@ -39,7 +39,10 @@ async fn check(app: &TestApp, doc: &Value, probe: Probe) -> usize {
             }
             let id = if probe == Probe::BadId {
                 "not%20an%20id"
-            } else if path.starts_with("/api/admin/events/") || path.contains("/gate/") {
+            } else if path.starts_with("/api/admin/events/")
+                || path.contains("/gate/")
+                || path.contains("/events/")
+            {
                 "E1"
             } else {
                 "0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d"
