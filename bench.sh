@@ -10,9 +10,9 @@ source .ci/setup.sh
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 if [ "$quick" = 1 ]; then
-  dur=2s; sessions=5000; releases=30; pollers=500
+  dur=2s; sessions=5000; releases=30; pollers=500; prequeue=20000
 else
-  dur=10s; sessions=100000; releases=300; pollers=10000
+  dur=10s; sessions=100000; releases=300; pollers=10000; prequeue=1000000
 fi
 
 setup_toolchain
@@ -288,6 +288,40 @@ fill_line line36 uuid
 filled36=$filled; bytes36=$bytes_per_session
 filled=$lines_filled; bytes_per_session=$lines_bytes
 
+# --- 5b. a fair start: a pre-queue placed at the opening (README, "A fair start") -------
+say "fair start: filling a pre-queue of $prequeue (event 'opening', opens tomorrow)"
+tomorrow=$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)
+admin PUT /api/admin/events/opening "{\"capacity\":0,\"opensAt\":\"$tomorrow\"}"
+pre=0
+for _ in $(seq 1 600); do
+  [ "$pre" -lt "$prequeue" ] || break
+  wrk -t2 -c64 -d2s -s "$work/join.lua" "$app" -- opening > /dev/null 2>&1
+  pre=$(rcli HGET 'wr:{opening}:meta' seq)
+done
+[ "$pre" -ge "$prequeue" ] || die "could only fill $pre of $prequeue in the pre-queue"
+rcli XRANGE 'waiting-room-joins:{opening}' - + COUNT 20000 | awk 'prev == "sessionId" { print } { prev = $0 }' \
+  > "$work/opening_ids"
+say "opening $pre people while 64 connections poll them"
+run_wrk opening_poll 64 "$work/poll.lua" "$app" "$work/opening_ids" &
+poll_pid=$!
+sleep "$(( ${dur%s} / 3 ))"
+opened_at=$(date +%s%N)
+admin PUT /api/admin/events/opening "{\"capacity\":0,\"opensAt\":\"$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)\"}"
+for _ in $(seq 1 10000); do
+  [ "$(rcli HGET 'wr:{opening}:meta' draw_round)" = 1 ] && break
+  sleep 0.001
+done
+[ "$(rcli HGET 'wr:{opening}:meta' draw_round)" = 1 ] || die "no draw at the opening"
+placed_ms=$(( ($(date +%s%N) - opened_at) / 1000000 ))
+wait "$poll_pid"
+first_pos=$(curl -fsS "$app/api/waiting-room/sessions/$(head -n 1 "$work/opening_ids")" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin).get("position", "none"))')
+[ "$first_pos" != none ] || die "no position after the opening"
+digest_start=$(date +%s%N)
+curl -fsS -o /dev/null "$app/api/waiting-room/events/opening/draw"
+digest_ms=$(( ($(date +%s%N) - digest_start) / 1000000 ))
+say "placed $pre at the opening in $placed_ms ms (polls meanwhile: $(cat "$work/opening_poll")); the published digest took $digest_ms ms"
+
 # --- 6. what the browser downloads ------------------------------------------------------
 wasm=$(ls target/site/pkg/*.wasm)
 js=$(ls target/site/pkg/vestibule.*.js)
@@ -375,6 +409,9 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| Redis memory per waiting session ($filled sessions; user ids like \`u1804289383-1-4242\`) | $bytes_per_session B | | | ≤ 256 B |"
   echo "| ↳ the same with 36-character (UUID) user ids ($filled36 sessions) | $bytes36 B | | | |"
   echo "| server RSS, $pollers concurrent pollers | $((rss_busy / 1024)) MiB under load (peak $((rss_peak / 1024)) MiB; idle $((rss_idle / 1024)) MiB) | | | |"
+  echo "| fair start: a pre-queue of $pre placed at the opening (admin PUT of opensAt → the draw recorded) | $placed_ms ms | | | seconds, no pause in polls |"
+  echo "| ↳ status polls of the pre-queue during the opening, 64 conns | $(field opening_poll rps) req/s, p50 $(field opening_poll p50_ms) ms, p99 $(field opening_poll p99_ms) ms | the poll row: p99 $(field poll p99_ms) ms | | p99 ≤ 10 ms |"
+  echo "| ↳ digest of the order of $pre, computed once per process for the draw endpoint | $digest_ms ms | | | |"
   echo "| release WASM | $(size "$wasm") B raw, $(size "$wasm.gz") B gzip, $(size "$wasm.br") B brotli | | | ≤ 350 KB raw, ≤ 130 KB gzip |"
   echo "| release JS | $(size "$js") B raw, $(size "$js.gz") B gzip, $(size "$js.br") B brotli | | | |"
   echo "| WASM as served | $served | | | precompressed, cached |"
@@ -382,5 +419,5 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| Redis Cluster: status polls over the 50 events, 64 conns | $(field cluster_poll rps) req/s, p99 $(field cluster_poll p99_ms) ms | one Redis, same kind of ids $(field spread_poll rps) req/s | $(ratio "$(field cluster_poll rps)" "$(field spread_poll rps)")× one Redis | |"
   echo "| ↳ script calls on each primary during those two loads (INFO commandstats) | $cluster_spread | | | spread over the three |"
   echo
-  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx), gate $(field gate errors)/$(field gate non2xx), cluster join $(field cluster_join errors)/$(field cluster_join non2xx), cluster poll $(field cluster_poll errors)/$(field cluster_poll non2xx)."
+  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx), gate $(field gate errors)/$(field gate non2xx), opening polls $(field opening_poll errors)/$(field opening_poll non2xx), cluster join $(field cluster_join errors)/$(field cluster_join non2xx), cluster poll $(field cluster_poll errors)/$(field cluster_poll non2xx)."
 } | tee "$out/results.md"
