@@ -2,9 +2,11 @@
 //!
 //! A pass runs the grant script once per event (see `store/lua/grant.lua`): expire, admit
 //! while there is capacity, ack. A join, a freed slot or a settings change in this process
-//! wakes it for that event alone; a full pass over every event runs when the earliest
-//! active session is due to expire and at least every tick (joins made through other
-//! instances). Any number of granters may run on one Redis: the scripts are atomic, so
+//! wakes it for that event alone; a full pass over the events with work (`wr:live`) runs
+//! when the earliest active session is due to expire and at least every tick (joins made
+//! through other instances). Idle events cost nothing: they are in no pass until a join
+//! wakes them. A sweep over every registered event runs at start and every few minutes, as
+//! a safety net. Any number of granters may run on one Redis: the scripts are atomic, so
 //! they never admit beyond capacity or out of order.
 
 use std::collections::HashSet;
@@ -24,6 +26,11 @@ use crate::telemetry::names;
 
 /// Longest back-off while Redis is away.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How often a full pass sweeps every registered event instead of those with work.
+const SWEEP_EVERY: Duration = Duration::from_secs(300);
+/// Most events given their own `vestibule_waiting` / `vestibule_active` series per pass
+/// (the busiest); a series not updated for ten seconds is dropped from `/metrics`.
+pub const MAX_EVENT_SERIES: usize = 1_000;
 
 /// What wakes the granter early: the events that need a pass now.
 #[derive(Debug, Default)]
@@ -84,8 +91,9 @@ pub async fn run(
     health: Health,
     shutdown: CancellationToken,
 ) {
-    // When the next full pass is due.
+    // When the next full pass is due, and the next sweep.
     let mut due = Instant::now();
+    let mut sweep_due = Instant::now();
     let mut failures: u32 = 0;
     loop {
         tokio::select! {
@@ -106,8 +114,11 @@ pub async fn run(
         }
         let now = now_ms();
         let span = tracing::debug_span!("granter_pass", full, events = woken.len());
-        let result = if full {
+        let sweep = full && started >= sweep_due;
+        let result = if sweep {
             store.grant_all(&params).instrument(span).await
+        } else if full {
+            store.grant_live(&params).instrument(span).await
         } else {
             store.grant(&woken, &params).instrument(span).await
         };
@@ -116,6 +127,9 @@ pub async fn run(
             Ok(reports) => {
                 failures = 0;
                 health.record(now);
+                if sweep {
+                    sweep_due = started + SWEEP_EVERY;
+                }
                 record_pass(&reports);
                 // An event whose batch ran out goes again at once.
                 for r in reports.iter().filter(|r| r.more) {
@@ -135,10 +149,19 @@ pub async fn run(
 }
 
 fn record_pass(reports: &[GrantReport]) {
-    for r in reports {
+    // Series for the busiest events with work only: /metrics stays bounded whatever the
+    // number of events, and an event's series go ten seconds after it goes idle.
+    let mut busy: Vec<&GrantReport> = reports.iter().filter(|r| !r.idle).collect();
+    if busy.len() > MAX_EVENT_SERIES {
+        busy.sort_by_key(|r| std::cmp::Reverse(r.waiting + r.active));
+        busy.truncate(MAX_EVENT_SERIES);
+    }
+    for r in busy {
         let event = r.event_id.to_string();
         metrics::gauge!(names::WAITING, "event" => event.clone()).set(r.waiting as f64);
         metrics::gauge!(names::ACTIVE, "event" => event).set(r.active as f64);
+    }
+    for r in reports {
         if r.granted + r.expired + r.abandoned == 0 {
             continue;
         }

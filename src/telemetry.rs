@@ -36,6 +36,11 @@ pub fn metrics_handle() -> PrometheusHandle {
             PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
                 .expect("non-empty buckets")
+                // Per-event gauges of events gone idle (no longer updated) disappear.
+                .idle_timeout(
+                    metrics_util::MetricKindMask::GAUGE,
+                    Some(std::time::Duration::from_secs(10)),
+                )
                 .install_recorder()
                 .expect("the only metrics recorder of the process")
         })

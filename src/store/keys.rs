@@ -3,7 +3,8 @@
 //! All keys of one event share the hash tag `{eventId}`, so one event's keys live in one
 //! Redis Cluster slot and its scripts stay single-slot. Event ids cannot contain braces
 //! (see [`crate::domain::EventId::parse`]), so the tag is always the whole event id.
-//! Three keys are global: the registry of events ([`EVENTS`]) and the two shared secrets
+//! Four keys are global: the registry of events ([`EVENTS`]), the events with work
+//! ([`LIVE`], written when an event goes from idle to busy) and the two shared secrets
 //! ([`SIGNING_KEY`], [`COOKIE_KEY`]), each read once per process.
 //!
 //! Sessions and users live in small hashes ("buckets") rather than one big hash per
@@ -17,6 +18,11 @@ use crate::domain::EventId;
 /// number given). The number is part of every session id (see [`super::ids`]), which is
 /// how a session's event is found from its id alone.
 pub const EVENTS: &str = "wr:events";
+/// Sorted set of the events with work (`eventId → stamp of the wake that added it`): the
+/// granter's passes go over these only, so idle events cost nothing. A join that finds its
+/// event idle adds it (see `lua/join.lua`); a pass that finds an event idle takes it out,
+/// unless it was woken again meanwhile (`lua/retire.lua`).
+pub const LIVE: &str = "wr:live";
 /// The Ed25519 key (PKCS#8 PEM) that signs passes when no key file is configured: made
 /// by the first instance to start (`SET NX`), read by every other one.
 pub const SIGNING_KEY: &str = "wr:secret:signing-key";

@@ -21,7 +21,7 @@ use connection::{Conn, Connector};
 
 use crate::domain::{EventId, Queueing, SessionId, Status, UserId};
 use ids::{event_number_hex, random_tag, tag_text, SessionKey, MAX_EVENT_NUMBER};
-use keys::{EventKeys, EVENTS};
+use keys::{EventKeys, EVENTS, LIVE};
 use scripts::Scripts;
 
 /// What can go wrong talking to Redis.
@@ -165,6 +165,9 @@ pub struct GrantReport {
     pub next_expiry_ms: Option<u64>,
     pub waiting: u64,
     pub active: u64,
+    /// Nobody waiting or active and nothing left to purge: the event costs nothing more
+    /// until a join wakes it.
+    pub idle: bool,
 }
 
 /// Per-event settings, kept in the event's meta hash so every instance obeys them at once.
@@ -307,7 +310,7 @@ impl Store {
             JoinMode::Peek => ("0", Writes::Incidental),
             JoinMode::Create { .. } => ("1", Writes::Acknowledged),
         };
-        let reply: Option<(i64, String, ViewRow)> = self
+        let reply: Option<(i64, String, ViewRow, i64)> = self
             .script(
                 &self.scripts.join,
                 &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
@@ -321,9 +324,14 @@ impl Store {
                 writes,
             )
             .await?;
-        let Some((created, id, row)) = reply else {
+        let Some((created, id, row, wake)) = reply else {
             return Ok(JoinReply::NoPlace);
         };
+        if wake == 1 {
+            // Before the join is acknowledged: a join is never left in an event no pass
+            // goes over.
+            self.mark_live(event).await?;
+        }
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
         let record = record(session_id, event.clone(), row)?;
         Ok(if created == 1 {
@@ -392,10 +400,61 @@ impl Store {
             .transpose()
     }
 
-    /// One granter pass over every known event.
+    /// One granter pass over the events with work; those found idle are taken out of them
+    /// (unless woken meanwhile).
+    pub async fn grant_live(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGE")
+            .arg(LIVE)
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES");
+        let (live,): (Vec<(String, String)>,) = self.query(&pipe).await?;
+        let stamps: std::collections::HashMap<EventId, String> = live
+            .into_iter()
+            .filter_map(|(e, stamp)| Some((EventId::parse(&e).ok()?, stamp)))
+            .collect();
+        let mut ids: Vec<EventId> = stamps.keys().cloned().collect();
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let reports = self.grant(&ids, params).await?;
+        for r in reports.iter().filter(|r| r.idle) {
+            let _: i64 = self
+                .script(
+                    &self.scripts.retire,
+                    &[LIVE],
+                    &[r.event_id.as_str(), &stamps[&r.event_id]],
+                    Writes::Incidental,
+                )
+                .await?;
+        }
+        Ok(reports)
+    }
+
+    /// One granter pass over every registered event, idle or not; those with work are
+    /// added to the events with work. The safety net under [`Store::grant_live`]: for a
+    /// process that stopped between writing a join and marking its event, and for events
+    /// from before the live set existed. It costs one script per event ever registered.
     pub async fn grant_all(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
         let ids = self.event_ids().await?;
-        self.grant(&ids, params).await
+        let reports = self.grant(&ids, params).await?;
+        for r in reports.iter().filter(|r| !r.idle) {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZADD")
+                .arg(LIVE)
+                .arg("NX")
+                .arg(stamp())
+                .arg(r.event_id.as_str());
+            self.query::<()>(&pipe).await?;
+        }
+        Ok(reports)
+    }
+
+    /// Adds the event to the events with work, with a fresh stamp (so that a pass that
+    /// found it idle before does not take it out).
+    async fn mark_live(&self, event: &EventId) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZADD").arg(LIVE).arg(stamp()).arg(event.as_str());
+        self.query::<()>(&pipe).await
     }
 
     /// Every registered event, sorted.
@@ -444,7 +503,7 @@ impl Store {
         event: &EventId,
         args: &[&str],
     ) -> Result<Option<GrantReport>, StoreError> {
-        type Row = (u64, u64, u64, u64, i64, i64, u64);
+        type Row = (u64, u64, u64, u64, i64, i64, u64, u64);
         let Some(known) = self.known(event, false).await? else {
             return Ok(None);
         };
@@ -483,7 +542,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        let (granted, expired, abandoned, more, next, waiting, active) = row;
+        let (granted, expired, abandoned, more, next, waiting, active, idle) = row;
         Ok(Some(GrantReport {
             event_id: event.clone(),
             granted,
@@ -493,6 +552,7 @@ impl Store {
             next_expiry_ms: u64::try_from(next).ok(),
             waiting: u64::try_from(waiting).unwrap_or(0),
             active,
+            idle: idle == 1,
         }))
     }
 
@@ -593,8 +653,8 @@ impl Store {
         event: &EventId,
         settings: &EventSettings,
     ) -> Result<(), StoreError> {
-        // Registered, so the granter passes over it from now on.
         let known = self.registered(event).await?;
+        self.mark_live(event).await?;
         let k = &known.keys;
         let mut pipe = redis::pipe();
         pipe.atomic();
@@ -854,6 +914,16 @@ impl Request for Pipeline {
     async fn send<T: FromRedisValue>(&self, conn: &mut Conn) -> redis::RedisResult<T> {
         self.query_async(conn).await
     }
+}
+
+/// A wake's stamp: the time (ms) and a random fraction, so that two wakes in one
+/// millisecond differ (a score keeps about three decimals at today's times).
+fn stamp() -> String {
+    format!(
+        "{}.{:03}",
+        crate::clock::now_ms(),
+        rand::random::<u16>() % 1_000
+    )
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -1,4 +1,4 @@
-//! The Lua scripts, each (but the event registry's) with `lua/common.lua` prepended.
+//! The Lua scripts, each (but the two over global keys) with `lua/common.lua` prepended.
 
 use redis::Script;
 
@@ -15,6 +15,7 @@ pub struct Scripts {
     pub leave: Script,
     pub grant: Script,
     pub register: Script,
+    pub retire: Script,
 }
 
 impl Scripts {
@@ -25,16 +26,18 @@ impl Scripts {
             leave: with_common(include_str!("lua/leave.lua")),
             grant: with_common(include_str!("lua/grant.lua")),
             register: Script::new(include_str!("lua/register.lua")),
+            retire: Script::new(include_str!("lua/retire.lua")),
         }
     }
 
-    pub fn all(&self) -> [&Script; 5] {
+    pub fn all(&self) -> [&Script; 6] {
         [
             &self.join,
             &self.status,
             &self.leave,
             &self.grant,
             &self.register,
+            &self.retire,
         ]
     }
 }

@@ -166,7 +166,48 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub http: reqwest::Client,
     stop: CancellationToken,
-    handle: JoinHandle<std::io::Result<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+    /// The server as its own process (see [`spawn_process`]), killed on drop.
+    process: Option<Child>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.process.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The app as its own process (the real binary, with its own metrics recorder), on a
+/// free port.
+pub async fn spawn_process(redis: &impl Backend, extra: &[&str]) -> TestApp {
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_vestibule"))
+        .args(base_args(redis, extra))
+        .args(["--site-addr", &format!("127.0.0.1:{port}")])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the server binary starts");
+    let app = TestApp {
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        http: reqwest::Client::new(),
+        stop: CancellationToken::new(),
+        handle: None,
+        process: Some(child),
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(app.addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not listen on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app
 }
 
 pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
@@ -187,7 +228,8 @@ pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
         addr,
         http: reqwest::Client::new(),
         stop,
-        handle,
+        handle: Some(handle),
+        process: None,
     }
 }
 
@@ -256,9 +298,11 @@ impl TestApp {
     }
 
     /// Graceful stop: in-flight requests and the current granter pass finish.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.stop.cancel();
-        self.handle.await.unwrap().unwrap();
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod draw;
 mod faults;
 mod gate;
 mod hardening;
+mod idle_events;
 mod lifecycle;
 mod openapi;
 mod operations;

@@ -20,7 +20,11 @@
 -- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs, seed (64 hex digits,
 --       fresh from the caller, used only if this pass draws), event number (6 hex digits)
 -- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
---          waiting, active}.
+--          waiting, active, idle (1|0)}.
+-- Idle: nobody waiting, nobody active, no ended session left to purge, no revocation left
+-- to expire. The meta field
+-- `live` is kept while the event has work and removed when it is idle (see join.lua); an
+-- idle event's last joins leave its stream here, at once, being older than the retention.
 local now = now_ms()
 local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -281,5 +285,19 @@ for _, q in ipairs(redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms,
   local key, field = bucket(sessions, tonumber(q))
   redis.call('HDEL', key, field, 'u' .. field)
   redis.call('ZREM', done, q)
+end
+
+local idle = result[6] <= 0 and result[7] == 0 and more == 0 and redis.call('EXISTS', done) == 0
+  and redis.call('EXISTS', revoked) == 0
+if idle then
+  result[8] = 1
+  if redis.call('HDEL', meta, 'live') == 1 and redis.call('EXISTS', stream) == 1 then
+    redis.call('XTRIM', stream, 'MINID', now - retention_ms)
+  end
+else
+  result[8] = 0
+  if not redis.call('HGET', meta, 'live') then
+    redis.call('HSET', meta, 'live', 1)
+  end
 end
 return result

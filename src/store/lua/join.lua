@@ -2,8 +2,10 @@
 -- KEYS: stream, meta, sessions prefix, users prefix, left
 -- ARGV: event number (6 hex digits), tag ("TTTT-TTTTTTTTTTTT"), eventId, userId,
 --       create ('1': join; '0': only look up the user's live session)
--- Returns {created (1|0), sessionId, view}, or false when only looking up and there is
--- no live session.
+-- Returns {created (1|0), sessionId, view, wake (1|0)}, or false when only looking up
+-- and there is no live session. wake: the event had no work (no `live` mark in its meta,
+-- which the granter keeps while it has any), so the caller must add it to the events with
+-- work before acknowledging the join.
 local stream, meta, sessions, users, left = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = now_ms()
 local event_hex, tag, event_id, user, create_place = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -17,7 +19,7 @@ if existing then
       s.seen = now
       save(sessions, s)
     end
-    return { 0, session_id(event_hex, s.q, s.tag), view(meta, left, s, now) }
+    return { 0, session_id(event_hex, s.q, s.tag), view(meta, left, s, now), 0 }
   end
 end
 if create_place ~= '1' then
@@ -40,4 +42,5 @@ create(sessions, s)
 redis.call('HSET', ub, user, q)
 local sid = session_id(event_hex, q, tag)
 redis.call('XADD', stream, '*', 'sessionId', sid, 'eventId', event_id, 'userId', user)
-return { 1, sid, view(meta, left, s, now) }
+local wake = redis.call('HGET', meta, 'live') == false and 1 or 0
+return { 1, sid, view(meta, left, s, now), wake }
