@@ -25,8 +25,8 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     // back.
     let go_on = RwSignal::new(initial.session.status == Status::Active && !return_to.is_empty());
     let continue_to = RwSignal::new(initial.continue_to);
-    // Seconds to the opening, counted down here between polls.
-    let opens_in = RwSignal::new(initial.session.opens_in_seconds);
+    // Seconds to the opening (0: none), counted down here between polls.
+    let opens_in = RwSignal::new(initial.session.opens_in_seconds.unwrap_or(0));
     let countdown = RwSignal::new(0u64);
     let view = RwSignal::new(initial.session);
     let problem = RwSignal::new(None::<String>);
@@ -73,7 +73,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                                 go_on.set(true);
                             }
                             continue_to.set(now.continue_to);
-                            opens_in.set(now.session.opens_in_seconds);
+                            opens_in.set(now.session.opens_in_seconds.unwrap_or(0));
                             view.set(now.session);
                         }
                         Err(e) => problem.set(Some(error_text(&e))),
@@ -87,7 +87,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     // The countdown: one second off at a time. A poll's fresh figure starts a new count,
     // and a timer of an older count does nothing.
     Effect::new(move |_| {
-        let Some(left) = opens_in.get() else { return };
+        let left = opens_in.get();
         let count = countdown.get_untracked().wrapping_add(1);
         countdown.set(count);
         if left == 0 {
@@ -96,7 +96,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
         set_timeout(
             move || {
                 if countdown.get_untracked() == count {
-                    opens_in.set(Some(left - 1));
+                    opens_in.set(left - 1);
                 }
             },
             Duration::from_secs(1),
@@ -124,7 +124,7 @@ pub fn StatusCard(
     view: SessionView,
     continue_to: Option<String>,
     /// Seconds to the opening, while in the pre-queue.
-    opens_in: RwSignal<Option<u64>>,
+    opens_in: RwSignal<u64>,
     leave: ServerAction<LeaveQueue>,
 ) -> impl IntoView {
     let live = !view.status.is_final();
@@ -149,13 +149,12 @@ pub fn StatusCard(
             {view.pre_queue.then(|| view! {
                 <div class="opening">
                     <p>"The line opens in "
-                        <strong data-testid="countdown">{move || opens_in.get().map(clock)}</strong>
-                        {view.opens_at.clone().map(|at| format!(" (at {at})"))}
+                        <strong data-testid="countdown">{move || clock(opens_in.get())}</strong>
                     </p>
                     {view.position.is_none().then(|| view! {
-                        <p data-testid="fairness">"Arriving early gives no advantage: everyone who joins \
-                            before the opening is placed in a random order when the line opens, ahead \
-                            of everyone who comes later. Keep this page open."</p>
+                        <p data-testid="fairness">"Arriving early gives no advantage: everyone here \
+                            before the opening gets a place in random order when the line opens, ahead \
+                            of all who come later. Keep this page open."</p>
                     })}
                 </div>
             })}
@@ -194,10 +193,9 @@ pub fn StatusCard(
 /// Headline and one line of detail for a status.
 fn describe(view: &SessionView) -> (String, String) {
     match view.status {
-        Status::Waiting if view.pre_queue && view.position.is_none() => (
-            "You're in the pre-queue".into(),
-            "Your place in line is drawn when the line opens.".into(),
-        ),
+        Status::Waiting if view.pre_queue && view.position.is_none() => {
+            ("You're in the pre-queue".into(), String::new())
+        }
         Status::Waiting => {
             let detail = match view.estimated_wait_seconds {
                 Some(s) if view.wait_time_known => format!("Estimated wait: {}", human(s)),
@@ -224,14 +222,9 @@ fn describe(view: &SessionView) -> (String, String) {
     }
 }
 
-/// `1:02:03`, `2:03`: time left to the opening.
+/// `2:03`, `62:03`: minutes and seconds left to the opening.
 fn clock(seconds: u64) -> String {
-    let (h, m, s) = (seconds / 3_600, seconds / 60 % 60, seconds % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m}:{s:02}")
-    }
+    format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
 fn human(seconds: u64) -> String {
