@@ -92,6 +92,10 @@ impl From<StoreError> for AppError {
                 tracing::warn!(error = %e, "redis unavailable");
                 Self::unavailable()
             }
+            StoreError::StaleEvent => {
+                tracing::warn!("an event's number changed twice during one request");
+                Self::unavailable()
+            }
             StoreError::Unreplicated { acked, wanted } => {
                 metrics::counter!(crate::telemetry::names::REDIS_ERRORS, "kind" => "unreplicated")
                     .increment(1);

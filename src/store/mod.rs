@@ -33,6 +33,11 @@ pub enum StoreError {
     /// Redis answered with an error or with something the code did not expect: a bug.
     #[error("unexpected redis reply: {0}")]
     Unexpected(String),
+    /// The event's number this process used is not the event's any more (Redis lost data
+    /// and the event was numbered again): the mapping is refreshed and the call made again
+    /// by the store itself; it reaches callers only if that happens twice in a row.
+    #[error("stale event number")]
+    StaleEvent,
     /// A write was made but fewer replicas than asked for confirmed it in time (see
     /// [`Durability`]); it may be lost in a failover, so it is not acknowledged.
     #[error("a write reached {acked} of {wanted} replicas in time")]
@@ -41,6 +46,9 @@ pub enum StoreError {
 
 impl From<RedisError> for StoreError {
     fn from(e: RedisError) -> Self {
+        if error_code(&e).as_deref() == Some("STALEEVENT") {
+            return StoreError::StaleEvent;
+        }
         // Redis starting (LOADING its AOF), busy, or a cluster/replica in transition (a
         // redirection inside a pipeline, which the cluster client does not follow), out
         // of memory (maxmemory reached under `noeviction`) or read-only (a demoted primary
@@ -302,28 +310,41 @@ impl Store {
                 register_event: true
             }
         );
-        let Some(known) = self.known(event, register).await? else {
-            return Ok(JoinReply::UnknownEvent);
-        };
-        let k = &known.keys;
         let (create, writes) = match mode {
             JoinMode::Peek => ("0", Writes::Incidental),
             JoinMode::Create { .. } => ("1", Writes::Acknowledged),
         };
-        let reply: Option<(i64, String, ViewRow, i64)> = self
-            .script(
-                &self.scripts.join,
-                &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
-                &[
-                    &event_number_hex(known.number),
-                    &tag_text(random_tag()),
-                    event.as_str(),
-                    user.as_str(),
-                    create,
-                ],
-                writes,
-            )
-            .await?;
+        let tag = tag_text(random_tag());
+        let mut refreshed = false;
+        let reply: Option<(i64, String, ViewRow, i64)> = loop {
+            let Some(known) = self.known(event, register).await? else {
+                return Ok(JoinReply::UnknownEvent);
+            };
+            let k = &known.keys;
+            let result = self
+                .script(
+                    &self.scripts.join,
+                    &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
+                    &[
+                        &event_number_hex(known.number),
+                        &tag,
+                        event.as_str(),
+                        user.as_str(),
+                        create,
+                    ],
+                    writes,
+                )
+                .await;
+            match result {
+                Err(StoreError::StaleEvent) if !refreshed => {
+                    // Redis lost the event (or this process's number for it): ask the
+                    // registry again, which numbers it anew if needed.
+                    refreshed = true;
+                    self.forget(&known);
+                }
+                other => break other?,
+            }
+        };
         let Some((created, id, row, wake)) = reply else {
             return Ok(JoinReply::NoPlace);
         };
@@ -348,56 +369,80 @@ impl Store {
         sid: SessionId,
         heartbeat_ms: u64,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let Some((key, known)) = self.locate(&sid).await? else {
-            return Ok(None);
-        };
-        let k = &known.keys;
-        let row: Option<ViewRow> = self
-            .script(
-                &self.scripts.status,
-                &[&k.meta, &k.sessions, &k.left],
-                &[
-                    &key.seq.to_string(),
-                    &key.tag_text(),
-                    &heartbeat_ms.to_string(),
-                ],
-                Writes::Incidental,
-            )
-            .await?;
-        row.map(|row| record(sid, known.event.clone(), row))
-            .transpose()
+        let mut refreshed = false;
+        loop {
+            let Some((key, known)) = self.locate(&sid).await? else {
+                return Ok(None);
+            };
+            let k = &known.keys;
+            let result: Result<Option<ViewRow>, _> = self
+                .script(
+                    &self.scripts.status,
+                    &[&k.meta, &k.sessions, &k.left],
+                    &[
+                        &key.seq.to_string(),
+                        &key.tag_text(),
+                        &heartbeat_ms.to_string(),
+                        &event_number_hex(key.event_number),
+                    ],
+                    Writes::Incidental,
+                )
+                .await;
+            match result {
+                Err(StoreError::StaleEvent) if !refreshed => {
+                    refreshed = true;
+                    self.forget(&known);
+                }
+                other => {
+                    return other?
+                        .map(|row| record(sid, known.event.clone(), row))
+                        .transpose()
+                }
+            }
+        }
     }
 
     /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
     pub async fn leave(&self, sid: SessionId) -> Result<Option<Left>, StoreError> {
-        let Some((key, known)) = self.locate(&sid).await? else {
-            return Ok(None);
-        };
-        let k = &known.keys;
-        let reply: Option<(i64, ViewRow)> = self
-            .script(
-                &self.scripts.leave,
-                &[
-                    &k.meta,
-                    &k.sessions,
-                    &k.users,
-                    &k.active,
-                    &k.left,
-                    &k.done,
-                    &k.revoked,
-                ],
-                &[&sid.to_string(), &key.seq.to_string(), &key.tag_text()],
-                Writes::Acknowledged,
-            )
-            .await?;
-        reply
-            .map(|(freed, row)| {
-                Ok(Left {
-                    freed_slot: freed == 1,
-                    record: record(sid, known.event.clone(), row)?,
-                })
-            })
-            .transpose()
+        let mut refreshed = false;
+        loop {
+            let Some((key, known)) = self.locate(&sid).await? else {
+                return Ok(None);
+            };
+            let k = &known.keys;
+            let result: Result<Option<(i64, ViewRow)>, _> = self
+                .script(
+                    &self.scripts.leave,
+                    &[
+                        &k.meta,
+                        &k.sessions,
+                        &k.users,
+                        &k.active,
+                        &k.left,
+                        &k.done,
+                        &k.revoked,
+                    ],
+                    &[&sid.to_string(), &key.seq.to_string(), &key.tag_text()],
+                    Writes::Acknowledged,
+                )
+                .await;
+            match result {
+                Err(StoreError::StaleEvent) if !refreshed => {
+                    refreshed = true;
+                    self.forget(&known);
+                }
+                other => {
+                    return other?
+                        .map(|(freed, row)| {
+                            Ok(Left {
+                                freed_slot: freed == 1,
+                                record: record(sid, known.event.clone(), row)?,
+                            })
+                        })
+                        .transpose()
+                }
+            }
+        }
     }
 
     /// One granter pass over the events with work; those found idle are taken out of them
@@ -702,7 +747,10 @@ impl Store {
         let mut pipe = redis::pipe();
         pipe.hget(EVENTS, event.as_str());
         let (number,): (Option<u32>,) = self.query(&pipe).await?;
-        Ok(number.map(|n| self.remember(event.clone(), n)))
+        match number {
+            Some(n) => Ok(Some(self.mark_number(event.clone(), n, false).await?)),
+            None => Ok(None),
+        }
     }
 
     /// The event's number and keys, registering the event on its first use.
@@ -718,7 +766,7 @@ impl Store {
                 Writes::Acknowledged,
             )
             .await?;
-        Ok(self.remember(event.clone(), number))
+        self.mark_number(event.clone(), number, true).await
     }
 
     /// The event's draw number `round`, if it was made.
@@ -813,7 +861,34 @@ impl Store {
             return Ok(None);
         };
         let event = EventId::parse(&name).map_err(|e| StoreError::Unexpected(e.message))?;
-        Ok(Some((key, self.remember(event, key.event_number))))
+        let known = self.mark_number(event, key.event_number, false).await?;
+        Ok(Some((key, known)))
+    }
+
+    /// Writes the event's number into its meta (which every session script checks: see
+    /// `stale_number` in common.lua) and remembers it. `registered`: the registry has just
+    /// given this number, which wins; else (read from the registry) only where the meta
+    /// has none yet (an event from before the check, or whose meta was lost).
+    async fn mark_number(
+        &self,
+        event: EventId,
+        number: u32,
+        registered: bool,
+    ) -> Result<Arc<Known>, StoreError> {
+        let keys = EventKeys::new(&event);
+        let mut pipe = redis::pipe();
+        pipe.cmd(if registered { "HSET" } else { "HSETNX" })
+            .arg(&keys.meta)
+            .arg("number")
+            .arg(event_number_hex(number));
+        self.query::<()>(&pipe).await?;
+        Ok(self.remember(event, number))
+    }
+
+    /// Drops a mapping found stale.
+    fn forget(&self, known: &Known) {
+        self.by_event.remove(&known.event);
+        self.by_number.remove(&known.number);
     }
 
     fn remember(&self, event: EventId, number: u32) -> Arc<Known> {

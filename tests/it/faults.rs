@@ -277,3 +277,30 @@ async fn a_request_past_its_deadline_is_a_503_json_and_the_next_one_succeeds() {
     .await;
     assert!(recovered, "polls succeed again once Redis answers");
 }
+
+#[tokio::test]
+async fn after_redis_lost_its_data_no_new_join_is_a_404_on_any_instance() {
+    // Each instance remembers event numbers. Redis loses everything (FLUSHALL here; a
+    // restore or a failover to a lagging replica alike) and numbers events again from 1.
+    let redis = TestRedis::start();
+    let a = spawn_app(&redis, &[]).await;
+    let b = spawn_app(&redis, &[]).await;
+    let old = a.join_id("E", "u1").await; // E is event 1 to A…
+    assert_eq!(b.status(&old).await.0, StatusCode::OK); // …and to B
+    let _: () = redis::cmd("FLUSHALL").query(&mut redis.conn()).unwrap();
+    let f = b.join_id("F", "u2").await; // F is now event 1
+    let e = a.join_id("E", "u3").await; // A's "E is 1" is stale: E gets a new number
+    for (name, app) in [("A", &a), ("B", &b)] {
+        for sid in [&f, &e] {
+            let (status, body) = app.status(sid).await;
+            assert_eq!(status, StatusCode::OK, "{name} on {sid}: {body}");
+        }
+        assert_eq!(
+            app.status(&old).await.0,
+            StatusCode::NOT_FOUND,
+            "lost with Redis"
+        );
+    }
+    assert_eq!(b.status(&e).await.1["eventId"], "E");
+    assert_eq!(a.status(&f).await.1["eventId"], "F");
+}

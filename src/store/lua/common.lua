@@ -38,6 +38,18 @@ local function parse_session_id(sid)
   return q, string.sub(sid, 20)
 end
 
+-- An error reply when the event's meta does not carry the number the caller used (its
+-- `number` field, written when the event is registered): the caller's mapping of event
+-- numbers is stale, because Redis lost data (FLUSHALL, a restore, a failover to a replica
+-- that lagged) and the event was numbered again. The caller forgets its mapping and asks
+-- the registry again; nothing was written.
+local function stale_number(meta, event_hex)
+  if redis.call('HGET', meta, 'number') ~= event_hex then
+    return redis.error_reply('STALEEVENT event number ' .. event_hex .. ' is not this event')
+  end
+  return nil
+end
+
 local function bucket(prefix, q)
   return prefix .. math.floor(q / BUCKET), q % BUCKET
 end

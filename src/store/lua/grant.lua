@@ -30,7 +30,8 @@ local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
 local stream, meta, sessions, users, active, left, done, revoked, draws =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local fresh_seed, event_hex = ARGV[6], ARGV[7]
+-- The number the event was registered under wins over the caller's (which may be stale).
+local fresh_seed, event_hex = ARGV[6], redis.call('HGET', KEYS[2], 'number') or ARGV[7]
 
 local expired = 0
 for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, batch)) do

@@ -9,6 +9,10 @@
 local stream, meta, sessions, users, left = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now = now_ms()
 local event_hex, tag, event_id, user, create_place = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local stale = stale_number(meta, event_hex)
+if stale then
+  return stale
+end
 local ub = user_bucket(users, user)
 
 local existing = tonumber(redis.call('HGET', ub, user))

@@ -7,6 +7,10 @@
 local meta, sessions, users, active, left, done, revoked =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local sid, q, tag = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local stale = stale_number(meta, string.sub(sid, 1, 6))
+if stale then
+  return stale
+end
 local now = now_ms()
 local s = load(sessions, q, tag)
 if not s then
