@@ -140,6 +140,8 @@ rb_script() {
   [[ "$row" =~ ^[0-9.]+,[0-9.]+$ ]] || die "redis-benchmark EVALSHA $2 failed: $row"
   echo "$row"
 }
+# The event's number is in its meta (the scripts check it), as registration writes it.
+rcli HSET 'wr:{rb}:meta' number 000001 > /dev/null
 row=$(rb_script 100000 "$(sha join)" 5 \
   'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' \
   000001 8000-000000000001 rb u__rand_int__ 1)
@@ -172,11 +174,11 @@ fill_line line
 rcli XRANGE 'waiting-room-joins:{line}' - + | awk 'prev == "sessionId" { print } { prev = $0 }' \
   > "$work/ids"
 # A session id carries its join number and tag (src/store/ids.rs), the status script's arguments.
-read -r first_q first_tag < <(head -n 1 "$work/ids" \
-  | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:8] + s[9:13] + s[15:18], 16), s[19:])')
+read -r first_q first_tag first_event < <(head -n 1 "$work/ids" \
+  | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:8] + s[9:13] + s[15:18], 16), s[19:], s[:6])')
 
 row=$(rb_script 200000 "$(sha status)" 3 \
-  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' "$first_q" "$first_tag" 5000)
+  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' "$first_q" "$first_tag" 5000 "$first_event")
 IFS=, read -r status_script_rps status_script_p99 <<< "$row"
 say "status script alone (redis-benchmark EVALSHA): rps=$status_script_rps p99_ms=$status_script_p99"
 
