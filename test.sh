@@ -17,7 +17,7 @@ cargo clippy --all-targets --features ssr -- -D warnings
 say "clippy (browser, wasm32)"
 cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
 
-say "unit and integration tests (each test run starts its own redis-server)"
+say "unit and integration tests (each test starts its own redis-server, or a Redis Cluster of six)"
 cargo test --features ssr
 
 build_release
