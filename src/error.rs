@@ -92,6 +92,14 @@ impl From<StoreError> for AppError {
                 tracing::warn!(error = %e, "redis unavailable");
                 Self::unavailable()
             }
+            StoreError::EventsFull => {
+                tracing::error!("every event number is taken: no new event can be created");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "events_full",
+                    "this waiting room cannot take new events any more; existing events work",
+                )
+            }
             StoreError::StaleEvent => {
                 tracing::warn!("an event's number changed twice during one request");
                 Self::unavailable()

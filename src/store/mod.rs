@@ -38,6 +38,9 @@ pub enum StoreError {
     /// by the store itself; it reaches callers only if that happens twice in a row.
     #[error("stale event number")]
     StaleEvent,
+    /// Every event number (24 bits) is taken: no new event can be registered.
+    #[error("every event number is taken")]
+    EventsFull,
     /// A write was made but fewer replicas than asked for confirmed it in time (see
     /// [`Durability`]); it may be lost in a failover, so it is not acknowledged.
     #[error("a write reached {acked} of {wanted} replicas in time")]
@@ -46,8 +49,10 @@ pub enum StoreError {
 
 impl From<RedisError> for StoreError {
     fn from(e: RedisError) -> Self {
-        if error_code(&e).as_deref() == Some("STALEEVENT") {
-            return StoreError::StaleEvent;
+        match error_code(&e).as_deref() {
+            Some("STALEEVENT") => return StoreError::StaleEvent,
+            Some("EVENTSFULL") => return StoreError::EventsFull,
+            _ => {}
         }
         // Redis starting (LOADING its AOF), busy, or a cluster/replica in transition (a
         // redirection inside a pipeline, which the cluster client does not follow), out

@@ -380,3 +380,22 @@ async fn nobody_is_told_to_poll_slower_than_the_abandonment_period_allows() {
         "told to poll every {hint} ms with a 3 s abandonment period"
     );
 }
+
+#[tokio::test]
+async fn when_every_event_number_is_taken_a_new_event_is_a_clear_503_and_old_events_work() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let sid = app.join_id("old", "u1").await;
+    // The registry has given its last number (24 bits).
+    let _: () = redis::cmd("HSET")
+        .arg(vestibule::store::keys::EVENTS)
+        .arg("#")
+        .arg(vestibule::store::ids::MAX_EVENT_NUMBER)
+        .query(&mut redis.conn())
+        .unwrap();
+    let (status, body) = app.join("brand-new", "u1").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"]["code"], "events_full", "{body}");
+    assert_eq!(app.status(&sid).await.0, StatusCode::OK);
+    app.join_id("old", "u2").await;
+}
