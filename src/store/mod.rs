@@ -74,7 +74,10 @@ impl From<RedisError> for StoreError {
                     | "ASK"
             )
         );
+        // The cluster client has no connection to the slot's node (a failover in progress).
+        let no_node = e.kind() == redis::ErrorKind::ClusterConnectionNotFound;
         if transient
+            || no_node
             || e.is_io_error()
             || e.is_timeout()
             || e.is_connection_dropped()
@@ -926,9 +929,18 @@ impl Store {
         let wait = self.durability;
         if writes == Writes::Acknowledged && wait.replicas > 0 {
             let key = keys.first().copied().unwrap_or_default();
-            let acked = conn
+            // Any failure of WAIT (the node away, or no longer the primary in a failover)
+            // means the write is not known to be on a replica: not acknowledged.
+            let acked = match conn
                 .wait_for_replicas(key, wait.replicas, wait.timeout_ms)
-                .await?;
+                .await
+            {
+                Ok(acked) => acked,
+                Err(e) => {
+                    tracing::debug!(error = %e, "WAIT failed");
+                    0
+                }
+            };
             if acked < i64::from(wait.replicas) {
                 return Err(StoreError::Unreplicated {
                     acked,
