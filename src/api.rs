@@ -124,16 +124,13 @@ async fn draw(
 ) -> Result<Response, AppError> {
     let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
     let event = EventId::parse(&id)?;
-    let Query(query) = query.map_err(|_| {
-        AppError::bad_request("invalid_round", "round must be a whole number from 1")
-    })?;
-    let round = query.round.unwrap_or(1);
-    if round == 0 {
-        return Err(AppError::bad_request(
-            "invalid_round",
-            "round must be a whole number from 1",
-        ));
-    }
+    let round = query
+        .ok()
+        .map(|Query(q)| q.round.unwrap_or(1))
+        .filter(|&round| round > 0)
+        .ok_or_else(|| {
+            AppError::bad_request("invalid_round", "round must be a whole number from 1")
+        })?;
     let Some((d, digest)) = service.draw(&event, round).await? else {
         return Err(AppError::new(
             StatusCode::NOT_FOUND,

@@ -377,51 +377,37 @@ impl Store {
         sid: SessionId,
         heartbeat_ms: u64,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let mut refreshed = false;
-        loop {
-            let Some((key, known)) = self.locate(&sid).await? else {
-                return Ok(None);
-            };
-            let k = &known.keys;
-            let result: Result<Option<ViewRow>, _> = self
-                .script(
-                    &self.scripts.status,
-                    &[&k.meta, &k.sessions, &k.left],
-                    &[
-                        &key.seq.to_string(),
-                        &key.tag_text(),
-                        &heartbeat_ms.to_string(),
-                        &event_number_hex(key.event_number),
-                    ],
-                    Writes::Incidental,
-                )
-                .await;
-            match result {
-                Err(StoreError::StaleEvent) if !refreshed => {
-                    refreshed = true;
-                    self.forget(&known);
-                }
-                other => {
-                    return other?
-                        .map(|row| record(sid, known.event.clone(), row))
-                        .transpose()
-                }
-            }
+        let heartbeat = heartbeat_ms.to_string();
+        let reply: Option<(Option<ViewRow>, EventId)> = self
+            .session_script(
+                &sid,
+                &self.scripts.status,
+                |k| vec![&k.meta, &k.sessions, &k.left],
+                |key| {
+                    vec![
+                        key.seq.to_string(),
+                        key.tag_text(),
+                        heartbeat.clone(),
+                        event_number_hex(key.event_number),
+                    ]
+                },
+                Writes::Incidental,
+            )
+            .await?;
+        match reply {
+            Some((Some(row), event)) => Ok(Some(record(sid, event, row)?)),
+            _ => Ok(None),
         }
     }
 
     /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
     pub async fn leave(&self, sid: SessionId) -> Result<Option<Left>, StoreError> {
-        let mut refreshed = false;
-        loop {
-            let Some((key, known)) = self.locate(&sid).await? else {
-                return Ok(None);
-            };
-            let k = &known.keys;
-            let result: Result<Option<(i64, ViewRow)>, _> = self
-                .script(
-                    &self.scripts.leave,
-                    &[
+        let reply: Option<(Option<(i64, ViewRow)>, EventId)> = self
+            .session_script(
+                &sid,
+                &self.scripts.leave,
+                |k| {
+                    vec![
                         &k.meta,
                         &k.sessions,
                         &k.users,
@@ -429,26 +415,46 @@ impl Store {
                         &k.left,
                         &k.done,
                         &k.revoked,
-                    ],
-                    &[&sid.to_string(), &key.seq.to_string(), &key.tag_text()],
-                    Writes::Acknowledged,
-                )
-                .await;
-            match result {
+                    ]
+                },
+                |key| vec![sid.to_string(), key.seq.to_string(), key.tag_text()],
+                Writes::Acknowledged,
+            )
+            .await?;
+        match reply {
+            Some((Some((freed, row)), event)) => Ok(Some(Left {
+                freed_slot: freed == 1,
+                record: record(sid, event, row)?,
+            })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Runs a script on the keys of a session's event, found from the session id; `None`
+    /// when no event has the id's number. A mapping found stale (`STALEEVENT`) is
+    /// forgotten and the call made once more with the registry's.
+    async fn session_script<T: FromRedisValue>(
+        &self,
+        sid: &SessionId,
+        script: &Script,
+        keys: impl Fn(&EventKeys) -> Vec<&String>,
+        args: impl Fn(&SessionKey) -> Vec<String>,
+        writes: Writes,
+    ) -> Result<Option<(T, EventId)>, StoreError> {
+        let mut refreshed = false;
+        loop {
+            let Some((key, known)) = self.locate(sid).await? else {
+                return Ok(None);
+            };
+            let keys: Vec<&str> = keys(&known.keys).into_iter().map(String::as_str).collect();
+            let args = args(&key);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            match self.script(script, &keys, &args, writes).await {
                 Err(StoreError::StaleEvent) if !refreshed => {
                     refreshed = true;
                     self.forget(&known);
                 }
-                other => {
-                    return other?
-                        .map(|(freed, row)| {
-                            Ok(Left {
-                                freed_slot: freed == 1,
-                                record: record(sid, known.event.clone(), row)?,
-                            })
-                        })
-                        .transpose()
-                }
+                other => return Ok(Some((other?, known.event.clone()))),
             }
         }
     }

@@ -70,34 +70,8 @@ impl TestRedis {
 
     /// Starts (again) on the same port and data dir.
     pub fn launch(&mut self) {
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--dir", self.dir.path().to_str().unwrap()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (apt-get install redis-server)");
+        let child = redis_server(self.port, self.dir.path(), "always", &[]);
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(client) = redis::Client::open(self.url()) {
-                if let Ok(mut conn) = client.get_connection() {
-                    if redis::cmd("PING").query::<String>(&mut conn).is_ok() {
-                        return;
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server on port {} did not start", self.port);
     }
 
     /// SIGKILL: Redis goes away at once.
@@ -491,34 +465,17 @@ impl TestCluster {
         // Each node its own directory: AOF files have fixed names.
         let node_dir = self.dir.path().join(port.to_string());
         std::fs::create_dir_all(&node_dir).unwrap();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--cluster-enabled", "yes"])
-            .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
-            .args(["--cluster-node-timeout", "2000"])
-            .args(["--dir", node_dir.to_str().unwrap()])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "everysec",
-            ])
-            .args(["--logfile", "redis.log"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server must be installed (apt-get install redis-server)");
+        let cluster_file = format!("nodes-{port}.conf");
+        let node_flags = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            &cluster_file,
+            "--cluster-node-timeout",
+            "2000",
+        ];
+        let child = redis_server(port, &node_dir, "everysec", &node_flags);
         self.children.push((port, child));
-        if wait_for(Duration::from_secs(10), || {
-            node_query::<String>(port, &["PING"])
-        })
-        .is_none()
-        {
-            let log = std::fs::read_to_string(node_dir.join("redis.log")).unwrap_or_default();
-            panic!("redis-server on port {port} did not start: {log}");
-        }
     }
 
     /// Seed URLs for the app.
@@ -621,6 +578,31 @@ impl Drop for TestCluster {
             let _ = child.wait();
         }
     }
+}
+
+/// A redis-server on 127.0.0.1:`port` with its data in `dir` (AOF on, fsync as given, log
+/// in `dir/redis.log`) and `extra` flags, answering once this returns.
+fn redis_server(port: u16, dir: &std::path::Path, appendfsync: &str, extra: &[&str]) -> Child {
+    let mut child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--dir", dir.to_str().unwrap()])
+        .args(["--save", "", "--appendonly", "yes"])
+        .args(["--appendfsync", appendfsync, "--logfile", "redis.log"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (apt-get install redis-server)");
+    if wait_for(Duration::from_secs(10), || {
+        node_query::<String>(port, &["PING"])
+    })
+    .is_none()
+    {
+        let _ = child.kill();
+        let log = std::fs::read_to_string(dir.join("redis.log")).unwrap_or_default();
+        panic!("redis-server on port {port} did not start: {log}");
+    }
+    child
 }
 
 /// One command to one node (not through the cluster's routing); `None` if it fails.

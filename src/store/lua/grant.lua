@@ -81,6 +81,24 @@ if not opened then
   free = 0
 end
 
+-- The turn of waiting session q (its packed record `rec`, ending with `tag`): skipped as
+-- abandoned if it stopped polling (written here), else granted. Returns the end of its
+-- slot (nil if abandoned) and its new record; the caller writes a granted one.
+local function take_turn(q, rec, tag)
+  local seen = string.match(rec, '^W|(%d+)|')
+  if now - tonumber(seen) > abandon_ms then
+    local s = unpack_record(q, rec, nil)
+    load_user(sessions, s)
+    finish(sessions, users, done, s, 'B', now)
+    abandoned = abandoned + 1
+    return nil, pack(s)
+  end
+  local untl = now + session_ms
+  free = free - 1
+  granted = granted + 1
+  return untl, 'A|' .. seen .. '|' .. string.format('%d', untl) .. '|' .. tag
+end
+
 -- Whether everyone waiting is to be drawn now: at the opening of a drawn event, and for
 -- 'random' whenever the last draw is used up and a slot is free.
 local function due_for_draw()
@@ -124,19 +142,11 @@ local function admit_drawn()
     local key, f = bucket(sessions, q)
     local rec = redis.call('HGET', key, f)
     if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-      local seen = string.match(rec, '^W|(%d+)|')
-      if now - tonumber(seen) > abandon_ms then
-        local s = unpack_record(q, rec, nil)
-        load_user(sessions, s)
-        finish(sessions, users, done, s, 'B', now)
-        abandoned = abandoned + 1
-      else
-        local untl = now + session_ms
-        local tag = string.sub(rec, -17)
-        redis.call('HSET', key, f, 'A|' .. seen .. '|' .. string.format('%d', untl) .. '|' .. tag)
+      local tag = string.sub(rec, -17)
+      local untl, granted_rec = take_turn(q, rec, tag)
+      if untl then
+        redis.call('HSET', key, f, granted_rec)
         redis.call('ZADD', active, untl, session_id(event_hex, q, tag))
-        free = free - 1
-        granted = granted + 1
       end
     end
   end
@@ -218,22 +228,13 @@ while free > 0 and not paused and next >= n and queueing ~= 'random' do
       redis.call('ZREM', left, q)
     end
     if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-      local seen = string.match(rec, '^W|(%d+)|')
-      if now - tonumber(seen) > abandon_ms then
-        local s = unpack_record(q, rec, nil)
-        load_user(sessions, s)
-        finish(sessions, users, done, s, 'B', now)
-        records[q] = pack(s)
-        abandoned = abandoned + 1
-      else
-        local untl = now + session_ms
-        local granted_rec = 'A|' .. seen .. '|' .. string.format('%d', untl) .. '|' .. tags[n]
-        records[q] = granted_rec
-        group_by_bucket(writes, worder, q, q % BUCKET, granted_rec)
+      local untl, new_rec = take_turn(q, rec, tags[n])
+      -- An entry delivered twice in a chunk sees the record the first one wrote.
+      records[q] = new_rec
+      if untl then
+        group_by_bucket(writes, worder, q, q % BUCKET, new_rec)
         adds[#adds + 1] = untl
         adds[#adds + 1] = sids[n]
-        free = free - 1
-        granted = granted + 1
       end
     end
   end
