@@ -154,9 +154,12 @@ stop_cluster() {
 }
 
 # Builds the release site: server binary, WASM, hashed and precompressed assets.
+# --split: the console's lazy islands go to WASM files of their own, which only the
+# console's pages load (a waiting visitor downloads the main file only).
 build_release() {
   say "building (release)"
-  cargo leptos build --release --precompress || die "build failed"
+  rm -f target/site/pkg/*
+  cargo leptos build --release --split --precompress || die "build failed"
   # cargo-leptos gzips at a fast level; browsers without brotli get the smallest gzip.
   local f
   for f in target/site/pkg/*.gz; do

@@ -39,5 +39,10 @@ export default defineConfig({
       testMatch: /(hydrated|gate|opening)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: true },
     },
+    {
+      name: "console",
+      testMatch: /console\.spec\.ts/,
+      use: { ...chromium, javaScriptEnabled: true },
+    },
   ],
 });

@@ -15,15 +15,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use crate::api::json_object;
-use crate::domain::{EventId, Queueing};
+use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
 use crate::error::AppError;
-use crate::service::{parse_rfc3339, rfc3339, Service};
+use crate::service::{parse_rfc3339, Service};
 use crate::state::AppState;
-use crate::store::{EventOverview, EventSettings};
+use crate::store::EventSettings;
 
 /// Largest capacity an event may be given.
 pub const MAX_CAPACITY: u64 = 1_000_000;
@@ -35,6 +36,11 @@ pub fn router(token: &str) -> Router<AppState> {
         .route("/api/admin/events/{id}", get(show).put(replace))
         .route("/api/admin/events/{id}/pause", post(pause))
         .route("/api/admin/events/{id}/resume", post(resume))
+        .route("/api/admin/events/{id}/history", get(history))
+        .route(
+            "/api/admin/events/{id}/message",
+            axum::routing::put(post_message).delete(take_down_message),
+        )
         .route("/api/admin/sessions/{id}", delete(revoke))
         .route_layer(middleware::from_fn_with_state(token, require_token))
         .method_not_allowed_fallback(crate::api::method_not_allowed)
@@ -62,12 +68,20 @@ const PAGE: usize = 100;
 /// Most events one page may ask for.
 const MAX_PAGE: usize = 1_000;
 
+/// A page of events.
+#[derive(Debug, Serialize)]
+pub struct EventsPage {
+    pub events: Vec<EventFigures>,
+    /// The `after` of the next page; null on the last.
+    pub next: Option<EventId>,
+}
+
 /// `GET /api/admin/events?limit=&after=`: a page of events in id order, with settings and
-/// counts; `next` is the `after` of the next page (null on the last).
+/// figures; `next` is the `after` of the next page (null on the last).
 async fn list(
     State(service): State<Service>,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EventsPage>, AppError> {
     let invalid = |m: &str| AppError::bad_request("invalid_query", m);
     let limit = match query.get("limit") {
         None => PAGE,
@@ -86,17 +100,66 @@ async fn list(
     let next = more
         .then(|| events.last().map(|e| e.event_id.clone()))
         .flatten();
-    let events: Vec<Value> = events.iter().map(overview_json).collect();
-    Ok(Json(json!({ "events": events, "next": next })))
+    Ok(Json(EventsPage { events, next }))
 }
 
 /// `GET /api/admin/events/{id}`.
 async fn show(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    Ok(Json(overview_json(&service.event(&event).await?)))
+    Ok(Json(service.event(&event).await?))
+}
+
+/// `GET /api/admin/events/{id}/history?minutes=`: the figures now and the samples of the
+/// line over the last `minutes` (1 to 60, default 60).
+async fn history(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<EventHistory>, AppError> {
+    let event = event_id(id)?;
+    let minutes = match query.get("minutes") {
+        None => 60,
+        Some(m) => m
+            .parse::<u64>()
+            .ok()
+            .filter(|m| (1..=60).contains(m))
+            .ok_or_else(|| {
+                AppError::bad_request("invalid_query", "minutes must be a whole number from 1 to 60")
+            })?,
+    };
+    Ok(Json(service.history(&event, minutes).await?))
+}
+
+/// `PUT /api/admin/events/{id}/message {"text"}`: posts the message the people waiting
+/// see (it replaces any earlier one).
+async fn post_message(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<EventFigures>, AppError> {
+    let event = event_id(id)?;
+    let body = json_object(&headers, body)?;
+    let invalid = |m: &str| AppError::bad_request("invalid_message", m);
+    if let Some(unknown) = body.keys().find(|k| k.as_str() != "text") {
+        return Err(invalid(&format!("unknown field {unknown:?}; expected text")));
+    }
+    let Some(Value::String(text)) = body.get("text") else {
+        return Err(invalid("text must be a string"));
+    };
+    Ok(Json(service.set_message(&event, Some(text)).await?))
+}
+
+/// `DELETE /api/admin/events/{id}/message`: takes the message down.
+async fn take_down_message(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<EventFigures>, AppError> {
+    let event = event_id(id)?;
+    Ok(Json(service.set_message(&event, None).await?))
 }
 
 /// `PUT /api/admin/events/{id} {"capacity"?, "ratePerMinute"?, "paused"?, "targetUrl"?}`:
@@ -107,19 +170,17 @@ async fn replace(
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
     let settings = parse_settings(&json_object(&headers, body)?)?;
-    Ok(Json(overview_json(
-        &service.put_settings(&event, &settings).await?,
-    )))
+    Ok(Json(service.put_settings(&event, &settings).await?))
 }
 
 /// `POST /api/admin/events/{id}/pause`: no admissions; joins and positions go on.
 async fn pause(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EventFigures>, AppError> {
     set_paused(service, id, true).await
 }
 
@@ -127,7 +188,7 @@ async fn pause(
 async fn resume(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EventFigures>, AppError> {
     set_paused(service, id, false).await
 }
 
@@ -135,11 +196,9 @@ async fn set_paused(
     service: Service,
     id: Result<Path<String>, PathRejection>,
     paused: bool,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    Ok(Json(overview_json(
-        &service.set_paused(&event, paused).await?,
-    )))
+    Ok(Json(service.set_paused(&event, paused).await?))
 }
 
 /// `DELETE /api/admin/sessions/{id}`: ends a session as if its owner left.
@@ -154,25 +213,6 @@ async fn revoke(
 fn event_id(id: Result<Path<String>, PathRejection>) -> Result<EventId, AppError> {
     let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
     Ok(EventId::parse(&id)?)
-}
-
-fn overview_json(e: &EventOverview) -> Value {
-    json!({
-        "eventId": e.event_id,
-        "targetUrl": e.settings.target_url,
-        "capacity": e.settings.capacity,
-        "ratePerMinute": e.settings.rate_per_minute,
-        "paused": e.settings.paused,
-        "opensAt": e.settings.opens_at_ms.and_then(rfc3339),
-        "queueing": e.settings.queueing.unwrap_or(if e.settings.opens_at_ms.is_some() {
-            Queueing::DrawAtOpen
-        } else {
-            Queueing::Fifo
-        }),
-        "joined": e.joined,
-        "waiting": e.waiting,
-        "active": e.active,
-    })
 }
 
 /// Longest target URL accepted.

@@ -1,5 +1,6 @@
-//! What protects the pages' visitors: server functions refuse other sites' posts (CSRF) and
-//! large bodies, and every response carries the security headers.
+//! What protects the pages' visitors: server functions and the console's forms refuse
+//! other sites' posts (CSRF) and large bodies, and every response carries the security
+//! headers.
 //!
 //! The JSON API is not a target of cross-site forms: it takes only `application/json`,
 //! which a form cannot send and a cross-origin script cannot without a CORS preflight this
@@ -15,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use leptos::server_fn::ServerFn;
 
 use crate::error::AppError;
+use crate::app::console::data::{ConsoleDesk, ConsoleEvents, ConsoleHistory};
 use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue};
 
 /// Largest body a server function accepts (the JSON API has the same limit).
@@ -27,8 +29,16 @@ pub fn is_server_fn(path: &str) -> bool {
         <FindPlace as ServerFn>::PATH,
         <GetStatus as ServerFn>::PATH,
         <LeaveQueue as ServerFn>::PATH,
+        <ConsoleDesk as ServerFn>::PATH,
+        <ConsoleEvents as ServerFn>::PATH,
+        <ConsoleHistory as ServerFn>::PATH,
     ]
     .contains(&path)
+}
+
+/// The path of one of the console's form posts (`crate::console`).
+fn is_console_post(path: &str) -> bool {
+    path.starts_with("/admin/")
 }
 
 /// Why a post to a server function is refused, if it is.
@@ -52,7 +62,8 @@ fn cross_site(headers: &HeaderMap) -> Option<&'static str> {
 /// Middleware: server functions take posts from this site only, with bodies of at most
 /// [`MAX_FORM_BYTES`] (counted as they arrive, whatever `Content-Length` says).
 pub async fn guard_server_fns(request: Request, next: Next) -> Response {
-    if request.method() == Method::GET || !is_server_fn(request.uri().path()) {
+    let path = request.uri().path();
+    if request.method() == Method::GET || !(is_server_fn(path) || is_console_post(path)) {
         return next.run(request).await;
     }
     if let Some(why) = cross_site(request.headers()) {

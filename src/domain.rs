@@ -259,6 +259,10 @@ pub struct SessionView {
     /// Where the event's shop is; only while ACTIVE and when the operator set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_url: Option<String>,
+    /// The operator's words to the people waiting (e.g. "doors open at 10:05"); only
+    /// while WAITING and when one is posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// What the place page shows: the session, and once it is admitted, where to go on to
@@ -269,6 +273,75 @@ pub struct PlaceView {
     pub session: SessionView,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continue_to: Option<String>,
+}
+
+/// Longest message an operator may post to the people waiting, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 280;
+
+/// An event as the operator's console and `GET /api/admin/events/{id}` show it: its
+/// settings and its line now. Every figure is read from Redis (README, "The operator's
+/// console").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventFigures {
+    pub event_id: EventId,
+    /// The shop the line leads to; null when none is set.
+    pub target_url: Option<String>,
+    /// Most ACTIVE sessions, as set; null = the room's default …
+    pub capacity: Option<u64>,
+    /// … and the capacity in force either way.
+    pub capacity_in_force: u64,
+    /// Most new ACTIVE sessions per minute; null = no limit.
+    pub rate_per_minute: Option<u64>,
+    pub paused: bool,
+    /// The opening (RFC 3339), when one is set.
+    pub opens_at: Option<String>,
+    pub queueing: Queueing,
+    /// Joins so far.
+    pub joined: u64,
+    /// Joins not admitted (or skipped) yet.
+    pub waiting: u64,
+    /// Sessions holding a slot.
+    pub active: u64,
+    /// Everyone admitted so far.
+    pub admitted: u64,
+    /// Admissions in about the last minute: the decayed count that visitors' estimates
+    /// come from.
+    pub admitted_per_minute: f64,
+    /// Estimated wait of the last person in line at that pace; null while nobody waits
+    /// or nobody was admitted recently.
+    pub last_wait_seconds: Option<u64>,
+    /// The message the people waiting see; null when none is posted.
+    pub message: Option<String>,
+}
+
+/// One sample of an event's line, recorded by the granter every few seconds while the
+/// event has work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sample {
+    /// When (unix ms).
+    pub at_ms: u64,
+    pub waiting: u64,
+    pub active: u64,
+    /// The capacity in force then.
+    pub capacity: u64,
+    /// Everyone admitted up to then (admissions per minute are its differences).
+    pub admitted: u64,
+}
+
+/// An event's figures now and its samples over the last hour: one page of the console,
+/// and `GET /api/admin/events/{id}/history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventHistory {
+    pub figures: EventFigures,
+    /// Seconds between samples while the event has work (none while it is quiet).
+    pub sample_seconds: u64,
+    /// When this was read (unix ms): the right edge of the charts.
+    pub now_ms: u64,
+    /// Oldest first.
+    pub samples: Vec<Sample>,
 }
 
 /// Polling interval for a session: 1 s at the front of the line, growing with the position,

@@ -26,6 +26,8 @@ pub mod clock;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
+pub mod console;
+#[cfg(feature = "ssr")]
 pub mod draw;
 #[cfg(feature = "ssr")]
 pub mod error;

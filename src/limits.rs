@@ -50,6 +50,24 @@ impl JoinLimiter {
         }
     }
 
+    /// `per_minute` requests a minute per client (after a burst of `burst`): the limit on
+    /// the console's sign-in attempts.
+    pub fn per_minute(per_minute: u32, burst: u32, trusted: Vec<IpNet>) -> Self {
+        let rate = NonZeroU32::new(per_minute.max(1)).expect("at least one a minute");
+        let burst = NonZeroU32::new(burst).unwrap_or(rate);
+        Self {
+            limiter: Some(Arc::new(RateLimiter::keyed(
+                Quota::per_minute(rate).allow_burst(burst),
+            ))),
+            trusted: trusted.into(),
+        }
+    }
+
+    /// `Err(wait)` when the client of a request from `peer` must wait before its next.
+    pub fn check_client(&self, peer: IpAddr, headers: &HeaderMap) -> Result<(), Duration> {
+        self.check(client_ip(peer, headers, &self.trusted))
+    }
+
     /// `Err(wait)` when this client must wait before joining again.
     fn check(&self, client: IpAddr) -> Result<(), Duration> {
         let Some(limiter) = &self.limiter else {

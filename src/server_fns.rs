@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::domain::{PlaceView, SessionView};
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use axum::http::header::SET_COOKIE;
     use axum::http::request::Parts;
     use axum::http::{HeaderMap, HeaderValue, StatusCode};

@@ -9,12 +9,18 @@ use tokio::sync::OnceCell;
 
 use crate::clock::now_ms;
 use crate::config::{EventsMode, SecretSource};
-use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
+use crate::domain::{
+    refresh_after_ms, EventFigures, EventHistory, EventId, Queueing, Sample, SessionId,
+    SessionView, Status, UserId, MAX_MESSAGE_CHARS,
+};
 use crate::error::AppError;
 use crate::granter::Wake;
 use crate::passes::{Claims, Keyring, PassCache, Revocations};
 use crate::store::keys::{COOKIE_KEY, SIGNING_KEY};
-use crate::store::{Draw, EventOverview, EventSettings, JoinMode, JoinReply, SessionRecord, Store};
+use crate::store::{
+    Draw, EventOverview, EventSettings, JoinMode, JoinReply, SessionRecord, Store, HISTORY_MS,
+    SAMPLE_MS,
+};
 use crate::telemetry::names;
 use crate::visitor::Cookies;
 
@@ -60,6 +66,8 @@ impl JoinOutcome {
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
     pub session_ms: u64,
+    /// Capacity of events without their own setting.
+    pub default_capacity: u64,
     /// See [`crate::config::Config::heartbeat_ms`].
     pub heartbeat_ms: u64,
     /// See [`crate::config::Config::max_poll_ms`].
@@ -328,8 +336,10 @@ impl Service {
         &self,
         after: Option<&EventId>,
         limit: usize,
-    ) -> Result<(Vec<EventOverview>, bool), AppError> {
-        Ok(self.inner.store.events(after, limit).await?)
+    ) -> Result<(Vec<EventFigures>, bool), AppError> {
+        let (events, more) = self.inner.store.events(after, limit).await?;
+        let now = now_ms();
+        Ok((events.into_iter().map(|e| self.figures(e, now)).collect(), more))
     }
 
     /// Pauses or resumes admissions (one atomic write: a concurrent settings change is
@@ -338,15 +348,85 @@ impl Service {
         &self,
         event: &EventId,
         paused: bool,
-    ) -> Result<EventOverview, AppError> {
+    ) -> Result<EventFigures, AppError> {
         self.inner.store.set_paused(event, paused).await?;
         self.inner.granter.wake_for(event);
         self.event(event).await
     }
 
-    /// One event's settings and counts (defaults and zeros for an unknown event).
-    pub async fn event(&self, event: &EventId) -> Result<EventOverview, AppError> {
-        Ok(self.inner.store.event(event).await?)
+    /// One event's settings and figures (defaults and zeros for an unknown event).
+    pub async fn event(&self, event: &EventId) -> Result<EventFigures, AppError> {
+        let overview = self.inner.store.event(event).await?;
+        Ok(self.figures(overview, now_ms()))
+    }
+
+    /// An event's figures now and the samples of its line over the last `minutes`
+    /// (at most an hour).
+    pub async fn history(&self, event: &EventId, minutes: u64) -> Result<EventHistory, AppError> {
+        let figures = self.event(event).await?;
+        let now = now_ms();
+        let since = now.saturating_sub((minutes * 60_000).min(HISTORY_MS));
+        let samples = self.inner.store.history(event, since).await?;
+        Ok(EventHistory {
+            figures,
+            sample_seconds: SAMPLE_MS / 1_000,
+            now_ms: now,
+            samples: samples
+                .into_iter()
+                .map(|s| Sample {
+                    at_ms: s.at_ms,
+                    waiting: s.waiting,
+                    active: s.active,
+                    capacity: s.capacity,
+                    admitted: s.admitted,
+                })
+                .collect(),
+        })
+    }
+
+    /// Posts (or with `None`, takes down) the message the people waiting for an event
+    /// see on their page and in their status.
+    pub async fn set_message(
+        &self,
+        event: &EventId,
+        message: Option<&str>,
+    ) -> Result<EventFigures, AppError> {
+        let message = message.map(message_text).transpose()?;
+        self.inner
+            .store
+            .set_message(event, message.as_deref())
+            .await?;
+        self.event(event).await
+    }
+
+    fn figures(&self, e: EventOverview, now: u64) -> EventFigures {
+        let per_minute = decayed(e.admissions, e.admissions_at_ms, now);
+        let settings = e.settings;
+        EventFigures {
+            capacity_in_force: settings
+                .capacity
+                .unwrap_or(self.inner.settings.default_capacity),
+            queueing: settings.queueing.unwrap_or(if settings.opens_at_ms.is_some() {
+                Queueing::DrawAtOpen
+            } else {
+                Queueing::Fifo
+            }),
+            opens_at: settings.opens_at_ms.and_then(rfc3339),
+            event_id: e.event_id,
+            target_url: settings.target_url,
+            capacity: settings.capacity,
+            rate_per_minute: settings.rate_per_minute,
+            paused: settings.paused,
+            joined: e.joined,
+            waiting: e.waiting,
+            active: e.active,
+            admitted: e.admitted,
+            admitted_per_minute: (per_minute * 10.0).round() / 10.0,
+            last_wait_seconds: (e.waiting > 0)
+                .then(|| wait_seconds(e.waiting, per_minute))
+                .flatten(),
+            message: e.message,
+        }
     }
 
     /// The event's draw number `round` as published, with the digest of its order; `None`
@@ -379,7 +459,7 @@ impl Service {
         &self,
         event: &EventId,
         settings: &EventSettings,
-    ) -> Result<EventOverview, AppError> {
+    ) -> Result<EventFigures, AppError> {
         self.inner.store.put_settings(event, settings).await?;
         self.inner.granter.wake_for(event);
         self.event(event).await
@@ -394,12 +474,9 @@ impl Service {
             .opens_at_ms
             .filter(|_| waiting && r.pre_queue)
             .map(|at| at.saturating_sub(now));
-        let elapsed = now.saturating_sub(r.admissions_at_ms) as f64;
-        let recent = r.admissions * (-elapsed / RATE_WINDOW_MS).exp();
+        let recent = decayed(r.admissions, r.admissions_at_ms, now);
+        let estimate = position.and_then(|p| wait_seconds(p, recent));
         let known = recent >= MIN_ADMISSIONS_FOR_ESTIMATE;
-        let estimate = position
-            .filter(|_| known)
-            .map(|p| (p as f64 * RATE_WINDOW_MS / 1_000.0 / recent).ceil() as u64);
         let access_token = if active {
             let sid = r.session_id.to_string();
             let secrets = self.secrets().await?;
@@ -444,8 +521,37 @@ impl Service {
             active_until_ms: active.then_some(r.active_until_ms),
             access_token,
             target_url: if active { r.target_url } else { None },
+            message: if waiting { r.message } else { None },
         })
     }
+}
+
+/// The decayed admission count `count` recorded at `at_ms`, as of `now`: about the
+/// admissions of the last minute.
+fn decayed(count: f64, at_ms: u64, now: u64) -> f64 {
+    let elapsed = now.saturating_sub(at_ms) as f64;
+    count * (-elapsed / RATE_WINDOW_MS).exp()
+}
+
+/// Seconds until the person at `position` is admitted at `per_minute` admissions a
+/// minute; `None` when too few were admitted recently to tell.
+fn wait_seconds(position: u64, per_minute: f64) -> Option<u64> {
+    (per_minute >= MIN_ADMISSIONS_FOR_ESTIMATE)
+        .then(|| (position as f64 * RATE_WINDOW_MS / 1_000.0 / per_minute).ceil() as u64)
+}
+
+/// A message for the people waiting: trimmed, 1 to [`MAX_MESSAGE_CHARS`] characters, no
+/// control characters.
+pub fn message_text(raw: &str) -> Result<String, AppError> {
+    let text = raw.trim();
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_MESSAGE_CHARS || text.chars().any(char::is_control) {
+        return Err(AppError::bad_request(
+            "invalid_message",
+            format!("a message is 1 to {MAX_MESSAGE_CHARS} characters of text on one line"),
+        ));
+    }
+    Ok(text.to_string())
 }
 
 /// The pass a gate check was given, or the refusal for having none.

@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::{shell, App};
 use crate::browser;
 use crate::config::Config;
+use crate::console::{self, Console};
 use crate::granter::{self, Health, Wake};
 use crate::limits::{self, JoinLimiter};
 use crate::passes::{self, Keyring};
@@ -69,6 +70,7 @@ impl Application {
             store.clone(),
             ServiceSettings {
                 session_ms: config.session_seconds * 1_000,
+                default_capacity: config.grant_params().default_capacity,
                 heartbeat_ms: config.heartbeat_ms(),
                 max_poll_ms: config.max_poll_ms(),
                 events: config.events,
@@ -95,11 +97,15 @@ impl Application {
         ));
         let listener = TcpListener::bind(options.site_addr).await?;
         let fast_lane = api::gate_fast_lane(service.clone());
+        let admin_token = config.admin_token()?;
         let state = AppState(Arc::new(Shared {
             leptos_options: options,
             service,
             granter: health,
             metrics_token: config.metrics_token()?,
+            console: admin_token
+                .as_deref()
+                .map(|token| Console::new(token, config.trusted_proxies.clone())),
         }));
         telemetry::metrics_handle();
         let limits = Limits {
@@ -109,7 +115,7 @@ impl Application {
                 config.trusted_proxies.clone(),
             ),
             request_timeout: std::time::Duration::from_millis(config.request_timeout_ms),
-            admin_token: config.admin_token()?,
+            admin_token,
         };
         Ok(Self {
             listener,
@@ -182,7 +188,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     let routes = generate_route_list(App);
     let mut router = Router::new();
     if let Some(token) = &limits.admin_token {
-        router = router.merge(admin::router(token));
+        router = router.merge(admin::router(token)).merge(console::router());
     }
     router
         .merge(api::router())

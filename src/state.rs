@@ -19,6 +19,8 @@ pub struct Shared {
     pub granter: Health,
     /// `None`: /metrics is open.
     pub metrics_token: Option<String>,
+    /// The operator's console; `None` without an admin token.
+    pub console: Option<crate::console::Console>,
 }
 
 impl std::ops::Deref for AppState {

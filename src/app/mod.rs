@@ -1,14 +1,17 @@
 //! The page: the HTML shell, the router and its pages.
 //!
 //! Pages render on the server only: `/` (join by event id), `/e/{eventId}` (an event's
-//! line, where a shop sends its visitors) and `/queue/{sessionId}` (a place). The one
-//! interactive part is an island (`#[island]`): the live status
-//! ([`status_card::LiveStatus`]); only it is compiled into the WASM and hydrated, so the
-//! browser downloads no router and no page code. Forms are plain HTML forms posted to
-//! server functions.
+//! line, where a shop sends its visitors), `/queue/{sessionId}` (a place) and the
+//! operator's console under `/admin` ([`console`]). The interactive parts are islands
+//! (`#[island]`): the visitor's live status ([`status_card::LiveStatus`]), in the main WASM
+//! file, and the console's live figures, lazy islands split into a WASM file of their
+//! own. Only islands are compiled into WASM and hydrated, so the browser downloads no
+//! router and no page code. Forms are plain HTML forms posted to server functions (the
+//! console's to `crate::console`).
 
+pub mod console;
 mod event_page;
-mod join_page;
+pub(crate) mod join_page;
 mod queue_page;
 mod status_card;
 
@@ -17,6 +20,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use console::{ConsoleEvent, ConsoleHome};
 use event_page::EventPage;
 use join_page::JoinPage;
 use queue_page::QueuePage;
@@ -77,6 +81,9 @@ pub fn App() -> impl IntoView {
                     // Rendered whole before sending, so the status is in the HTML itself
                     // (works without JavaScript, and a reload shows the same place).
                     <Route path=path!("/queue/:id") view=QueuePage ssr=SsrMode::Async/>
+                    // The operator's console (served when an admin token is set).
+                    <Route path=path!("/admin") view=ConsoleHome ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/events/:event") view=ConsoleEvent ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -100,7 +107,7 @@ fn NotFound() -> impl IntoView {
 
 /// `data-hydrated` on an island's root: "false" in the HTML, "true" once the WASM has
 /// taken the island over (effects run in the browser only). Tests and styles can tell.
-fn hydration_flag() -> impl Fn() -> &'static str + Copy {
+pub(crate) fn hydration_flag() -> impl Fn() -> &'static str + Copy {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     move || if hydrated.get() { "true" } else { "false" }

@@ -8,7 +8,7 @@ use leptos::server_fn::ServerFn;
 use super::hydration_flag;
 use super::join_page::error_text;
 use crate::domain::{PlaceView, SessionView, Status};
-use crate::server_fns::{get_status, LeaveQueue};
+use crate::server_fns::{get_status, leave_queue, LeaveQueue};
 
 /// Retry pace after a failed poll (network or server away).
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(3);
@@ -30,17 +30,23 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     let countdown = RwSignal::new(0u64);
     let view = RwSignal::new(initial.session);
     let problem = RwSignal::new(None::<String>);
-    let leave = ServerAction::<LeaveQueue>::new();
     let tick = RwSignal::new(0u64);
-
-    Effect::new(move |_| match leave.value().get() {
-        Some(Ok(left)) => {
-            problem.set(None);
-            continue_to.set(None);
-            view.set(left);
-        }
-        Some(Err(e)) => problem.set(Some(error_text(&e))),
-        None => {}
+    // Leaving, in place: the answer is the new status. (A plain call rather than a
+    // `ServerAction`, whose no-JavaScript error handling the form already has.)
+    let leaving = RwSignal::new(false);
+    let leave = Callback::new(move |session_id: String| {
+        leaving.set(true);
+        leptos::task::spawn_local(async move {
+            match leave_queue(session_id).await {
+                Ok(left) => {
+                    problem.set(None);
+                    continue_to.set(None);
+                    view.set(left);
+                }
+                Err(e) => problem.set(Some(error_text(&e))),
+            }
+            leaving.set(false);
+        });
     });
 
     // After each answer, ask again when the server said to. A timer only moves the tick it
@@ -113,7 +119,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
 
     view! {
         <div class="live" data-hydrated=hydration_flag()>
-            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() opens_in leave/> }}
+            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() opens_in leave leaving/> }}
             <p class="error" role="alert">{move || problem.get()}</p>
         </div>
     }
@@ -125,7 +131,10 @@ pub fn StatusCard(
     continue_to: Option<String>,
     /// Seconds to the opening, while in the pre-queue.
     opens_in: RwSignal<u64>,
-    leave: ServerAction<LeaveQueue>,
+    /// Leaves the line (or gives the slot back) of this session id.
+    leave: Callback<String>,
+    /// A leave is on its way.
+    leaving: RwSignal<bool>,
 ) -> impl IntoView {
     let live = !view.status.is_final();
     let refresh = view.refresh_after_ms.div_ceil(1_000).max(1);
@@ -133,13 +142,13 @@ pub fn StatusCard(
     let leave_id = session_id.clone();
     let leave_url = <LeaveQueue as ServerFn>::url();
     let (headline, detail) = describe(&view);
-    let leaving = leave.pending();
 
     view! {
         <section class="card" data-status=view.status.as_str()>
             <p class="event">"Event " <strong>{view.event_id.to_string()}</strong></p>
             <div aria-live="polite" aria-atomic="true">
                 <h1 class="status">{headline}</h1>
+                {view.message.map(|m| view! { <p class="notice" data-testid="message">{m}</p> })}
                 <p class="status-word">"Status: " <code data-testid="status">{view.status.as_str()}</code></p>
                 {view.position.map(|p| view! {
                     <p class="position">"Number " <strong data-testid="position">{p}</strong> " in line"</p>
@@ -172,7 +181,7 @@ pub fn StatusCard(
                 <form method="post" action=leave_url class="leave-form"
                     on:submit=move |ev: leptos::ev::SubmitEvent| {
                         ev.prevent_default();
-                        leave.dispatch(LeaveQueue { session_id: leave_id.clone() });
+                        leave.run(leave_id.clone());
                     }>
                     <input type="hidden" name="session_id" value=session_id/>
                     <button type="submit" class="secondary" disabled=move || leaving.get()>

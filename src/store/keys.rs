@@ -42,7 +42,9 @@ pub struct EventKeys {
     /// and `rate_ts`, `revoked` (see below), the per-event settings `capacity`,
     /// `rate_per_min`, `paused`, `target` (the shop's URL), `opens_at` (unix ms) and
     /// `queueing`, and the current draw: `draw_round`, `draw_seed`, `draw_lo`, `draw_n`
-    /// (joins `lo+1..lo+n` are drawn) and `draw_next` (how many of them were reached).
+    /// (joins `lo+1..lo+n` are drawn) and `draw_next` (how many of them were reached),
+    /// `admitted` (everyone admitted so far), `sampled_at` (the last sample of
+    /// [`EventKeys::series`]) and `message` (the operator's words to the people waiting).
     pub meta: String,
     /// Prefix of the session buckets `…:s:<seq / 64>`: field `<seq % 64>` holds the
     /// record `"S|seen|until|tag"`, field `u<seq % 64>` the user id.
@@ -62,6 +64,10 @@ pub struct EventKeys {
     pub revoked: String,
     /// Hash `round → "seed|lo|n|at"`: every draw made (README, "A fair start"), for audit.
     pub draws: String,
+    /// Stream of samples `{w: waiting, a: active, c: capacity, g: admitted so far}`, one
+    /// every few seconds while the event has work, an hour of them kept: the console's
+    /// charts (README, "The operator's console").
+    pub series: String,
 }
 
 impl EventKeys {
@@ -77,6 +83,7 @@ impl EventKeys {
             done: format!("wr:{tag}:done"),
             revoked: format!("wr:{tag}:revoked"),
             draws: format!("wr:{tag}:draws"),
+            series: format!("wr:{tag}:series"),
         }
     }
 }
@@ -98,6 +105,7 @@ mod tests {
             &k.done,
             &k.revoked,
             &k.draws,
+            &k.series,
         ] {
             assert!(key.contains("{E1}"), "{key}");
         }

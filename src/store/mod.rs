@@ -121,6 +121,8 @@ pub struct SessionRecord {
     pub pre_queue: bool,
     /// The event's opening (unix ms), when one is set.
     pub opens_at_ms: Option<u64>,
+    /// The operator's words to the people waiting, when there are some.
+    pub message: Option<String>,
 }
 
 /// What a join may do.
@@ -219,7 +221,7 @@ pub struct Draw {
 }
 
 /// An event's settings and counts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventOverview {
     pub event_id: EventId,
     pub settings: EventSettings,
@@ -228,11 +230,43 @@ pub struct EventOverview {
     /// Joins the granter has not reached yet.
     pub waiting: u64,
     pub active: u64,
+    /// Everyone admitted so far.
+    pub admitted: u64,
+    /// Exponentially decayed count of admissions (time constant one minute) …
+    pub admissions: f64,
+    /// … as of this time (unix ms).
+    pub admissions_at_ms: u64,
+    /// The operator's words to the people waiting.
+    pub message: Option<String>,
 }
 
-/// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt}` as returned
-/// by `view()` in common.lua.
-type ViewRow = (String, i64, i64, String, String, String, String, i64, i64);
+/// One sample of an event's line, as the granter recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// When (unix ms, Redis's clock: the sample's stream id).
+    pub at_ms: u64,
+    pub waiting: u64,
+    pub active: u64,
+    /// The capacity in force then.
+    pub capacity: u64,
+    /// Everyone admitted up to then.
+    pub admitted: u64,
+}
+
+/// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt, message}` as
+/// returned by `view()` in common.lua.
+type ViewRow = (
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+);
 
 /// Event numbers this process remembers (a number never changes its event, so the cache
 /// is never stale).
@@ -270,6 +304,11 @@ enum Writes {
 /// Most events a granter pass or an overview handles at once (each is one call; they
 /// share the connection, so the calls are pipelined on the wire).
 const CONCURRENT_EVENTS: usize = 64;
+
+/// How often a busy event's line is sampled for the console (see [`Store::history`]).
+pub const SAMPLE_MS: u64 = 5_000;
+/// How much of an event's samples is kept.
+pub const HISTORY_MS: u64 = 3_600_000;
 
 /// Handle to Redis; cheap to clone (one multiplexed connection, reconnected on failure).
 #[derive(Clone)]
@@ -547,10 +586,11 @@ impl Store {
             params.retention_ms.to_string(),
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let sampling = &[SAMPLE_MS.to_string(), HISTORY_MS.to_string()];
         let args = &args;
         // Owned ids: a stream of borrowed ones trips the compiler's `Send` check.
         let reports: Vec<Option<GrantReport>> = futures::stream::iter(events.to_vec())
-            .map(|event| async move { self.grant_one(&event, args).await })
+            .map(|event| async move { self.grant_one(&event, args, sampling).await })
             .buffered(CONCURRENT_EVENTS)
             .try_collect()
             .await?;
@@ -561,6 +601,7 @@ impl Store {
         &self,
         event: &EventId,
         args: &[&str],
+        sampling: &[String; 2],
     ) -> Result<Option<GrantReport>, StoreError> {
         type Row = (u64, u64, u64, u64, i64, i64, u64, u64);
         let Some(known) = self.known(event, false).await? else {
@@ -573,7 +614,7 @@ impl Store {
         let args: Vec<&str> = args
             .iter()
             .copied()
-            .chain([seed.as_str(), &number])
+            .chain([seed.as_str(), &number, &sampling[0], &sampling[1]])
             .collect();
         let row: Row = match self
             .script(
@@ -588,6 +629,7 @@ impl Store {
                     &k.done,
                     &k.revoked,
                     &k.draws,
+                    &k.series,
                 ],
                 &args,
                 Writes::Acknowledged,
@@ -673,6 +715,10 @@ impl Store {
                 "queueing",
                 "draw_n",
                 "draw_next",
+                "admitted",
+                "rate",
+                "rate_ts",
+                "message",
             ])
             .cmd("ZCARD")
             .arg(&k.active);
@@ -703,7 +749,60 @@ impl Store {
             joined: seq,
             waiting: seq.saturating_sub(head) + drawn.saturating_sub(reached),
             active,
+            admitted: number(10).unwrap_or(0),
+            admissions: text(11).and_then(|r| r.parse().ok()).unwrap_or(0.0),
+            admissions_at_ms: number(12).unwrap_or(0),
+            message: text(13).filter(|m| !m.is_empty()),
         })
+    }
+
+    /// Sets or (with `None`) clears the message the people waiting for an event see.
+    pub async fn set_message(
+        &self,
+        event: &EventId,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let known = self.registered(event).await?;
+        let mut pipe = redis::pipe();
+        match message {
+            Some(text) => pipe.hset(&known.keys.meta, "message", text),
+            None => pipe.hdel(&known.keys.meta, "message"),
+        };
+        self.query::<()>(&pipe).await
+    }
+
+    /// The samples of an event's line recorded since `since_ms` (unix ms), oldest first
+    /// (at most an hour of them: see [`HISTORY_MS`]).
+    pub async fn history(&self, event: &EventId, since_ms: u64) -> Result<Vec<Sample>, StoreError> {
+        type Entry = (String, Vec<(String, u64)>);
+        let k = self.event_keys(event);
+        let mut pipe = redis::pipe();
+        pipe.cmd("XRANGE")
+            .arg(&k.series)
+            .arg(since_ms)
+            .arg("+")
+            .arg("COUNT")
+            .arg(2 * HISTORY_MS / SAMPLE_MS);
+        let (entries,): (Vec<Entry>,) = self.query(&pipe).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| {
+                let at_ms = id.split('-').next()?.parse().ok()?;
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(f, _)| f == name)
+                        .map_or(0, |(_, v)| *v)
+                };
+                Some(Sample {
+                    at_ms,
+                    waiting: field("w"),
+                    active: field("a"),
+                    capacity: field("c"),
+                    admitted: field("g"),
+                })
+            })
+            .collect())
     }
 
     /// Replaces an event's settings (the event need not have had a join yet).
@@ -1031,7 +1130,7 @@ fn hex(bytes: &[u8]) -> String {
 fn record(
     session_id: SessionId,
     event_id: EventId,
-    (st, pos, until, user, rate, rate_ts, target, pre_queue, opens_at): ViewRow,
+    (st, pos, until, user, rate, rate_ts, target, pre_queue, opens_at, message): ViewRow,
 ) -> Result<SessionRecord, StoreError> {
     let status = match st.as_str() {
         "W" => Status::Waiting,
@@ -1053,5 +1152,6 @@ fn record(
         target_url: (!target.is_empty()).then_some(target),
         pre_queue: pre_queue == 1,
         opens_at_ms: u64::try_from(opens_at).ok().filter(|&at| at > 0),
+        message: (!message.is_empty()).then_some(message),
     })
 }

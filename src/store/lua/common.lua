@@ -179,11 +179,11 @@ end
 
 -- The meta fields view() reads, in this order.
 local VIEW_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
-  'draw_seed', 'draw_lo', 'draw_n', 'draw_next' }
+  'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'message' }
 
 -- What the owner of a session is told: {status, position, until, user, rate, rateTs,
--- target, preQueue (1|0), opensAt (ms, 0 if none)} (target: the event's shop URL, '' when
--- none is set).
+-- target, preQueue (1|0), opensAt (ms, 0 if none), message} (target: the event's shop URL,
+-- message: the operator's words to the people waiting; each '' when none is set).
 -- Position is the join number minus the granter's head, less those ahead who left:
 -- O(log n) whatever the length of the line. After a draw, the people of the draw not
 -- admitted yet come first, in the order of the draw. Before the opening of a drawn
@@ -214,5 +214,6 @@ local function view(meta, left, s, now)
       pos = (n - next) + s.q - head - gone
     end
   end
-  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0', m[4] or '', pre, opens_at or 0 }
+  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0', m[4] or '', pre, opens_at or 0,
+    m[12] or '' }
 end

@@ -16,9 +16,14 @@
 -- admitted in that order, ahead of later joins, which the stream then gives in FIFO
 -- order. With queueing 'random', every used-up draw is followed by a draw of everyone
 -- waiting then. A draw is made once: the script is atomic, and it records the draw.
--- KEYS: stream, meta, sessions prefix, users prefix, active, left, done, revoked, draws
+-- The console's figures (README, "The operator's console"): while the event has work, a
+-- pass records a sample of its line every sampleMs (and one as it goes quiet) in the
+-- series stream, which keeps historyMs of them.
+-- KEYS: stream, meta, sessions prefix, users prefix, active, left, done, revoked, draws,
+--       series
 -- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs, seed (64 hex digits,
---       fresh from the caller, used only if this pass draws), event number (6 hex digits)
+--       fresh from the caller, used only if this pass draws), event number (6 hex digits),
+--       sampleMs, historyMs
 -- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
 --          waiting, active, idle (1|0)}.
 -- Idle: nobody waiting, nobody active, no ended session left to purge, no revocation left
@@ -28,8 +33,9 @@
 local now = now_ms()
 local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
-local stream, meta, sessions, users, active, left, done, revoked, draws =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local stream, meta, sessions, users, active, left, done, revoked, draws, series =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local sample_ms, history_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
 -- The number the event was registered under wins over the caller's (which may be stale).
 local fresh_seed, event_hex = ARGV[6], redis.call('HGET', KEYS[2], 'number') or ARGV[7]
 
@@ -47,7 +53,8 @@ end
 -- Per-event settings (admin API): capacity, paused, and an optional admission rate
 -- (most new ACTIVE sessions per minute, counted in fixed one-minute windows).
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
-  'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq')
+  'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq',
+  'admitted', 'sampled_at')
 local capacity = tonumber(cfg[1]) or tonumber(ARGV[1])
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
@@ -257,7 +264,10 @@ end
 if rate_per_min then
   redis.call('HSET', meta, 'win_start', win_start, 'win_n', win_n + granted)
 end
+-- Everyone ever admitted: the console's admissions per minute are its differences.
+local admitted = tonumber(cfg[14]) or 0
 if granted > 0 then
+  admitted = redis.call('HINCRBY', meta, 'admitted', granted)
   local r = redis.call('HMGET', meta, 'rate', 'rate_ts')
   local rate = (tonumber(r[1]) or 0) * math.exp(-(now - (tonumber(r[2]) or now)) / 60000)
   redis.call('HSET', meta, 'rate', tostring(rate + granted), 'rate_ts', now)
@@ -291,9 +301,11 @@ end
 
 local idle = result[6] <= 0 and result[7] == 0 and more == 0 and redis.call('EXISTS', done) == 0
   and redis.call('EXISTS', revoked) == 0
+local went_quiet = false
 if idle then
   result[8] = 1
-  if redis.call('HDEL', meta, 'live') == 1 and redis.call('EXISTS', stream) == 1 then
+  went_quiet = redis.call('HDEL', meta, 'live') == 1
+  if went_quiet and redis.call('EXISTS', stream) == 1 then
     redis.call('XTRIM', stream, 'MINID', now - retention_ms)
   end
 else
@@ -301,5 +313,12 @@ else
   if not redis.call('HGET', meta, 'live') then
     redis.call('HSET', meta, 'live', 1)
   end
+end
+
+-- A sample of the line for the console: waiting, active, capacity, admitted so far.
+if went_quiet or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
+  redis.call('XADD', series, 'MINID', '~', now - history_ms, '*',
+    'w', math.max(result[6], 0), 'a', result[7], 'c', capacity, 'g', admitted)
+  redis.call('HSET', meta, 'sampled_at', now)
 end
 return result

@@ -1,0 +1,135 @@
+//! `/admin/events/{eventId}`: one event's figures and charts (refreshed in place), and its
+//! controls: pause and resume, the message to the people waiting, the settings, and ending
+//! one session.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::data::{console_desk, console_history};
+use super::events_page::SignIn;
+use super::live::LiveEvent;
+use super::{FlashNote, SettingsFields, SignOut};
+use crate::app::join_page::error_text;
+use crate::domain::{EventFigures, MAX_MESSAGE_CHARS};
+
+#[component]
+pub fn ConsoleEvent() -> impl IntoView {
+    let params = use_params_map();
+    let event = params.read_untracked().get("event").unwrap_or_default();
+    let page = Resource::new(
+        || (),
+        move |_| {
+            let event = event.clone();
+            async move {
+                let desk = console_desk().await?;
+                let history = if desk.signed_in {
+                    Some(console_history(event).await?)
+                } else {
+                    None
+                };
+                Ok::<_, ServerFnError>((desk, history))
+            }
+        },
+    );
+    view! {
+        <Suspense fallback=|| view! { <section class="console"><p>"Loading…"</p></section> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok((desk, Some(history))) => {
+                        let figures = history.figures.clone();
+                        let id = figures.event_id.to_string();
+                        view! {
+                            <Title text=format!("{id} · Console")/>
+                            <section class="console">
+                                <nav aria-label="Breadcrumb"><a href="/admin">"All events"</a></nav>
+                                <div class="console-head">
+                                    <h1>"Event " <span class="event-id">{id.clone()}</span></h1>
+                                    <SignOut csrf=desk.csrf.clone()/>
+                                </div>
+                                <FlashNote flash=desk.flash/>
+                                <p class="lede">"Live figures, read again every 5 seconds; the charts show the last hour."</p>
+                                <LiveEvent initial=history/>
+                                <Controls figures csrf=desk.csrf/>
+                            </section>
+                        }
+                        .into_any()
+                    }
+                    Ok((desk, None)) => view! { <Title text="Console"/><SignIn flash=desk.flash/> }.into_any(),
+                    Err(e) => view! {
+                        <Title text="Console"/>
+                        <section class="card">
+                            <h1>"This event cannot be shown"</h1>
+                            <p class="error" role="alert">{error_text(&e)}</p>
+                            <p><a href="/admin">"All events"</a></p>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The event's controls, each a plain form.
+#[component]
+fn Controls(figures: EventFigures, csrf: String) -> impl IntoView {
+    let id = figures.event_id.to_string();
+    let action = move |what: &str| format!("/admin/events/{id}/{what}");
+    let message = figures.message.clone().unwrap_or_default();
+    let has_message = figures.message.is_some();
+    let (pause_action, pause_label) = if figures.paused {
+        (action("resume"), "Resume admissions")
+    } else {
+        (action("pause"), "Pause admissions")
+    };
+    let hidden = move || view! { <input type="hidden" name="csrf" value=csrf.clone()/> };
+    view! {
+        <section aria-labelledby="steer-title" class="panel">
+            <h2 id="steer-title">"Steer"</h2>
+            <form method="post" action=pause_action class="inline">
+                {hidden()}
+                <button type="submit">{pause_label}</button>
+            </form>
+            <p class="hint">{if figures.paused {
+                "Paused: joins and positions go on, nobody is let in."
+            } else {
+                "Pausing stops admissions at once, on every instance; joins go on."
+            }}</p>
+        </section>
+        <section aria-labelledby="message-title" class="panel">
+            <h2 id="message-title">"Message to the people waiting"</h2>
+            <p class="hint">"Shown on every waiting visitor's page (and in their status) until you take it down."</p>
+            <form method="post" action=action("message") class="grid-form">
+                {hidden()}
+                <label for="message-text">"Message"</label>
+                <input id="message-text" type="text" name="text" value=message
+                    maxlength=MAX_MESSAGE_CHARS.to_string() placeholder="Doors open at 10:05"/>
+                <div class="buttons">
+                    <button type="submit" name="action" value="post">"Post the message"</button>
+                    {has_message.then(|| view! {
+                        <button type="submit" name="action" value="remove" class="secondary">"Take it down"</button>
+                    })}
+                </div>
+            </form>
+        </section>
+        <section aria-labelledby="settings-title" class="panel">
+            <h2 id="settings-title">"Settings"</h2>
+            <form method="post" action=action("settings") class="grid-form">
+                {hidden()}
+                <SettingsFields prefix="edit" values=Some(figures)/>
+                <button type="submit">"Save the settings"</button>
+            </form>
+        </section>
+        <section aria-labelledby="revoke-title" class="panel">
+            <h2 id="revoke-title">"End a session"</h2>
+            <p class="hint">"Ends one place in this line as if its owner left; an admitted one's pass stops opening the shop."</p>
+            <form method="post" action=action("revoke") class="grid-form">
+                {hidden()}
+                <label for="revoke-id">"Session id"</label>
+                <input id="revoke-id" type="text" name="session_id" required/>
+                <button type="submit" class="danger">"End this session"</button>
+            </form>
+        </section>
+    }
+}
