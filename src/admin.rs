@@ -127,7 +127,10 @@ async fn history(
             .ok()
             .filter(|m| (1..=60).contains(m))
             .ok_or_else(|| {
-                AppError::bad_request("invalid_query", "minutes must be a whole number from 1 to 60")
+                AppError::bad_request(
+                    "invalid_query",
+                    "minutes must be a whole number from 1 to 60",
+                )
             })?,
     };
     Ok(Json(service.history(&event, minutes).await?))
@@ -145,7 +148,9 @@ async fn post_message(
     let body = json_object(&headers, body)?;
     let invalid = |m: &str| AppError::bad_request("invalid_message", m);
     if let Some(unknown) = body.keys().find(|k| k.as_str() != "text") {
-        return Err(invalid(&format!("unknown field {unknown:?}; expected text")));
+        return Err(invalid(&format!(
+            "unknown field {unknown:?}; expected text"
+        )));
     }
     let Some(Value::String(text)) = body.get("text") else {
         return Err(invalid("text must be a string"));

@@ -15,8 +15,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use leptos::server_fn::ServerFn;
 
-use crate::error::AppError;
 use crate::app::console::data::{ConsoleDesk, ConsoleEvents, ConsoleHistory};
+use crate::error::AppError;
 use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue};
 
 /// Largest body a server function accepts (the JSON API has the same limit).

@@ -50,10 +50,12 @@ pub const SESSION_HOURS: u64 = 12;
 const SIGN_IN_BURST: u32 = 20;
 const SIGN_IN_PER_MINUTE: u32 = 10;
 
-/// The console's keys, derived from the admin token.
+/// The console's keys, derived from the admin token. Cheap to clone.
 #[derive(Clone)]
-pub struct Console {
-    token: Arc<[u8]>,
+pub struct Console(Arc<Keys>);
+
+struct Keys {
+    token: Box<[u8]>,
     /// Signs the session and flash cookies.
     key: Key,
     /// Makes each session's form token.
@@ -87,17 +89,17 @@ impl Console {
         };
         let mut csrf_key = [0u8; 32];
         csrf_key.copy_from_slice(&Sha256::digest(derive("vestibule console form"))[..]);
-        Self {
+        Self(Arc::new(Keys {
             token: token.as_bytes().into(),
             key: Key::from(&derive("vestibule console session")[..]),
             csrf_key,
             sign_ins: JoinLimiter::per_minute(SIGN_IN_PER_MINUTE, SIGN_IN_BURST, trusted),
-        }
+        }))
     }
 
     /// The token, compared in constant time.
     pub fn is_token(&self, given: &str) -> bool {
-        bool::from(given.trim().as_bytes().ct_eq(&self.token))
+        bool::from(given.trim().as_bytes().ct_eq(&self.0.token))
     }
 
     /// The session this request's cookie proves, if any (and not expired).
@@ -113,7 +115,7 @@ impl Console {
     /// The form token of a session.
     pub fn csrf(&self, session: &ConsoleSession) -> String {
         let mut hash = Sha256::new();
-        hash.update(self.csrf_key);
+        hash.update(self.0.csrf_key);
         hash.update(session.nonce.as_bytes());
         hex(&hash.finalize())
     }
@@ -169,12 +171,12 @@ impl Console {
                 }
             }
         }
-        Some(jar.signed(&self.key).get(name)?.value().to_string())
+        Some(jar.signed(&self.0.key).get(name)?.value().to_string())
     }
 
     fn sign(&self, cookie: cookie::CookieBuilder<'static>) -> HeaderValue {
         let mut jar = CookieJar::new();
-        jar.signed_mut(&self.key).add(cookie.build());
+        jar.signed_mut(&self.0.key).add(cookie.build());
         let signed = jar.delta().next().expect("the cookie just added");
         HeaderValue::from_str(&signed.to_string()).expect("a cookie is a valid header value")
     }
@@ -227,17 +229,46 @@ fn back(console: &Console, headers: &HeaderMap, to: &str, ok: bool, text: &str) 
         text: text.to_string(),
     };
     (
-        [(header::SET_COOKIE, console.set_flash(&flash, is_https(headers)))],
+        [(
+            header::SET_COOKIE,
+            console.set_flash(&flash, is_https(headers)),
+        )],
         Redirect::to(to),
     )
         .into_response()
 }
 
-fn console_of(state: &AppState) -> Result<Console, Response> {
-    state
-        .console
-        .clone()
-        .ok_or_else(|| StatusCode::NOT_FOUND.into_response())
+/// Why a console post is not carried out.
+enum Refused {
+    /// No admin token, no console.
+    NoConsole,
+    SignedOut(Console),
+    Unreadable,
+    WrongFormToken,
+}
+
+impl Refused {
+    fn answer(self, headers: &HeaderMap) -> Response {
+        match self {
+            Refused::NoConsole => StatusCode::NOT_FOUND.into_response(),
+            Refused::SignedOut(console) => {
+                back(&console, headers, "/admin", false, "Please sign in first.")
+            }
+            Refused::Unreadable => {
+                AppError::bad_request("invalid_form", "this form could not be read").into_response()
+            }
+            Refused::WrongFormToken => AppError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_form_token",
+                "this form is not from this console session; reload the page and try again",
+            )
+            .into_response(),
+        }
+    }
+}
+
+fn console_of(state: &AppState) -> Result<Console, Refused> {
+    state.console.clone().ok_or(Refused::NoConsole)
 }
 
 /// `POST /admin/sign-in {token}`.
@@ -249,12 +280,12 @@ async fn sign_in(
 ) -> Response {
     let console = match console_of(&state) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.answer(&headers),
     };
     let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    if let Err(wait) = console.sign_ins.check_client(peer, &headers) {
+    if let Err(wait) = console.0.sign_ins.check_client(peer, &headers) {
         let text = format!(
             "Too many sign-in attempts from this address: try again in {} s.",
             wait.as_secs().max(1)
@@ -264,7 +295,13 @@ async fn sign_in(
     let token = form.ok().and_then(|Form(f)| f.get("token").cloned());
     if !token.is_some_and(|t| console.is_token(&t)) {
         tracing::warn!("console sign-in with a wrong token");
-        return back(&console, &headers, "/admin", false, "That is not the admin token.");
+        return back(
+            &console,
+            &headers,
+            "/admin",
+            false,
+            "That is not the admin token.",
+        );
     }
     let secure = is_https(&headers);
     (
@@ -286,23 +323,21 @@ async fn sign_out(headers: HeaderMap) -> Response {
         .into_response()
 }
 
-/// The form of a signed-in operator with this session's token, or the answer to give
-/// instead.
-fn checked(state: &AppState, headers: &HeaderMap, form: Fields) -> Result<(Console, HashMap<String, String>), Response> {
+/// The form of a signed-in operator with this session's token, or why not.
+fn checked(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: Fields,
+) -> Result<(Console, HashMap<String, String>), Refused> {
     let console = console_of(state)?;
     let Some(session) = console.session(headers) else {
-        return Err(back(&console, headers, "/admin", false, "Please sign in first."));
+        return Err(Refused::SignedOut(console));
     };
     let Ok(Form(fields)) = form else {
-        return Err(AppError::bad_request("invalid_form", "this form could not be read").into_response());
+        return Err(Refused::Unreadable);
     };
     if !console.csrf_ok(&session, fields.get("csrf")) {
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_form_token",
-            "this form is not from this console session; reload the page and try again",
-        )
-        .into_response());
+        return Err(Refused::WrongFormToken);
     }
     Ok((console, fields))
 }
@@ -349,7 +384,7 @@ fn settings_of(
 async fn create_event(State(state): State<AppState>, headers: HeaderMap, form: Fields) -> Response {
     let (console, fields) = match checked(&state, &headers, form) {
         Ok(ok) => ok,
-        Err(r) => return r,
+        Err(r) => return r.answer(&headers),
     };
     let outcome = async {
         let event = EventId::parse(fields.get("event_id").map_or("", |v| v.trim()))?;
@@ -359,7 +394,13 @@ async fn create_event(State(state): State<AppState>, headers: HeaderMap, form: F
     }
     .await;
     match outcome {
-        Ok(event) => back(&console, &headers, &event_page(&event), true, "Event saved."),
+        Ok(event) => back(
+            &console,
+            &headers,
+            &event_page(&event),
+            true,
+            "Event saved.",
+        ),
         Err(e) => back(&console, &headers, "/admin", false, &e.message),
     }
 }
@@ -378,7 +419,7 @@ where
 {
     let (console, fields) = match checked(&state, &headers, form) {
         Ok(ok) => ok,
-        Err(r) => return r,
+        Err(r) => return r.answer(&headers),
     };
     let event = match EventId::parse(&id) {
         Ok(e) => e,
@@ -398,13 +439,19 @@ async fn edit_settings(
     headers: HeaderMap,
     form: Fields,
 ) -> Response {
-    on_event(state, headers, id, form, |service, event, fields| async move {
-        let paused = service.event(&event).await?.paused;
-        service
-            .put_settings(&event, &settings_of(&fields, paused)?)
-            .await?;
-        Ok("Settings saved.".into())
-    })
+    on_event(
+        state,
+        headers,
+        id,
+        form,
+        |service, event, fields| async move {
+            let paused = service.event(&event).await?.paused;
+            service
+                .put_settings(&event, &settings_of(&fields, paused)?)
+                .await?;
+            Ok("Settings saved.".into())
+        },
+    )
     .await
 }
 
@@ -443,15 +490,21 @@ async fn message(
     headers: HeaderMap,
     form: Fields,
 ) -> Response {
-    on_event(state, headers, id, form, |service, event, fields| async move {
-        if fields.get("action").map(String::as_str) == Some("remove") {
-            service.set_message(&event, None).await?;
-            return Ok("Message taken down.".into());
-        }
-        let text = fields.get("text").map_or("", String::as_str);
-        service.set_message(&event, Some(text)).await?;
-        Ok("Message posted: the people waiting see it now.".into())
-    })
+    on_event(
+        state,
+        headers,
+        id,
+        form,
+        |service, event, fields| async move {
+            if fields.get("action").map(String::as_str) == Some("remove") {
+                service.set_message(&event, None).await?;
+                return Ok("Message taken down.".into());
+            }
+            let text = fields.get("text").map_or("", String::as_str);
+            service.set_message(&event, Some(text)).await?;
+            Ok("Message posted: the people waiting see it now.".into())
+        },
+    )
     .await
 }
 
@@ -462,17 +515,26 @@ async fn revoke(
     headers: HeaderMap,
     form: Fields,
 ) -> Response {
-    on_event(state, headers, id, form, |service, event, fields| async move {
-        let sid = SessionId::parse(fields.get("session_id").map_or("", |v| v.trim()))?;
-        let view = service.status(sid).await?;
-        if view.event_id != event {
-            return Err(AppError::bad_request(
-                "other_event",
-                format!("that session is in the line of {}, not this event", view.event_id),
-            ));
-        }
-        let ended = service.leave(sid).await?;
-        Ok(format!("Session ended (it is now {}).", ended.status))
-    })
+    on_event(
+        state,
+        headers,
+        id,
+        form,
+        |service, event, fields| async move {
+            let sid = SessionId::parse(fields.get("session_id").map_or("", |v| v.trim()))?;
+            let view = service.status(sid).await?;
+            if view.event_id != event {
+                return Err(AppError::bad_request(
+                    "other_event",
+                    format!(
+                        "that session is in the line of {}, not this event",
+                        view.event_id
+                    ),
+                ));
+            }
+            let ended = service.leave(sid).await?;
+            Ok(format!("Session ended (it is now {}).", ended.status))
+        },
+    )
     .await
 }

@@ -208,6 +208,46 @@ pub fn document() -> Value {
                                    "503": error_response("Redis unavailable") }
                 }
             },
+            "/api/admin/events/{id}/history": {
+                "get": {
+                    "summary": "The event's figures now and samples of its line over the last hour",
+                    "security": admin,
+                    "parameters": [event_id, { "name": "minutes", "in": "query", "required": false,
+                        "schema": { "type": "integer", "minimum": 1, "maximum": 60, "default": 60 } }],
+                    "responses": { "200": { "description": "Figures and samples",
+                                            "content": { "application/json": {
+                                                "schema": { "$ref": "#/components/schemas/EventHistory" } } } },
+                                   "400": error_response("Bad event id or minutes"),
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "503": error_response("Redis unavailable") }
+                }
+            },
+            "/api/admin/events/{id}/message": {
+                "put": {
+                    "summary": "Post the message the people waiting see (replaces any earlier one)",
+                    "security": admin,
+                    "parameters": [event_id],
+                    "requestBody": { "required": true, "content": { "application/json": {
+                        "schema": { "type": "object", "required": ["text"], "additionalProperties": false,
+                            "properties": { "text": { "type": "string", "minLength": 1, "maxLength": 280,
+                                "description": "One line of text; trimmed" } } } } } },
+                    "responses": { "200": event_response(),
+                                   "400": error_response("Bad event id, or a message that is empty, too long or not one line"),
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "413": error_response("Body too large"),
+                                   "415": error_response("Not application/json"),
+                                   "503": error_response("Redis unavailable") }
+                },
+                "delete": {
+                    "summary": "Take the message down",
+                    "security": admin,
+                    "parameters": [event_id],
+                    "responses": { "200": event_response(),
+                                   "400": error_response("Bad event id"),
+                                   "401": error_response("Missing or wrong bearer token"),
+                                   "503": error_response("Redis unavailable") }
+                }
+            },
             "/api/admin/sessions/{id}": {
                 "delete": {
                     "summary": "Revoke a session (as if its owner left)",
@@ -268,7 +308,8 @@ pub fn document() -> Value {
                         "refreshAfterMs": { "type": "integer", "minimum": 0 },
                         "activeUntilMs": { "type": "integer", "description": "Unix ms; ACTIVE only" },
                         "accessToken": { "type": "string", "description": "The pass: an EdDSA JWT (aud = eventId, sub = jti = sessionId); ACTIVE only" },
-                        "targetUrl": { "type": "string", "description": "The event's shop; ACTIVE only, when set" } } },
+                        "targetUrl": { "type": "string", "description": "The event's shop; ACTIVE only, when set" },
+                        "message": { "type": "string", "description": "The operator's message to the people waiting; WAITING only, when posted" } } },
                 "Verification": { "type": "object", "required": ["valid"], "properties": {
                     "valid": { "type": "boolean" },
                     "reason": { "type": "string" },
@@ -309,7 +350,24 @@ pub fn document() -> Value {
                     "queueing": { "type": "string", "enum": ["fifo", "draw-at-open", "random"] },
                     "joined": { "type": "integer" },
                     "waiting": { "type": "integer" },
-                    "active": { "type": "integer" } } }
+                    "active": { "type": "integer" },
+                    "capacityInForce": { "type": "integer", "description": "capacity, or the room's default" },
+                    "admitted": { "type": "integer", "description": "Everyone admitted so far" },
+                    "admittedPerMinute": { "type": "number",
+                        "description": "Admissions in about the last minute (decayed count; visitors' estimates use it)" },
+                    "lastWaitSeconds": { "type": ["integer", "null"],
+                        "description": "Estimated wait of the last person in line; null when unknown or nobody waits" },
+                    "message": { "type": ["string", "null"], "description": "The message the people waiting see" } } },
+                "Sample": { "type": "object", "properties": {
+                    "atMs": { "type": "integer", "description": "Unix ms" },
+                    "waiting": { "type": "integer" }, "active": { "type": "integer" },
+                    "capacity": { "type": "integer" },
+                    "admitted": { "type": "integer", "description": "Everyone admitted up to then" } } },
+                "EventHistory": { "type": "object", "properties": {
+                    "figures": { "$ref": "#/components/schemas/Event" },
+                    "sampleSeconds": { "type": "integer", "description": "Seconds between samples while the event has work" },
+                    "nowMs": { "type": "integer" },
+                    "samples": { "type": "array", "items": { "$ref": "#/components/schemas/Sample" } } } }
             }
         }
     })

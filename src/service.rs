@@ -339,7 +339,10 @@ impl Service {
     ) -> Result<(Vec<EventFigures>, bool), AppError> {
         let (events, more) = self.inner.store.events(after, limit).await?;
         let now = now_ms();
-        Ok((events.into_iter().map(|e| self.figures(e, now)).collect(), more))
+        Ok((
+            events.into_iter().map(|e| self.figures(e, now)).collect(),
+            more,
+        ))
     }
 
     /// Pauses or resumes admissions (one atomic write: a concurrent settings change is
@@ -406,11 +409,13 @@ impl Service {
             capacity_in_force: settings
                 .capacity
                 .unwrap_or(self.inner.settings.default_capacity),
-            queueing: settings.queueing.unwrap_or(if settings.opens_at_ms.is_some() {
-                Queueing::DrawAtOpen
-            } else {
-                Queueing::Fifo
-            }),
+            queueing: settings
+                .queueing
+                .unwrap_or(if settings.opens_at_ms.is_some() {
+                    Queueing::DrawAtOpen
+                } else {
+                    Queueing::Fifo
+                }),
             opens_at: settings.opens_at_ms.and_then(rfc3339),
             event_id: e.event_id,
             target_url: settings.target_url,

@@ -292,13 +292,16 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
         "readable until purged"
     );
     // After the retention period every record, user entry and index of the event is gone;
-    // the revocations of the passes given back go when those passes expire (2 s).
+    // the revocations of the passes given back go when those passes expire (2 s). What
+    // stays: the event's settings and counts, and its samples of counts for the console,
+    // which go an hour after the last one.
     let empty = eventually(SOON, || async {
-        let keys: Vec<String> = redis::cmd("KEYS")
+        let mut keys: Vec<String> = redis::cmd("KEYS")
             .arg("wr:{purge}:*")
             .query(&mut redis.conn())
             .unwrap();
-        keys == vec!["wr:{purge}:meta".to_string()]
+        keys.sort();
+        keys == vec!["wr:{purge}:meta", "wr:{purge}:series"]
     })
     .await;
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -306,6 +309,11 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
         .query(&mut redis.conn())
         .unwrap();
     assert!(empty, "left behind: {keys:?}");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("wr:{purge}:series")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert!((1..=3_600_000).contains(&ttl), "{ttl}");
     for id in &ids {
         assert_eq!(app.status(id).await.0, StatusCode::NOT_FOUND);
     }

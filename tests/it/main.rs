@@ -7,6 +7,7 @@
 mod api_errors;
 mod cluster;
 mod common;
+mod console;
 mod draw;
 mod faults;
 mod gate;

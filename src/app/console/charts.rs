@@ -170,7 +170,11 @@ pub fn admissions_per_minute(samples: &[Sample]) -> Vec<(u64, f64)> {
 fn summary(lines: &[Line]) -> String {
     let now: Vec<String> = lines
         .iter()
-        .filter_map(|l| l.points.last().map(|p| format!("{} {}", number(p.1), l.name)))
+        .filter_map(|l| {
+            l.points
+                .last()
+                .map(|p| format!("{} {}", number(p.1), l.name))
+        })
         .collect();
     if now.is_empty() {
         "no samples".into()
@@ -236,7 +240,12 @@ mod tests {
 
     #[test]
     fn admissions_per_minute_are_the_differences_of_the_admitted_count() {
-        let samples = [sample(0, 0), sample(5_000, 10), sample(10_000, 10), sample(70_000, 40)];
+        let samples = [
+            sample(0, 0),
+            sample(5_000, 10),
+            sample(10_000, 10),
+            sample(70_000, 40),
+        ];
         assert_eq!(
             admissions_per_minute(&samples),
             vec![(5_000, 120.0), (10_000, 0.0), (70_000, 30.0)]

@@ -315,10 +315,12 @@ else
   end
 end
 
--- A sample of the line for the console: waiting, active, capacity, admitted so far.
+-- A sample of the line for the console: waiting, active, capacity, admitted so far. The
+-- samples of a quiet event go with its last hour (the key expires).
 if went_quiet or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
   redis.call('XADD', series, 'MINID', '~', now - history_ms, '*',
     'w', math.max(result[6], 0), 'a', result[7], 'c', capacity, 'g', admitted)
+  redis.call('PEXPIRE', series, history_ms)
   redis.call('HSET', meta, 'sampled_at', now)
 end
 return result

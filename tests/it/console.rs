@@ -1,0 +1,501 @@
+//! The operator's console: the figures and samples behind it, the message to the people
+//! waiting, and its sign-in and forms as an attacker would try them.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::common::{admin, eventually, keys, spawn_app, TestApp, TestRedis, ADMIN_TOKEN};
+
+const SOON: Duration = Duration::from_secs(5);
+
+/// A client that shows redirects instead of following them, as a browser's first step.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The `name=value` of a `Set-Cookie` named `name`, if the response sets it.
+fn set_cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let pair = v.split(';').next().unwrap().to_string();
+            (pair, v.to_string())
+        })
+}
+
+/// Signs in with `token`; the session cookie (`name=value`) when it worked.
+async fn sign_in(app: &TestApp, token: &str) -> Option<String> {
+    let res = browser()
+        .post(app.url("/admin/sign-in"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/admin");
+    set_cookie(&res, "vestibule_console").map(|(pair, _)| pair)
+}
+
+/// The console page at `path` as this session sees it.
+async fn page(app: &TestApp, cookie: &str, path: &str) -> String {
+    browser()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The form token on the console's pages of this session.
+async fn form_token(app: &TestApp, cookie: &str) -> String {
+    let html = page(app, cookie, "/admin").await;
+    let at = html
+        .find(r#"name="csrf" value=""#)
+        .expect("a form with a token");
+    html[at + 19..at + 19 + 64].to_string()
+}
+
+/// A console form post; the response (not followed).
+async fn post(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    browser()
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn figures(app: &TestApp, event: &str) -> Value {
+    let (status, body) = admin(
+        app,
+        Method::GET,
+        &format!("/api/admin/events/{event}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn the_granter_samples_a_busy_line_every_few_seconds_and_once_as_it_goes_quiet() {
+    let redis = TestRedis::start();
+    let app = spawn_app(
+        &redis,
+        &[
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--capacity",
+            "1",
+            "--granter-tick-ms",
+            "50",
+        ],
+    )
+    .await;
+    let ids = [
+        app.join_id("chart", "a").await,
+        app.join_id("chart", "b").await,
+        app.join_id("chart", "c").await,
+    ];
+    assert!(eventually(SOON, || async { app.status_of(&ids[0]).await == "ACTIVE" }).await);
+    // Many passes, one sample: they are taken every few seconds, not every pass.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let (status, history) = admin(&app, Method::GET, "/api/admin/events/chart/history", None).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(history["sampleSeconds"], 5);
+    let samples = history["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 1, "{history}");
+    // No figure is invented: the JSON is what Redis holds.
+    let stored: Vec<(String, Vec<(String, u64)>)> = redis::cmd("XRANGE")
+        .arg(&keys("chart").series)
+        .arg("-")
+        .arg("+")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let (id, fields) = &stored[0];
+    assert_eq!(
+        id.split('-').next().unwrap(),
+        samples[0]["atMs"].to_string()
+    );
+    let field = |name: &str| fields.iter().find(|(f, _)| f == name).unwrap().1;
+    assert_eq!(
+        samples[0],
+        json!({"atMs": samples[0]["atMs"], "waiting": field("w"), "active": field("a"),
+               "capacity": field("c"), "admitted": field("g")})
+    );
+    // Taken at the first pass after the first join, with the others on their way.
+    assert_eq!(field("c"), 1);
+    assert!(
+        field("a") <= 1 && field("g") <= 1 && field("w") <= 2,
+        "{fields:?}"
+    );
+    let now = history["figures"].clone();
+    assert_eq!(
+        (now["waiting"].clone(), now["active"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(
+        (now["admitted"].clone(), now["capacityInForce"].clone()),
+        (json!(1), json!(1))
+    );
+
+    // Everyone leaves: the event goes quiet with a last sample of an empty line.
+    for id in &ids {
+        app.leave(id).await;
+    }
+    let quiet = eventually(SOON, || async {
+        let (_, history) = admin(&app, Method::GET, "/api/admin/events/chart/history", None).await;
+        history["samples"].as_array().unwrap().len() == 2
+    })
+    .await;
+    let (_, history) = admin(&app, Method::GET, "/api/admin/events/chart/history", None).await;
+    assert!(quiet, "{history}");
+    let last = &history["samples"][1];
+    assert_eq!(
+        (last["waiting"].clone(), last["active"].clone()),
+        (json!(0), json!(0))
+    );
+    assert_eq!(last["admitted"], history["figures"]["admitted"]);
+    for bad in ["0", "61", "x", "-1"] {
+        let (status, body) = admin(
+            &app,
+            Method::GET,
+            &format!("/api/admin/events/chart/history?minutes={bad}"),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"]["code"], "invalid_query");
+    }
+}
+
+#[tokio::test]
+async fn the_wait_of_the_last_in_line_is_the_estimate_that_person_is_shown() {
+    let redis = TestRedis::start();
+    let app = spawn_app(
+        &redis,
+        &[
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--capacity",
+            "2",
+            "--session-seconds",
+            "1",
+        ],
+    )
+    .await;
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        ids.push(app.join_id("eta", &format!("u{n}")).await);
+    }
+    // Sessions of one second: admissions go on, so there is a recent rate.
+    assert!(
+        eventually(Duration::from_secs(10), || async {
+            app.status_of(&ids[4]).await == "ACTIVE"
+        })
+        .await
+    );
+    let figures = figures(&app, "eta").await;
+    let waiting = figures["waiting"].as_u64().unwrap();
+    assert!(waiting >= 1, "{figures}");
+    assert!(
+        figures["admittedPerMinute"].as_f64().unwrap() > 0.0,
+        "{figures}"
+    );
+    let last = &ids[ids.len() - 1];
+    let (_, view) = app.status(last).await;
+    assert_eq!(view["position"], waiting, "{view}");
+    let told = view["estimatedWaitSeconds"].as_u64().unwrap();
+    let shown = figures["lastWaitSeconds"].as_u64().unwrap();
+    // Read a moment apart: the decayed rate moves a little between the two reads.
+    assert!(told.abs_diff(shown) <= 2 + told / 10, "{told} vs {shown}");
+}
+
+#[tokio::test]
+async fn a_message_reaches_the_people_waiting_for_that_event_only() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN, "--capacity", "1"]).await;
+    let admitted = app.join_id("msg", "first").await;
+    let waiting = app.join_id("msg", "second").await;
+    let elsewhere = app.join_id("other", "x").await;
+    let _also_waiting = app.join_id("other", "y").await;
+    assert!(
+        eventually(SOON, || async {
+            app.status_of(&admitted).await == "ACTIVE"
+        })
+        .await
+    );
+
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        "/api/admin/events/msg/message",
+        Some(json!({"text": "  Doors open at 10:05  "})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["message"], "Doors open at 10:05");
+    assert_eq!(
+        app.status(&waiting).await.1["message"],
+        "Doors open at 10:05"
+    );
+    assert!(app.status(&admitted).await.1.get("message").is_none());
+    assert!(app.status(&elsewhere).await.1.get("message").is_none());
+
+    for bad in [
+        json!({"text": ""}),
+        json!({"text": "   "}),
+        json!({"text": "x".repeat(281)}),
+        json!({"text": "two\nlines"}),
+        json!({"text": 5}),
+        json!({}),
+        json!({"text": "hi", "colour": "red"}),
+    ] {
+        let (status, body) = admin(
+            &app,
+            Method::PUT,
+            "/api/admin/events/msg/message",
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"]["code"], "invalid_message", "{bad}");
+    }
+    // A refused message changes nothing.
+    assert_eq!(
+        app.status(&waiting).await.1["message"],
+        "Doors open at 10:05"
+    );
+
+    let (status, body) = admin(&app, Method::DELETE, "/api/admin/events/msg/message", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["message"], Value::Null);
+    assert!(app.status(&waiting).await.1.get("message").is_none());
+}
+
+#[tokio::test]
+async fn the_console_opens_with_the_admin_token_only_and_its_cookie_cannot_be_forged() {
+    let redis = TestRedis::start();
+    let off = spawn_app(&redis, &[]).await;
+    let res = browser()
+        .post(off.url("/admin/sign-in"))
+        .form(&[("token", "anything")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::NOT_FOUND,
+        "no console without a token"
+    );
+
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    assert_eq!(sign_in(&app, "wrong").await, None);
+    assert_eq!(sign_in(&app, "").await, None);
+    assert!(!page(&app, "", "/admin").await.contains(r#"name="csrf""#));
+
+    let res = browser()
+        .post(app.url("/admin/sign-in"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    let (cookie, full) = set_cookie(&res, "vestibule_console").expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(full.contains(attribute), "{full}");
+    }
+    assert!(page(&app, &cookie, "/admin")
+        .await
+        .contains("Create an event"));
+
+    // An altered cookie, or one signed for another token, is no session.
+    let value = cookie.split_once('=').unwrap().1;
+    let altered = format!(
+        "vestibule_console={}",
+        value.replace(|c: char| c.is_ascii_digit(), "9")
+    );
+    assert!(!page(&app, &altered, "/admin")
+        .await
+        .contains("Create an event"));
+    let other = spawn_app(&redis, &["--admin-token", "another-token"]).await;
+    assert!(!page(&other, &cookie, "/admin")
+        .await
+        .contains("Create an event"));
+    // The figures behind the pages are not served without a session either.
+    let res = browser()
+        .post(app.url("/api/console/history"))
+        .form(&[("event_id", "E1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn console_forms_need_the_session_its_form_token_and_this_site() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let cookie = sign_in(&app, ADMIN_TOKEN).await.unwrap();
+    let csrf = form_token(&app, &cookie).await;
+    let paused = || async { figures(&app, "steer").await["paused"] == true };
+
+    // No session: back to the sign-in, nothing done.
+    let res = post(&app, "", "/admin/events/steer/pause", &[("csrf", &csrf)]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/admin");
+    // A session without its form token (a forged form on another site), or with another
+    // session's token.
+    let res = post(&app, &cookie, "/admin/events/steer/pause", &[]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let second = sign_in(&app, ADMIN_TOKEN).await.unwrap();
+    let theirs = form_token(&app, &second).await;
+    assert_ne!(theirs, csrf);
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/steer/pause",
+        &[("csrf", &theirs)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_form_token"
+    );
+    // Posted from another site.
+    let res = browser()
+        .post(app.url("/admin/events/steer/pause"))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(!paused().await);
+
+    // The real thing.
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/steer/pause",
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/admin/events/steer");
+    assert!(paused().await);
+    let (flash, _) = set_cookie(&res, "vestibule_console_flash").unwrap();
+    let html = page(&app, &format!("{cookie}; {flash}"), "/admin/events/steer").await;
+    assert!(
+        html.contains("Paused: nobody is let in until you resume."),
+        "the flash"
+    );
+}
+
+#[tokio::test]
+async fn console_forms_check_what_they_are_given_and_change_nothing_when_refused() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN, "--capacity", "1"]).await;
+    let cookie = sign_in(&app, ADMIN_TOKEN).await.unwrap();
+    let csrf = form_token(&app, &cookie).await;
+    let create = |fields: Vec<(&'static str, &'static str)>| {
+        let (app, cookie, csrf) = (&app, &cookie, csrf.clone());
+        async move {
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend(fields);
+            post(app, cookie, "/admin/events", &form).await
+        }
+    };
+    for (bad, says) in [
+        (vec![("event_id", "a b")], "event"),
+        (vec![("event_id", "ok"), ("capacity", "lots")], "capacity"),
+        (
+            vec![("event_id", "ok"), ("target_url", "javascript:alert(1)")],
+            "targetUrl",
+        ),
+        (
+            vec![("event_id", "ok"), ("opens_at", "tomorrow")],
+            "opensAt",
+        ),
+        (
+            vec![("event_id", "ok"), ("queueing", "vip-first")],
+            "queueing",
+        ),
+    ] {
+        let res = create(bad.clone()).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{bad:?}");
+        assert_eq!(res.headers()["location"], "/admin", "{bad:?}");
+        let (_, full) = set_cookie(&res, "vestibule_console_flash").unwrap();
+        let cookie = format!("{cookie}; {}", full.split(';').next().unwrap());
+        let html = page(&app, &cookie, "/admin").await;
+        assert!(html.contains(says), "{bad:?} should say why ({says})");
+    }
+    let (_, list) = admin(&app, Method::GET, "/api/admin/events", None).await;
+    assert_eq!(list["events"], json!([]), "nothing was created");
+
+    let res = create(vec![
+        ("event_id", "made"),
+        ("capacity", "3"),
+        ("target_url", "https://shop.example/sale/"),
+        ("queueing", "fifo"),
+    ])
+    .await;
+    assert_eq!(res.headers()["location"], "/admin/events/made");
+    let made = figures(&app, "made").await;
+    assert_eq!(made["capacity"], 3);
+    assert_eq!(made["targetUrl"], "https://shop.example/sale/");
+
+    // Ending a session of another event from this event's page is refused.
+    let theirs = app.join_id("other", "someone").await;
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/made/revoke",
+        &[("csrf", &csrf), ("session_id", &theirs)],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/admin/events/made");
+    assert_eq!(app.status_of(&theirs).await, "ACTIVE");
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/other/revoke",
+        &[("csrf", &csrf), ("session_id", &theirs)],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/admin/events/other");
+    assert_eq!(app.status_of(&theirs).await, "LEFT");
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_address_even_with_the_right_token() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    for _ in 0..20 {
+        assert_eq!(sign_in(&app, "guess").await, None);
+    }
+    let res = browser()
+        .post(app.url("/admin/sign-in"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&res, "vestibule_console").is_none(), "limited");
+    let (_, flash) = set_cookie(&res, "vestibule_console_flash").unwrap();
+    let html = page(&app, flash.split(';').next().unwrap(), "/admin").await;
+    assert!(html.contains("Too many sign-in attempts"), "says why");
+}
