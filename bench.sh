@@ -325,9 +325,14 @@ digest_ms=$(( ($(date +%s%N) - digest_start) / 1000000 ))
 say "placed $pre at the opening in $placed_ms ms (polls meanwhile: $(cat "$work/opening_poll")); the published digest took $digest_ms ms"
 
 # --- 6. what the browser downloads ------------------------------------------------------
-wasm=$(ls target/site/pkg/*.wasm)
+# A waiting visitor: the main WASM file, the JS that loads it and the split loader. The
+# console's lazy islands are WASM files of their own (split_*, chunk_*), loaded by its pages.
+wasm=$(ls target/site/pkg/vestibule.*.wasm)
 js=$(ls target/site/pkg/vestibule.*.js)
+split_js=$(ls target/site/pkg/__wasm_split.*.js)
 size() { stat -c %s "$1"; }
+sizes() { local f total=0; for f in "$@"; do total=$((total + $(stat -c %s "$f"))); done; echo "$total"; }
+console_wasm=$(ls target/site/pkg/split_*.wasm target/site/pkg/chunk_*.wasm)
 served=$(curl -sS -o /dev/null -D - -H 'accept-encoding: br' "$app/pkg/$(basename "$wasm")" \
   | tr -d '\r' | grep -iE '^(content-encoding|cache-control):' | tr '\n' ' ')
 
@@ -414,8 +419,9 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| fair start: a pre-queue of $pre placed at the opening (admin PUT of opensAt → the draw recorded) | $placed_ms ms | | | seconds, no pause in polls |"
   echo "| ↳ status polls of the pre-queue during the opening, 64 conns | $(field opening_poll rps) req/s, p50 $(field opening_poll p50_ms) ms, p99 $(field opening_poll p99_ms) ms | the poll row: p99 $(field poll p99_ms) ms | | p99 ≤ 10 ms |"
   echo "| ↳ digest of the order of $pre, computed once per process for the draw endpoint | $digest_ms ms | | | |"
-  echo "| release WASM | $(size "$wasm") B raw, $(size "$wasm.gz") B gzip, $(size "$wasm.br") B brotli | | | ≤ 350 KB raw, ≤ 130 KB gzip |"
-  echo "| release JS | $(size "$js") B raw, $(size "$js.gz") B gzip, $(size "$js.br") B brotli | | | |"
+  echo "| release WASM a waiting visitor downloads (the main file) | $(size "$wasm") B raw, $(size "$wasm.gz") B gzip, $(size "$wasm.br") B brotli | | | ≤ 350 KB raw, ≤ 130 KB gzip |"
+  echo "| release JS a waiting visitor downloads (loader + split loader) | $(sizes "$js" "$split_js") B raw, $(sizes "$js.gz" "$split_js.gz") B gzip, $(sizes "$js.br" "$split_js.br") B brotli | | | |"
+  echo "| the console's own WASM ($(echo "$console_wasm" | wc -l) files, loaded by /admin pages only) | $(sizes $console_wasm) B raw, $(sizes $(printf '%s.gz ' $console_wasm)) B gzip | | | not downloaded by visitors |"
   echo "| WASM as served | $served | | | precompressed, cached |"
   echo "| Redis Cluster (3 primaries + 3 replicas): joins over 50 events, 64 conns | $(field cluster_join rps) req/s, p99 $(field cluster_join p99_ms) ms | one Redis (the join row) $(field join rps) req/s | $(ratio "$(field cluster_join rps)" "$(field join rps)")× one Redis | reported: on 2 cores no speed-up is expected |"
   echo "| Redis Cluster: status polls over the 50 events, 64 conns | $(field cluster_poll rps) req/s, p99 $(field cluster_poll p99_ms) ms | one Redis, same kind of ids $(field spread_poll rps) req/s | $(ratio "$(field cluster_poll rps)" "$(field spread_poll rps)")× one Redis | |"

@@ -16,17 +16,11 @@ pub mod domain;
 pub mod server_fns;
 
 #[cfg(feature = "ssr")]
-pub mod admin;
-#[cfg(feature = "ssr")]
-pub mod api;
-#[cfg(feature = "ssr")]
-pub mod browser;
-#[cfg(feature = "ssr")]
 pub mod clock;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
-pub mod console;
+pub mod console_session;
 #[cfg(feature = "ssr")]
 pub mod draw;
 #[cfg(feature = "ssr")]
@@ -34,13 +28,9 @@ pub mod error;
 #[cfg(feature = "ssr")]
 pub mod granter;
 #[cfg(feature = "ssr")]
-pub mod limits;
-#[cfg(feature = "ssr")]
-pub mod openapi;
+pub mod http;
 #[cfg(feature = "ssr")]
 pub mod passes;
-#[cfg(feature = "ssr")]
-pub mod serve;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]

@@ -245,7 +245,7 @@ pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnErro
         set_cookie(secrets.cookies.clear_pass(is_https(&headers)));
     }
     // Without JavaScript, back to the place's page (the referrer carries only the origin:
-    // a place's URL is its credential, see `crate::browser`).
+    // a place's URL is its credential, see `crate::http::browser`).
     if is_form_post() {
         leptos_axum::redirect(&format!("/queue/{sid}"));
     }

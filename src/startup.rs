@@ -1,32 +1,26 @@
-//! Wiring: state, router, listener, granter, graceful shutdown.
+//! Wiring: the store, the service, the granter and the HTTP surface (`crate::http`) put
+//! together; the listener and graceful shutdown.
 
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::http::{header, HeaderValue};
 use axum::Router;
 use leptos::config::{get_configuration, LeptosOptions};
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
-use crate::app::{shell, App};
-use crate::browser;
 use crate::config::Config;
-use crate::console::{self, Console};
+use crate::console_session::Console;
 use crate::granter::{self, Health, Wake};
-use crate::limits::{self, JoinLimiter};
+use crate::http::client::ClientLimiter;
+use crate::http::{api, console, router, serve, Limits};
 use crate::passes::{self, Keyring};
 use crate::service::{Service, ServiceSettings};
 use crate::state::{AppState, Shared};
 use crate::store::Store;
 use crate::telemetry;
-use crate::{admin, api};
 
 pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -50,7 +44,7 @@ pub struct Application {
     granter: JoinHandle<()>,
     shutdown: CancellationToken,
     header_timeout: std::time::Duration,
-    fast_lane: crate::serve::FastLane,
+    fast_lane: serve::FastLane,
 }
 
 impl Application {
@@ -103,17 +97,16 @@ impl Application {
             service,
             granter: health,
             metrics_token: config.metrics_token()?,
-            console: admin_token
-                .as_deref()
-                .map(|token| Console::new(token, config.trusted_proxies.clone())),
+            console: admin_token.as_deref().map(Console::new),
         }));
         telemetry::metrics_handle();
         let limits = Limits {
-            joins: JoinLimiter::new(
+            joins: ClientLimiter::new(
                 config.join_rate_per_second,
                 config.join_burst,
                 config.trusted_proxies.clone(),
             ),
+            sign_ins: console::sign_in_limiter(config.trusted_proxies.clone()),
             request_timeout: std::time::Duration::from_millis(config.request_timeout_ms),
             admin_token,
         };
@@ -138,7 +131,7 @@ impl Application {
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
         let shutdown = self.shutdown.clone();
-        crate::serve::serve(
+        serve::serve(
             self.listener,
             self.router,
             self.fast_lane,
@@ -154,61 +147,4 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
-}
-
-/// The limits every request passes through.
-pub struct Limits {
-    pub joins: JoinLimiter,
-    pub request_timeout: std::time::Duration,
-    /// Admin routes are mounted only with a token.
-    pub admin_token: Option<String>,
-}
-
-/// Every route: the JSON API (and the admin API when configured), the hashed static files,
-/// the Leptos pages and server functions, and the fallback (files under the site root,
-/// else the app's 404 page).
-pub fn router(state: AppState, limits: Limits) -> Router {
-    let options = state.leptos_options.clone();
-    let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
-    let cache = if options.hash_files {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    let pkg = tower::ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(cache),
-        ))
-        .service(
-            ServeDir::new(pkg_dir)
-                .precompressed_br()
-                .precompressed_gzip(),
-        );
-    let routes = generate_route_list(App);
-    let mut router = Router::new();
-    if let Some(token) = &limits.admin_token {
-        router = router.merge(admin::router(token)).merge(console::router());
-    }
-    router
-        .merge(api::router())
-        .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
-        .leptos_routes_with_context(&state, routes, || {}, {
-            let options = options.clone();
-            move || shell(options.clone())
-        })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(
-            limits.joins,
-            limits::limit_joins,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limits.request_timeout,
-            limits::deadline,
-        ))
-        .layer(axum::middleware::from_fn(browser::guard_server_fns))
-        .layer(axum::middleware::from_fn(browser::default_headers))
-        .layer(axum::middleware::from_fn(telemetry::track_http))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }

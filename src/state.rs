@@ -20,7 +20,7 @@ pub struct Shared {
     /// `None`: /metrics is open.
     pub metrics_token: Option<String>,
     /// The operator's console; `None` without an admin token.
-    pub console: Option<crate::console::Console>,
+    pub console: Option<crate::console_session::Console>,
 }
 
 impl std::ops::Deref for AppState {

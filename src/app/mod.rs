@@ -7,7 +7,7 @@
 //! file, and the console's live figures, lazy islands split into a WASM file of their
 //! own. Only islands are compiled into WASM and hydrated, so the browser downloads no
 //! router and no page code. Forms are plain HTML forms posted to server functions (the
-//! console's to `crate::console`).
+//! console's to `crate::http::console`).
 
 pub mod console;
 mod event_page;
@@ -33,9 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
     ) {
-        if let Ok(policy) =
-            axum::http::HeaderValue::from_str(&crate::browser::page_policy(&nonce.to_string()))
-        {
+        if let Ok(policy) = axum::http::HeaderValue::from_str(&page_policy(&nonce.to_string())) {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
         }
     }
@@ -57,6 +55,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The Content-Security-Policy of a page, allowing its own files, the inline hydration
+/// script with this response's nonce, and WebAssembly.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 }
 
 /// The app (rendered on the server; its islands hydrate in the browser).

@@ -2,8 +2,8 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
-use vestibule::api::parse_join;
 use vestibule::domain::{EventId, SessionId, UserId};
+use vestibule::http::api::parse_join;
 
 fn allowed(s: &str) -> bool {
     (1..=64).contains(&s.chars().count())

@@ -1,5 +1,5 @@
 //! Server functions behind the console's pages: what a signed-in operator reads. The
-//! writes are plain form posts (`crate::console`).
+//! writes are plain form posts (`crate::http::console`).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ mod ssr {
 
     use axum::http::StatusCode;
 
-    use crate::console::{removal, Console, ConsoleSession, FLASH_COOKIE};
+    use crate::console_session::{removal, Console, ConsoleSession, FLASH_COOKIE};
     use crate::error::AppError;
     use crate::server_fns::ssr::{fail, headers, set_cookie};
     use crate::state::AppState;

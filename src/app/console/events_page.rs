@@ -5,8 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use super::charts::duration;
-use super::data::{console_desk, console_events, EventsList};
+use super::data::{console_desk, console_events};
 use super::live::LiveEvents;
 use super::{FlashNote, SettingsFields, SignOut};
 use crate::app::join_page::error_text;
@@ -80,57 +79,6 @@ pub fn SignIn(flash: Option<(bool, String)>) -> impl IntoView {
                 <button type="submit">"Sign in"</button>
             </form>
         </section>
-    }
-}
-
-/// The events table: one row per event, linked to its page.
-#[component]
-pub fn EventsTable(list: EventsList) -> impl IntoView {
-    let empty = list.events.is_empty();
-    let rows = list
-        .events
-        .into_iter()
-        .map(|e| {
-            let id = e.event_id.to_string();
-            let state = if e.paused {
-                "Paused".to_string()
-            } else if let Some(at) = &e.opens_at {
-                format!("Opens {at}")
-            } else {
-                "Open".to_string()
-            };
-            view! {
-                <tr data-event=id.clone()>
-                    <th scope="row"><a href=format!("/admin/events/{id}")>{id.clone()}</a></th>
-                    <td>{state}</td>
-                    <td class="num" data-testid="row-waiting">{e.waiting}</td>
-                    <td class="num" data-testid="row-active">{format!("{} / {}", e.active, e.capacity_in_force)}</td>
-                    <td class="num">{format!("{:.1}", e.admitted_per_minute)}</td>
-                    <td class="num">{e.last_wait_seconds.map_or_else(|| "—".to_string(), duration)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <div class="table-scroll" tabindex="0" role="region" aria-label="Events">
-            <table class="events">
-                <thead>
-                    <tr>
-                        <th scope="col">"Event"</th>
-                        <th scope="col">"State"</th>
-                        <th scope="col" class="num">"Waiting"</th>
-                        <th scope="col" class="num">"Active / capacity"</th>
-                        <th scope="col" class="num">"Admitted / min"</th>
-                        <th scope="col" class="num">"Last in line waits"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-        {empty.then(|| view! { <p>"No events yet: create one below, or let the first join make one."</p> })}
-        {list.next.map(|next| view! {
-            <p><a href=format!("/admin?after={next}")>"Next events"</a></p>
-        })}
     }
 }
 

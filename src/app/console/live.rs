@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use super::charts::{Charts, Figures};
 use super::data::{console_events, console_history, EventsList};
-use super::events_page::EventsTable;
+use super::figures::{Charts, EventsTable, Figures};
 use crate::app::hydration_flag;
 use crate::domain::EventHistory;
 

@@ -2,14 +2,14 @@
 //! the events table; `/admin/events/{eventId}`, an event's figures, charts and controls.
 //!
 //! The pages render on the server. Their forms are plain HTML forms posted to
-//! `crate::console`, which answers with a redirect back here. The figures and charts are
+//! `crate::http::console`, which answers with a redirect back here. The figures and charts are
 //! lazy islands ([`live`]) that read fresh figures every few seconds: their code is split
 //! into a WASM file of its own, which a waiting visitor never downloads.
 
-mod charts;
 pub mod data;
 mod event_page;
 mod events_page;
+mod figures;
 mod live;
 
 use leptos::prelude::*;

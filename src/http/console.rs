@@ -1,13 +1,14 @@
 //! The operator's console behind `/admin` (README, "The operator's console"): its sign-in
-//! and the form posts that steer events. The pages themselves are in `app::console`.
+//! and the form posts that steer events. The pages themselves are in `crate::app::console`,
+//! the session and its cookies in [`crate::console_session`].
 //!
 //! - Signing in: the admin token (`WAITING_ROOM_ADMIN_TOKEN`) is entered once. The answer
 //!   sets `vestibule_console`, a cookie signed (HMAC) with a key derived from the token:
-//!   `HttpOnly`, `SameSite=Strict`, `Secure` over https, good for [`SESSION_HOURS`] hours.
+//!   `HttpOnly`, `SameSite=Strict`, `Secure` over https, good for 12 hours.
 //!   A new token ends every session made with the old one. Sign-in attempts are limited
 //!   per client address.
 //! - Every form carries a token derived from the session (`csrf`), and posts from another
-//!   site are refused before that (`crate::browser`), so another site cannot steer an
+//!   site are refused before that ([`super::browser`]), so another site cannot steer an
 //!   event with an operator's cookie.
 //! - After a post the browser is sent back (303) to the page it came from; what happened
 //!   travels in a short-lived signed cookie (the flash) that the next page shows once.
@@ -16,199 +17,38 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Form, Router};
-use base64::Engine;
-use cookie::{Cookie, CookieJar, Key, SameSite};
+use axum::{Extension, Form, Router};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256, Sha512};
-use subtle::ConstantTimeEq;
 
-use crate::admin::parse_settings;
+use super::admin::parse_settings;
+use super::client::ClientLimiter;
+use crate::console_session::{removal, Console, Flash, SESSION_COOKIE};
 use crate::domain::{EventId, SessionId};
 use crate::error::AppError;
-use crate::limits::JoinLimiter;
 use crate::service::Service;
 use crate::state::AppState;
 use crate::visitor::is_https;
 
-/// The console's session cookie.
-pub const SESSION_COOKIE: &str = "vestibule_console";
-/// What the last post did, shown once by the next page.
-pub const FLASH_COOKIE: &str = "vestibule_console_flash";
-/// How long a console session lasts.
-pub const SESSION_HOURS: u64 = 12;
 /// Sign-in attempts per client address: a burst of this many, then [`SIGN_IN_PER_MINUTE`].
 /// Guessing a long random token at that pace is hopeless (README, "The operator's
 /// console", says how long a token to use).
 const SIGN_IN_BURST: u32 = 20;
 const SIGN_IN_PER_MINUTE: u32 = 10;
 
-/// The console's keys, derived from the admin token. Cheap to clone.
-#[derive(Clone)]
-pub struct Console(Arc<Keys>);
-
-struct Keys {
-    token: Box<[u8]>,
-    /// Signs the session and flash cookies.
-    key: Key,
-    /// Makes each session's form token.
-    csrf_key: [u8; 32],
-    sign_ins: JoinLimiter,
+/// The limit on sign-in attempts; `trusted`: the proxies whose forwarded addresses name
+/// the client.
+pub fn sign_in_limiter(trusted: Vec<ipnet::IpNet>) -> ClientLimiter {
+    ClientLimiter::per_minute(SIGN_IN_PER_MINUTE, SIGN_IN_BURST, trusted)
 }
 
-/// A signed-in operator's session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsoleSession {
-    nonce: String,
-}
-
-/// What the last post did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Flash {
-    pub ok: bool,
-    pub text: String,
-}
-
-impl Console {
-    /// `trusted`: the proxies whose forwarded addresses name the client (for the limit
-    /// on sign-in attempts).
-    pub fn new(token: &str, trusted: Vec<ipnet::IpNet>) -> Self {
-        let derive = |purpose: &str| {
-            let mut hash = Sha512::new();
-            hash.update(purpose.as_bytes());
-            hash.update([0]);
-            hash.update(token.as_bytes());
-            hash.finalize()
-        };
-        let mut csrf_key = [0u8; 32];
-        csrf_key.copy_from_slice(&Sha256::digest(derive("vestibule console form"))[..]);
-        Self(Arc::new(Keys {
-            token: token.as_bytes().into(),
-            key: Key::from(&derive("vestibule console session")[..]),
-            csrf_key,
-            sign_ins: JoinLimiter::per_minute(SIGN_IN_PER_MINUTE, SIGN_IN_BURST, trusted),
-        }))
-    }
-
-    /// The token, compared in constant time.
-    pub fn is_token(&self, given: &str) -> bool {
-        bool::from(given.trim().as_bytes().ct_eq(&self.0.token))
-    }
-
-    /// The session this request's cookie proves, if any (and not expired).
-    pub fn session(&self, headers: &HeaderMap) -> Option<ConsoleSession> {
-        let value = self.signed(headers, SESSION_COOKIE)?;
-        let (expires, nonce) = value.split_once('.')?;
-        let expires: u64 = expires.parse().ok()?;
-        (expires > crate::clock::now_ms() && nonce.len() == 32).then(|| ConsoleSession {
-            nonce: nonce.to_string(),
-        })
-    }
-
-    /// The form token of a session.
-    pub fn csrf(&self, session: &ConsoleSession) -> String {
-        let mut hash = Sha256::new();
-        hash.update(self.0.csrf_key);
-        hash.update(session.nonce.as_bytes());
-        hex(&hash.finalize())
-    }
-
-    /// Whether a form's token is this session's.
-    fn csrf_ok(&self, session: &ConsoleSession, given: Option<&String>) -> bool {
-        given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(self.csrf(session).as_bytes())))
-    }
-
-    /// `Set-Cookie` of a new session.
-    fn new_session(&self, secure: bool) -> HeaderValue {
-        let expires = crate::clock::now_ms() + SESSION_HOURS * 3_600_000;
-        let nonce = format!("{:032x}", rand::random::<u128>());
-        self.sign(
-            cookie(SESSION_COOKIE, format!("{expires}.{nonce}"), "/", secure)
-                .max_age(cookie::time::Duration::hours(SESSION_HOURS as i64)),
-        )
-    }
-
-    /// The flash of this request, if any.
-    pub fn flash(&self, headers: &HeaderMap) -> Option<Flash> {
-        let value = self.signed(headers, FLASH_COOKIE)?;
-        let (kind, text) = value.split_once('.')?;
-        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(text)
-            .ok()?;
-        Some(Flash {
-            ok: kind == "ok",
-            text: String::from_utf8(text).ok()?,
-        })
-    }
-
-    /// `Set-Cookie` of a flash for the next page.
-    fn set_flash(&self, flash: &Flash, secure: bool) -> HeaderValue {
-        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&flash.text);
-        let kind = if flash.ok { "ok" } else { "error" };
-        self.sign(
-            cookie(FLASH_COOKIE, format!("{kind}.{text}"), "/admin", secure)
-                .max_age(cookie::time::Duration::minutes(1)),
-        )
-    }
-
-    fn signed(&self, headers: &HeaderMap, name: &str) -> Option<String> {
-        let mut jar = CookieJar::new();
-        for value in headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-        {
-            for c in Cookie::split_parse(value.to_owned()).filter_map(Result::ok) {
-                if c.name() == name {
-                    jar.add_original(c);
-                }
-            }
-        }
-        Some(jar.signed(&self.0.key).get(name)?.value().to_string())
-    }
-
-    fn sign(&self, cookie: cookie::CookieBuilder<'static>) -> HeaderValue {
-        let mut jar = CookieJar::new();
-        jar.signed_mut(&self.0.key).add(cookie.build());
-        let signed = jar.delta().next().expect("the cookie just added");
-        HeaderValue::from_str(&signed.to_string()).expect("a cookie is a valid header value")
-    }
-}
-
-/// `Set-Cookie` that removes a cookie.
-pub fn removal(name: &'static str, path: &'static str, secure: bool) -> HeaderValue {
-    let gone = cookie(name, String::new(), path, secure)
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
-    HeaderValue::from_str(&gone.to_string()).expect("a cookie is a valid header value")
-}
-
-fn cookie(
-    name: &'static str,
-    value: String,
-    path: &'static str,
-    secure: bool,
-) -> cookie::CookieBuilder<'static> {
-    Cookie::build((name, value))
-        .path(path)
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The console's form posts.
-pub fn router() -> Router<AppState> {
+/// The console's form posts; `sign_ins` limits the sign-in attempts.
+pub fn router(sign_ins: ClientLimiter) -> Router<AppState> {
     Router::new()
         .route("/admin/sign-in", post(sign_in))
         .route("/admin/sign-out", post(sign_out))
@@ -218,6 +58,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/events/{id}/resume", post(resume))
         .route("/admin/events/{id}/message", post(message))
         .route("/admin/events/{id}/revoke", post(revoke))
+        .layer(Extension(sign_ins))
 }
 
 type Fields = Result<Form<HashMap<String, String>>, FormRejection>;
@@ -274,6 +115,7 @@ fn console_of(state: &AppState) -> Result<Console, Refused> {
 /// `POST /admin/sign-in {token}`.
 async fn sign_in(
     State(state): State<AppState>,
+    Extension(sign_ins): Extension<ClientLimiter>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     form: Fields,
@@ -285,7 +127,7 @@ async fn sign_in(
     let peer = extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    if let Err(wait) = console.0.sign_ins.check_client(peer, &headers) {
+    if let Err(wait) = sign_ins.check_client(peer, &headers) {
         let text = format!(
             "Too many sign-in attempts from this address: try again in {} s.",
             wait.as_secs().max(1)

@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
-use crate::api::json_object;
+use super::api::json_object;
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
 use crate::error::AppError;
 use crate::service::{parse_rfc3339, Service};
@@ -43,11 +43,11 @@ pub fn router(token: &str) -> Router<AppState> {
         )
         .route("/api/admin/sessions/{id}", delete(revoke))
         .route_layer(middleware::from_fn_with_state(token, require_token))
-        .method_not_allowed_fallback(crate::api::method_not_allowed)
+        .method_not_allowed_fallback(super::api::method_not_allowed)
 }
 
 async fn require_token(State(token): State<Arc<[u8]>>, request: Request, next: Next) -> Response {
-    let given = crate::api::bearer(request.headers()).unwrap_or_default();
+    let given = super::api::bearer(request.headers()).unwrap_or_default();
     if bool::from(given.as_bytes().ct_eq(&token)) {
         return next.run(request).await;
     }
@@ -211,7 +211,7 @@ async fn revoke(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let sid = crate::api::session_id(id)?;
+    let sid = super::api::session_id(id)?;
     Ok(Json(service.leave(sid).await?).into_response())
 }
 

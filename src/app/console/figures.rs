@@ -1,9 +1,11 @@
-//! The console's pictures: an event's figures and its line charts, drawn as SVG from the
-//! samples the granter records. The same code draws the first picture on the server and
-//! every update in the browser (inside the console's island).
+//! What the console shows of the lines: the events table, an event's figures and its line
+//! charts, drawn as SVG from the samples the granter records. The same code draws the
+//! first picture on the server and every update in the browser (inside the console's
+//! islands).
 
 use leptos::prelude::*;
 
+use super::data::EventsList;
 use crate::domain::{EventFigures, EventHistory, Sample};
 
 /// The drawing's size, in SVG units (it scales to the width of the page).
@@ -21,6 +23,57 @@ pub struct Line {
     /// A CSS class, which gives its colour.
     pub class: &'static str,
     pub points: Vec<(u64, f64)>,
+}
+
+/// The events table: one row per event, linked to its page.
+#[component]
+pub fn EventsTable(list: EventsList) -> impl IntoView {
+    let empty = list.events.is_empty();
+    let rows = list
+        .events
+        .into_iter()
+        .map(|e| {
+            let id = e.event_id.to_string();
+            let state = if e.paused {
+                "Paused".to_string()
+            } else if let Some(at) = &e.opens_at {
+                format!("Opens {at}")
+            } else {
+                "Open".to_string()
+            };
+            view! {
+                <tr data-event=id.clone()>
+                    <th scope="row"><a href=format!("/admin/events/{id}")>{id.clone()}</a></th>
+                    <td>{state}</td>
+                    <td class="num" data-testid="row-waiting">{e.waiting}</td>
+                    <td class="num" data-testid="row-active">{format!("{} / {}", e.active, e.capacity_in_force)}</td>
+                    <td class="num">{format!("{:.1}", e.admitted_per_minute)}</td>
+                    <td class="num">{e.last_wait_seconds.map_or_else(|| "—".to_string(), duration)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Events">
+            <table class="events">
+                <thead>
+                    <tr>
+                        <th scope="col">"Event"</th>
+                        <th scope="col">"State"</th>
+                        <th scope="col" class="num">"Waiting"</th>
+                        <th scope="col" class="num">"Active / capacity"</th>
+                        <th scope="col" class="num">"Admitted / min"</th>
+                        <th scope="col" class="num">"Last in line waits"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {empty.then(|| view! { <p>"No events yet: create one below, or let the first join make one."</p> })}
+        {list.next.map(|next| view! {
+            <p><a href=format!("/admin?after={next}")>"Next events"</a></p>
+        })}
+    }
 }
 
 /// An event's figures now, in words and numbers.
@@ -153,15 +206,25 @@ fn points(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> Vec<(u64, f64)>
     samples.iter().map(|s| (s.at_ms, value(s))).collect()
 }
 
-/// Admissions per minute between each sample and the one before it.
+/// Admissions per minute at each sample: the admitted count's rise over the minute before
+/// it (from the oldest sample within that minute; from the one just before when the event
+/// was quiet for longer).
 pub fn admissions_per_minute(samples: &[Sample]) -> Vec<(u64, f64)> {
+    let mut from = 0;
     samples
-        .windows(2)
-        .filter(|w| w[1].at_ms > w[0].at_ms)
-        .map(|w| {
-            let admitted = w[1].admitted.saturating_sub(w[0].admitted) as f64;
-            let minutes = (w[1].at_ms - w[0].at_ms) as f64 / 60_000.0;
-            (w[1].at_ms, admitted / minutes)
+        .iter()
+        .enumerate()
+        .skip(1)
+        .filter_map(|(i, now)| {
+            while from < i - 1 && samples[from].at_ms + 60_000 < now.at_ms {
+                from += 1;
+            }
+            let then = &samples[from];
+            let minutes = now.at_ms.checked_sub(then.at_ms).filter(|&ms| ms > 0)? as f64 / 60_000.0;
+            Some((
+                now.at_ms,
+                now.admitted.saturating_sub(then.admitted) as f64 / minutes,
+            ))
         })
         .collect()
 }
@@ -239,16 +302,24 @@ mod tests {
     }
 
     #[test]
-    fn admissions_per_minute_are_the_differences_of_the_admitted_count() {
+    fn admissions_per_minute_are_the_rise_of_the_admitted_count_over_a_minute() {
         let samples = [
             sample(0, 0),
-            sample(5_000, 10),
-            sample(10_000, 10),
-            sample(70_000, 40),
+            sample(30_000, 10),
+            sample(60_000, 30),
+            sample(90_000, 30),
+            sample(300_000, 40),
         ];
         assert_eq!(
             admissions_per_minute(&samples),
-            vec![(5_000, 120.0), (10_000, 0.0), (70_000, 30.0)]
+            vec![
+                (30_000, 20.0),
+                (60_000, 30.0),
+                // From the sample a minute before (30 s): 20 in a minute.
+                (90_000, 20.0),
+                // Quiet for longer: from the sample just before.
+                (300_000, 10.0 / 3.5),
+            ]
         );
     }
 

@@ -1,40 +1,28 @@
-//! Abuse limits: a per-client rate limit on joins and a deadline for every request. The
-//! client is the TCP peer, or behind trusted proxies the address they forward (see
-//! [`client_ip`]). A browser's form post that hits a limit is sent back to its page with
-//! the reason, as a refused join is; everyone else gets the JSON error.
-//! (Body limits: [`crate::api::MAX_BODY_BYTES`] and [`crate::browser`].)
+//! Who a request is from, and how fast they may go: the client's address (the TCP peer, or
+//! behind trusted proxies the address they forward) and a per-address rate limit.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
-use leptos::prelude::ServerFnError;
-use leptos::server_fn::error::ServerFnUrlError;
-use leptos::server_fn::ServerFn;
-
-use crate::error::AppError;
-use crate::server_fns::JoinEvent;
-use crate::telemetry::names;
 
 /// Clients remembered before stale ones are dropped.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 
-/// Joins per client address: the JSON join route and the page's join server function.
+/// Requests per client address: the joins (the JSON join route and the page's join server
+/// function), and the console's sign-in attempts.
 #[derive(Clone)]
-pub struct JoinLimiter {
+pub struct ClientLimiter {
     limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     trusted: Arc<[IpNet]>,
 }
 
-impl JoinLimiter {
+impl ClientLimiter {
     /// `per_second` 0 means no limit; `trusted`: the proxies whose forwarded addresses
     /// name the client.
     pub fn new(per_second: u32, burst: u32, trusted: Vec<IpNet>) -> Self {
@@ -140,84 +128,10 @@ fn parse_hop(value: &str) -> Option<IpAddr> {
         })
 }
 
-fn is_join(request: &Request) -> bool {
-    request.method() == Method::POST
-        && matches!(
-            request.uri().path(),
-            crate::api::JOIN_PATH | <JoinEvent as ServerFn>::PATH
-        )
-}
-
-/// A browser posting a form (no JavaScript) to a server function: it should land back on
-/// its page with the reason, not on a JSON document.
-fn form_post_back(request: &Request, message: &str) -> Option<Response> {
-    let headers = request.headers();
-    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
-    let html = text(header::ACCEPT).is_some_and(|a| a.contains("text/html"));
-    let form = text(header::CONTENT_TYPE)
-        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
-    let path = request.uri().path();
-    if !(request.method() == Method::POST && html && form && crate::browser::is_server_fn(path)) {
-        return None;
-    }
-    let back = text(header::REFERER).unwrap_or("/");
-    let error: ServerFnUrlError<ServerFnError> =
-        ServerFnUrlError::new(path, ServerFnError::ServerError(message.to_owned()));
-    let url = error.to_url(back).ok()?;
-    // Only ever back to a page of this site.
-    let target = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    };
-    Some(Redirect::to(&target).into_response())
-}
-
-/// Middleware: 429 with `Retry-After` for a client joining too fast.
-pub async fn limit_joins(
-    State(limiter): State<JoinLimiter>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if is_join(&request) {
-        let client = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| client_ip(c.0.ip(), request.headers(), &limiter.trusted));
-        if let Some(Err(wait)) = client.map(|ip| limiter.check(ip)) {
-            metrics::counter!(names::RATE_LIMITED).increment(1);
-            let message = "too many joins from this address; slow down";
-            if let Some(back) = form_post_back(&request, message) {
-                return back;
-            }
-            let mut response =
-                AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
-                    .into_response();
-            let seconds = wait.as_secs().max(1);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return response;
-        }
-    }
-    next.run(request).await
-}
-
-/// Middleware: a request that takes longer than the deadline is answered 503 (JSON), or
-/// for a browser's form post, back on its page with the reason.
-pub async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let message = "the request took too long; please retry";
-    let back = form_post_back(&request, message);
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => back.unwrap_or_else(|| {
-            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", message).into_response()
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::{header, HeaderValue};
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -20,7 +20,7 @@ use crate::error::AppError;
 use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue};
 
 /// Largest body a server function accepts (the JSON API has the same limit).
-pub const MAX_FORM_BYTES: usize = crate::api::MAX_BODY_BYTES;
+pub const MAX_FORM_BYTES: usize = super::api::MAX_BODY_BYTES;
 
 /// The path of one of the pages' server functions.
 pub fn is_server_fn(path: &str) -> bool {
@@ -36,7 +36,7 @@ pub fn is_server_fn(path: &str) -> bool {
     .contains(&path)
 }
 
-/// The path of one of the console's form posts (`crate::console`).
+/// The path of one of the console's form posts (`super::console`).
 fn is_console_post(path: &str) -> bool {
     path.starts_with("/admin/")
 }
@@ -84,16 +84,6 @@ pub async fn guard_server_fns(request: Request, next: Next) -> Response {
     }
     let request = request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_FORM_BYTES)));
     next.run(request).await
-}
-
-/// The Content-Security-Policy of a page, allowing its own files, the inline hydration
-/// script with this response's nonce, and WebAssembly.
-pub fn page_policy(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
 }
 
 /// Middleware: the headers every response gets unless it set its own: no sniffing, no

@@ -38,17 +38,17 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
         .route(
             "/api/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
+            get(|| async { Json(super::openapi::document()) }),
         )
         .route("/api/{*rest}", any(no_such_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-/// The gate's fast lane (see [`crate::serve`]): a check that memory can decide is
+/// The gate's fast lane (see [`super::serve`]): a check that memory can decide is
 /// answered before the router, with no router, state or service clone; the rest (keys not
 /// loaded yet, an event never guarded here, a malformed id) goes to the `gate` route.
-pub fn gate_fast_lane(service: Service) -> crate::serve::FastLane {
+pub fn gate_fast_lane(service: Service) -> super::serve::FastLane {
     std::sync::Arc::new(move |request| {
         let id = request.uri().path().strip_prefix(GATE_PREFIX)?;
         if !(request.method() == axum::http::Method::GET && crate::domain::is_valid_name(id)) {

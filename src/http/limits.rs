@@ -1,0 +1,96 @@
+//! Abuse limits: a per-client rate limit on joins and a deadline for every request. The
+//! client is the TCP peer, or behind trusted proxies the address they forward (see
+//! [`super::client::client_ip`]). A browser's form post that hits a limit is sent back to its page with
+//! the reason, as a refused join is; everyone else gets the JSON error.
+//! (Body limits: [`super::api::MAX_BODY_BYTES`] and [`super::browser`].)
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use leptos::prelude::ServerFnError;
+use leptos::server_fn::error::ServerFnUrlError;
+use leptos::server_fn::ServerFn;
+
+use super::client::ClientLimiter;
+use crate::error::AppError;
+use crate::server_fns::JoinEvent;
+use crate::telemetry::names;
+
+fn is_join(request: &Request) -> bool {
+    request.method() == Method::POST
+        && matches!(
+            request.uri().path(),
+            super::api::JOIN_PATH | <JoinEvent as ServerFn>::PATH
+        )
+}
+
+/// A browser posting a form (no JavaScript) to a server function: it should land back on
+/// its page with the reason, not on a JSON document.
+fn form_post_back(request: &Request, message: &str) -> Option<Response> {
+    let headers = request.headers();
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    let html = text(header::ACCEPT).is_some_and(|a| a.contains("text/html"));
+    let form = text(header::CONTENT_TYPE)
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    let path = request.uri().path();
+    if !(request.method() == Method::POST && html && form && super::browser::is_server_fn(path)) {
+        return None;
+    }
+    let back = text(header::REFERER).unwrap_or("/");
+    let error: ServerFnUrlError<ServerFnError> =
+        ServerFnUrlError::new(path, ServerFnError::ServerError(message.to_owned()));
+    let url = error.to_url(back).ok()?;
+    // Only ever back to a page of this site.
+    let target = match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    };
+    Some(Redirect::to(&target).into_response())
+}
+
+/// Middleware: 429 with `Retry-After` for a client joining too fast.
+pub async fn limit_joins(
+    State(limiter): State<ClientLimiter>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if is_join(&request) {
+        let client = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(Err(wait)) = client.map(|peer| limiter.check_client(peer, request.headers())) {
+            metrics::counter!(names::RATE_LIMITED).increment(1);
+            let message = "too many joins from this address; slow down";
+            if let Some(back) = form_post_back(&request, message) {
+                return back;
+            }
+            let mut response =
+                AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                    .into_response();
+            let seconds = wait.as_secs().max(1);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
+    }
+    next.run(request).await
+}
+
+/// Middleware: a request that takes longer than the deadline is answered 503 (JSON), or
+/// for a browser's form post, back on its page with the reason.
+pub async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    let message = "the request took too long; please retry";
+    let back = form_post_back(&request, message);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => back.unwrap_or_else(|| {
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", message).into_response()
+        }),
+    }
+}

@@ -1,0 +1,86 @@
+//! The HTTP surface: the router and its state, the public JSON routes ([`api`]), the admin
+//! routes ([`admin`]), the console's form posts ([`console`]), the middleware (client
+//! limits, deadline, CSRF guard and security headers), the OpenAPI document and the server
+//! loop. The pages themselves are the Leptos app (`crate::app`).
+
+pub mod admin;
+pub mod api;
+pub mod browser;
+pub mod client;
+pub mod console;
+pub mod limits;
+pub mod openapi;
+pub mod serve;
+
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::{shell, App};
+use crate::state::AppState;
+use crate::telemetry;
+use client::ClientLimiter;
+
+/// The limits every request passes through.
+pub struct Limits {
+    pub joins: ClientLimiter,
+    /// Sign-in attempts to the console.
+    pub sign_ins: ClientLimiter,
+    pub request_timeout: std::time::Duration,
+    /// Admin routes are mounted only with a token.
+    pub admin_token: Option<String>,
+}
+
+/// Every route: the JSON API (and the admin API when configured), the hashed static files,
+/// the Leptos pages and server functions, and the fallback (files under the site root,
+/// else the app's 404 page).
+pub fn router(state: AppState, limits: Limits) -> Router {
+    let options = state.leptos_options.clone();
+    let pkg_dir = format!("{}/{}", options.site_root, options.site_pkg_dir);
+    let cache = if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let pkg = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache),
+        ))
+        .service(
+            ServeDir::new(pkg_dir)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    let routes = generate_route_list(App);
+    let mut router = Router::new();
+    if let Some(token) = &limits.admin_token {
+        router = router
+            .merge(admin::router(token))
+            .merge(console::router(limits.sign_ins.clone()));
+    }
+    router
+        .merge(api::router())
+        .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
+        .leptos_routes_with_context(&state, routes, || {}, {
+            let options = options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.joins,
+            limits::limit_joins,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limits.request_timeout,
+            limits::deadline,
+        ))
+        .layer(axum::middleware::from_fn(browser::guard_server_fns))
+        .layer(axum::middleware::from_fn(browser::default_headers))
+        .layer(axum::middleware::from_fn(telemetry::track_http))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
