@@ -8,6 +8,10 @@
 //! wakes them. A sweep over every registered event runs at start and every few minutes, as
 //! a safety net. Any number of granters may run on one Redis: the scripts are atomic, so
 //! they never admit beyond capacity or out of order.
+//!
+//! [`pass`] is one step; [`run`] is the loop that decides when to take it. With
+//! `--granter-mode manual` no loop runs and whoever holds the [`Granter`] steps it (the
+//! tests of the rules do, so they need not wait for the loop).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,7 +25,7 @@ use tracing::Instrument;
 
 use crate::clock::now_ms;
 use crate::domain::EventId;
-use crate::store::{GrantParams, GrantReport, Store};
+use crate::store::{GrantParams, GrantReport, Store, StoreError};
 use crate::telemetry::names;
 
 /// Longest back-off while Redis is away.
@@ -82,15 +86,61 @@ impl Health {
     }
 }
 
+/// What one pass goes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// These events (woken by a join, a freed slot or a settings change here).
+    Events(Vec<EventId>),
+    /// The events with work (`wr:live`).
+    Live,
+    /// Every registered event: the sweep.
+    All,
+}
+
+/// One granter pass over `scope`: expire, admit, purge and sample each event; its
+/// metrics recorded.
+pub async fn pass(
+    store: &Store,
+    params: &GrantParams,
+    scope: &Scope,
+) -> Result<Vec<GrantReport>, StoreError> {
+    let started = Instant::now();
+    let result = match scope {
+        Scope::Events(events) => store.grant(events, params).await,
+        Scope::Live => store.grant_live(params).await,
+        Scope::All => store.grant_all(params).await,
+    };
+    metrics::histogram!(names::GRANTER_PASS).record(started.elapsed().as_secs_f64());
+    if let Ok(reports) = &result {
+        record_pass(reports);
+    }
+    result
+}
+
+/// The granter of a process, for stepping it by hand (`--granter-mode manual`).
+#[derive(Clone)]
+pub struct Granter {
+    pub store: Store,
+    pub params: GrantParams,
+    pub health: Health,
+}
+
+impl Granter {
+    /// One pass over every registered event, as the loop's sweep.
+    pub async fn pass(&self) -> Result<Vec<GrantReport>, StoreError> {
+        let reports = pass(&self.store, &self.params, &Scope::All).await?;
+        self.health.record(now_ms());
+        Ok(reports)
+    }
+}
+
 /// Runs passes until `shutdown`; a pass in progress always completes.
-pub async fn run(
-    store: Store,
-    params: GrantParams,
-    wake: Arc<Wake>,
-    tick: Duration,
-    health: Health,
-    shutdown: CancellationToken,
-) {
+pub async fn run(granter: Granter, wake: Arc<Wake>, tick: Duration, shutdown: CancellationToken) {
+    let Granter {
+        store,
+        params,
+        health,
+    } = granter;
     // When the next full pass is due, and the next sweep.
     let mut due = Instant::now();
     let mut sweep_due = Instant::now();
@@ -115,22 +165,20 @@ pub async fn run(
         let now = now_ms();
         let span = tracing::debug_span!("granter_pass", full, events = woken.len());
         let sweep = full && started >= sweep_due;
-        let result = if sweep {
-            store.grant_all(&params).instrument(span).await
+        let scope = if sweep {
+            Scope::All
         } else if full {
-            store.grant_live(&params).instrument(span).await
+            Scope::Live
         } else {
-            store.grant(&woken, &params).instrument(span).await
+            Scope::Events(woken)
         };
-        metrics::histogram!(names::GRANTER_PASS).record(started.elapsed().as_secs_f64());
-        match result {
+        match pass(&store, &params, &scope).instrument(span).await {
             Ok(reports) => {
                 failures = 0;
                 health.record(now);
                 if sweep {
                     sweep_due = started + SWEEP_EVERY;
                 }
-                record_pass(&reports);
                 // An event whose batch ran out goes again at once.
                 for r in reports.iter().filter(|r| r.more) {
                     wake.wake_for(&r.event_id);

@@ -11,9 +11,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
+use crate::config::{Config, GranterMode};
 use crate::console_session::Console;
-use crate::granter::{self, Health, Wake};
+use crate::granter::{self, Granter, Health, Wake};
 use crate::http::client::ClientLimiter;
 use crate::http::{api, console, router, serve, Limits};
 use crate::passes::{self, Keyring};
@@ -41,7 +41,9 @@ pub fn leptos_options(site_addr: Option<SocketAddr>) -> Result<LeptosOptions, St
 pub struct Application {
     listener: TcpListener,
     router: Router,
-    granter: JoinHandle<()>,
+    /// The granter loop (none in manual mode).
+    granter_loop: Option<JoinHandle<()>>,
+    granter: Granter,
     shutdown: CancellationToken,
     header_timeout: std::time::Duration,
     fast_lane: serve::FastLane,
@@ -76,14 +78,19 @@ impl Application {
         let health =
             Health::new((config.granter_tick() * 5).max(std::time::Duration::from_secs(5)));
         let shutdown = CancellationToken::new();
-        let granter = tokio::spawn(granter::run(
-            store.clone(),
-            config.grant_params(),
-            wake,
-            config.granter_tick(),
-            health.clone(),
-            shutdown.clone(),
-        ));
+        let granter = Granter {
+            store: store.clone(),
+            params: config.grant_params(),
+            health: health.clone(),
+        };
+        let granter_loop = (config.granter_mode == GranterMode::Auto).then(|| {
+            tokio::spawn(granter::run(
+                granter.clone(),
+                wake,
+                config.granter_tick(),
+                shutdown.clone(),
+            ))
+        });
         tokio::spawn(passes::watch_revocations(
             store,
             service.revocations(),
@@ -113,11 +120,17 @@ impl Application {
         Ok(Self {
             listener,
             router: router(state, limits),
+            granter_loop,
             granter,
             shutdown,
             header_timeout: std::time::Duration::from_millis(config.header_timeout_ms),
             fast_lane,
         })
+    }
+
+    /// The granter, to step by hand in manual mode.
+    pub fn granter(&self) -> Granter {
+        self.granter.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -143,7 +156,9 @@ impl Application {
         )
         .await;
         self.shutdown.cancel();
-        let _ = self.granter.await;
+        if let Some(granter) = self.granter_loop {
+            let _ = granter.await;
+        }
         tracing::info!("stopped");
         Ok(())
     }

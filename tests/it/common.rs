@@ -14,8 +14,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use vestibule::config::Config;
 use vestibule::domain::EventId;
+use vestibule::granter::Granter;
 use vestibule::startup::Application;
 use vestibule::store::keys::EventKeys;
+use vestibule::store::GrantReport;
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -143,6 +145,8 @@ pub struct TestApp {
     handle: Option<JoinHandle<std::io::Result<()>>>,
     /// The server as its own process (see [`spawn_process`]), killed on drop.
     process: Option<Child>,
+    /// The in-process app's granter, to step (see [`TestApp::pass`]).
+    granter: Option<Granter>,
 }
 
 impl Drop for TestApp {
@@ -172,6 +176,7 @@ pub async fn spawn_process(redis: &impl Backend, extra: &[&str]) -> TestApp {
         stop: CancellationToken::new(),
         handle: None,
         process: Some(child),
+        granter: None,
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(app.addr).is_err() {
@@ -196,6 +201,7 @@ pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
         .await
         .expect("the app builds");
     let addr = app.local_addr();
+    let granter = Some(app.granter());
     let stop = CancellationToken::new();
     let handle = tokio::spawn(app.run_until_stopped(stop.clone()));
     TestApp {
@@ -204,7 +210,16 @@ pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
         stop,
         handle: Some(handle),
         process: None,
+        granter,
     }
+}
+
+/// The app in-process on port 0 with a granter that runs only when the test steps it
+/// ([`TestApp::pass`]): the rules, without waiting for a loop.
+pub async fn spawn_stepped(redis: &impl Backend, extra: &[&str]) -> TestApp {
+    let mut args = vec!["--granter-mode", "manual"];
+    args.extend_from_slice(extra);
+    spawn_app(redis, &args).await
 }
 
 impl TestApp {
@@ -269,6 +284,17 @@ impl TestApp {
             .json()
             .await
             .expect("a JSON body")
+    }
+
+    /// One granter pass over every event, now (of an in-process app; of one made with
+    /// [`spawn_stepped`], the only passes there are).
+    pub async fn pass(&self) -> Vec<GrantReport> {
+        self.granter
+            .as_ref()
+            .expect("an in-process app")
+            .pass()
+            .await
+            .expect("a granter pass")
     }
 
     /// Graceful stop: in-flight requests and the current granter pass finish.

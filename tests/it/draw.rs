@@ -10,7 +10,8 @@ use serde_json::{json, Value};
 use sha1::Digest as _;
 
 use crate::common::{
-    active_set, admin, eventually, keys, spawn_app, Backend, TestApp, TestRedis, ADMIN_TOKEN,
+    active_set, admin, eventually, keys, spawn_app, spawn_stepped, Backend, TestApp, TestRedis,
+    ADMIN_TOKEN,
 };
 
 const SOON: Duration = Duration::from_secs(10);
@@ -112,7 +113,7 @@ async fn join_many(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the_opening() {
     let redis = TestRedis::start();
-    let app = Arc::new(spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await);
+    let app = Arc::new(spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await);
     settings(
         &app,
         "onsale",
@@ -143,12 +144,8 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
         json!({ "capacity": 0, "opensAt": rfc3339_in(-1_000) }),
     )
     .await;
-    assert!(
-        eventually(SOON, || async {
-            draw_of(&app, "onsale").await.0 == StatusCode::OK
-        })
-        .await
-    );
+    app.pass().await;
+    assert_eq!(draw_of(&app, "onsale").await.0, StatusCode::OK);
     let late = join_many(&app, "onsale", "late", 200).await;
 
     let mut early_positions = HashMap::new();
@@ -212,14 +209,12 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
         .filter(|(_, &p)| p <= 10)
         .map(|(sid, _)| sid.clone())
         .collect();
-    assert!(
-        eventually(SOON, || async {
-            active_set(&redis, "onsale")
-                .into_iter()
-                .collect::<HashSet<_>>()
-                == first_ten
-        })
-        .await
+    app.pass().await;
+    assert_eq!(
+        active_set(&redis, "onsale")
+            .into_iter()
+            .collect::<HashSet<_>>(),
+        first_ten
     );
 }
 
@@ -325,7 +320,7 @@ async fn two_instances_racing_at_the_opening_make_exactly_one_draw() {
 #[tokio::test]
 async fn random_queueing_admits_in_the_order_of_a_draw_of_everyone_waiting() {
     let redis = TestRedis::start();
-    let app = Arc::new(spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await);
+    let app = Arc::new(spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await);
     settings(
         &app,
         "passive",
@@ -339,12 +334,8 @@ async fn random_queueing_admits_in_the_order_of_a_draw_of_everyone_waiting() {
         json!({ "capacity": 1, "queueing": "random" }),
     )
     .await;
-    assert!(
-        eventually(SOON, || async {
-            draw_of(&app, "passive").await.0 == StatusCode::OK
-        })
-        .await
-    );
+    app.pass().await;
+    assert_eq!(draw_of(&app, "passive").await.0, StatusCode::OK);
     let (_, published) = draw_of(&app, "passive").await;
     assert_eq!(published["count"], 30, "{published}");
     let order = recompute(published["seed"].as_str().unwrap(), 1, 30);
@@ -355,8 +346,10 @@ async fn random_queueing_admits_in_the_order_of_a_draw_of_everyone_waiting() {
     // Admitted one at a time, each freeing the slot for the next: the draw's order.
     for q in &order[..5] {
         let sid = &by_number[q];
-        assert!(
-            eventually(SOON, || async { app.status_of(sid).await == "ACTIVE" }).await,
+        app.pass().await;
+        assert_eq!(
+            app.status_of(sid).await,
+            "ACTIVE",
             "join {q} is next in the draw {order:?}"
         );
         assert_eq!(active_set(&redis, "passive"), vec![sid.clone()]);

@@ -19,7 +19,8 @@ const GATE: &str = "/api/waiting-room/gate";
 /// Joins and waits until ACTIVE; returns (session id, pass).
 async fn admitted(app: &TestApp, event: &str, user: &str) -> (String, String) {
     let sid = app.join_id(event, user).await;
-    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&sid).await, "ACTIVE");
     let pass = app.status(&sid).await.1["accessToken"]
         .as_str()
         .unwrap()

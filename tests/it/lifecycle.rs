@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{active_set, eventually, spawn_app, TestApp, TestRedis};
+use crate::common::{active_set, eventually, spawn_app, spawn_stepped, TestApp, TestRedis};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -78,30 +78,33 @@ async fn releasing_an_active_slot_admits_the_next_at_once_and_leave_is_idempoten
 #[tokio::test]
 async fn a_waiting_session_that_leaves_is_skipped_and_positions_behind_it_move_up() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--capacity", "1"]).await;
+    let app = spawn_stepped(&redis, &["--capacity", "1"]).await;
     let holder = app.join_id("skip", "h").await;
     let a = app.join_id("skip", "a").await;
     let b = app.join_id("skip", "b").await;
     let c = app.join_id("skip", "c").await;
-    assert!(eventually(SOON, || async { app.status_of(&holder).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&holder).await, "ACTIVE");
     let pos = |v: Value| v["position"].as_u64().unwrap();
     assert_eq!(pos(app.status(&c).await.1), 3);
 
     app.leave(&b).await;
     assert_eq!(pos(app.status(&c).await.1), 2, "one ahead left");
     app.leave(&holder).await;
-    assert!(eventually(SOON, || async { app.status_of(&a).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&a).await, "ACTIVE");
     assert_eq!(pos(app.status(&c).await.1), 1);
     app.leave(&a).await;
     // b left: its turn is skipped and c gets the slot.
-    assert!(eventually(SOON, || async { app.status_of(&c).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&c).await, "ACTIVE");
     assert_eq!(app.status_of(&b).await, "LEFT");
 }
 
 #[tokio::test]
 async fn position_strictly_decreases_as_people_ahead_are_admitted() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--capacity", "1"]).await;
+    let app = spawn_stepped(&redis, &["--capacity", "1"]).await;
     let mut ids = Vec::new();
     for i in 0..8 {
         ids.push(app.join_id("pos", &format!("u{i}")).await);
@@ -109,7 +112,8 @@ async fn position_strictly_decreases_as_people_ahead_are_admitted() {
     let me = ids.last().unwrap().clone();
     let mut last = u64::MAX;
     for sid in &ids[..7] {
-        assert!(eventually(SOON, || async { app.status_of(sid).await == "ACTIVE" }).await);
+        app.pass().await;
+        assert_eq!(app.status_of(sid).await, "ACTIVE");
         let (_, body) = app.status(&me).await;
         let p = body["position"].as_u64().unwrap();
         assert!(p < last, "position went from {last} to {p}");
@@ -117,17 +121,19 @@ async fn position_strictly_decreases_as_people_ahead_are_admitted() {
         app.leave(sid).await;
     }
     assert_eq!(last, 1);
-    assert!(eventually(SOON, || async { app.status_of(&me).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&me).await, "ACTIVE");
 }
 
 #[tokio::test]
 async fn a_session_not_polled_is_abandoned_and_never_takes_a_slot() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--capacity", "1", "--abandon-seconds", "1"]).await;
+    let app = spawn_stepped(&redis, &["--capacity", "1", "--abandon-seconds", "1"]).await;
     let holder = app.join_id("abandon", "h").await;
     let gone = app.join_id("abandon", "gone").await;
     let stays = app.join_id("abandon", "stays").await;
-    assert!(eventually(SOON, || async { app.status_of(&holder).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&holder).await, "ACTIVE");
     // `stays` keeps polling for 1.5 s; `gone` does not.
     let until = Instant::now() + Duration::from_millis(1_500);
     while Instant::now() < until {
@@ -135,7 +141,8 @@ async fn a_session_not_polled_is_abandoned_and_never_takes_a_slot() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     app.leave(&holder).await;
-    assert!(eventually(SOON, || async { app.status_of(&stays).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&stays).await, "ACTIVE");
     assert_eq!(app.status_of(&gone).await, "ABANDONED");
     assert_eq!(active_set(&redis, "abandon"), vec![stays]);
 }
@@ -214,9 +221,10 @@ async fn verify(app: &TestApp, token: &str, event: &str) -> Value {
 #[tokio::test]
 async fn an_active_session_carries_a_pass_that_verifies_until_tampered_with() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &[]).await;
+    let app = spawn_stepped(&redis, &[]).await;
     let sid = app.join_id("tok", "U1").await;
-    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&sid).await, "ACTIVE");
     let (_, body) = app.status(&sid).await;
     let token = body["accessToken"].as_str().unwrap().to_string();
 
@@ -234,9 +242,10 @@ async fn an_active_session_carries_a_pass_that_verifies_until_tampered_with() {
 
     // Another deployment (another Redis, so another key): its passes are refused.
     let redis2 = TestRedis::start();
-    let other = spawn_app(&redis2, &[]).await;
+    let other = spawn_stepped(&redis2, &[]).await;
     let sid2 = other.join_id("tok", "U1").await;
-    assert!(eventually(SOON, || async { other.status_of(&sid2).await == "ACTIVE" }).await);
+    other.pass().await;
+    assert_eq!(other.status_of(&sid2).await, "ACTIVE");
     let foreign = other.status(&sid2).await.1["accessToken"]
         .as_str()
         .unwrap()
@@ -247,9 +256,10 @@ async fn an_active_session_carries_a_pass_that_verifies_until_tampered_with() {
 #[tokio::test]
 async fn a_pass_of_an_expired_session_is_refused() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--session-seconds", "1"]).await;
+    let app = spawn_stepped(&redis, &["--session-seconds", "1"]).await;
     let sid = app.join_id("tokexp", "U1").await;
-    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&sid).await, "ACTIVE");
     let token = app.status(&sid).await.1["accessToken"]
         .as_str()
         .unwrap()
@@ -263,7 +273,7 @@ async fn a_pass_of_an_expired_session_is_refused() {
 #[tokio::test]
 async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_left_behind() {
     let redis = TestRedis::start();
-    let app = spawn_app(
+    let app = spawn_stepped(
         &redis,
         &[
             "--capacity",
@@ -281,10 +291,12 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
     for user in ["a", "b", "c"] {
         ids.push(app.join_id("purge", user).await);
     }
-    assert!(eventually(SOON, || async { app.status_of(&ids[0]).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&ids[0]).await, "ACTIVE");
     app.leave(&ids[2]).await; // left while waiting
     app.leave(&ids[0]).await; // gave the slot back
-    assert!(eventually(SOON, || async { app.status_of(&ids[1]).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&ids[1]).await, "ACTIVE");
     app.leave(&ids[1]).await;
     assert_eq!(
         app.status_of(&ids[0]).await,
@@ -296,6 +308,7 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
     // stays: the event's settings and counts, and its samples of counts for the console,
     // which go an hour after the last one.
     let empty = eventually(SOON, || async {
+        app.pass().await;
         let mut keys: Vec<String> = redis::cmd("KEYS")
             .arg("wr:{purge}:*")
             .query(&mut redis.conn())

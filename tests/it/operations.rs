@@ -3,7 +3,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{active_set, admin, eventually, spawn_app, TestRedis, ADMIN_TOKEN};
+use crate::common::{
+    active_set, admin, eventually, spawn_app, spawn_stepped, TestRedis, ADMIN_TOKEN,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -109,9 +111,10 @@ async fn raising_capacity_admits_the_next_people_at_once() {
 #[tokio::test]
 async fn pausing_stops_admissions_but_keeps_joins_and_positions() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--admin-token", TOKEN, "--capacity", "1"]).await;
+    let app = spawn_stepped(&redis, &["--admin-token", TOKEN, "--capacity", "1"]).await;
     let holder = app.join_id("pause", "h").await;
-    assert!(eventually(SOON, || async { app.status_of(&holder).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&holder).await, "ACTIVE");
     let (status, body) = admin(
         &app,
         reqwest::Method::POST,
@@ -140,13 +143,14 @@ async fn pausing_stops_admissions_but_keeps_joins_and_positions() {
         None,
     )
     .await;
-    assert!(eventually(SOON, || async { app.status_of(&next).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&next).await, "ACTIVE");
 }
 
 #[tokio::test]
 async fn an_admission_rate_caps_new_actives_per_minute() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--admin-token", TOKEN, "--capacity", "100"]).await;
+    let app = spawn_stepped(&redis, &["--admin-token", TOKEN, "--capacity", "100"]).await;
     let (status, _) = admin(
         &app,
         reqwest::Method::PUT,
@@ -158,8 +162,11 @@ async fn an_admission_rate_caps_new_actives_per_minute() {
     for i in 0..5 {
         app.join_id("slow", &format!("u{i}")).await;
     }
-    assert!(eventually(SOON, || async { active_set(&redis, "slow").len() == 2 }).await);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.pass().await;
+    assert_eq!(active_set(&redis, "slow").len(), 2);
+    for _ in 0..3 {
+        app.pass().await;
+    }
     assert_eq!(
         active_set(&redis, "slow").len(),
         2,
@@ -170,10 +177,11 @@ async fn an_admission_rate_caps_new_actives_per_minute() {
 #[tokio::test]
 async fn revoking_a_session_frees_its_slot_and_bad_settings_are_refused() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--admin-token", TOKEN, "--capacity", "1"]).await;
+    let app = spawn_stepped(&redis, &["--admin-token", TOKEN, "--capacity", "1"]).await;
     let a = app.join_id("rev", "a").await;
     let b = app.join_id("rev", "b").await;
-    assert!(eventually(SOON, || async { app.status_of(&a).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&a).await, "ACTIVE");
     let (status, body) = admin(
         &app,
         reqwest::Method::DELETE,
@@ -185,7 +193,8 @@ async fn revoking_a_session_frees_its_slot_and_bad_settings_are_refused() {
         (status, body["status"].clone()),
         (StatusCode::OK, json!("LEFT"))
     );
-    assert!(eventually(SOON, || async { app.status_of(&b).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&b).await, "ACTIVE");
 
     for bad in [
         json!({ "capacity": -1 }),
@@ -221,9 +230,10 @@ async fn revoking_a_session_frees_its_slot_and_bad_settings_are_refused() {
 #[tokio::test]
 async fn metrics_are_exposed_in_prometheus_format() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &[]).await;
+    let app = spawn_stepped(&redis, &[]).await;
     let sid = app.join_id("metrics-ev", "u").await;
-    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&sid).await, "ACTIVE");
     app.leave(&sid).await;
     let text = app
         .http

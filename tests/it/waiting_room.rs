@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{
-    active_set, eventually, keys, spawn_app, stream_order, Backend, TestApp, TestRedis,
+    active_set, eventually, keys, spawn_app, spawn_stepped, stream_order, Backend, TestApp,
+    TestRedis,
 };
 use reqwest::StatusCode;
 
@@ -33,7 +34,7 @@ async fn a_session_id_cannot_be_derived_from_a_neighbours() {
 #[tokio::test]
 async fn a_join_is_one_stream_entry_read_by_the_granter_group() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &[]).await;
+    let app = spawn_stepped(&redis, &[]).await;
     let (status, body) = app.join("E1", "U1").await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let sid = body["sessionId"].as_str().unwrap();
@@ -56,7 +57,8 @@ async fn a_join_is_one_stream_entry_read_by_the_granter_group() {
     assert_eq!(fields["eventId"], "E1");
     assert_eq!(fields["userId"], "U1");
 
-    assert!(eventually(SOON, || async { app.status_of(sid).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(sid).await, "ACTIVE");
     let groups: Vec<redis::Value> = redis::cmd("XINFO")
         .arg("GROUPS")
         .arg("waiting-room-joins:{E1}")
@@ -261,9 +263,10 @@ async fn nothing_is_ever_left_pending_even_when_instances_stop_mid_stream() {
 #[tokio::test]
 async fn an_entry_delivered_twice_grants_once() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--capacity", "5"]).await;
+    let app = spawn_stepped(&redis, &["--capacity", "5"]).await;
     let sid = app.join_id("dup", "U1").await;
-    assert!(eventually(SOON, || async { app.status_of(&sid).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&sid).await, "ACTIVE");
     // The same join delivered again (a replay, a retried XADD): it must not take a slot.
     let _: String = redis::cmd("XADD")
         .arg("waiting-room-joins:{dup}")
@@ -272,7 +275,8 @@ async fn an_entry_delivered_twice_grants_once() {
         .query(&mut redis.conn())
         .unwrap();
     let other = app.join_id("dup", "U2").await;
-    assert!(eventually(SOON, || async { app.status_of(&other).await == "ACTIVE" }).await);
+    app.pass().await;
+    assert_eq!(app.status_of(&other).await, "ACTIVE");
     let active = active_set(&redis, "dup");
     assert_eq!(active.len(), 2, "{active:?}");
     let until: Vec<(String, u64)> = redis::cmd("ZRANGE")

@@ -157,17 +157,26 @@ pub fn LineChart(title: &'static str, lines: Vec<Line>, from: u64, to: u64) -> i
     let empty = lines.iter().all(|l| l.points.is_empty());
     let paths = lines
         .into_iter()
-        .map(|line| {
-            let mut points: Vec<String> = line
+        .flat_map(|line| {
+            let mut points: Vec<(u64, f64)> = line
                 .points
                 .iter()
+                .copied()
                 .filter(|(t, _)| *t >= from)
-                .map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v)))
                 .collect();
-            if let Some(&(_, last)) = line.points.last() {
-                points.push(format!("{:.1},{:.1}", x(to), y(last)));
+            if let Some(&(_, last)) = points.last() {
+                points.push((to, last));
             }
-            view! { <polyline class=line.class points=points.join(" ")/> }
+            segments(&points)
+                .into_iter()
+                .map(|segment| {
+                    let drawn: Vec<String> = segment
+                        .iter()
+                        .map(|&(t, v)| format!("{:.1},{:.1}", x(t), y(v)))
+                        .collect();
+                    view! { <polyline class=line.class points=drawn.join(" ")/> }
+                })
+                .collect::<Vec<_>>()
         })
         .collect_view();
     let grid = [0.0, top / 2.0, top]
@@ -199,6 +208,28 @@ pub fn LineChart(title: &'static str, lines: Vec<Line>, from: u64, to: u64) -> i
             <p class="chart-summary">{summary}</p>
         </figure>
     }
+}
+
+/// Longest time between two samples that a line joins: more means nobody sampled the
+/// event (no instance ran), and the line breaks there. The last sample is held to the
+/// right edge: a quiet event's figures are as its last sample says.
+const GAP_MS: u64 = 15_000;
+
+/// The runs of `points` with no gap longer than [`GAP_MS`] (the held end excepted).
+fn segments(points: &[(u64, f64)]) -> Vec<&[(u64, f64)]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for i in 1..points.len() {
+        let held_end = i == points.len() - 1;
+        if points[i].0.saturating_sub(points[i - 1].0) > GAP_MS && !held_end {
+            runs.push(&points[start..i]);
+            start = i;
+        }
+    }
+    if start < points.len() {
+        runs.push(&points[start..]);
+    }
+    runs
 }
 
 /// `(at, value)` of every sample.
@@ -321,6 +352,23 @@ mod tests {
                 (300_000, 10.0 / 3.5),
             ]
         );
+    }
+
+    #[test]
+    fn a_line_breaks_where_nobody_sampled_and_holds_its_last_value() {
+        let points = [
+            (0, 1.0),
+            (5_000, 2.0),
+            (60_000, 3.0),
+            (65_000, 4.0),
+            (900_000, 4.0),
+        ];
+        assert_eq!(
+            segments(&points),
+            vec![&points[..2], &points[2..]],
+            "a gap of 55 s breaks; the held end does not"
+        );
+        assert_eq!(segments(&[]), Vec::<&[(u64, f64)]>::new());
     }
 
     #[test]
