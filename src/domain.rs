@@ -60,6 +60,7 @@ macro_rules! name_type {
         // Deserialised through `parse`, like every other way in: serde never makes an
         // unchecked one.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(value_type = String))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -120,6 +121,7 @@ name_type!(
 /// carrying the event's number, the join number and 62 random bits; see `store::ids`);
 /// to everyone else it is an opaque UUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema), schema(value_type = String, format = "uuid"))]
 #[serde(transparent)]
 pub struct SessionId(Uuid);
 
@@ -153,6 +155,7 @@ impl fmt::Display for SessionId {
 
 /// In which order an event lets people in (README, "A fair start").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Queueing {
     /// First come, first served.
@@ -184,6 +187,7 @@ impl Queueing {
 
 /// Where a session stands. The same strings appear in JSON and on the page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// In line, not yet admitted.
@@ -224,6 +228,7 @@ impl fmt::Display for Status {
 /// What a session's owner is told about it: the JSON body of the status route and the data
 /// behind the queue page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
     pub session_id: SessionId,
@@ -282,6 +287,7 @@ pub const MAX_MESSAGE_CHARS: usize = 280;
 /// settings and its line now. Every figure is read from Redis (README, "The operator's
 /// console").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventFigures {
     pub event_id: EventId,
@@ -318,6 +324,7 @@ pub struct EventFigures {
 /// One sample of an event's line, recorded by the granter every few seconds while the
 /// event has work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Sample {
     /// When (unix ms).
@@ -333,6 +340,7 @@ pub struct Sample {
 /// An event's figures now and its samples over the last hour: one page of the console,
 /// and `GET /api/admin/events/{id}/history`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventHistory {
     pub figures: EventFigures,

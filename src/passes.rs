@@ -32,7 +32,7 @@ use crate::domain::EventId;
 use crate::store::Store;
 
 /// What a pass says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Claims {
     /// The event the pass opens (and no other).
     pub aud: String,

@@ -13,15 +13,18 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::api::json_object;
+use crate::domain::SessionView;
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::service::{parse_rfc3339, Service};
 use crate::state::AppState;
 use crate::store::EventSettings;
@@ -29,19 +32,23 @@ use crate::store::EventSettings;
 /// Largest capacity an event may be given.
 pub const MAX_CAPACITY: u64 = 1_000_000;
 
+/// The routes, each with its OpenAPI operation.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(show, replace))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(history))
+        .routes(routes!(post_message, take_down_message))
+        .routes(routes!(revoke))
+}
+
+/// The routes as served: each behind the admin token.
 pub fn router(token: &str) -> Router<AppState> {
     let token: Arc<[u8]> = token.as_bytes().into();
-    Router::new()
-        .route("/api/admin/events", get(list))
-        .route("/api/admin/events/{id}", get(show).put(replace))
-        .route("/api/admin/events/{id}/pause", post(pause))
-        .route("/api/admin/events/{id}/resume", post(resume))
-        .route("/api/admin/events/{id}/history", get(history))
-        .route(
-            "/api/admin/events/{id}/message",
-            axum::routing::put(post_message).delete(take_down_message),
-        )
-        .route("/api/admin/sessions/{id}", delete(revoke))
+    let (router, _) = routes().split_for_parts();
+    router
         .route_layer(middleware::from_fn_with_state(token, require_token))
         .method_not_allowed_fallback(super::api::method_not_allowed)
 }
@@ -69,7 +76,7 @@ const PAGE: usize = 100;
 const MAX_PAGE: usize = 1_000;
 
 /// A page of events.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventsPage {
     pub events: Vec<EventFigures>,
     /// The `after` of the next page; null on the last.
@@ -78,6 +85,17 @@ pub struct EventsPage {
 
 /// `GET /api/admin/events?limit=&after=`: a page of events in id order, with settings and
 /// figures; `next` is the `after` of the next page (null on the last).
+#[utoipa::path(get, path = "/api/admin/events", tag = "operators",
+    summary = "A page of events, in id order, with settings and figures",
+    params(("limit" = Option<u32>, Query, description = "1-1000, default 100"),
+           ("after" = Option<String>, Query, description = "The `next` of the previous page")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "{events, next}", body = EventsPage),
+        (status = 400, description = "Bad limit or after", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn list(
     State(service): State<Service>,
     Query(query): Query<HashMap<String, String>>,
@@ -104,6 +122,16 @@ async fn list(
 }
 
 /// `GET /api/admin/events/{id}`.
+#[utoipa::path(get, path = "/api/admin/events/{id}", tag = "operators",
+    summary = "One event's settings and figures (defaults and zeros for an unknown event)",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn show(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -114,6 +142,17 @@ async fn show(
 
 /// `GET /api/admin/events/{id}/history?minutes=`: the figures now and the samples of the
 /// line over the last `minutes` (1 to 60, default 60).
+#[utoipa::path(get, path = "/api/admin/events/{id}/history", tag = "operators",
+    summary = "The event's figures now and samples of its line over the last hour",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]"),
+           ("minutes" = Option<u32>, Query, description = "1-60, default 60")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Figures and samples", body = EventHistory),
+        (status = 400, description = "Bad event id or minutes", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn history(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -138,6 +177,19 @@ async fn history(
 
 /// `PUT /api/admin/events/{id}/message {"text"}`: posts the message the people waiting
 /// see (it replaces any earlier one).
+#[utoipa::path(put, path = "/api/admin/events/{id}/message", tag = "operators",
+    summary = "Post the message the people waiting see (replaces any earlier one)",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    request_body = MessageRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id, or a message that is empty, too long or not one line", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn post_message(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -159,6 +211,16 @@ async fn post_message(
 }
 
 /// `DELETE /api/admin/events/{id}/message`: takes the message down.
+#[utoipa::path(delete, path = "/api/admin/events/{id}/message", tag = "operators",
+    summary = "Take the message down",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn take_down_message(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -170,6 +232,19 @@ async fn take_down_message(
 /// `PUT /api/admin/events/{id} {"capacity"?, "ratePerMinute"?, "paused"?, "targetUrl"?}`:
 /// creates the event or replaces its settings (a missing field means the default:
 /// configured capacity, no rate, running, no shop).
+#[utoipa::path(put, path = "/api/admin/events/{id}", tag = "operators",
+    summary = "Create the event or replace its settings (a missing field is the default)",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    request_body = SettingsRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id or settings", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 503, description = "Redis unavailable, or no event number left (events_full)", body = ErrorBody),
+    ))]
 async fn replace(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -182,6 +257,16 @@ async fn replace(
 }
 
 /// `POST /api/admin/events/{id}/pause`: no admissions; joins and positions go on.
+#[utoipa::path(post, path = "/api/admin/events/{id}/pause", tag = "operators",
+    summary = "Pause admissions (joins and positions go on)",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn pause(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -190,6 +275,16 @@ async fn pause(
 }
 
 /// `POST /api/admin/events/{id}/resume`.
+#[utoipa::path(post, path = "/api/admin/events/{id}/resume", tag = "operators",
+    summary = "Resume admissions",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn resume(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -207,6 +302,17 @@ async fn set_paused(
 }
 
 /// `DELETE /api/admin/sessions/{id}`: ends a session as if its owner left.
+#[utoipa::path(delete, path = "/api/admin/sessions/{id}", tag = "operators",
+    summary = "Revoke a session (as if its owner left)",
+    params(("id" = String, Path, description = "The session id (a UUID)")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The session, now LEFT", body = SessionView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn revoke(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -218,6 +324,39 @@ async fn revoke(
 fn event_id(id: Result<Path<String>, PathRejection>) -> Result<EventId, AppError> {
     let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
     Ok(EventId::parse(&id)?)
+}
+
+/// The body of `PUT /api/admin/events/{id}`: every field optional, unknown fields
+/// refused.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // read field by field by `parse_settings`, for its per-field errors
+pub struct SettingsRequest {
+    /// Most ACTIVE sessions; null = the room's default.
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    capacity: Option<u64>,
+    /// Most new ACTIVE sessions per minute; null = no limit.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    rate_per_minute: Option<u64>,
+    /// No admissions while paused.
+    paused: Option<bool>,
+    /// The shop: an absolute http(s) URL.
+    #[schema(format = "uri")]
+    target_url: Option<String>,
+    /// The opening (RFC 3339): joins before it wait in the pre-queue.
+    #[schema(format = DateTime)]
+    opens_at: Option<String>,
+    /// Default: draw-at-open with an opening, else fifo.
+    queueing: Option<Queueing>,
+}
+
+/// The body of `PUT /api/admin/events/{id}/message`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // read by `post_message`, for its own error
+pub struct MessageRequest {
+    /// One line of text, trimmed.
+    #[schema(min_length = 1, max_length = 280)]
+    text: String,
 }
 
 /// Longest target URL accepted.

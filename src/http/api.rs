@@ -8,12 +8,16 @@ use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::any;
 use axum::{Json, Router};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::domain::{EventId, InvalidInput, SessionId, UserId};
-use crate::error::AppError;
+use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
+use crate::error::{AppError, ErrorBody};
 use crate::service::{JoinOutcome, Proof, Service};
 use crate::state::AppState;
 use crate::visitor::{cookie_value, PASS_COOKIE, VISITOR_PREFIX};
@@ -25,24 +29,39 @@ pub const JOIN_PATH: &str = "/api/waiting-room/sessions";
 /// Where the public keys of passes are published.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
+/// The routes, each with its OpenAPI operation (`#[utoipa::path]` on its handler).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(join))
+        .routes(routes!(status, leave))
+        .routes(routes!(verify))
+        .routes(routes!(gate))
+        .routes(routes!(draw))
+        .routes(routes!(jwks))
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
+}
+
+/// The routes as served: with the catch-all 404 for unknown API paths and the limits.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(JOIN_PATH, post(join))
-        .route("/api/waiting-room/sessions/{id}", get(status).delete(leave))
-        .route("/api/waiting-room/tokens/verify", post(verify))
-        .route("/api/waiting-room/gate/{id}", get(gate))
-        .route("/api/waiting-room/events/{id}/draw", get(draw))
-        .route(JWKS_PATH, get(jwks))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route(
-            "/api/openapi.json",
-            get(|| async { Json(super::openapi::document()) }),
-        )
+    let (router, _) = routes().split_for_parts();
+    router
         .route("/api/{*rest}", any(no_such_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// `GET /api/openapi.json`: the document, generated from the routes and their types.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1")))]
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        super::openapi::document_json(),
+    )
+        .into_response()
 }
 
 /// The gate's fast lane (see [`super::serve`]): a check that memory can decide is
@@ -80,9 +99,40 @@ fn gate_answer(checked: Result<(), AppError>) -> Response {
     }
 }
 
+/// The body of a join.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // read field by field by `parse_join`, for its per-field errors
+pub struct JoinRequest {
+    /// 1-64 characters of `[A-Za-z0-9._:-]`.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    event_id: String,
+    /// 1-64 characters of `[A-Za-z0-9._:-]`, not starting with `visitor:` (the page's
+    /// visitors).
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    user_id: String,
+    /// Proof of an existing place: a repeat join without it is 409.
+    #[schema(format = "uuid")]
+    session_id: Option<String>,
+}
+
 /// `POST /api/waiting-room/sessions {"eventId", "userId", "sessionId"?}` → 202 with a new
 /// place, or 200 with the user's existing place when `sessionId` proves it is the
 /// caller's; a repeat join without that proof is 409 and discloses nothing.
+#[utoipa::path(post, path = "/api/waiting-room/sessions", tag = "visitors",
+    summary = "Join an event's line",
+    request_body = JoinRequest,
+    responses(
+        (status = 202, description = "A new place in line", body = SessionView),
+        (status = 200, description = "The user's existing live session for the event (the request's sessionId proved it)", body = SessionView),
+        (status = 400, description = "Invalid JSON or field", body = ErrorBody),
+        (status = 404, description = "Unknown event (WAITING_ROOM_EVENTS=registered)", body = ErrorBody),
+        (status = 409, description = "The user already has a place and the request did not prove it is theirs", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 429, description = "Too many joins from this address", body = ErrorBody),
+        (status = 503, description = "Redis unavailable; retry after Retry-After", body = ErrorBody),
+    ))]
 async fn join(
     State(service): State<Service>,
     headers: HeaderMap,
@@ -109,14 +159,47 @@ async fn join(
 }
 
 /// `?round=N` of the draw route.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DrawQuery {
+    /// Which draw (1 = the opening's).
+    #[param(minimum = 1, default = 1)]
     round: Option<u64>,
+}
+
+/// A draw, as published.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DrawAnswer {
+    event_id: EventId,
+    #[schema(minimum = 1)]
+    round: u64,
+    /// 64 hex digits, drawn at the draw.
+    seed: String,
+    /// `vestibule-feistel-sha1-v1`.
+    algorithm: &'static str,
+    #[schema(format = DateTime)]
+    drawn_at: Option<String>,
+    first_join: u64,
+    last_join: u64,
+    count: u64,
+    /// `sha256:` of the join numbers in the order drawn, each in decimal followed by a
+    /// newline.
+    order_digest: String,
 }
 
 /// `GET /api/waiting-room/events/{id}/draw[?round=N]` → a draw once made (the first
 /// unless `round` says otherwise): its seed, the algorithm and the digest of its order,
 /// from which anyone can check the order (README, "A fair start"). 404 `not_drawn` before.
+#[utoipa::path(get, path = "/api/waiting-room/events/{id}/draw", tag = "visitors",
+    summary = "A draw of the event, once made: seed, algorithm and digest of the order",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]"), DrawQuery),
+    responses(
+        (status = 200, description = "The draw", body = DrawAnswer),
+        (status = 400, description = "Bad event id or round", body = ErrorBody),
+        (status = 404, description = "No such draw yet (not_drawn)", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn draw(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -138,21 +221,30 @@ async fn draw(
             "no such draw: the event has not opened yet, or has no draw of that round",
         ));
     };
-    Ok(Json(json!({
-        "eventId": event,
-        "round": d.round,
-        "seed": d.seed,
-        "algorithm": crate::draw::ALGORITHM,
-        "drawnAt": crate::service::rfc3339(d.at_ms),
-        "firstJoin": d.lo + 1,
-        "lastJoin": d.lo + d.n,
-        "count": d.n,
-        "orderDigest": digest,
-    }))
+    Ok(Json(DrawAnswer {
+        event_id: event,
+        round: d.round,
+        seed: d.seed,
+        algorithm: crate::draw::ALGORITHM,
+        drawn_at: crate::service::rfc3339(d.at_ms),
+        first_join: d.lo + 1,
+        last_join: d.lo + d.n,
+        count: d.n,
+        order_digest: digest,
+    })
     .into_response())
 }
 
 /// `GET /api/waiting-room/sessions/{id}` → the session view (and a heartbeat).
+#[utoipa::path(get, path = "/api/waiting-room/sessions/{id}", tag = "visitors",
+    summary = "Where a session stands (polling is its heartbeat)",
+    params(("id" = String, Path, description = "The session id (a UUID)")),
+    responses(
+        (status = 200, description = "The session", body = SessionView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn status(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -162,6 +254,15 @@ async fn status(
 }
 
 /// `DELETE /api/waiting-room/sessions/{id}` → the session view, now LEFT (idempotent).
+#[utoipa::path(delete, path = "/api/waiting-room/sessions/{id}", tag = "visitors",
+    summary = "Leave the line or give the slot back (idempotent)",
+    params(("id" = String, Path, description = "The session id (a UUID)")),
+    responses(
+        (status = 200, description = "The session, now LEFT", body = SessionView),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
 async fn leave(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -170,8 +271,40 @@ async fn leave(
     Ok(Json(service.leave(sid).await?).into_response())
 }
 
+/// The body of a verification.
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)] // read field by field, for its per-field errors
+pub struct VerifyRequest {
+    /// A pass (the `accessToken` of an ACTIVE session).
+    token: String,
+    event_id: String,
+}
+
+/// Whether a pass opens an event's door now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    valid: bool,
+    /// Why not, when not valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// The pass's claims (aud = eventId, sub = jti = sessionId, iat, exp), when valid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    claims: Option<crate::passes::Claims>,
+}
+
 /// `POST /api/waiting-room/tokens/verify {"token", "eventId"}` → `{"valid": true,
 /// "claims"}` when the pass opens that event's door now, else `{"valid": false, "reason"}`.
+#[utoipa::path(post, path = "/api/waiting-room/tokens/verify", tag = "shops",
+    summary = "Check that a pass opens an event's door now",
+    request_body = VerifyRequest,
+    responses(
+        (status = 200, description = "{valid: true, claims} or {valid: false, reason}", body = Verification),
+        (status = 400, description = "No token or eventId field", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 503, description = "Redis unavailable (keys or revocations not loaded yet)", body = ErrorBody),
+    ))]
 async fn verify(
     State(service): State<Service>,
     headers: HeaderMap,
@@ -181,8 +314,16 @@ async fn verify(
     let token = string_field(&body, "token", "invalid_token_field")?;
     let event = EventId::parse(string_field(&body, "eventId", "invalid_event_id")?)?;
     let answer = match service.verify_pass(&event, token).await? {
-        Ok(claims) => json!({ "valid": true, "claims": claims }),
-        Err(reason) => json!({ "valid": false, "reason": reason }),
+        Ok(claims) => Verification {
+            valid: true,
+            reason: None,
+            claims: Some(claims),
+        },
+        Err(reason) => Verification {
+            valid: false,
+            reason: Some(reason),
+            claims: None,
+        },
     };
     Ok(Json(answer).into_response())
 }
@@ -192,6 +333,17 @@ async fn verify(
 /// For proxies that ask before every request to the shop (nginx `auth_request`, Traefik
 /// ForwardAuth, Caddy `forward_auth`). Most checks never get here: the fast lane answers
 /// them from memory; this route takes the rest, which may read Redis once.
+#[utoipa::path(get, path = "/api/waiting-room/gate/{id}", tag = "shops",
+    summary = "The door: does this request carry a pass for the event?",
+    description = "For nginx auth_request, Traefik ForwardAuth and Caddy forward_auth. The pass comes from the vestibule_pass cookie or Authorization: Bearer. Answered from memory; a pass whose session ended stops opening within a second.",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    security(("pass" = []), ("passCookie" = [])),
+    responses(
+        (status = 204, description = "The pass opens this event's door"),
+        (status = 400, description = "Bad event id", body = ErrorBody),
+        (status = 401, description = "No pass, or a pass that is invalid, expired, revoked or for another event", body = ErrorBody),
+        (status = 503, description = "Redis unavailable (keys or revocations not loaded yet)", body = ErrorBody),
+    ))]
 async fn gate(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
@@ -206,6 +358,12 @@ async fn gate(
 }
 
 /// `GET /.well-known/jwks.json`: the public keys of passes (current and retired).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "shops",
+    summary = "The public keys of passes (Ed25519, current and retired)",
+    responses(
+        (status = 200, description = "A JWK set: {keys: [{kty: OKP, crv: Ed25519, x, kid, alg: EdDSA, use: sig}]}", body = Object),
+        (status = 503, description = "Redis unavailable (keys not loaded yet)", body = ErrorBody),
+    ))]
 async fn jwks(State(service): State<Service>) -> Result<Response, AppError> {
     let secrets = service.secrets().await?;
     Ok((
@@ -223,20 +381,49 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
 }
 
+/// What `/healthz` and `/readyz` say.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` (healthz), `ready` or `not_ready` (readyz).
+    status: &'static str,
+    /// Redis answers (readyz).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redis: Option<bool>,
+    /// The granter passed recently (readyz).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    granter: Option<bool>,
+}
+
 /// `GET /healthz`: the process is up.
-async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+#[utoipa::path(get, path = "/healthz", tag = "operations", summary = "The process is up",
+    responses((status = 200, description = "{status: ok}", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        redis: None,
+        granter: None,
+    })
 }
 
 /// `GET /readyz`: Redis answers and the granter passed recently; else 503.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    summary = "Redis answers and the granter ran recently",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "Not ready", body = Health),
+    ))]
 async fn readyz(State(state): State<AppState>) -> Response {
     let redis = state.service.store().ping().await.is_ok();
     let granter = state.granter.is_recent(crate::clock::now_ms());
-    let body = Json(json!({
-        "status": if redis && granter { "ready" } else { "not_ready" },
-        "redis": redis,
-        "granter": granter,
-    }));
+    let body = Json(Health {
+        status: if redis && granter {
+            "ready"
+        } else {
+            "not_ready"
+        },
+        redis: Some(redis),
+        granter: Some(granter),
+    });
     if redis && granter {
         (StatusCode::OK, body).into_response()
     } else {
@@ -246,6 +433,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /metrics`: Prometheus text format; with `WAITING_ROOM_METRICS_TOKEN` set, only
 /// with `Authorization: Bearer <token>`.
+#[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
+    security(("metrics" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain"),
+        (status = 401, description = "WAITING_ROOM_METRICS_TOKEN is set and the request lacks it", body = ErrorBody),
+    ))]
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = &state.metrics_token {
         let given = bearer(&headers).unwrap_or_default();

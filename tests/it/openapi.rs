@@ -97,3 +97,50 @@ async fn every_documented_operation_exists_and_every_answer_is_documented() {
     redis.kill();
     check(&app, &doc, Probe::Plain).await;
 }
+
+#[tokio::test]
+async fn the_generated_document_lists_the_413_415_503_and_400_answers_and_the_handlers_types() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let doc: Value = app.get_json("/api/openapi.json").await;
+    let answers = |path: &str, method: &str| -> Vec<String> {
+        let mut codes: Vec<String> = doc["paths"][path][method]["responses"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{method} {path} is documented"))
+            .keys()
+            .cloned()
+            .collect();
+        codes.sort();
+        codes
+    };
+    for code in ["413", "415", "503"] {
+        assert!(
+            answers("/api/waiting-room/tokens/verify", "post").contains(&code.to_string()),
+            "verify answers {code}"
+        );
+    }
+    for (path, method) in [
+        ("/api/admin/events", "get"),
+        ("/api/admin/events/{id}", "put"),
+        ("/api/admin/events/{id}/pause", "post"),
+        ("/api/admin/sessions/{id}", "delete"),
+    ] {
+        assert!(answers(path, method).contains(&"503".to_string()), "{method} {path}");
+    }
+    for (path, method) in [
+        ("/api/admin/sessions/{id}", "delete"),
+        ("/api/admin/events/{id}/pause", "post"),
+        ("/api/admin/events/{id}/resume", "post"),
+    ] {
+        assert!(answers(path, method).contains(&"400".to_string()), "{method} {path}");
+    }
+    // The bodies are the handlers' own types.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in ["SessionView", "EventFigures", "EventHistory", "ErrorBody", "JoinRequest"] {
+        assert!(schemas.contains_key(schema), "{schema}");
+    }
+    assert_eq!(
+        doc["paths"]["/api/admin/events/{id}/message"]["put"]["security"],
+        serde_json::json!([{ "bearer": [] }])
+    );
+}
