@@ -131,8 +131,9 @@ redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n 200000 --csv \
   > "$work/xadd.csv"
 rcli DEL benchstream > /dev/null
 # The Redis side of a join alone: the join script, run by redis-benchmark (distinct users).
-# Loads a script as the store builds it (common.lua, a newline, the script) and prints its SHA.
-sha() { rcli SCRIPT LOAD "$(cat src/store/lua/common.lua; printf '\n'; cat "src/store/lua/$1.lua")"; }
+# Loads a script as the store builds it (the group's name, common.lua, a newline, the script;
+# see src/store/scripts.rs) and prints its SHA.
+sha() { rcli SCRIPT LOAD "$(printf "local GROUP = 'granter'\n"; cat src/store/lua/common.lua; printf '\n'; cat "src/store/lua/$1.lua")"; }
 rb_script() {
   local row
   row=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n "$1" -r 100000000 --csv EVALSHA "${@:2}" \

@@ -28,7 +28,7 @@ pub const LIVE: &str = "wr:live";
 pub const SIGNING_KEY: &str = "wr:secret:signing-key";
 /// The key (hex) that signs visitor cookies when no secret file is configured, likewise.
 pub const COOKIE_KEY: &str = "wr:secret:cookie-key";
-/// The consumer group that reads the join streams.
+/// The consumer group that reads the join streams (the scripts get it as `GROUP`).
 pub const GROUP: &str = "granter";
 /// Stream name prefix, as the product names it: `waiting-room-joins:{E1}`.
 pub const STREAM_PREFIX: &str = "waiting-room-joins";

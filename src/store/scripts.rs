@@ -1,11 +1,15 @@
-//! The Lua scripts, each (but the two over global keys) with `lua/common.lua` prepended.
+//! The Lua scripts, each (but the two over global keys) with `lua/common.lua` prepended,
+//! and before it the names the Rust side owns: `GROUP`, the consumer group
+//! ([`super::keys::GROUP`]).
 
 use redis::Script;
+
+use super::keys::GROUP;
 
 const COMMON: &str = include_str!("lua/common.lua");
 
 fn with_common(body: &str) -> Script {
-    Script::new(&format!("{COMMON}\n{body}"))
+    Script::new(&format!("local GROUP = '{GROUP}'\n{COMMON}\n{body}"))
 }
 
 /// Every script the store runs. Built once; Redis caches them by SHA1.

@@ -16,7 +16,7 @@ use vestibule::config::Config;
 use vestibule::domain::EventId;
 use vestibule::granter::Granter;
 use vestibule::startup::Application;
-use vestibule::store::keys::EventKeys;
+use vestibule::store::keys::{EventKeys, GROUP};
 use vestibule::store::GrantReport;
 
 pub fn free_port() -> u16 {
@@ -379,6 +379,17 @@ pub fn active_set(redis: &impl Backend, event: &str) -> Vec<String> {
         .arg(-1)
         .query(&mut *redis.connection())
         .unwrap()
+}
+
+/// How many of the event's stream entries the consumer group holds unacknowledged (the
+/// grant script reads and acknowledges in one step, so always 0).
+pub fn pending(redis: &impl Backend, event: &str) -> u64 {
+    let (count, _, _, _): (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
+        .arg(keys(event).stream)
+        .arg(GROUP)
+        .query(&mut *redis.connection())
+        .unwrap();
+    count
 }
 
 /// Session records of an event as Redis holds them (its buckets `wr:{E}:s:<n>`):

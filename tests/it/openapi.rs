@@ -125,18 +125,30 @@ async fn the_generated_document_lists_the_413_415_503_and_400_answers_and_the_ha
         ("/api/admin/events/{id}/pause", "post"),
         ("/api/admin/sessions/{id}", "delete"),
     ] {
-        assert!(answers(path, method).contains(&"503".to_string()), "{method} {path}");
+        assert!(
+            answers(path, method).contains(&"503".to_string()),
+            "{method} {path}"
+        );
     }
     for (path, method) in [
         ("/api/admin/sessions/{id}", "delete"),
         ("/api/admin/events/{id}/pause", "post"),
         ("/api/admin/events/{id}/resume", "post"),
     ] {
-        assert!(answers(path, method).contains(&"400".to_string()), "{method} {path}");
+        assert!(
+            answers(path, method).contains(&"400".to_string()),
+            "{method} {path}"
+        );
     }
     // The bodies are the handlers' own types.
     let schemas = doc["components"]["schemas"].as_object().unwrap();
-    for schema in ["SessionView", "EventFigures", "EventHistory", "ErrorBody", "JoinRequest"] {
+    for schema in [
+        "SessionView",
+        "EventFigures",
+        "EventHistory",
+        "ErrorBody",
+        "JoinRequest",
+    ] {
         assert!(schemas.contains_key(schema), "{schema}");
     }
     assert_eq!(

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{eventually, free_port, sessions, stream_order, TestRedis};
+use crate::common::{eventually, free_port, pending, sessions, stream_order, TestRedis};
 use serde_json::json;
 
 /// The release of the real binary on a fixed port.
@@ -157,12 +157,7 @@ async fn a_server_killed_mid_stream_loses_no_accepted_join_and_grants_in_order()
     assert!(samples > 100, "sampled {samples} times");
     assert!(max <= 5, "capacity 5 exceeded: {max}");
     assert_eq!(max, 5, "the line was long enough to fill every slot");
-    let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
-        .arg("waiting-room-joins:{kill}")
-        .arg("granter")
-        .query(&mut redis.conn())
-        .unwrap();
-    assert_eq!(pending.0, 0);
+    assert_eq!(pending(&redis, "kill"), 0);
     eprintln!(
         "kill -9: accepted={} granted_in_order=true max_active={max} samples={samples}",
         accepted.len()

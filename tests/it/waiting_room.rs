@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{
-    active_set, eventually, keys, spawn_app, spawn_stepped, stream_order, Backend, TestApp,
-    TestRedis,
+    active_set, eventually, keys, pending, spawn_app, spawn_stepped, stream_order, Backend,
+    TestApp, TestRedis,
 };
 use reqwest::StatusCode;
+use vestibule::store::keys::GROUP;
 
 const SOON: Duration = Duration::from_secs(5);
 
@@ -66,7 +67,7 @@ async fn a_join_is_one_stream_entry_read_by_the_granter_group() {
         .unwrap();
     assert_eq!(groups.len(), 1, "one consumer group");
     let text = format!("{groups:?}");
-    assert!(text.contains("granter"), "{text}");
+    assert!(text.contains(GROUP), "{text}");
 }
 
 #[tokio::test]
@@ -236,12 +237,7 @@ async fn nothing_is_ever_left_pending_even_when_instances_stop_mid_stream() {
         ids.push(app.join_id("pend", &format!("u{i}")).await);
         if i == 100 {
             // One instance goes away while joins keep coming.
-            let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
-                .arg("waiting-room-joins:{pend}")
-                .arg("granter")
-                .query(&mut redis.conn())
-                .unwrap();
-            assert_eq!(pending.0, 0);
+            assert_eq!(pending(&redis, "pend"), 0);
         }
     }
     a.stop().await;
@@ -249,12 +245,7 @@ async fn nothing_is_ever_left_pending_even_when_instances_stop_mid_stream() {
         eventually(SOON, || async { active_set(&redis, "pend").len() == 200 }).await,
         "every join was granted by the surviving instance"
     );
-    let pending: (u64, redis::Value, redis::Value, redis::Value) = redis::cmd("XPENDING")
-        .arg("waiting-room-joins:{pend}")
-        .arg("granter")
-        .query(&mut redis.conn())
-        .unwrap();
-    assert_eq!(pending.0, 0, "no entry left pending");
+    assert_eq!(pending(&redis, "pend"), 0, "no entry left pending");
     for sid in &ids {
         assert_eq!(b.status_of(sid).await, "ACTIVE");
     }

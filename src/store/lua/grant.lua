@@ -127,7 +127,7 @@ local function draw()
   redis.call('HSET', draws, round, seed .. '|' .. lo .. '|' .. n .. '|' .. now)
   local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
   if last[1] then
-    redis.call('XGROUP', 'SETID', stream, 'granter', last[1][1])
+    redis.call('XGROUP', 'SETID', stream, GROUP, last[1][1])
     local last_ms = tonumber(string.match(last[1][1], '^(%d+)'))
     redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
   end
@@ -178,7 +178,7 @@ while free > 0 and not paused and next >= n and queueing ~= 'random' do
     more = 1
     break
   end
-  local res = redis.call('XREADGROUP', 'GROUP', 'granter', 'vestibule',
+  local res = redis.call('XREADGROUP', 'GROUP', GROUP, 'vestibule',
     'COUNT', math.min(free, batch - read, 1000), 'STREAMS', stream, '>')
   if not res then
     break
@@ -251,7 +251,7 @@ while free > 0 and not paused and next >= n and queueing ~= 'random' do
   if #adds > 0 then
     redis.call('ZADD', active, unpack(adds))
   end
-  redis.call('XACK', stream, 'granter', unpack(ids))
+  redis.call('XACK', stream, GROUP, unpack(ids))
 end
 
 if last_id then

@@ -33,7 +33,7 @@ end
 -- The group reads from the very first entry; creating it with the stream means no join
 -- can ever be added before the group exists.
 if redis.call('EXISTS', stream) == 0 then
-  redis.call('XGROUP', 'CREATE', stream, 'granter', '0', 'MKSTREAM')
+  redis.call('XGROUP', 'CREATE', stream, GROUP, '0', 'MKSTREAM')
 end
 -- The join number and the stream entry are written together, so stream order is
 -- join order and `head` (entries granted so far) can be compared with `seq`.

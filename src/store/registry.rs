@@ -1,0 +1,145 @@
+//! The registry of events: each event's number (part of every session id) and its keys,
+//! as Redis holds them and as this process remembers them. The numbers live in `wr:events`
+//! (see `lua/register.lua`); a number found stale is forgotten and asked for again.
+
+use std::sync::Arc;
+
+use super::ids::{event_number_hex, SessionKey, MAX_EVENT_NUMBER};
+use super::keys::{EventKeys, EVENTS};
+use super::{Store, StoreError, Writes};
+use crate::domain::{EventId, SessionId};
+
+/// Event numbers this process remembers (a number never changes its event, so the cache
+/// is never stale).
+pub(super) const EVENT_CACHE: usize = 100_000;
+
+/// A registered event, as this process remembers it.
+#[derive(Debug)]
+pub(super) struct Known {
+    pub(super) event: EventId,
+    pub(super) number: u32,
+    /// Its keys, built once instead of on every request.
+    pub(super) keys: Arc<EventKeys>,
+}
+
+impl Store {
+    /// The event's number and keys; an event never seen before is registered when
+    /// `register`, else `None`.
+    pub(super) async fn known(
+        &self,
+        event: &EventId,
+        register: bool,
+    ) -> Result<Option<Arc<Known>>, StoreError> {
+        if let Some(known) = self.by_event.get(event) {
+            return Ok(Some(known));
+        }
+        if register {
+            return self.registered(event).await.map(Some);
+        }
+        let mut pipe = redis::pipe();
+        pipe.hget(EVENTS, event.as_str());
+        let (number,): (Option<u32>,) = self.query(&pipe).await?;
+        match number {
+            Some(n) => Ok(Some(self.mark_number(event.clone(), n, false).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The event's number and keys, registering the event on its first use.
+    pub(super) async fn registered(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
+        if let Some(known) = self.by_event.get(event) {
+            return Ok(known);
+        }
+        let number: u32 = self
+            .script(
+                &self.scripts.register,
+                &[EVENTS],
+                &[event.as_str(), &MAX_EVENT_NUMBER.to_string()],
+                Writes::Acknowledged,
+            )
+            .await?;
+        self.mark_number(event.clone(), number, true).await
+    }
+
+    /// The event's keys: the remembered ones, else built (no Redis call).
+    pub(super) fn event_keys(&self, event: &EventId) -> Arc<EventKeys> {
+        self.by_event
+            .get(event)
+            .map(|known| known.keys.clone())
+            .unwrap_or_else(|| Arc::new(EventKeys::new(event)))
+    }
+
+    /// The parts of a session id and its event; `None` when no event has its number
+    /// (an id this store did not mint).
+    pub(super) async fn locate(
+        &self,
+        sid: &SessionId,
+    ) -> Result<Option<(SessionKey, Arc<Known>)>, StoreError> {
+        let Some(key) = SessionKey::decode(sid) else {
+            return Ok(None);
+        };
+        if let Some(known) = self.by_number.get(&key.event_number) {
+            return Ok(Some((key, known)));
+        }
+        let mut pipe = redis::pipe();
+        pipe.hget(EVENTS, format!("#{}", key.event_number));
+        let (name,): (Option<String>,) = self.query(&pipe).await?;
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        let event = EventId::parse(&name).map_err(|e| StoreError::Unexpected(e.message))?;
+        let known = self.mark_number(event, key.event_number, false).await?;
+        Ok(Some((key, known)))
+    }
+
+    /// Writes the event's number into its meta (which every session script checks: see
+    /// `stale_number` in common.lua) and remembers it. `registered`: the registry has just
+    /// given this number, which wins; else (read from the registry) only where the meta
+    /// has none yet (an event from before the check, or whose meta was lost).
+    pub(super) async fn mark_number(
+        &self,
+        event: EventId,
+        number: u32,
+        registered: bool,
+    ) -> Result<Arc<Known>, StoreError> {
+        let keys = EventKeys::new(&event);
+        let mut pipe = redis::pipe();
+        pipe.cmd(if registered { "HSET" } else { "HSETNX" })
+            .arg(&keys.meta)
+            .arg("number")
+            .arg(event_number_hex(number));
+        self.query::<()>(&pipe).await?;
+        Ok(self.remember(event, number))
+    }
+
+    /// Drops a mapping found stale.
+    pub(super) fn forget(&self, known: &Known) {
+        self.by_event.remove(&known.event);
+        self.by_number.remove(&known.number);
+    }
+
+    pub(super) fn remember(&self, event: EventId, number: u32) -> Arc<Known> {
+        let known = Arc::new(Known {
+            keys: Arc::new(EventKeys::new(&event)),
+            event: event.clone(),
+            number,
+        });
+        self.by_event.insert(event, known.clone());
+        self.by_number.insert(number, known.clone());
+        known
+    }
+
+    /// Every registered event, sorted.
+    pub(super) async fn event_ids(&self) -> Result<Vec<EventId>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HKEYS").arg(EVENTS);
+        let (fields,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut ids: Vec<EventId> = fields
+            .iter()
+            .filter(|f| !f.starts_with('#'))
+            .filter_map(|e| EventId::parse(e).ok())
+            .collect();
+        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        Ok(ids)
+    }
+}

@@ -1,0 +1,283 @@
+//! An event as operators see it: its settings, its figures, its samples, its message
+//! and its draws.
+
+use futures::{StreamExt, TryStreamExt};
+
+use super::{Store, StoreError, CONCURRENT_EVENTS, HISTORY_MS, SAMPLE_MS};
+use crate::domain::{EventId, Queueing};
+
+/// Per-event settings, kept in the event's meta hash so every instance obeys them at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventSettings {
+    /// Most ACTIVE sessions; `None` = the configured default.
+    pub capacity: Option<u64>,
+    /// The shop the line leads to (an absolute http(s) URL); admitted visitors are sent
+    /// there, and a `return` URL is accepted only on its origin.
+    pub target_url: Option<String>,
+    /// Most new ACTIVE sessions per minute; `None` = no limit.
+    pub rate_per_minute: Option<u64>,
+    /// No admissions while paused; joins and positions go on.
+    pub paused: bool,
+    /// The opening (unix ms): joins before it wait in the pre-queue.
+    pub opens_at_ms: Option<u64>,
+    /// `None` = the default: draw at the opening if there is one, else FIFO.
+    pub queueing: Option<Queueing>,
+}
+
+/// One draw, as recorded when it was made (README, "A fair start").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Draw {
+    /// 1 for the first draw of the event.
+    pub round: u64,
+    /// 64 hex digits, drawn by the instance that made the draw, at that moment.
+    pub seed: String,
+    /// Joins `lo + 1 ..= lo + n` were drawn.
+    pub lo: u64,
+    pub n: u64,
+    /// When (unix ms, Redis's clock).
+    pub at_ms: u64,
+}
+
+/// An event's settings and counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventOverview {
+    pub event_id: EventId,
+    pub settings: EventSettings,
+    /// Joins so far.
+    pub joined: u64,
+    /// Joins the granter has not reached yet.
+    pub waiting: u64,
+    pub active: u64,
+    /// Everyone admitted so far.
+    pub admitted: u64,
+    /// Exponentially decayed count of admissions (time constant one minute) …
+    pub admissions: f64,
+    /// … as of this time (unix ms).
+    pub admissions_at_ms: u64,
+    /// The operator's words to the people waiting.
+    pub message: Option<String>,
+}
+
+/// One sample of an event's line, as the granter recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// When (unix ms, Redis's clock: the sample's stream id).
+    pub at_ms: u64,
+    pub waiting: u64,
+    pub active: u64,
+    /// The capacity in force then.
+    pub capacity: u64,
+    /// Everyone admitted up to then.
+    pub admitted: u64,
+}
+
+impl Store {
+    /// Known events with their settings and counts, in id order: at most `limit` after
+    /// `after`, and whether more follow.
+    pub async fn events(
+        &self,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<(Vec<EventOverview>, bool), StoreError> {
+        let ids = self.event_ids().await?;
+        let start = after.map_or(0, |a| ids.partition_point(|id| id.as_str() <= a.as_str()));
+        let end = (start + limit).min(ids.len());
+        Ok((self.overviews(&ids[start..end]).await?, end < ids.len()))
+    }
+
+    /// Pauses or resumes an event's admissions with one write (the event need not have
+    /// had a join yet).
+    pub async fn set_paused(&self, event: &EventId, paused: bool) -> Result<(), StoreError> {
+        let known = self.registered(event).await?;
+        let mut pipe = redis::pipe();
+        if paused {
+            pipe.hset(&known.keys.meta, "paused", "1");
+        } else {
+            pipe.hdel(&known.keys.meta, "paused");
+        }
+        self.query::<()>(&pipe).await
+    }
+
+    /// One event's settings and counts (defaults and zeros for an event never seen).
+    pub async fn event(&self, event: &EventId) -> Result<EventOverview, StoreError> {
+        let mut overviews = self.overviews(std::slice::from_ref(event)).await?;
+        overviews
+            .pop()
+            .ok_or_else(|| StoreError::Unexpected("no overview for an event".into()))
+    }
+
+    async fn overviews(&self, ids: &[EventId]) -> Result<Vec<EventOverview>, StoreError> {
+        futures::stream::iter(ids.to_vec())
+            .map(|event| async move { self.overview(&event).await })
+            .buffered(CONCURRENT_EVENTS)
+            .try_collect()
+            .await
+    }
+
+    async fn overview(&self, event: &EventId) -> Result<EventOverview, StoreError> {
+        let k = self.event_keys(event);
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(&k.meta)
+            .arg(&[
+                "seq",
+                "head",
+                "capacity",
+                "rate_per_min",
+                "paused",
+                "target",
+                "opens_at",
+                "queueing",
+                "draw_n",
+                "draw_next",
+                "admitted",
+                "rate",
+                "rate_ts",
+                "message",
+            ])
+            .cmd("ZCARD")
+            .arg(&k.active);
+        let (fields, active): (Vec<redis::Value>, u64) = self.query(&pipe).await?;
+        let field = |i: usize| fields.get(i).unwrap_or(&redis::Value::Nil);
+        let number = |i: usize| {
+            redis::from_redis_value_ref::<Option<u64>>(field(i))
+                .ok()
+                .flatten()
+        };
+        let text = |i: usize| {
+            redis::from_redis_value_ref::<Option<String>>(field(i))
+                .ok()
+                .flatten()
+        };
+        let (seq, head) = (number(0).unwrap_or(0), number(1).unwrap_or(0));
+        let (drawn, reached) = (number(8).unwrap_or(0), number(9).unwrap_or(0));
+        Ok(EventOverview {
+            event_id: event.clone(),
+            settings: EventSettings {
+                capacity: number(2),
+                target_url: text(5),
+                rate_per_minute: number(3),
+                paused: text(4).as_deref() == Some("1"),
+                opens_at_ms: number(6),
+                queueing: text(7).as_deref().and_then(Queueing::parse),
+            },
+            joined: seq,
+            waiting: seq.saturating_sub(head) + drawn.saturating_sub(reached),
+            active,
+            admitted: number(10).unwrap_or(0),
+            admissions: text(11).and_then(|r| r.parse().ok()).unwrap_or(0.0),
+            admissions_at_ms: number(12).unwrap_or(0),
+            message: text(13).filter(|m| !m.is_empty()),
+        })
+    }
+
+    /// Sets or (with `None`) clears the message the people waiting for an event see.
+    pub async fn set_message(
+        &self,
+        event: &EventId,
+        message: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let known = self.registered(event).await?;
+        let mut pipe = redis::pipe();
+        match message {
+            Some(text) => pipe.hset(&known.keys.meta, "message", text),
+            None => pipe.hdel(&known.keys.meta, "message"),
+        };
+        self.query::<()>(&pipe).await
+    }
+
+    /// The samples of an event's line recorded since `since_ms` (unix ms), oldest first
+    /// (at most an hour of them: see [`HISTORY_MS`]).
+    pub async fn history(&self, event: &EventId, since_ms: u64) -> Result<Vec<Sample>, StoreError> {
+        type Entry = (String, Vec<(String, u64)>);
+        let k = self.event_keys(event);
+        let mut pipe = redis::pipe();
+        pipe.cmd("XRANGE")
+            .arg(&k.series)
+            .arg(since_ms)
+            .arg("+")
+            .arg("COUNT")
+            .arg(2 * HISTORY_MS / SAMPLE_MS);
+        let (entries,): (Vec<Entry>,) = self.query(&pipe).await?;
+        Ok(entries
+            .into_iter()
+            .filter_map(|(id, fields)| {
+                let at_ms = id.split('-').next()?.parse().ok()?;
+                let field = |name: &str| {
+                    fields
+                        .iter()
+                        .find(|(f, _)| f == name)
+                        .map_or(0, |(_, v)| *v)
+                };
+                Some(Sample {
+                    at_ms,
+                    waiting: field("w"),
+                    active: field("a"),
+                    capacity: field("c"),
+                    admitted: field("g"),
+                })
+            })
+            .collect())
+    }
+
+    /// Replaces an event's settings (the event need not have had a join yet).
+    pub async fn put_settings(
+        &self,
+        event: &EventId,
+        settings: &EventSettings,
+    ) -> Result<(), StoreError> {
+        let known = self.registered(event).await?;
+        self.mark_live(event).await?;
+        let k = &known.keys;
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        match settings.capacity {
+            Some(c) => pipe.hset(&k.meta, "capacity", c).ignore(),
+            None => pipe.hdel(&k.meta, "capacity").ignore(),
+        };
+        match &settings.target_url {
+            Some(url) => pipe.hset(&k.meta, "target", url).ignore(),
+            None => pipe.hdel(&k.meta, "target").ignore(),
+        };
+        match settings.rate_per_minute {
+            Some(r) => pipe.hset(&k.meta, "rate_per_min", r).ignore(),
+            None => pipe.hdel(&k.meta, "rate_per_min").ignore(),
+        };
+        if settings.paused {
+            pipe.hset(&k.meta, "paused", "1").ignore();
+        } else {
+            pipe.hdel(&k.meta, "paused").ignore();
+        }
+        match settings.opens_at_ms {
+            Some(at) => pipe.hset(&k.meta, "opens_at", at).ignore(),
+            None => pipe.hdel(&k.meta, "opens_at").ignore(),
+        };
+        match settings.queueing {
+            Some(q) => pipe.hset(&k.meta, "queueing", q.as_str()).ignore(),
+            None => pipe.hdel(&k.meta, "queueing").ignore(),
+        };
+        self.query::<()>(&pipe).await
+    }
+
+    /// The event's draw number `round`, if it was made.
+    pub async fn draw(&self, event: &EventId, round: u64) -> Result<Option<Draw>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.hget(&self.event_keys(event).draws, round);
+        let (record,): (Option<String>,) = self.query(&pipe).await?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let bad = || StoreError::Unexpected(format!("malformed draw record {record:?}"));
+        let mut parts = record.split('|');
+        let mut next = || parts.next().ok_or_else(bad);
+        let seed = next()?.to_string();
+        let mut number = || next()?.parse::<u64>().map_err(|_| bad());
+        Ok(Some(Draw {
+            round,
+            seed,
+            lo: number()?,
+            n: number()?,
+            at_ms: number()?,
+        }))
+    }
+}
