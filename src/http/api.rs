@@ -41,7 +41,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics))
-        .routes(routes!(openapi))
 }
 
 /// The routes as served: with the catch-all 404 for unknown API paths and the limits.
@@ -51,17 +50,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/{*rest}", any(no_such_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-}
-
-/// `GET /api/openapi.json`: the document, generated from the routes and their types.
-#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
-    responses((status = 200, description = "OpenAPI 3.1")))]
-async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        super::openapi::document_json(),
-    )
-        .into_response()
 }
 
 /// The gate's fast lane (see [`super::serve`]): a check that memory can decide is

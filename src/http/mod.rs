@@ -64,6 +64,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     }
     router
         .merge(api::router())
+        .merge(openapi::router())
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
         .leptos_routes_with_context(&state, routes, || {}, {
             let options = options.clone();

@@ -9,9 +9,16 @@
 
 use std::sync::OnceLock;
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as Document;
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -61,12 +68,33 @@ impl Modify for Schemes {
 }
 
 /// The document: the public and the admin routes (documented whether or not this server
-/// mounts the admin routes).
+/// mounts the admin routes), and its own.
 pub fn document() -> Document {
     let mut doc = Base::openapi();
     doc.merge(super::api::routes().into_openapi());
     doc.merge(super::admin::routes().into_openapi());
+    doc.merge(routes().into_openapi());
     doc
+}
+
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(openapi))
+}
+
+/// The route that serves the document.
+pub fn router() -> Router<AppState> {
+    routes().split_for_parts().0
+}
+
+/// `GET /api/openapi.json`: the document, generated from the routes and their types.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1")))]
+async fn openapi() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
+        .into_response()
 }
 
 /// The document as JSON, made once per process.
