@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use crate::clock::now_ms;
 use crate::config::{EventsMode, SecretSource};
 use crate::domain::{
-    refresh_after_ms, EventFigures, EventHistory, EventId, Queueing, Sample, SessionId,
+    refresh_after_ms, EventFigures, EventHistory, EventId, Queueing, SessionId,
     SessionView, Status, UserId, MAX_MESSAGE_CHARS,
 };
 use crate::error::AppError;
@@ -374,16 +374,7 @@ impl Service {
             figures,
             sample_seconds: SAMPLE_MS / 1_000,
             now_ms: now,
-            samples: samples
-                .into_iter()
-                .map(|s| Sample {
-                    at_ms: s.at_ms,
-                    waiting: s.waiting,
-                    active: s.active,
-                    capacity: s.capacity,
-                    admitted: s.admitted,
-                })
-                .collect(),
+            samples,
         })
     }
 

@@ -33,7 +33,7 @@ pub use error::StoreError;
 pub use grant::{GrantParams, GrantReport, HISTORY_MS, SAMPLE_MS};
 use registry::{Known, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, SessionRecord};
-pub use settings::{Draw, EventOverview, EventSettings, Sample};
+pub use settings::{Draw, EventOverview, EventSettings};
 
 use crate::domain::EventId;
 use scripts::Scripts;

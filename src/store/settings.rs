@@ -4,7 +4,7 @@
 use futures::{StreamExt, TryStreamExt};
 
 use super::{Store, StoreError, CONCURRENT_EVENTS, HISTORY_MS, SAMPLE_MS};
-use crate::domain::{EventId, Queueing};
+use crate::domain::{EventId, Queueing, Sample};
 
 /// Per-event settings, kept in the event's meta hash so every instance obeys them at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,18 +58,6 @@ pub struct EventOverview {
     pub message: Option<String>,
 }
 
-/// One sample of an event's line, as the granter recorded it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sample {
-    /// When (unix ms, Redis's clock: the sample's stream id).
-    pub at_ms: u64,
-    pub waiting: u64,
-    pub active: u64,
-    /// The capacity in force then.
-    pub capacity: u64,
-    /// Everyone admitted up to then.
-    pub admitted: u64,
-}
 
 impl Store {
     /// Known events with their settings and counts, in id order: at most `limit` after
