@@ -10,8 +10,8 @@ use tokio::sync::OnceCell;
 use crate::clock::now_ms;
 use crate::config::{EventsMode, SecretSource};
 use crate::domain::{
-    refresh_after_ms, EventFigures, EventHistory, EventId, Queueing, SessionId,
-    SessionView, Status, UserId, MAX_MESSAGE_CHARS,
+    refresh_after_ms, EventFigures, EventHistory, EventId, Queueing, SessionId, SessionView,
+    Status, UserId, MAX_MESSAGE_CHARS,
 };
 use crate::error::AppError;
 use crate::granter::Wake;

@@ -58,7 +58,6 @@ pub struct EventOverview {
     pub message: Option<String>,
 }
 
-
 impl Store {
     /// Known events with their settings and counts, in id order: at most `limit` after
     /// `after`, and whether more follow.
