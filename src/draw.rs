@@ -83,4 +83,18 @@ mod tests {
         assert_eq!(a, order("seed-a", 0, 50).collect::<Vec<_>>());
         assert_ne!(a, (1..=50).collect::<Vec<_>>());
     }
+
+    /// The README's Python recomputation (README, "A fair start") gives these orders for
+    /// these seeds; its `first` is `firstJoin`, which is `lo + 1`.
+    #[test]
+    fn the_readme_recomputation_gives_the_same_order() {
+        assert_eq!(
+            order("ab12", 6, 10).collect::<Vec<_>>(),
+            [10, 15, 14, 11, 12, 7, 9, 16, 8, 13]
+        );
+        assert_eq!(
+            order(&"9f".repeat(32), 0, 20).collect::<Vec<_>>(),
+            [5, 1, 13, 2, 12, 16, 8, 10, 15, 9, 7, 3, 18, 14, 6, 17, 4, 19, 11, 20]
+        );
+    }
 }
