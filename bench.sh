@@ -419,7 +419,7 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| server RSS, $pollers concurrent pollers | $((rss_busy / 1024)) MiB under load (peak $((rss_peak / 1024)) MiB; idle $((rss_idle / 1024)) MiB) | | | |"
   echo "| fair start: a pre-queue of $pre placed at the opening (admin PUT of opensAt → the draw recorded) | $placed_ms ms | | | seconds, no pause in polls |"
   echo "| ↳ status polls of the pre-queue during the opening, 64 conns | $(field opening_poll rps) req/s, p50 $(field opening_poll p50_ms) ms, p99 $(field opening_poll p99_ms) ms | the poll row: p99 $(field poll p99_ms) ms | | p99 ≤ 10 ms |"
-  echo "| ↳ digest of the order of $pre, computed once per process for the draw endpoint | $digest_ms ms | | | |"
+  echo "| ↳ digest of the order of $pre, computed once per draw for the draw endpoint (then kept in Redis) | $digest_ms ms | | | |"
   echo "| release WASM a waiting visitor downloads (the main file) | $(size "$wasm") B raw, $(size "$wasm.gz") B gzip, $(size "$wasm.br") B brotli | | | ≤ 350 KB raw, ≤ 130 KB gzip |"
   echo "| release JS a waiting visitor downloads (loader + split loader) | $(sizes "$js" "$split_js") B raw, $(sizes "$js.gz" "$split_js.gz") B gzip, $(sizes "$js.br" "$split_js.br") B brotli | | | |"
   echo "| the console's own WASM ($(echo "$console_wasm" | wc -l) files, loaded by /admin pages only) | $(sizes $console_wasm) B raw, $(sizes $(printf '%s.gz ' $console_wasm)) B gzip | | | not downloaded by visitors |"

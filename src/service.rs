@@ -90,9 +90,10 @@ struct Inner {
     granter: Arc<Wake>,
     passes: PassCache,
     revocations: Arc<Revocations>,
-    /// Digests of draws' orders, by (event, round): computed once per process (a draw of
-    /// a million people takes a few seconds of one core), never twice at once.
-    digests: quick_cache::sync::Cache<(EventId, u64), String>,
+    /// One digest of a draw's order computed at a time in this process (a draw of a
+    /// million people takes most of a second of one core); each is computed once and kept
+    /// in Redis with the draw, so no request can make the room compute one again.
+    digesting: tokio::sync::Semaphore,
 }
 
 impl Service {
@@ -103,7 +104,7 @@ impl Service {
                 settings,
                 secrets: OnceCell::new(),
                 granter,
-                digests: quick_cache::sync::Cache::new(1_024),
+                digesting: tokio::sync::Semaphore::new(1),
                 passes: PassCache::new(),
                 revocations: Arc::default(),
             }),
@@ -432,19 +433,31 @@ impl Service {
         event: &EventId,
         round: u64,
     ) -> Result<Option<(Draw, String)>, AppError> {
-        let Some(draw) = self.inner.store.draw(event, round).await? else {
+        let store = &self.inner.store;
+        let Some(draw) = store.draw(event, round).await? else {
             return Ok(None);
         };
-        let (seed, lo, n) = (draw.seed.clone(), draw.lo, draw.n);
-        let digest = self
+        if let Some(digest) = draw.digest.clone() {
+            return Ok(Some((draw, digest)));
+        }
+        let _turn = self
             .inner
-            .digests
-            .get_or_insert_async(&(event.clone(), round), async move {
-                tokio::task::spawn_blocking(move || crate::draw::digest(&seed, lo, n))
-                    .await
-                    .map_err(|_| AppError::internal())
-            })
-            .await?;
+            .digesting
+            .acquire()
+            .await
+            .map_err(|_| AppError::internal())?;
+        // Another request may have computed it while this one waited.
+        let Some(draw) = store.draw(event, round).await? else {
+            return Ok(None);
+        };
+        if let Some(digest) = draw.digest.clone() {
+            return Ok(Some((draw, digest)));
+        }
+        let (seed, lo, n) = (draw.seed.clone(), draw.lo, draw.n);
+        let digest = tokio::task::spawn_blocking(move || crate::draw::digest(&seed, lo, n))
+            .await
+            .map_err(|_| AppError::internal())?;
+        store.record_digest(event, round, &digest).await?;
         Ok(Some((draw, digest)))
     }
 

@@ -62,7 +62,8 @@ pub struct EventKeys {
     /// (left or revoked) while their pass is still unexpired. The gate refuses them; the
     /// meta field `revoked` counts additions, so a reader knows when to read the set again.
     pub revoked: String,
-    /// Hash `round → "seed|lo|n|at"`: every draw made (README, "A fair start"), for audit.
+    /// Hash `round → "seed|lo|n|at"`: every draw made (README, "A fair start"), for audit;
+    /// and `digest:<round>` → the digest of its order, once computed.
     pub draws: String,
     /// Stream of samples `{w: waiting, a: active, c: capacity, g: admitted so far}`, one
     /// every few seconds while the event has work, an hour of them kept: the console's

@@ -36,6 +36,9 @@ pub struct Draw {
     pub n: u64,
     /// When (unix ms, Redis's clock).
     pub at_ms: u64,
+    /// `sha256:<hex>` of the order, once an instance has computed it (see
+    /// [`crate::draw::digest`]).
+    pub digest: Option<String>,
 }
 
 /// An event's settings and counts.
@@ -249,8 +252,9 @@ impl Store {
     /// The event's draw number `round`, if it was made.
     pub async fn draw(&self, event: &EventId, round: u64) -> Result<Option<Draw>, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.hget(&self.event_keys(event).draws, round);
-        let (record,): (Option<String>,) = self.query(&pipe).await?;
+        pipe.hget(&self.event_keys(event).draws, round)
+            .hget(&self.event_keys(event).draws, format!("digest:{round}"));
+        let (record, digest): (Option<String>, Option<String>) = self.query(&pipe).await?;
         let Some(record) = record else {
             return Ok(None);
         };
@@ -265,6 +269,24 @@ impl Store {
             lo: number()?,
             n: number()?,
             at_ms: number()?,
+            digest,
         }))
+    }
+
+    /// Records the digest of a draw's order (the first one recorded stays: every instance
+    /// computes the same).
+    pub async fn record_digest(
+        &self,
+        event: &EventId,
+        round: u64,
+        digest: &str,
+    ) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.hset_nx(
+            &self.event_keys(event).draws,
+            format!("digest:{round}"),
+            digest,
+        );
+        self.query::<()>(&pipe).await
     }
 }
