@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::store::{Durability, GrantParams, Target};
 
@@ -30,11 +31,11 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Default)]
 pub struct SecretSource {
     /// The Ed25519 private key that signs passes (PKCS#8 PEM).
-    pub signing_key: Option<String>,
+    pub signing_key: Option<SecretString>,
     /// Earlier keys (PEM) whose passes are still accepted and published.
-    pub retired_keys: Vec<String>,
+    pub retired_keys: Vec<SecretString>,
     /// The secret that signs visitor cookies.
-    pub cookie_secret: Option<Vec<u8>>,
+    pub cookie_secret: Option<SecretString>,
     /// `Domain` of the pass cookie.
     pub cookie_domain: Option<String>,
 }
@@ -142,8 +143,8 @@ pub struct Config {
     pub redis_timeout_ms: u64,
 
     /// Bearer token for the admin routes (/api/admin/...). Unset: admin routes are off (404).
-    #[arg(long, env = "WAITING_ROOM_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
+    #[arg(long, env = "WAITING_ROOM_ADMIN_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub admin_token: Option<SecretString>,
 
     /// File holding the admin token (instead of the flag, which `ps` shows).
     #[arg(
@@ -161,8 +162,8 @@ pub struct Config {
 
     /// Bearer token for `GET /metrics`. Unset: /metrics is open (serve it on a private
     /// network only).
-    #[arg(long, env = "WAITING_ROOM_METRICS_TOKEN", hide_env_values = true)]
-    pub metrics_token: Option<String>,
+    #[arg(long, env = "WAITING_ROOM_METRICS_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub metrics_token: Option<SecretString>,
 
     /// File holding the metrics token.
     #[arg(
@@ -205,19 +206,19 @@ impl Config {
         let retired_keys = self
             .retired_key_files
             .iter()
-            .map(|p| read_secret(p))
+            .map(|p| read_secret(p).map(SecretString::from))
             .collect::<Result<_, _>>()?;
         Ok(SecretSource {
             signing_key: self
                 .signing_key_file
                 .as_deref()
-                .map(read_secret)
+                .map(|p| read_secret(p).map(SecretString::from))
                 .transpose()?,
             retired_keys,
             cookie_secret: self
                 .cookie_secret_file
                 .as_deref()
-                .map(|p| read_secret(p).map(String::into_bytes))
+                .map(|p| read_secret(p).map(SecretString::from))
                 .transpose()?,
             cookie_domain: self.cookie_domain.clone().filter(|d| !d.is_empty()),
         })
@@ -225,12 +226,12 @@ impl Config {
 
     /// The admin token, from the flag or its file; `None` (admin off) when empty or only
     /// white space.
-    pub fn admin_token(&self) -> Result<Option<String>, String> {
+    pub fn admin_token(&self) -> Result<Option<SecretString>, String> {
         token(&self.admin_token, &self.admin_token_file)
     }
 
     /// The metrics token, likewise; `None`: /metrics is open.
-    pub fn metrics_token(&self) -> Result<Option<String>, String> {
+    pub fn metrics_token(&self) -> Result<Option<SecretString>, String> {
         token(&self.metrics_token, &self.metrics_token_file)
     }
 
@@ -282,12 +283,23 @@ impl Config {
     }
 }
 
-fn token(flag: &Option<String>, file: &Option<PathBuf>) -> Result<Option<String>, String> {
+fn token(
+    flag: &Option<SecretString>,
+    file: &Option<PathBuf>,
+) -> Result<Option<SecretString>, String> {
     let token = match file {
-        Some(path) => Some(read_secret(path)?),
+        Some(path) => Some(SecretString::from(read_secret(path)?)),
         None => flag.clone(),
     };
-    Ok(token.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
+    Ok(token
+        .filter(|t| !t.expose_secret().trim().is_empty())
+        .map(|t| SecretString::from(t.expose_secret().trim())))
+}
+
+/// A secret given on the command line or in the environment: held so that it never shows
+/// in a `Debug` print of the settings (or anywhere else).
+fn secret(raw: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(raw))
 }
 
 /// A secret from a file, without surrounding white space.
@@ -310,6 +322,28 @@ mod tests {
         let c = Config::try_parse_from(["vestibule", "--redis-url", "redis://x"]).unwrap();
         assert_eq!(c.session_seconds, 300);
         assert_eq!(c.abandon_seconds, 120);
+    }
+
+    #[test]
+    fn tokens_never_show_in_a_debug_print() {
+        let c = Config::try_parse_from([
+            "vestibule",
+            "--admin-token",
+            " the-admin-token ",
+            "--metrics-token",
+            "the-metrics-token",
+        ])
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("the-admin-token"), "{printed}");
+        assert!(!printed.contains("the-metrics-token"), "{printed}");
+        let admin = c.admin_token().unwrap().unwrap();
+        assert_eq!(admin.expose_secret(), "the-admin-token", "trimmed");
+        let blank = Config::try_parse_from(["vestibule", "--admin-token", "  "]).unwrap();
+        assert!(
+            blank.admin_token().unwrap().is_none(),
+            "white space is no token"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::Engine;
 use cookie::{Cookie, CookieJar, Key, SameSite};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
@@ -36,7 +37,7 @@ impl std::ops::Deref for Console {
 
 /// What a [`Console`] holds.
 pub struct Keys {
-    token: Box<[u8]>,
+    token: SecretString,
     /// Signs the session and flash cookies.
     key: Key,
     /// Makes each session's form token.
@@ -57,18 +58,18 @@ pub struct Flash {
 }
 
 impl Console {
-    pub fn new(token: &str) -> Self {
+    pub fn new(token: &SecretString) -> Self {
         let derive = |purpose: &str| {
             let mut hash = Sha512::new();
             hash.update(purpose.as_bytes());
             hash.update([0]);
-            hash.update(token.as_bytes());
+            hash.update(token.expose_secret().as_bytes());
             hash.finalize()
         };
         let mut csrf_key = [0u8; 32];
         csrf_key.copy_from_slice(&Sha256::digest(derive("vestibule console form"))[..]);
         Self(Arc::new(Keys {
-            token: token.as_bytes().into(),
+            token: token.clone(),
             key: Key::from(&derive("vestibule console session")[..]),
             csrf_key,
         }))
@@ -76,7 +77,12 @@ impl Console {
 
     /// The token, compared in constant time.
     pub fn is_token(&self, given: &str) -> bool {
-        bool::from(given.trim().as_bytes().ct_eq(&self.token))
+        bool::from(
+            given
+                .trim()
+                .as_bytes()
+                .ct_eq(self.token.expose_secret().as_bytes()),
+        )
     }
 
     /// The session this request's cookie proves, if any (and not expired).

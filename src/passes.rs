@@ -25,6 +25,7 @@ use jsonwebtoken::jwk::{
     OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, ThumbprintHash,
 };
 use jsonwebtoken::{decode, decode_header, encode, Algorithm, DecodingKey, EncodingKey, Header};
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
@@ -68,7 +69,7 @@ impl Keyring {
 
     /// `signing`: the current private key (PKCS#8 PEM); `retired`: earlier keys (private
     /// or public PEM) whose passes are still accepted.
-    pub fn new(signing: &str, retired: &[String]) -> Result<Self, String> {
+    pub fn new(signing: &str, retired: &[SecretString]) -> Result<Self, String> {
         let key = SigningKey::from_pkcs8_pem(signing.trim())
             .map_err(|e| format!("the signing key is not an Ed25519 PKCS#8 PEM: {e}"))?;
         let der = key
@@ -76,7 +77,10 @@ impl Keyring {
             .map_err(|e| format!("the signing key cannot be encoded: {e}"))?;
         let mut public = vec![key.verifying_key()];
         for (n, pem) in retired.iter().enumerate() {
-            public.push(public_key(pem).map_err(|e| format!("retired key {}: {e}", n + 1))?);
+            public.push(
+                public_key(pem.expose_secret())
+                    .map_err(|e| format!("retired key {}: {e}", n + 1))?,
+            );
         }
         let mut jwks = JwkSet { keys: Vec::new() };
         let mut decoding = HashMap::new();
@@ -413,7 +417,7 @@ mod tests {
         let old_pem = Keyring::generate_pem();
         let old = Keyring::new(&old_pem, &[]).unwrap();
         let pass = old.issue(&claims("E1", FAR));
-        let new = Keyring::new(&Keyring::generate_pem(), &[old_pem]).unwrap();
+        let new = Keyring::new(&Keyring::generate_pem(), &[SecretString::from(old_pem)]).unwrap();
         assert_eq!(new.verify(&pass).unwrap().aud, "E1");
         let kids: Vec<_> = new
             .jwks()

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use tokio::sync::OnceCell;
 
+use secrecy::ExposeSecret;
+
 use crate::clock::now_ms;
 use crate::config::{EventsMode, SecretSource};
 use crate::domain::{
@@ -129,7 +131,7 @@ impl Service {
                 let source = &self.inner.settings.secrets;
                 let store = &self.inner.store;
                 let signing = match &source.signing_key {
-                    Some(pem) => pem.clone(),
+                    Some(pem) => pem.expose_secret().to_owned(),
                     None => {
                         store
                             .shared_secret(SIGNING_KEY, &Keyring::generate_pem())
@@ -137,7 +139,7 @@ impl Service {
                     }
                 };
                 let cookie_secret = match &source.cookie_secret {
-                    Some(secret) => secret.clone(),
+                    Some(secret) => secret.expose_secret().as_bytes().to_vec(),
                     None => {
                         let fresh = format!(
                             "{:032x}{:032x}",

@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use secrecy::ExposeSecret;
+
 use crate::config::{Config, GranterMode};
 use crate::console_session::Console;
 use crate::granter::{self, Granter, Health, Wake};
@@ -59,7 +61,7 @@ impl Application {
         let secrets = config.secret_source()?;
         if let Some(pem) = &secrets.signing_key {
             // A bad key file stops the start, not the first admission.
-            Keyring::new(pem, &secrets.retired_keys)?;
+            Keyring::new(pem.expose_secret(), &secrets.retired_keys)?;
         }
         let wake = Arc::new(Wake::default());
         let service = Service::new(
@@ -104,7 +106,7 @@ impl Application {
             service,
             granter: health,
             metrics_token: config.metrics_token()?,
-            console: admin_token.as_deref().map(Console::new),
+            console: admin_token.as_ref().map(Console::new),
         }));
         telemetry::metrics_handle();
         let limits = Limits {

@@ -18,7 +18,7 @@ pub struct Shared {
     pub service: Service,
     pub granter: Health,
     /// `None`: /metrics is open.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<secrecy::SecretString>,
     /// The operator's console; `None` without an admin token.
     pub console: Option<crate::console_session::Console>,
 }

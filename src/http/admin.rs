@@ -14,6 +14,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
@@ -45,17 +46,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The routes as served: each behind the admin token.
-pub fn router(token: &str) -> Router<AppState> {
-    let token: Arc<[u8]> = token.as_bytes().into();
+pub fn router(token: &SecretString) -> Router<AppState> {
+    let token = Arc::new(token.clone());
     let (router, _) = routes().split_for_parts();
     router
         .route_layer(middleware::from_fn_with_state(token, require_token))
         .method_not_allowed_fallback(super::api::method_not_allowed)
 }
 
-async fn require_token(State(token): State<Arc<[u8]>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(token): State<Arc<SecretString>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let given = super::api::bearer(request.headers()).unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(&token)) {
+    if bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
         return next.run(request).await;
     }
     let mut response = AppError::new(

@@ -432,7 +432,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         let given = bearer(&headers).unwrap_or_default();
         if !bool::from(subtle::ConstantTimeEq::ct_eq(
             given.as_bytes(),
-            token.as_bytes(),
+            secrecy::ExposeSecret::expose_secret(token).as_bytes(),
         )) {
             return AppError::new(
                 StatusCode::UNAUTHORIZED,

@@ -31,7 +31,7 @@ pub struct Limits {
     pub sign_ins: ClientLimiter,
     pub request_timeout: std::time::Duration,
     /// Admin routes are mounted only with a token.
-    pub admin_token: Option<String>,
+    pub admin_token: Option<secrecy::SecretString>,
 }
 
 /// Every route: the JSON API (and the admin API when configured), the hashed static files,
