@@ -10,10 +10,77 @@ use uuid::Uuid;
 /// Longest event or user id accepted.
 pub const MAX_ID_LEN: usize = 64;
 
+/// Defines [`ErrorCode`]: each variant with the text clients see.
+macro_rules! error_codes {
+    ($($name:ident = $text:literal,)*) => {
+        /// Every error code a client can be answered with, in `{"error": {"code",
+        /// "message"}}`: stable words for programs (the message is for people).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+        pub enum ErrorCode {
+            $(#[serde(rename = $text)] $name,)*
+        }
+
+        impl ErrorCode {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$name => $text,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    AlreadyJoined = "already_joined",
+    CrossSite = "cross_site",
+    EventsFull = "events_full",
+    Internal = "internal",
+    InvalidBody = "invalid_body",
+    InvalidEventId = "invalid_event_id",
+    InvalidForm = "invalid_form",
+    InvalidFormToken = "invalid_form_token",
+    InvalidJson = "invalid_json",
+    InvalidMessage = "invalid_message",
+    InvalidPass = "invalid_pass",
+    InvalidQuery = "invalid_query",
+    InvalidRound = "invalid_round",
+    InvalidSessionId = "invalid_session_id",
+    InvalidSettings = "invalid_settings",
+    InvalidTokenField = "invalid_token_field",
+    InvalidUserId = "invalid_user_id",
+    MethodNotAllowed = "method_not_allowed",
+    NoConsole = "no_console",
+    NoPass = "no_pass",
+    NotDrawn = "not_drawn",
+    NotFound = "not_found",
+    NotYourPlace = "not_your_place",
+    OtherEvent = "other_event",
+    PassExpired = "pass_expired",
+    PassRevoked = "pass_revoked",
+    PayloadTooLarge = "payload_too_large",
+    RateLimited = "rate_limited",
+    SessionNotFound = "session_not_found",
+    SignedOut = "signed_out",
+    Timeout = "timeout",
+    Unauthorized = "unauthorized",
+    Unavailable = "unavailable",
+    UnknownEvent = "unknown_event",
+    UnreadableBody = "unreadable_body",
+    UnsupportedMediaType = "unsupported_media_type",
+    WrongEvent = "wrong_event",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why an input was refused: a stable machine-readable `code` and a sentence for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidInput {
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -34,7 +101,7 @@ pub fn is_valid_name(raw: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
 }
 
-fn parse_name(field: &str, code: &'static str, raw: &str) -> Result<String, InvalidInput> {
+fn parse_name(field: &str, code: ErrorCode, raw: &str) -> Result<String, InvalidInput> {
     let fail = |why: &str| InvalidInput {
         code,
         message: format!("{field} {why}"),
@@ -55,7 +122,7 @@ fn parse_name(field: &str, code: &'static str, raw: &str) -> Result<String, Inva
 }
 
 macro_rules! name_type {
-    ($(#[$doc:meta])* $name:ident, $field:literal, $code:literal) => {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $code:ident) => {
         $(#[$doc])*
         // Deserialised through `parse`, like every other way in: serde never makes an
         // unchecked one.
@@ -81,7 +148,7 @@ macro_rules! name_type {
         impl $name {
             /// Accepts 1–64 characters of `[A-Za-z0-9._:-]`.
             pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
-                parse_name($field, $code, raw).map(Self)
+                parse_name($field, ErrorCode::$code, raw).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -108,13 +175,13 @@ name_type!(
     /// The sale people queue for, e.g. `E1` or `tour-2027:berlin`.
     EventId,
     "eventId",
-    "invalid_event_id"
+    InvalidEventId
 );
 name_type!(
     /// The person queueing, as the caller identifies them.
     UserId,
     "userId",
-    "invalid_user_id"
+    InvalidUserId
 );
 
 /// A place in line: a UUID handed out on join. The store mints them (a version 8 UUID
@@ -137,7 +204,7 @@ impl SessionId {
     /// Accepts the hyphenated UUID form only (what the API hands out).
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let invalid = || InvalidInput {
-            code: "invalid_session_id",
+            code: ErrorCode::InvalidSessionId,
             message: "sessionId must be a UUID like 0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d".into(),
         };
         if raw.len() != 36 {
@@ -378,7 +445,7 @@ mod tests {
     fn names_refuse_everything_else() {
         for bad in ["", " ", "a b", "é", "a/b", "a\n", "{E1}", &"x".repeat(65)] {
             let err = UserId::parse(bad).unwrap_err();
-            assert_eq!(err.code, "invalid_user_id", "{bad:?}");
+            assert_eq!(err.code, ErrorCode::InvalidUserId, "{bad:?}");
         }
     }
 

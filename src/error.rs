@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use crate::domain::InvalidInput;
+use crate::domain::{ErrorCode, InvalidInput};
 use crate::store::StoreError;
 
 /// Seconds a client is asked to wait when Redis is away.
@@ -19,12 +19,12 @@ pub const RETRY_AFTER_SECONDS: u64 = 2;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -32,14 +32,14 @@ impl AppError {
         }
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     pub fn session_not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "session_not_found",
+            ErrorCode::SessionNotFound,
             "no session with this id (it may have been purged after it ended)",
         )
     }
@@ -47,7 +47,7 @@ impl AppError {
     pub fn unknown_event() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "unknown_event",
+            ErrorCode::UnknownEvent,
             "there is no line for this event (events are created by the operator)",
         )
     }
@@ -55,7 +55,7 @@ impl AppError {
     pub fn unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the waiting room is briefly unavailable; your place is kept, please retry shortly",
         )
     }
@@ -63,7 +63,7 @@ impl AppError {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "something went wrong on our side",
         )
     }
@@ -96,7 +96,7 @@ impl From<StoreError> for AppError {
                 tracing::error!("every event number is taken: no new event can be created");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "events_full",
+                    ErrorCode::EventsFull,
                     "this waiting room cannot take new events any more; existing events work",
                 )
             }
@@ -133,7 +133,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// Stable, for programs: `invalid_event_id`, `session_not_found`, `unavailable`, …
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
 }

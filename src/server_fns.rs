@@ -16,6 +16,7 @@ pub(crate) mod ssr {
     use axum::http::{HeaderMap, HeaderValue, StatusCode};
     use leptos::prelude::*;
 
+    use crate::domain::ErrorCode;
     use crate::domain::{SessionId, SessionView, UserId};
     use crate::error::AppError;
     use crate::service::{Secrets, Service};
@@ -67,7 +68,7 @@ pub(crate) mod ssr {
         }
         Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "not_your_place",
+            ErrorCode::NotYourPlace,
             "this place in line belongs to another browser",
         ))
     }

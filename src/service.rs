@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 
 use crate::clock::now_ms;
 use crate::config::{EventsMode, SecretSource};
+use crate::domain::ErrorCode;
 use crate::domain::{
     refresh_after_ms, EventFigures, EventHistory, EventId, Queueing, SessionId, SessionView,
     Status, UserId, MAX_MESSAGE_CHARS,
@@ -192,7 +193,7 @@ impl Service {
         if !proven {
             return Err(AppError::new(
                 StatusCode::CONFLICT,
-                "already_joined",
+                ErrorCode::AlreadyJoined,
                 "this user already has a place in this line; send its sessionId with the \
                  join to resume it, or poll it with the id you were given",
             ));
@@ -303,10 +304,13 @@ impl Service {
             .passes
             .with(&secrets.keyring, pass, |pass| {
                 if pass.event != event {
-                    return Err(refused("wrong_event", "this pass is for another event"));
+                    return Err(refused(
+                        ErrorCode::WrongEvent,
+                        "this pass is for another event",
+                    ));
                 }
                 if pass.expires.saturating_mul(1_000) <= now {
-                    return Err(refused("pass_expired", "this pass has expired"));
+                    return Err(refused(ErrorCode::PassExpired, "this pass has expired"));
                 }
                 match revocations.is_revoked(event, &pass.session, now) {
                     Some(true) => Err(revoked()),
@@ -314,7 +318,12 @@ impl Service {
                     None => Ok(Some(pass.session.clone())),
                 }
             })
-            .map_err(|e| refused("invalid_pass", &format!("the pass is not valid: {e}")))?
+            .map_err(|e| {
+                refused(
+                    ErrorCode::InvalidPass,
+                    &format!("the pass is not valid: {e}"),
+                )
+            })?
     }
 
     /// The claims of a pass that opens `event` now, or why it does not.
@@ -558,7 +567,7 @@ pub fn message_text(raw: &str) -> Result<String, AppError> {
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_MESSAGE_CHARS || text.chars().any(char::is_control) {
         return Err(AppError::bad_request(
-            "invalid_message",
+            ErrorCode::InvalidMessage,
             format!("a message is 1 to {MAX_MESSAGE_CHARS} characters of text on one line"),
         ));
     }
@@ -571,7 +580,7 @@ fn presented(pass: Option<&str>) -> Result<&str, AppError> {
         .filter(|p| !p.is_empty())
         .ok_or_else(|| {
             refused(
-                "no_pass",
+                ErrorCode::NoPass,
                 "no pass: send the vestibule_pass cookie or Authorization: Bearer <pass>",
             )
         })
@@ -579,12 +588,12 @@ fn presented(pass: Option<&str>) -> Result<&str, AppError> {
 
 fn revoked() -> AppError {
     refused(
-        "pass_revoked",
+        ErrorCode::PassRevoked,
         "this pass's session has ended (left or revoked)",
     )
 }
 
-fn refused(code: &'static str, message: &str) -> AppError {
+fn refused(code: ErrorCode, message: &str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 

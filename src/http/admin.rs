@@ -23,6 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::api::json_object;
+use crate::domain::ErrorCode;
 use crate::domain::SessionView;
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
 use crate::error::{AppError, ErrorBody};
@@ -65,7 +66,7 @@ async fn require_token(
     }
     let mut response = AppError::new(
         StatusCode::UNAUTHORIZED,
-        "unauthorized",
+        ErrorCode::Unauthorized,
         "admin routes need Authorization: Bearer <WAITING_ROOM_ADMIN_TOKEN>",
     )
     .into_response();
@@ -105,7 +106,7 @@ async fn list(
     State(service): State<Service>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<EventsPage>, AppError> {
-    let invalid = |m: &str| AppError::bad_request("invalid_query", m);
+    let invalid = |m: &str| AppError::bad_request(ErrorCode::InvalidQuery, m);
     let limit = match query.get("limit") {
         None => PAGE,
         Some(n) => n
@@ -172,7 +173,7 @@ async fn history(
             .filter(|m| (1..=60).contains(m))
             .ok_or_else(|| {
                 AppError::bad_request(
-                    "invalid_query",
+                    ErrorCode::InvalidQuery,
                     "minutes must be a whole number from 1 to 60",
                 )
             })?,
@@ -203,7 +204,7 @@ async fn post_message(
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
     let body = json_object(&headers, body)?;
-    let invalid = |m: &str| AppError::bad_request("invalid_message", m);
+    let invalid = |m: &str| AppError::bad_request(ErrorCode::InvalidMessage, m);
     if let Some(unknown) = body.keys().find(|k| k.as_str() != "text") {
         return Err(invalid(&format!(
             "unknown field {unknown:?}; expected text"
@@ -327,7 +328,8 @@ async fn revoke(
 }
 
 fn event_id(id: Result<Path<String>, PathRejection>) -> Result<EventId, AppError> {
-    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
+    let Path(id) =
+        id.map_err(|e| AppError::bad_request(ErrorCode::InvalidEventId, e.body_text()))?;
     Ok(EventId::parse(&id)?)
 }
 
@@ -397,7 +399,7 @@ const FIELDS: [&str; 6] = [
 
 /// Settings from a PUT body; every field optional, unknown fields refused.
 pub fn parse_settings(body: &Map<String, Value>) -> Result<EventSettings, AppError> {
-    let invalid = |m: &str| AppError::bad_request("invalid_settings", m);
+    let invalid = |m: &str| AppError::bad_request(ErrorCode::InvalidSettings, m);
     if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(invalid(&format!(
             "unknown field {unknown:?}; expected one of {}",

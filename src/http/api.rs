@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::domain::ErrorCode;
 use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
 use crate::error::{AppError, ErrorBody};
 use crate::service::{JoinOutcome, Proof, Service};
@@ -133,7 +134,7 @@ async fn join(
         Some(Value::String(id)) => Some(SessionId::parse(id)?),
         Some(_) => {
             return Err(AppError::bad_request(
-                "invalid_session_id",
+                ErrorCode::InvalidSessionId,
                 "sessionId must be a string",
             ))
         }
@@ -193,19 +194,23 @@ async fn draw(
     id: Result<Path<String>, PathRejection>,
     query: Result<Query<DrawQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
-    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
+    let Path(id) =
+        id.map_err(|e| AppError::bad_request(ErrorCode::InvalidEventId, e.body_text()))?;
     let event = EventId::parse(&id)?;
     let round = query
         .ok()
         .map(|Query(q)| q.round.unwrap_or(1))
         .filter(|&round| round > 0)
         .ok_or_else(|| {
-            AppError::bad_request("invalid_round", "round must be a whole number from 1")
+            AppError::bad_request(
+                ErrorCode::InvalidRound,
+                "round must be a whole number from 1",
+            )
         })?;
     let Some((d, digest)) = service.draw(&event, round).await? else {
         return Err(AppError::new(
             StatusCode::NOT_FOUND,
-            "not_drawn",
+            ErrorCode::NotDrawn,
             "no such draw: the event has not opened yet, or has no draw of that round",
         ));
     };
@@ -299,8 +304,8 @@ async fn verify(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
     let body = json_object(&headers, body)?;
-    let token = string_field(&body, "token", "invalid_token_field")?;
-    let event = EventId::parse(string_field(&body, "eventId", "invalid_event_id")?)?;
+    let token = string_field(&body, "token", ErrorCode::InvalidTokenField)?;
+    let event = EventId::parse(string_field(&body, "eventId", ErrorCode::InvalidEventId)?)?;
     let answer = match service.verify_pass(&event, token).await? {
         Ok(claims) => Verification {
             valid: true,
@@ -337,7 +342,8 @@ async fn gate(
     id: Result<Path<String>, PathRejection>,
     request: axum::extract::Request,
 ) -> Result<Response, AppError> {
-    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_event_id", e.body_text()))?;
+    let Path(id) =
+        id.map_err(|e| AppError::bad_request(ErrorCode::InvalidEventId, e.body_text()))?;
     let event = EventId::parse(&id)?;
     let checked = service
         .check_pass(&event, presented_pass(request.headers()))
@@ -436,7 +442,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         )) {
             return AppError::new(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                ErrorCode::Unauthorized,
                 "metrics need Authorization: Bearer <WAITING_ROOM_METRICS_TOKEN>",
             )
             .into_response();
@@ -452,19 +458,24 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 async fn no_such_route() -> AppError {
-    AppError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        ErrorCode::NotFound,
+        "no such API route",
+    )
 }
 
 pub(crate) async fn method_not_allowed() -> AppError {
     AppError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this route does not accept that method",
     )
 }
 
 pub(crate) fn session_id(id: Result<Path<String>, PathRejection>) -> Result<SessionId, AppError> {
-    let Path(id) = id.map_err(|e| AppError::bad_request("invalid_session_id", e.body_text()))?;
+    let Path(id) =
+        id.map_err(|e| AppError::bad_request(ErrorCode::InvalidSessionId, e.body_text()))?;
     Ok(SessionId::parse(&id)?)
 }
 
@@ -481,7 +492,7 @@ pub fn json_object(
     if !mime.eq_ignore_ascii_case("application/json") {
         return Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with content-type: application/json",
         ));
     }
@@ -489,21 +500,21 @@ pub fn json_object(
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ErrorCode::PayloadTooLarge,
                 format!("the body must be at most {MAX_BODY_BYTES} bytes"),
             )
         } else {
-            AppError::bad_request("unreadable_body", e.body_text())
+            AppError::bad_request(ErrorCode::UnreadableBody, e.body_text())
         }
     })?;
     match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(AppError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "the body must be a JSON object",
         )),
         Err(e) => Err(AppError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             format!("the body is not valid JSON: {e}"),
         )),
     }
@@ -512,7 +523,7 @@ pub fn json_object(
 fn string_field<'a>(
     body: &'a Map<String, Value>,
     name: &str,
-    code: &'static str,
+    code: ErrorCode,
 ) -> Result<&'a str, InvalidInput> {
     match body.get(name) {
         Some(Value::String(s)) => Ok(s),
@@ -530,11 +541,11 @@ fn string_field<'a>(
 /// The two fields of a join body, validated. User ids of the page's visitors
 /// (`visitor:…`) are not for JSON callers.
 pub fn parse_join(body: &Map<String, Value>) -> Result<(EventId, UserId), InvalidInput> {
-    let event = EventId::parse(string_field(body, "eventId", "invalid_event_id")?)?;
-    let user = UserId::parse(string_field(body, "userId", "invalid_user_id")?)?;
+    let event = EventId::parse(string_field(body, "eventId", ErrorCode::InvalidEventId)?)?;
+    let user = UserId::parse(string_field(body, "userId", ErrorCode::InvalidUserId)?)?;
     if user.as_str().starts_with(VISITOR_PREFIX) {
         return Err(InvalidInput {
-            code: "invalid_user_id",
+            code: ErrorCode::InvalidUserId,
             message: format!("userId may not start with {VISITOR_PREFIX:?} (the page's visitors)"),
         });
     }

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use leptos::server_fn::ServerFn;
 
 use crate::app::console::data::{ConsoleDesk, ConsoleEvents, ConsoleHistory};
+use crate::domain::ErrorCode;
 use crate::error::AppError;
 use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue};
 
@@ -67,7 +68,7 @@ pub async fn guard_server_fns(request: Request, next: Next) -> Response {
         return next.run(request).await;
     }
     if let Some(why) = cross_site(request.headers()) {
-        return AppError::new(StatusCode::FORBIDDEN, "cross_site", why).into_response();
+        return AppError::new(StatusCode::FORBIDDEN, ErrorCode::CrossSite, why).into_response();
     }
     let declared = request
         .headers()
@@ -77,7 +78,7 @@ pub async fn guard_server_fns(request: Request, next: Next) -> Response {
     if declared.is_some_and(|n| n > MAX_FORM_BYTES) {
         return AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             format!("the body must be at most {MAX_FORM_BYTES} bytes"),
         )
         .into_response();

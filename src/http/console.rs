@@ -29,6 +29,7 @@ use serde_json::{Map, Value};
 use super::admin::parse_settings;
 use super::client::ClientLimiter;
 use crate::console_session::{removal, Console, Flash, SESSION_COOKIE};
+use crate::domain::ErrorCode;
 use crate::domain::{EventId, SessionId};
 use crate::error::AppError;
 use crate::service::Service;
@@ -96,11 +97,12 @@ impl Refused {
                 back(&console, headers, "/admin", false, "Please sign in first.")
             }
             Refused::Unreadable => {
-                AppError::bad_request("invalid_form", "this form could not be read").into_response()
+                AppError::bad_request(ErrorCode::InvalidForm, "this form could not be read")
+                    .into_response()
             }
             Refused::WrongFormToken => AppError::new(
                 StatusCode::FORBIDDEN,
-                "invalid_form_token",
+                ErrorCode::InvalidFormToken,
                 "this form is not from this console session; reload the page and try again",
             )
             .into_response(),
@@ -367,7 +369,7 @@ async fn revoke(
             let view = service.status(sid).await?;
             if view.event_id != event {
                 return Err(AppError::bad_request(
-                    "other_event",
+                    ErrorCode::OtherEvent,
                     format!(
                         "that session is in the line of {}, not this event",
                         view.event_id

@@ -16,6 +16,7 @@ use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
 
 use super::client::ClientLimiter;
+use crate::domain::ErrorCode;
 use crate::error::AppError;
 use crate::server_fns::JoinEvent;
 use crate::telemetry::names;
@@ -69,9 +70,12 @@ pub async fn limit_joins(
             if let Some(back) = form_post_back(&request, message) {
                 return back;
             }
-            let mut response =
-                AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
-                    .into_response();
+            let mut response = AppError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                message,
+            )
+            .into_response();
             let seconds = wait.as_secs().max(1);
             response
                 .headers_mut()
@@ -90,7 +94,8 @@ pub async fn deadline(State(limit): State<Duration>, request: Request, next: Nex
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => back.unwrap_or_else(|| {
-            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "timeout", message).into_response()
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Timeout, message)
+                .into_response()
         }),
     }
 }

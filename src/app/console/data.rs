@@ -34,6 +34,7 @@ mod ssr {
     use axum::http::StatusCode;
 
     use crate::console_session::{removal, Console, ConsoleSession, FLASH_COOKIE};
+    use crate::domain::ErrorCode;
     use crate::error::AppError;
     use crate::server_fns::ssr::{fail, headers, set_cookie};
     use crate::state::AppState;
@@ -45,7 +46,7 @@ mod ssr {
             .ok_or_else(|| {
                 fail(AppError::new(
                     StatusCode::NOT_FOUND,
-                    "no_console",
+                    ErrorCode::NoConsole,
                     "The console is not enabled on this server (it needs WAITING_ROOM_ADMIN_TOKEN).",
                 ))
             })
@@ -56,7 +57,7 @@ mod ssr {
         console.session(&headers()).ok_or_else(|| {
             fail(AppError::new(
                 StatusCode::UNAUTHORIZED,
-                "signed_out",
+                ErrorCode::SignedOut,
                 "Signed out: sign in again to see the figures.",
             ))
         })
