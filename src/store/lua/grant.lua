@@ -39,16 +39,23 @@ local sample_ms, history_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
 -- The number the event was registered under wins over the caller's (which may be stale).
 local fresh_seed, event_hex = ARGV[6], redis.call('HGET', KEYS[2], 'number') or ARGV[7]
 
-local expired = 0
-for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, batch)) do
-  redis.call('ZREM', active, sid)
-  local q, tag = parse_session_id(sid)
-  local s = q and load(sessions, q, tag)
-  if s and s.st == 'A' then
-    finish(sessions, users, done, s, 'E', now)
-    expired = expired + 1
+-- Ends the ACTIVE sessions whose time is up (at most a batch), freeing their slots;
+-- returns how many.
+local function expire_ended()
+  local count = 0
+  for _, sid in ipairs(redis.call('ZRANGEBYSCORE', active, '-inf', now, 'LIMIT', 0, batch)) do
+    redis.call('ZREM', active, sid)
+    local q, tag = parse_session_id(sid)
+    local s = q and load(sessions, q, tag)
+    if s and s.st == 'A' then
+      finish(sessions, users, done, s, 'E', now)
+      count = count + 1
+    end
   end
+  return count
 end
+
+local expired = expire_ended()
 
 -- Per-event settings (admin API): capacity, paused, and an optional admission rate
 -- (most new ACTIVE sessions per minute, counted in fixed one-minute windows).
@@ -159,6 +166,183 @@ local function admit_drawn()
   end
 end
 
+-- Admits the next joins in FIFO order while there are free slots (and no draw to work
+-- through first). Entries are handled a chunk at a time (one XREADGROUP), with one call
+-- per chunk for reading the records, writing them, adding to `active` and acknowledging.
+local function admit_from_stream()
+  while free > 0 and not paused and next >= n and queueing ~= 'random' do
+    if read >= batch then
+      more = 1
+      break
+    end
+    local res = redis.call('XREADGROUP', 'GROUP', GROUP, 'vestibule',
+      'COUNT', math.min(free, batch - read, 1000), 'STREAMS', stream, '>')
+    if not res then
+      break
+    end
+    local entries = res[1][2]
+    read = read + #entries
+    last_id = entries[#entries][1]
+    -- The chunk's records (without user ids, which only an abandonment needs), read with
+    -- one HMGET per bucket: joins in a row share buckets.
+    local ids, sids, qs, tags = {}, {}, {}, {}
+    local fields, order = {}, {}
+    for n, entry in ipairs(entries) do
+      ids[n] = entry[1]
+      local f = entry[2]
+      for i = 1, #f, 2 do
+        if f[i] == 'sessionId' then
+          sids[n] = f[i + 1]
+          break
+        end
+      end
+      local q, tag = parse_session_id(sids[n])
+      if q then
+        qs[n], tags[n] = q, tag
+        group_by_bucket(fields, order, q, q % BUCKET)
+      end
+    end
+    -- Records stay packed strings: a grant only reads the status letter, the heartbeat and
+    -- the tag, and writes the record anew. An entry delivered twice in a chunk sees the
+    -- record the first one wrote.
+    local records = {}
+    for _, b in ipairs(order) do
+      local fs = fields[b]
+      local r = redis.call('HMGET', sessions .. b, unpack(fs))
+      for i, f in ipairs(fs) do
+        if r[i] then
+          records[b * BUCKET + f] = r[i]
+        end
+      end
+    end
+    local writes, worder, adds = {}, {}, {}
+    for n = 1, #entries do
+      local q = qs[n]
+      local rec = q and records[q]
+      -- The record ends with the tag of the id the entry carries, or it is not this session.
+      if rec and string.sub(rec, -17) ~= tags[n] then
+        rec = nil
+      end
+      if rec then
+        head = math.max(head, q)
+      else
+        head = head + 1
+      end
+      if q and any_left then
+        redis.call('ZREM', left, q)
+      end
+      if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
+        local untl, new_rec = take_turn(q, rec, tags[n])
+        -- An entry delivered twice in a chunk sees the record the first one wrote.
+        records[q] = new_rec
+        if untl then
+          group_by_bucket(writes, worder, q, q % BUCKET, new_rec)
+          adds[#adds + 1] = untl
+          adds[#adds + 1] = sids[n]
+        end
+      end
+    end
+    for _, b in ipairs(worder) do
+      redis.call('HSET', sessions .. b, unpack(writes[b]))
+    end
+    if #adds > 0 then
+      redis.call('ZADD', active, unpack(adds))
+    end
+    redis.call('XACK', stream, GROUP, unpack(ids))
+  end
+end
+
+-- Writes what the pass moved: the granter's head, the stream's trim, the rate window, the
+-- admitted count and the decayed admission rate. Returns everyone admitted so far.
+local function record_progress()
+  if last_id then
+    redis.call('HSET', meta, 'head', head)
+    -- Entries before the last one read are all processed; keep them for the retention
+    -- period as history, then trim.
+    local last_ms = tonumber(string.match(last_id, '^(%d+)'))
+    redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
+  end
+  if rate_per_min then
+    redis.call('HSET', meta, 'win_start', win_start, 'win_n', win_n + granted)
+  end
+  -- Everyone ever admitted: the console's admissions per minute are its differences.
+  local admitted = tonumber(cfg[14]) or 0
+  if granted > 0 then
+    admitted = redis.call('HINCRBY', meta, 'admitted', granted)
+    local r = redis.call('HMGET', meta, 'rate', 'rate_ts')
+    local rate = (tonumber(r[1]) or 0) * math.exp(-(now - (tonumber(r[2]) or now)) / 60000)
+    redis.call('HSET', meta, 'rate', tostring(rate + granted), 'rate_ts', now)
+  end
+  return admitted
+end
+
+-- The pass's report (see the header): what it did, when a pass is next due, and the
+-- line's size.
+local function report()
+  local result = { granted, expired, abandoned, more, -1, 0, 0 }
+  local first = redis.call('ZRANGE', active, 0, 0, 'WITHSCORES')
+  if first[2] then
+    result[5] = tonumber(first[2])
+  end
+  local m = redis.call('HMGET', meta, 'seq', 'head')
+  result[6] = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0) + (n - next)
+  -- A rate-limited event with people waiting needs a pass when its window rolls over.
+  if rate_per_min and result[6] > 0 and (result[5] < 0 or win_start + 60000 < result[5]) then
+    result[5] = win_start + 60000
+  end
+  result[7] = redis.call('ZCARD', active)
+  -- People waiting for the opening need a pass at the opening.
+  if not opened and result[6] > 0 and (result[5] < 0 or opens_at < result[5]) then
+    result[5] = opens_at
+  end
+  return result
+end
+
+-- Forgets what is past keeping: revocations of expired passes, and ended sessions older
+-- than the retention (at most a batch).
+local function purge()
+  -- Revocations outlive no pass.
+  redis.call('ZREMRANGEBYSCORE', revoked, '-inf', now)
+
+  local ended = redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)
+  for _, q in ipairs(ended) do
+    local key, field = bucket(sessions, tonumber(q))
+    redis.call('HDEL', key, field, 'u' .. field)
+    redis.call('ZREM', done, q)
+  end
+end
+
+-- Marks the event idle or live (see the header) and takes the console's sample when due.
+local function settle(result, admitted)
+  local idle = result[6] <= 0 and result[7] == 0 and more == 0 and redis.call('EXISTS', done) == 0
+    and redis.call('EXISTS', revoked) == 0
+  local went_quiet = false
+  if idle then
+    result[8] = 1
+    went_quiet = redis.call('HDEL', meta, 'live') == 1
+    if went_quiet and redis.call('EXISTS', stream) == 1 then
+      redis.call('XTRIM', stream, 'MINID', now - retention_ms)
+    end
+  else
+    result[8] = 0
+    if not redis.call('HGET', meta, 'live') then
+      redis.call('HSET', meta, 'live', 1)
+    end
+  end
+
+  -- A sample of the line for the console: waiting, active, capacity, admitted so far. The
+  -- samples of a quiet event go with its last hour (the key expires).
+  if went_quiet or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
+    redis.call('XADD', series, 'MINID', '~', now - history_ms, '*',
+      'w', math.max(result[6], 0), 'a', result[7], 'c', capacity, 'g', admitted)
+    redis.call('PEXPIRE', series, history_ms)
+    redis.call('HSET', meta, 'sampled_at', now)
+  end
+end
+
+-- The pass: expiries are done (above); a draw when one is due, the people of the draw,
+-- then the stream in FIFO order; what moved is written, then the report, the purge, and
+-- the event marked idle or live.
 if due_for_draw() then
   draw()
 end
@@ -170,157 +354,9 @@ end
 if n > 0 then
   redis.call('HSET', meta, 'draw_next', next)
 end
-
--- Entries are handled a chunk at a time (one XREADGROUP), with one call per chunk for
--- reading the records, writing them, adding to `active` and acknowledging.
-while free > 0 and not paused and next >= n and queueing ~= 'random' do
-  if read >= batch then
-    more = 1
-    break
-  end
-  local res = redis.call('XREADGROUP', 'GROUP', GROUP, 'vestibule',
-    'COUNT', math.min(free, batch - read, 1000), 'STREAMS', stream, '>')
-  if not res then
-    break
-  end
-  local entries = res[1][2]
-  read = read + #entries
-  last_id = entries[#entries][1]
-  -- The chunk's records (without user ids, which only an abandonment needs), read with
-  -- one HMGET per bucket: joins in a row share buckets.
-  local ids, sids, qs, tags = {}, {}, {}, {}
-  local fields, order = {}, {}
-  for n, entry in ipairs(entries) do
-    ids[n] = entry[1]
-    local f = entry[2]
-    for i = 1, #f, 2 do
-      if f[i] == 'sessionId' then
-        sids[n] = f[i + 1]
-        break
-      end
-    end
-    local q, tag = parse_session_id(sids[n])
-    if q then
-      qs[n], tags[n] = q, tag
-      group_by_bucket(fields, order, q, q % BUCKET)
-    end
-  end
-  -- Records stay packed strings: a grant only reads the status letter, the heartbeat and
-  -- the tag, and writes the record anew. An entry delivered twice in a chunk sees the
-  -- record the first one wrote.
-  local records = {}
-  for _, b in ipairs(order) do
-    local fs = fields[b]
-    local r = redis.call('HMGET', sessions .. b, unpack(fs))
-    for i, f in ipairs(fs) do
-      if r[i] then
-        records[b * BUCKET + f] = r[i]
-      end
-    end
-  end
-  local writes, worder, adds = {}, {}, {}
-  for n = 1, #entries do
-    local q = qs[n]
-    local rec = q and records[q]
-    -- The record ends with the tag of the id the entry carries, or it is not this session.
-    if rec and string.sub(rec, -17) ~= tags[n] then
-      rec = nil
-    end
-    if rec then
-      head = math.max(head, q)
-    else
-      head = head + 1
-    end
-    if q and any_left then
-      redis.call('ZREM', left, q)
-    end
-    if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-      local untl, new_rec = take_turn(q, rec, tags[n])
-      -- An entry delivered twice in a chunk sees the record the first one wrote.
-      records[q] = new_rec
-      if untl then
-        group_by_bucket(writes, worder, q, q % BUCKET, new_rec)
-        adds[#adds + 1] = untl
-        adds[#adds + 1] = sids[n]
-      end
-    end
-  end
-  for _, b in ipairs(worder) do
-    redis.call('HSET', sessions .. b, unpack(writes[b]))
-  end
-  if #adds > 0 then
-    redis.call('ZADD', active, unpack(adds))
-  end
-  redis.call('XACK', stream, GROUP, unpack(ids))
-end
-
-if last_id then
-  redis.call('HSET', meta, 'head', head)
-  -- Entries before the last one read are all processed; keep them for the retention
-  -- period as history, then trim.
-  local last_ms = tonumber(string.match(last_id, '^(%d+)'))
-  redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
-end
-if rate_per_min then
-  redis.call('HSET', meta, 'win_start', win_start, 'win_n', win_n + granted)
-end
--- Everyone ever admitted: the console's admissions per minute are its differences.
-local admitted = tonumber(cfg[14]) or 0
-if granted > 0 then
-  admitted = redis.call('HINCRBY', meta, 'admitted', granted)
-  local r = redis.call('HMGET', meta, 'rate', 'rate_ts')
-  local rate = (tonumber(r[1]) or 0) * math.exp(-(now - (tonumber(r[2]) or now)) / 60000)
-  redis.call('HSET', meta, 'rate', tostring(rate + granted), 'rate_ts', now)
-end
-
-local result = { granted, expired, abandoned, more, -1, 0, 0 }
-local first = redis.call('ZRANGE', active, 0, 0, 'WITHSCORES')
-if first[2] then
-  result[5] = tonumber(first[2])
-end
-local m = redis.call('HMGET', meta, 'seq', 'head')
-result[6] = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0) + (n - next)
--- A rate-limited event with people waiting needs a pass when its window rolls over.
-if rate_per_min and result[6] > 0 and (result[5] < 0 or win_start + 60000 < result[5]) then
-  result[5] = win_start + 60000
-end
-result[7] = redis.call('ZCARD', active)
--- People waiting for the opening need a pass at the opening.
-if not opened and result[6] > 0 and (result[5] < 0 or opens_at < result[5]) then
-  result[5] = opens_at
-end
-
--- Revocations outlive no pass.
-redis.call('ZREMRANGEBYSCORE', revoked, '-inf', now)
-
-for _, q in ipairs(redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)) do
-  local key, field = bucket(sessions, tonumber(q))
-  redis.call('HDEL', key, field, 'u' .. field)
-  redis.call('ZREM', done, q)
-end
-
-local idle = result[6] <= 0 and result[7] == 0 and more == 0 and redis.call('EXISTS', done) == 0
-  and redis.call('EXISTS', revoked) == 0
-local went_quiet = false
-if idle then
-  result[8] = 1
-  went_quiet = redis.call('HDEL', meta, 'live') == 1
-  if went_quiet and redis.call('EXISTS', stream) == 1 then
-    redis.call('XTRIM', stream, 'MINID', now - retention_ms)
-  end
-else
-  result[8] = 0
-  if not redis.call('HGET', meta, 'live') then
-    redis.call('HSET', meta, 'live', 1)
-  end
-end
-
--- A sample of the line for the console: waiting, active, capacity, admitted so far. The
--- samples of a quiet event go with its last hour (the key expires).
-if went_quiet or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
-  redis.call('XADD', series, 'MINID', '~', now - history_ms, '*',
-    'w', math.max(result[6], 0), 'a', result[7], 'c', capacity, 'g', admitted)
-  redis.call('PEXPIRE', series, history_ms)
-  redis.call('HSET', meta, 'sampled_at', now)
-end
+admit_from_stream()
+local admitted = record_progress()
+local result = report()
+purge()
+settle(result, admitted)
 return result
