@@ -248,6 +248,13 @@ impl Config {
         (self.abandon_seconds * 100).clamp(100, 5_000)
     }
 
+    /// How often the heartbeats of polls answered from memory are written: a quarter of
+    /// [`Config::heartbeat_ms`], between 25 ms and 1 s. Each carries its poll's age, so
+    /// the delay does not age a session.
+    pub fn heartbeat_flush(&self) -> std::time::Duration {
+        std::time::Duration::from_millis((self.heartbeat_ms() / 4).clamp(25, 1_000))
+    }
+
     pub fn grant_params(&self) -> GrantParams {
         GrantParams {
             default_capacity: self.capacity,

@@ -71,8 +71,6 @@ pub struct ServiceSettings {
     pub session_ms: u64,
     /// Capacity of events without their own setting.
     pub default_capacity: u64,
-    /// See [`crate::config::Config::heartbeat_ms`].
-    pub heartbeat_ms: u64,
     /// See [`crate::config::Config::max_poll_ms`].
     pub max_poll_ms: u64,
     pub events: EventsMode,
@@ -227,7 +225,7 @@ impl Service {
         let record = self
             .inner
             .store
-            .status(sid, self.inner.settings.heartbeat_ms)
+            .status(sid)
             .await?
             .ok_or_else(AppError::session_not_found)?;
         self.view(record, now).await

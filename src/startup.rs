@@ -49,6 +49,7 @@ pub struct Application {
     shutdown: CancellationToken,
     header_timeout: std::time::Duration,
     fast_lane: serve::FastLane,
+    heartbeats: JoinHandle<()>,
 }
 
 impl Application {
@@ -57,6 +58,7 @@ impl Application {
             &config.redis_target(),
             config.redis_timeout(),
             config.durability(),
+            config.heartbeat_ms(),
         )?;
         let secrets = config.secret_source()?;
         if let Some(pem) = &secrets.signing_key {
@@ -69,7 +71,6 @@ impl Application {
             ServiceSettings {
                 session_ms: config.session_seconds * 1_000,
                 default_capacity: config.grant_params().default_capacity,
-                heartbeat_ms: config.heartbeat_ms(),
                 max_poll_ms: config.max_poll_ms(),
                 events: config.events,
                 secrets,
@@ -93,6 +94,11 @@ impl Application {
                 shutdown.clone(),
             ))
         });
+        let heartbeats = tokio::spawn(
+            store
+                .clone()
+                .write_heartbeats(config.heartbeat_flush(), shutdown.clone()),
+        );
         tokio::spawn(passes::watch_revocations(
             store,
             service.revocations(),
@@ -123,6 +129,7 @@ impl Application {
             listener,
             router: router(state, limits),
             granter_loop,
+            heartbeats,
             granter,
             shutdown,
             header_timeout: std::time::Duration::from_millis(config.header_timeout_ms),
@@ -141,8 +148,8 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `stop` is cancelled, then finishes in-flight requests and the current
-    /// granter pass.
+    /// Serves until `stop` is cancelled, then finishes in-flight requests, the current
+    /// granter pass and the heartbeats not written yet.
     pub async fn run_until_stopped(self, stop: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "listening");
         let shutdown = self.shutdown.clone();
@@ -161,6 +168,8 @@ impl Application {
         if let Some(granter) = self.granter_loop {
             let _ = granter.await;
         }
+        // The heartbeats of polls answered from memory, written before leaving.
+        let _ = self.heartbeats.await;
         tracing::info!("stopped");
         Ok(())
     }

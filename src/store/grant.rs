@@ -179,6 +179,9 @@ impl Store {
             Err(e) => return Err(e),
         };
         let (granted, expired, abandoned, more, next, waiting, active, idle) = row;
+        if granted + abandoned > 0 {
+            self.polls.outdated(known.number);
+        }
         Ok(Some(GrantReport {
             event_id: event.clone(),
             granted,

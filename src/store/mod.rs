@@ -15,6 +15,7 @@ mod error;
 mod grant;
 pub mod ids;
 pub mod keys;
+mod polls;
 mod registry;
 mod scripts;
 mod session;
@@ -31,6 +32,7 @@ use connection::{Conn, Connector};
 use error::error_code;
 pub use error::StoreError;
 pub use grant::{GrantParams, GrantReport, HISTORY_MS, SAMPLE_MS};
+pub use polls::{REFRESH as SNAPSHOT_REFRESH, SESSIONS as REMEMBERED_SESSIONS};
 use registry::{Known, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, SessionRecord};
 pub use settings::{Draw, EventOverview, EventSettings};
@@ -70,6 +72,9 @@ pub struct Store {
     scripts: Arc<Scripts>,
     by_event: Arc<quick_cache::sync::Cache<EventId, Arc<Known>>>,
     by_number: Arc<quick_cache::sync::Cache<u32, Arc<Known>>>,
+    polls: Arc<polls::Polls>,
+    /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it.
+    heartbeat_ms: u64,
 }
 
 impl Store {
@@ -79,6 +84,7 @@ impl Store {
         target: &Target,
         response_timeout: Duration,
         durability: Durability,
+        heartbeat_ms: u64,
     ) -> Result<Self, StoreError> {
         Ok(Self {
             conn: Connector::open(target, response_timeout)?,
@@ -86,6 +92,8 @@ impl Store {
             scripts: Arc::new(Scripts::new()),
             by_event: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
             by_number: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
+            polls: Arc::new(polls::Polls::new()),
+            heartbeat_ms,
         })
     }
 

@@ -93,7 +93,7 @@ impl Store {
     }
 
     /// Writes the event's number into its meta (which every session script checks: see
-    /// `stale_number` in common.lua) and remembers it. `registered`: the registry has just
+    /// `stale_number` in common.lua), and its epoch if it has none, and remembers it. `registered`: the registry has just
     /// given this number, which wins; else (read from the registry) only where the meta
     /// has none yet (an event from before the check, or whose meta was lost).
     pub(super) async fn mark_number(
@@ -107,7 +107,13 @@ impl Store {
         pipe.cmd(if registered { "HSET" } else { "HSETNX" })
             .arg(&keys.meta)
             .arg("number")
-            .arg(event_number_hex(number));
+            .arg(event_number_hex(number))
+            // A meta without an epoch was made anew (or predates epochs): give it one, so
+            // that no process's memory of the sessions before holds for it (`polls`).
+            .cmd("HSETNX")
+            .arg(&keys.meta)
+            .arg("epoch")
+            .arg(format!("{:016x}", rand::random::<u64>()));
         self.query::<()>(&pipe).await?;
         Ok(self.remember(event, number))
     }
@@ -116,6 +122,7 @@ impl Store {
     pub(super) fn forget(&self, known: &Known) {
         self.by_event.remove(&known.event);
         self.by_number.remove(&known.number);
+        self.polls.outdated(known.number);
     }
 
     pub(super) fn remember(&self, event: EventId, number: u32) -> Arc<Known> {
@@ -126,6 +133,7 @@ impl Store {
         });
         self.by_event.insert(event, known.clone());
         self.by_number.insert(number, known.clone());
+        self.polls.outdated(number);
         known
     }
 

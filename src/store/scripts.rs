@@ -20,6 +20,8 @@ pub struct Scripts {
     pub grant: Script,
     pub register: Script,
     pub retire: Script,
+    pub snapshot: Script,
+    pub heartbeat: Script,
 }
 
 impl Scripts {
@@ -31,10 +33,12 @@ impl Scripts {
             grant: with_common(include_str!("lua/grant.lua")),
             register: Script::new(include_str!("lua/register.lua")),
             retire: Script::new(include_str!("lua/retire.lua")),
+            snapshot: with_common(include_str!("lua/snapshot.lua")),
+            heartbeat: with_common(include_str!("lua/heartbeat.lua")),
         }
     }
 
-    pub fn all(&self) -> [&Script; 6] {
+    pub fn all(&self) -> [&Script; 8] {
         [
             &self.join,
             &self.status,
@@ -42,6 +46,8 @@ impl Scripts {
             &self.grant,
             &self.register,
             &self.retire,
+            &self.snapshot,
+            &self.heartbeat,
         ]
     }
 }

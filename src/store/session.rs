@@ -1,10 +1,13 @@
 //! One visitor's place: join, status and leave, each one script (`lua/join.lua`,
 //! `lua/status.lua`, `lua/leave.lua`) over its event's keys.
 
+use std::sync::Arc;
+
 use redis::{FromRedisValue, Script};
 
 use super::ids::{event_number_hex, random_tag, tag_text, SessionKey};
 use super::keys::EventKeys;
+use super::registry::Known;
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, SessionId, Status, UserId};
 
@@ -64,8 +67,8 @@ pub struct Left {
     pub record: SessionRecord,
 }
 
-/// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt, message}` as
-/// returned by `view()` in common.lua.
+/// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt, message,
+/// epoch}` as returned by `view()` in common.lua.
 type ViewRow = (
     String,
     i64,
@@ -77,13 +80,18 @@ type ViewRow = (
     i64,
     i64,
     String,
+    String,
 );
 
+/// `{freedSlot, view}` as returned by `lua/leave.lua`.
+type LeaveRow = (i64, ViewRow);
+
+/// The record, and the event's epoch (see [`super::polls`]).
 fn record(
     session_id: SessionId,
     event_id: EventId,
-    (st, pos, until, user, rate, rate_ts, target, pre_queue, opens_at, message): ViewRow,
-) -> Result<SessionRecord, StoreError> {
+    (st, pos, until, user, rate, rate_ts, target, pre_queue, opens_at, message, epoch): ViewRow,
+) -> Result<(SessionRecord, String), StoreError> {
     let status = match st.as_str() {
         "W" => Status::Waiting,
         "A" => Status::Active,
@@ -92,7 +100,7 @@ fn record(
         "B" => Status::Abandoned,
         other => return Err(StoreError::Unexpected(format!("unknown status {other:?}"))),
     };
-    Ok(SessionRecord {
+    let record = SessionRecord {
         session_id,
         event_id,
         user_id: UserId::parse(&user).map_err(|e| StoreError::Unexpected(e.message))?,
@@ -105,7 +113,8 @@ fn record(
         pre_queue: pre_queue == 1,
         opens_at_ms: u64::try_from(opens_at).ok().filter(|&at| at > 0),
         message: (!message.is_empty()).then_some(message),
-    })
+    };
+    Ok((record, epoch))
 }
 
 impl Store {
@@ -128,7 +137,7 @@ impl Store {
         };
         let tag = tag_text(random_tag());
         let mut refreshed = false;
-        let reply: Option<(i64, String, ViewRow, i64)> = loop {
+        let (reply, known) = loop {
             let Some(known) = self.known(event, register).await? else {
                 return Ok(JoinReply::UnknownEvent);
             };
@@ -154,7 +163,10 @@ impl Store {
                     refreshed = true;
                     self.forget(&known);
                 }
-                other => break other?,
+                other => {
+                    let reply: Option<(i64, String, ViewRow, i64)> = other?;
+                    break (reply, known);
+                }
             }
         };
         let Some((created, id, row, wake)) = reply else {
@@ -166,7 +178,10 @@ impl Store {
             self.mark_live(event).await?;
         }
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
-        let record = record(session_id, event.clone(), row)?;
+        let (record, epoch) = record(session_id, event.clone(), row)?;
+        // The script has just written a waiting session's heartbeat.
+        let beat_due = crate::clock::now_ms() + self.heartbeat_ms;
+        self.polls.saw(&record, known, &epoch, beat_due);
         Ok(if created == 1 {
             JoinReply::Created(record)
         } else {
@@ -175,14 +190,14 @@ impl Store {
     }
 
     /// Reads a session (and records the heartbeat of a waiting one when the recorded one
-    /// is `heartbeat_ms` old or more); `None` if unknown.
-    pub async fn status(
-        &self,
-        sid: SessionId,
-        heartbeat_ms: u64,
-    ) -> Result<Option<SessionRecord>, StoreError> {
-        let heartbeat = heartbeat_ms.to_string();
-        let reply: Option<(Option<ViewRow>, EventId)> = self
+    /// is the store's heartbeat period old or more); `None` if unknown. A waiting session
+    /// this process has seen is answered from memory (see [`super::polls`]).
+    pub async fn status(&self, sid: SessionId) -> Result<Option<SessionRecord>, StoreError> {
+        if let Some(record) = self.poll_from_memory(&sid).await {
+            return Ok(Some(record));
+        }
+        let heartbeat = self.heartbeat_ms.to_string();
+        let reply: Option<(Option<ViewRow>, Arc<Known>)> = self
             .session_script(
                 &sid,
                 &self.scripts.status,
@@ -199,14 +214,24 @@ impl Store {
             )
             .await?;
         match reply {
-            Some((Some(row), event)) => Ok(Some(record(sid, event, row)?)),
-            _ => Ok(None),
+            Some((Some(row), known)) => {
+                let (record, epoch) = record(sid, known.event.clone(), row)?;
+                // The script wrote the heartbeat unless it was younger than the period.
+                self.polls
+                    .saw(&record, known, &epoch, crate::clock::now_ms());
+                Ok(Some(record))
+            }
+            _ => {
+                self.polls.forget(&sid);
+                Ok(None)
+            }
         }
     }
 
     /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
     pub async fn leave(&self, sid: SessionId) -> Result<Option<Left>, StoreError> {
-        let reply: Option<(Option<(i64, ViewRow)>, EventId)> = self
+        self.polls.forget(&sid);
+        let reply: Option<(Option<LeaveRow>, Arc<Known>)> = self
             .session_script(
                 &sid,
                 &self.scripts.leave,
@@ -226,10 +251,13 @@ impl Store {
             )
             .await?;
         match reply {
-            Some((Some((freed, row)), event)) => Ok(Some(Left {
-                freed_slot: freed == 1,
-                record: record(sid, event, row)?,
-            })),
+            Some((Some((freed, row)), known)) => {
+                self.polls.outdated(known.number);
+                Ok(Some(Left {
+                    freed_slot: freed == 1,
+                    record: record(sid, known.event.clone(), row)?.0,
+                }))
+            }
             _ => Ok(None),
         }
     }
@@ -244,7 +272,7 @@ impl Store {
         keys: impl Fn(&EventKeys) -> Vec<&String>,
         args: impl Fn(&SessionKey) -> Vec<String>,
         writes: Writes,
-    ) -> Result<Option<(T, EventId)>, StoreError> {
+    ) -> Result<Option<(T, Arc<Known>)>, StoreError> {
         let mut refreshed = false;
         loop {
             let Some((key, known)) = self.locate(sid).await? else {
@@ -258,7 +286,7 @@ impl Store {
                     refreshed = true;
                     self.forget(&known);
                 }
-                other => return Ok(Some((other?, known.event.clone()))),
+                other => return Ok(Some((other?, known))),
             }
         }
     }

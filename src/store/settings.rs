@@ -85,7 +85,9 @@ impl Store {
         } else {
             pipe.hdel(&known.keys.meta, "paused");
         }
-        self.query::<()>(&pipe).await
+        self.query::<()>(&pipe).await?;
+        self.polls.outdated(known.number);
+        Ok(())
     }
 
     /// One event's settings and counts (defaults and zeros for an event never seen).
@@ -173,7 +175,9 @@ impl Store {
             Some(text) => pipe.hset(&known.keys.meta, "message", text),
             None => pipe.hdel(&known.keys.meta, "message"),
         };
-        self.query::<()>(&pipe).await
+        self.query::<()>(&pipe).await?;
+        self.polls.outdated(known.number);
+        Ok(())
     }
 
     /// The samples of an event's line recorded since `since_ms` (unix ms), oldest first
@@ -246,7 +250,9 @@ impl Store {
             Some(q) => pipe.hset(&k.meta, "queueing", q.as_str()).ignore(),
             None => pipe.hdel(&k.meta, "queueing").ignore(),
         };
-        self.query::<()>(&pipe).await
+        self.query::<()>(&pipe).await?;
+        self.polls.outdated(known.number);
+        Ok(())
     }
 
     /// The event's draw number `round`, if it was made.

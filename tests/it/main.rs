@@ -17,5 +17,6 @@ mod lifecycle;
 mod openapi;
 mod operations;
 mod parsing_props;
+mod polls;
 mod processes;
 mod waiting_room;

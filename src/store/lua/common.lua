@@ -179,11 +179,13 @@ end
 
 -- The meta fields view() reads, in this order.
 local VIEW_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
-  'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'message' }
+  'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch' }
 
 -- What the owner of a session is told: {status, position, until, user, rate, rateTs,
--- target, preQueue (1|0), opensAt (ms, 0 if none), message} (target: the event's shop URL,
--- message: the operator's words to the people waiting; each '' when none is set).
+-- target, preQueue (1|0), opensAt (ms, 0 if none), message, epoch} (target: the event's
+-- shop URL, message: the operator's words to the people waiting; each '' when none is
+-- set; epoch: the meta's random mark, new whenever Redis lost the event, which the
+-- process's memory of sessions is checked against: store/polls.rs).
 -- Position is the join number minus the granter's head, less those ahead who left:
 -- O(log n) whatever the length of the line. After a draw, the people of the draw not
 -- admitted yet come first, in the order of the draw. Before the opening of a drawn
@@ -215,5 +217,5 @@ local function view(meta, left, s, now)
     end
   end
   return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0', m[4] or '', pre, opens_at or 0,
-    m[12] or '' }
+    m[12] or '', m[13] or '' }
 end

@@ -1,0 +1,218 @@
+//! Polls of waiting sessions answered from the process's memory (README, "Polls from
+//! memory"): what they cost Redis, and how stale they may be across instances.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{admin, eventually, spawn_stepped, TestRedis, ADMIN_TOKEN};
+
+/// `INFO commandstats` of a single Redis: calls of `command`.
+fn calls(redis: &TestRedis, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut redis.conn())
+        .unwrap();
+    info.lines()
+        .find_map(|line| {
+            let stats = line.strip_prefix(&format!("cmdstat_{command}:"))?;
+            stats
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// The snapshot's refresh interval, and some slack for a slow machine.
+const STALE: Duration = Duration::from_millis(1_000);
+
+#[tokio::test]
+async fn polls_of_a_waiting_session_read_redis_at_most_once_per_refresh() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--capacity", "0"]).await;
+    let mut ids = Vec::new();
+    for user in ["a", "b", "c"] {
+        ids.push(app.join_id("mem", user).await);
+    }
+    let before = calls(&redis, "evalsha");
+    let started = Instant::now();
+    let polls = 300;
+    for _ in 0..polls {
+        let (code, body) = app.status(&ids[2]).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "WAITING");
+        assert_eq!(body["position"], 3);
+        assert_eq!(body["userId"], "c");
+        assert_eq!(body["eventId"], "mem");
+    }
+    let took = started.elapsed();
+    let scripts = calls(&redis, "evalsha") - before;
+    // One snapshot read per 100 ms at most (and a heartbeat write or none).
+    let allowed = took.as_millis() as u64 / 100 + 3;
+    eprintln!("{polls} polls in {took:?}: {scripts} script calls (allowed {allowed})");
+    assert!(
+        scripts <= allowed,
+        "{scripts} script calls for {polls} polls"
+    );
+}
+
+#[tokio::test]
+async fn a_session_this_process_never_saw_reads_redis_once_and_then_memory() {
+    let redis = TestRedis::start();
+    let a = spawn_stepped(&redis, &["--capacity", "0"]).await;
+    let b = spawn_stepped(&redis, &["--capacity", "0"]).await;
+    let sid = a.join_id("seen", "u").await;
+    let before = calls(&redis, "evalsha");
+    for _ in 0..50 {
+        assert_eq!(b.status(&sid).await.1["position"], 1);
+    }
+    let scripts = calls(&redis, "evalsha") - before;
+    assert!(scripts <= 10, "{scripts} script calls for 50 polls");
+    // A made-up id (right layout, wrong tag) is never remembered: each poll asks Redis.
+    let mut forged = sid.clone();
+    forged.replace_range(30.., "000000");
+    let before = calls(&redis, "evalsha");
+    for _ in 0..5 {
+        assert_eq!(b.status(&forged).await.0, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(calls(&redis, "evalsha") - before, 5);
+}
+
+#[tokio::test]
+async fn what_another_instance_did_shows_within_the_refresh_interval() {
+    let redis = TestRedis::start();
+    let extra = ["--capacity", "0", "--admin-token", ADMIN_TOKEN];
+    let a = spawn_stepped(&redis, &extra).await;
+    let b = spawn_stepped(&redis, &extra).await;
+    let mut ids = Vec::new();
+    for user in ["first", "second", "third", "fourth"] {
+        ids.push(a.join_id("stale", user).await);
+    }
+    assert_eq!(a.status(&ids[3]).await.1["position"], 4);
+
+    // Someone ahead leaves through B: A's answer moves up.
+    assert_eq!(b.leave(&ids[0]).await.0, StatusCode::OK);
+    let left = Instant::now();
+    assert!(
+        eventually(STALE, || async {
+            a.status(&ids[3]).await.1["position"] == 3
+        })
+        .await,
+        "the leave shows on A"
+    );
+    eprintln!("a leave through B showed on A after {:?}", left.elapsed());
+
+    // The session itself leaves through B: A says so.
+    assert_eq!(b.leave(&ids[2]).await.0, StatusCode::OK);
+    assert!(
+        eventually(STALE, || async { a.status_of(&ids[2]).await == "LEFT" }).await,
+        "its own leave shows on A"
+    );
+    assert_eq!(a.status(&ids[3]).await.1["position"], 2);
+
+    // B's granter admits the next: A hands out the pass.
+    let (code, _) = admin(
+        &b,
+        reqwest::Method::PUT,
+        "/api/admin/events/stale",
+        Some(json!({ "capacity": 1 })),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    b.pass().await;
+    assert!(
+        eventually(STALE, || async { a.status_of(&ids[1]).await == "ACTIVE" }).await,
+        "the admission shows on A"
+    );
+    let (_, body) = a.status(&ids[1]).await;
+    assert!(body["accessToken"].is_string(), "{body}");
+    assert_eq!(a.status(&ids[3]).await.1["position"], 1);
+
+    // The operator's message, posted through B, reaches A's answers.
+    let (code, _) = admin(
+        &b,
+        reqwest::Method::PUT,
+        "/api/admin/events/stale/message",
+        Some(json!({ "text": "doors at 10:05" })),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    assert!(
+        eventually(STALE, || async {
+            a.status(&ids[3]).await.1["message"] == "doors at 10:05"
+        })
+        .await
+    );
+}
+
+#[tokio::test]
+async fn a_session_lost_with_redis_is_not_answered_from_memory() {
+    let redis = TestRedis::start();
+    let a = spawn_stepped(&redis, &["--capacity", "0"]).await;
+    let old = a.join_id("lost", "u1").await;
+    assert_eq!(a.status_of(&old).await, "WAITING");
+    let _: () = redis::cmd("FLUSHALL").query(&mut redis.conn()).unwrap();
+    // Nobody on A learns of the loss: only the snapshot's epoch tells.
+    assert!(
+        eventually(STALE, || async {
+            a.status(&old).await.0 == StatusCode::NOT_FOUND
+        })
+        .await,
+        "a lost session is a 404 once the snapshot is read again"
+    );
+    // The event is numbered again and its first join has the old one's join number: a
+    // new id, never a 404, and the old one stays unknown.
+    let new = a.join_id("lost", "u2").await;
+    assert_ne!(new, old);
+    for _ in 0..5 {
+        assert_eq!(a.status_of(&new).await, "WAITING");
+        assert_eq!(a.status(&old).await.0, StatusCode::NOT_FOUND);
+    }
+}
+
+#[tokio::test]
+async fn heartbeats_of_polls_answered_from_memory_are_written_in_batches() {
+    let redis = TestRedis::start();
+    // Abandon after 10 s: a heartbeat is due when 1 s old, written within 250 ms.
+    let app = spawn_stepped(&redis, &["--capacity", "0", "--abandon-seconds", "10"]).await;
+    let mut sids = Vec::new();
+    for i in 0..100 {
+        sids.push(app.join_id("beats", &format!("u{i}")).await);
+    }
+    let seen = |q: u64| -> u64 {
+        let record: String = redis::cmd("HGET")
+            .arg(format!("wr:{{beats}}:s:{}", q / 64))
+            .arg(q % 64)
+            .query(&mut redis.conn())
+            .unwrap();
+        record.split('|').nth(1).unwrap().parse().unwrap()
+    };
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let before = calls(&redis, "evalsha");
+    let polled = now_ms();
+    for sid in &sids {
+        assert_eq!(app.status_of(sid).await, "WAITING");
+    }
+    // Each record carries the time of its poll (not of the write), within the flush.
+    let fresh = || (1..=100).all(|q| seen(q) + 50 >= polled && seen(q) <= now_ms());
+    assert!(
+        eventually(Duration::from_secs(2), || async { fresh() }).await,
+        "the heartbeats were written: {:?}",
+        (1..=100).map(seen).min()
+    );
+    let scripts = calls(&redis, "evalsha") - before;
+    assert!(
+        scripts <= 10,
+        "{scripts} script calls for 100 polls and their heartbeats"
+    );
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
