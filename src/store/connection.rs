@@ -48,6 +48,11 @@ struct LazyCluster {
 }
 
 impl Connector {
+    /// A Redis Cluster (each script call must stay within one slot).
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.0, Inner::Cluster(_))
+    }
+
     pub fn open(target: &Target, response_timeout: Duration) -> Result<Self, StoreError> {
         let bad = |e: redis::RedisError| StoreError::Unexpected(e.to_string());
         Ok(Self(match target {

@@ -3,7 +3,7 @@
 use redis::RedisError;
 
 /// What can go wrong talking to Redis.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// Redis did not answer (down, unreachable, timed out).
     #[error("redis is unavailable: {0}")]

@@ -14,6 +14,7 @@ mod connection;
 mod error;
 mod grant;
 pub mod ids;
+mod joins;
 pub mod keys;
 mod polls;
 mod registry;
@@ -73,6 +74,7 @@ pub struct Store {
     by_event: Arc<quick_cache::sync::Cache<EventId, Arc<Known>>>,
     by_number: Arc<quick_cache::sync::Cache<u32, Arc<Known>>>,
     polls: Arc<polls::Polls>,
+    joins: Arc<joins::Joins>,
     /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it.
     heartbeat_ms: u64,
 }
@@ -93,6 +95,7 @@ impl Store {
             by_event: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
             by_number: Arc::new(quick_cache::sync::Cache::new(EVENT_CACHE)),
             polls: Arc::new(polls::Polls::new()),
+            joins: Arc::default(),
             heartbeat_ms,
         })
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use redis::{FromRedisValue, Script};
 
 use super::ids::{event_number_hex, random_tag, tag_text, SessionKey};
+use super::joins::{Ask, Written};
 use super::keys::EventKeys;
 use super::registry::Known;
 use super::{Store, StoreError, Writes};
@@ -69,7 +70,7 @@ pub struct Left {
 
 /// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt, message,
 /// epoch}` as returned by `view()` in common.lua.
-type ViewRow = (
+pub(super) type ViewRow = (
     String,
     i64,
     i64,
@@ -131,52 +132,32 @@ impl Store {
                 register_event: true
             }
         );
-        let (create, writes) = match mode {
-            JoinMode::Peek => ("0", Writes::Incidental),
-            JoinMode::Create { .. } => ("1", Writes::Acknowledged),
-        };
         let tag = tag_text(random_tag());
         let mut refreshed = false;
-        let (reply, known) = loop {
+        let (row, known) = loop {
             let Some(known) = self.known(event, register).await? else {
                 return Ok(JoinReply::UnknownEvent);
             };
-            let k = &known.keys;
-            let result = self
-                .script(
-                    &self.scripts.join,
-                    &[&k.stream, &k.meta, &k.sessions, &k.users, &k.left],
-                    &[
-                        &event_number_hex(known.number),
-                        &tag,
-                        event.as_str(),
-                        user.as_str(),
-                        create,
-                    ],
-                    writes,
-                )
-                .await;
-            match result {
-                Err(StoreError::StaleEvent) if !refreshed => {
+            let ask = Ask {
+                known: known.clone(),
+                tag: tag.clone(),
+                user: user.clone(),
+                create: matches!(mode, JoinMode::Create { .. }),
+            };
+            match self.write_join(ask).await? {
+                Written::Stale if !refreshed => {
                     // Redis lost the event (or this process's number for it): ask the
                     // registry again, which numbers it anew if needed.
                     refreshed = true;
                     self.forget(&known);
                 }
-                other => {
-                    let reply: Option<(i64, String, ViewRow, i64)> = other?;
-                    break (reply, known);
-                }
+                Written::Stale => return Err(StoreError::StaleEvent),
+                Written::NoPlace => return Ok(JoinReply::NoPlace),
+                Written::Row(row) => break (row, known),
             }
         };
-        let Some((created, id, row, wake)) = reply else {
-            return Ok(JoinReply::NoPlace);
-        };
-        if wake == 1 {
-            // Before the join is acknowledged: a join is never left in an event no pass
-            // goes over.
-            self.mark_live(event).await?;
-        }
+        // The batch's writer made the event live first, if the join found it idle.
+        let (created, id, row, _wake) = *row;
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
         let (record, epoch) = record(session_id, event.clone(), row)?;
         // The script has just written a waiting session's heartbeat.

@@ -328,6 +328,24 @@ pub async fn admin(
     (status, res.json().await.unwrap())
 }
 
+/// `INFO commandstats` of a single Redis: calls of `command`.
+pub fn calls(redis: &TestRedis, command: &str) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query(&mut redis.conn())
+        .unwrap();
+    info.lines()
+        .find_map(|line| {
+            let stats = line.strip_prefix(&format!("cmdstat_{command}:"))?;
+            stats
+                .split(',')
+                .find_map(|kv| kv.strip_prefix("calls="))?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
 /// Polls `check` every 20 ms until it holds or `within` passes.
 pub async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
 where

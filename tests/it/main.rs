@@ -13,6 +13,7 @@ mod faults;
 mod gate;
 mod hardening;
 mod idle_events;
+mod joins;
 mod lifecycle;
 mod openapi;
 mod operations;

@@ -6,25 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{admin, eventually, spawn_stepped, TestRedis, ADMIN_TOKEN};
-
-/// `INFO commandstats` of a single Redis: calls of `command`.
-fn calls(redis: &TestRedis, command: &str) -> u64 {
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
-        .query(&mut redis.conn())
-        .unwrap();
-    info.lines()
-        .find_map(|line| {
-            let stats = line.strip_prefix(&format!("cmdstat_{command}:"))?;
-            stats
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("calls="))?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
+use crate::common::{admin, calls, eventually, spawn_stepped, TestRedis, ADMIN_TOKEN};
 
 /// The snapshot's refresh interval, and some slack for a slow machine.
 const STALE: Duration = Duration::from_millis(1_000);

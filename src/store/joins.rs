@@ -1,0 +1,202 @@
+//! Joins written in batches: the joins that arrive together are written by one script
+//! call (`lua/join.lua`), in the order they arrived.
+//!
+//! A join is queued in its lane and a writer is started if fewer than [`WRITERS`] are at
+//! work: at low load a join is written at once, alone, with no added wait; under load the
+//! joins that arrive while the writers' calls are in flight go together in the next call
+//! (at most [`BATCH`]). A join is answered only once its call returned (and, under
+//! [`super::Durability`], once replicas confirmed it): nothing unwritten is acknowledged.
+//! On one Redis every event shares one lane (a call may write joins of several events);
+//! on a cluster each event has its own, so that every call stays within one slot. Lanes
+//! hold nothing once their queue is empty.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use redis::{FromRedisValue, Value};
+use tokio::sync::oneshot;
+
+use super::registry::Known;
+use super::session::ViewRow;
+use super::{Store, StoreError, Writes};
+use crate::domain::{EventId, UserId};
+
+/// Script calls in flight per lane.
+const WRITERS: usize = 4;
+/// Most joins per call.
+const BATCH: usize = 64;
+
+/// `{created, sessionId, view, wake}`: one join as the script wrote it.
+pub(super) type JoinRow = (i64, String, ViewRow, i64);
+
+/// What became of one join of a batch.
+pub(super) enum Written {
+    Row(Box<JoinRow>),
+    /// Only looking up, and the user has no live place.
+    NoPlace,
+    /// The event's meta does not carry the number used: nothing written.
+    Stale,
+}
+
+/// One join to write.
+pub(super) struct Ask {
+    pub(super) known: Arc<Known>,
+    pub(super) tag: String,
+    pub(super) user: UserId,
+    /// False: only look up the user's live place.
+    pub(super) create: bool,
+}
+
+/// A join waiting for its call.
+struct Pending {
+    ask: Ask,
+    reply: oneshot::Sender<Result<Written, StoreError>>,
+}
+
+#[derive(Default)]
+struct Lane {
+    queue: Vec<Pending>,
+    writers: usize,
+}
+
+/// The lanes of joins waiting to be written: `None` is the single Redis's only lane.
+#[derive(Default)]
+pub(super) struct Joins {
+    lanes: Mutex<HashMap<Option<EventId>, Lane>>,
+}
+
+impl Store {
+    /// Queues a join and waits until it is written.
+    pub(super) async fn write_join(&self, ask: Ask) -> Result<Written, StoreError> {
+        let lane = self.conn.is_cluster().then(|| ask.known.event.clone());
+        let (reply, rx) = oneshot::channel();
+        let pending = Pending { ask, reply };
+        let start = {
+            let mut lanes = self.joins.lanes.lock().unwrap_or_else(|e| e.into_inner());
+            let queue = lanes.entry(lane.clone()).or_default();
+            queue.queue.push(pending);
+            let start = queue.writers < WRITERS;
+            if start {
+                queue.writers += 1;
+            }
+            start
+        };
+        if start {
+            // A task of its own: a request that goes away does not strand the others.
+            tokio::spawn(self.clone().write_lane(lane));
+        }
+        rx.await
+            .map_err(|_| StoreError::Unexpected("a join's writer ended without an answer".into()))?
+    }
+
+    /// Writes the lane's queue, a batch at a time, until it is empty.
+    async fn write_lane(self, lane: Option<EventId>) {
+        loop {
+            let batch: Vec<Pending> = {
+                let mut lanes = self.joins.lanes.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(queue) = lanes.get_mut(&lane) else {
+                    return;
+                };
+                if queue.queue.is_empty() {
+                    queue.writers -= 1;
+                    if queue.writers == 0 {
+                        lanes.remove(&lane);
+                    }
+                    return;
+                }
+                let n = queue.queue.len().min(BATCH);
+                queue.queue.drain(..n).collect()
+            };
+            self.write_batch(batch).await;
+        }
+    }
+
+    /// One script call for the batch; every join is answered.
+    async fn write_batch(&self, batch: Vec<Pending>) {
+        // The batch's events, in order of first appearance.
+        let mut events: Vec<&Arc<Known>> = Vec::new();
+        let mut index: Vec<usize> = Vec::with_capacity(batch.len());
+        for p in &batch {
+            let i = match events.iter().position(|k| Arc::ptr_eq(k, &p.ask.known)) {
+                Some(i) => i,
+                None => {
+                    events.push(&p.ask.known);
+                    events.len() - 1
+                }
+            };
+            index.push(i);
+        }
+        let mut keys: Vec<&str> = Vec::with_capacity(events.len() * 5);
+        let mut args: Vec<String> = Vec::with_capacity(1 + events.len() * 2 + batch.len() * 4);
+        args.push(events.len().to_string());
+        for known in &events {
+            let k = &known.keys;
+            keys.extend([&k.stream, &k.meta, &k.sessions, &k.users, &k.left].map(String::as_str));
+            args.push(super::ids::event_number_hex(known.number));
+            args.push(known.event.to_string());
+        }
+        for (p, i) in batch.iter().zip(&index) {
+            args.push((i + 1).to_string());
+            args.push(p.ask.tag.clone());
+            args.push(p.ask.user.to_string());
+            args.push(if p.ask.create { "1" } else { "0" }.to_string());
+        }
+        let writes = if batch.iter().any(|p| p.ask.create) {
+            Writes::Acknowledged
+        } else {
+            Writes::Incidental
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let replies: Result<Vec<Value>, StoreError> =
+            self.script(&self.scripts.join, &keys, &args, writes).await;
+        let mut replies = match replies {
+            Ok(replies) if replies.len() == batch.len() => replies
+                .into_iter()
+                .map(written)
+                .collect::<Vec<Result<Written, StoreError>>>(),
+            Ok(replies) => {
+                let e = StoreError::Unexpected(format!(
+                    "{} replies to {} joins",
+                    replies.len(),
+                    batch.len()
+                ));
+                batch.iter().map(|_| Err(e.clone())).collect()
+            }
+            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+        };
+        // An event that had no work gets it before any of its joins is acknowledged: a
+        // join is never left in an event no pass goes over.
+        for (i, known) in events.iter().enumerate() {
+            let woke = replies
+                .iter()
+                .zip(&index)
+                .any(|(r, j)| *j == i && matches!(r, Ok(Written::Row(row)) if row.3 == 1));
+            if woke {
+                if let Err(e) = self.mark_live(&known.event).await {
+                    for (r, j) in replies.iter_mut().zip(&index) {
+                        if *j == i && matches!(r, Ok(Written::Row(_))) {
+                            *r = Err(e.clone());
+                        }
+                    }
+                }
+            }
+        }
+        for (p, r) in batch.into_iter().zip(replies) {
+            // The asker may have gone away; its join stands all the same.
+            let _ = p.reply.send(r);
+        }
+    }
+}
+
+fn written(v: Value) -> Result<Written, StoreError> {
+    let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
+    match v {
+        Value::Nil => Ok(Written::NoPlace),
+        Value::BulkString(s) if s == b"STALE" => Ok(Written::Stale),
+        Value::SimpleString(s) if s == "STALE" => Ok(Written::Stale),
+        Value::BulkString(s) => Err(StoreError::Unexpected(text(&s))),
+        v => JoinRow::from_redis_value(v)
+            .map(|row| Written::Row(Box::new(row)))
+            .map_err(|e| StoreError::Unexpected(e.to_string())),
+    }
+}
