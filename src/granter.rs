@@ -41,6 +41,11 @@ pub const MAX_EVENT_SERIES: usize = 1_000;
 pub struct Wake {
     events: Mutex<HashSet<EventId>>,
     notify: Notify,
+    /// Events whose last pass left people waiting: no free slot (or paused, rate-limited,
+    /// not open yet). A join there cannot be admitted before something else changes, and
+    /// each such change wakes the granter itself (a leave or revocation, new settings) or
+    /// is the time of the next pass (an expiry, the rate window, the opening).
+    blocked: Mutex<HashSet<EventId>>,
 }
 
 impl Wake {
@@ -52,6 +57,30 @@ impl Wake {
         }
         drop(events);
         self.notify.notify_one();
+    }
+
+    /// A join was made: a pass is due only if it may be admitted at once, that is unless
+    /// the event's last pass left people waiting (under load, most joins wake nothing).
+    pub fn joined(&self, event: &EventId) {
+        let blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        if !blocked.contains(event) {
+            drop(blocked);
+            self.wake_for(event);
+        }
+    }
+
+    /// Notes which events' passes left people waiting.
+    fn settled(&self, reports: &[GrantReport]) {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        for r in reports {
+            if r.waiting > 0 && !r.more {
+                if !blocked.contains(&r.event_id) {
+                    blocked.insert(r.event_id.clone());
+                }
+            } else {
+                blocked.remove(&r.event_id);
+            }
+        }
     }
 
     fn take(&self) -> Vec<EventId> {
@@ -176,6 +205,7 @@ pub async fn run(granter: Granter, wake: Arc<Wake>, tick: Duration, shutdown: Ca
             Ok(reports) => {
                 failures = 0;
                 health.record(now);
+                wake.settled(&reports);
                 if sweep {
                     sweep_due = started + SWEEP_EVERY;
                 }

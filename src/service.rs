@@ -181,7 +181,7 @@ impl Service {
         let outcome = if created { "created" } else { "existing" };
         metrics::counter!(names::JOINS, "outcome" => outcome).increment(1);
         if created {
-            self.inner.granter.wake_for(event);
+            self.inner.granter.joined(event);
             return Ok(JoinOutcome::Created(self.view(record, now).await?));
         }
         let proven = match proof {
@@ -483,19 +483,16 @@ impl Service {
         self.event(event).await
     }
 
+    /// A poll answered from this process's memory, or `None` when it needs Redis (see
+    /// [`Store::status_from_memory`]); no await, for the server's fast lane.
+    pub fn status_from_memory(&self, sid: &SessionId) -> Option<SessionView> {
+        let record = self.inner.store.status_from_memory(sid)?;
+        metrics::counter!(names::STATUS_POLLS).increment(1);
+        Some(self.view_with(record, now_ms(), None))
+    }
+
     async fn view(&self, r: SessionRecord, now: u64) -> Result<SessionView, AppError> {
-        let waiting = r.status == Status::Waiting;
-        let active = r.status == Status::Active;
-        // Before a draw there is no place yet (position 0 from the store).
-        let position = (waiting && !(r.pre_queue && r.position == 0)).then_some(r.position.max(1));
-        let opens_in_ms = r
-            .opens_at_ms
-            .filter(|_| waiting && r.pre_queue)
-            .map(|at| at.saturating_sub(now));
-        let recent = decayed(r.admissions, r.admissions_at_ms, now);
-        let estimate = position.and_then(|p| wait_seconds(p, recent));
-        let known = recent >= MIN_ADMISSIONS_FOR_ESTIMATE;
-        let access_token = if active {
+        let access_token = if r.status == Status::Active {
             let sid = r.session_id.to_string();
             let secrets = self.secrets().await?;
             Some(
@@ -513,7 +510,23 @@ impl Service {
         } else {
             None
         };
-        Ok(SessionView {
+        Ok(self.view_with(r, now, access_token))
+    }
+
+    /// What the owner of a session is told, with its pass (ACTIVE only).
+    fn view_with(&self, r: SessionRecord, now: u64, access_token: Option<String>) -> SessionView {
+        let waiting = r.status == Status::Waiting;
+        let active = r.status == Status::Active;
+        // Before a draw there is no place yet (position 0 from the store).
+        let position = (waiting && !(r.pre_queue && r.position == 0)).then_some(r.position.max(1));
+        let opens_in_ms = r
+            .opens_at_ms
+            .filter(|_| waiting && r.pre_queue)
+            .map(|at| at.saturating_sub(now));
+        let recent = decayed(r.admissions, r.admissions_at_ms, now);
+        let estimate = position.and_then(|p| wait_seconds(p, recent));
+        let known = recent >= MIN_ADMISSIONS_FOR_ESTIMATE;
+        SessionView {
             session_id: r.session_id,
             event_id: r.event_id,
             user_id: r.user_id,
@@ -540,7 +553,7 @@ impl Service {
             access_token,
             target_url: if active { r.target_url } else { None },
             message: if waiting { r.message } else { None },
-        })
+        }
     }
 }
 

@@ -17,7 +17,7 @@ use crate::config::{Config, GranterMode};
 use crate::console_session::Console;
 use crate::granter::{self, Granter, Health, Wake};
 use crate::http::client::ClientLimiter;
-use crate::http::{api, console, router, serve, Limits};
+use crate::http::{console, fast, router, serve, Limits};
 use crate::passes::{self, Keyring};
 use crate::service::{Service, ServiceSettings};
 use crate::state::{AppState, Shared};
@@ -105,7 +105,7 @@ impl Application {
             shutdown.clone(),
         ));
         let listener = TcpListener::bind(options.site_addr).await?;
-        let fast_lane = api::gate_fast_lane(service.clone());
+        let fast_lane = fast::lane(service.clone());
         let admin_token = config.admin_token()?;
         let state = AppState(Arc::new(Shared {
             leptos_options: options,

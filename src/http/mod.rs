@@ -8,6 +8,7 @@ pub mod api;
 pub mod browser;
 pub mod client;
 pub mod console;
+pub mod fast;
 pub mod limits;
 pub mod openapi;
 pub mod serve;

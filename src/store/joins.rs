@@ -22,7 +22,7 @@ use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
 
 /// Script calls in flight per lane.
-const WRITERS: usize = 4;
+const WRITERS: usize = 2;
 /// Most joins per call.
 const BATCH: usize = 64;
 
@@ -113,11 +113,15 @@ impl Store {
 
     /// One script call for the batch; every join is answered.
     async fn write_batch(&self, batch: Vec<Pending>) {
-        // The batch's events, in order of first appearance.
+        // The batch's events, in order of first appearance: one entry per (event, number),
+        // whichever copy of the mapping each join holds (the script counts each entry's
+        // joins from the one `seq` it read).
         let mut events: Vec<&Arc<Known>> = Vec::new();
         let mut index: Vec<usize> = Vec::with_capacity(batch.len());
         for p in &batch {
-            let i = match events.iter().position(|k| Arc::ptr_eq(k, &p.ask.known)) {
+            let same =
+                |k: &&Arc<Known>| k.event == p.ask.known.event && k.number == p.ask.known.number;
+            let i = match events.iter().position(same) {
                 Some(i) => i,
                 None => {
                     events.push(&p.ask.known);

@@ -142,12 +142,38 @@ impl Polls {
 }
 
 impl Store {
-    /// The answer to a poll from memory, or `None` when it needs Redis.
+    /// The answer to a poll from memory if the event's snapshot is younger than
+    /// [`REFRESH`]; `None`: ask [`Store::status`] (which reads the snapshot again, or
+    /// Redis). No await: the server's fast lane answers with it before routing.
+    pub fn status_from_memory(&self, sid: &SessionId) -> Option<SessionRecord> {
+        let seen = self.polls.sessions.get(sid)?;
+        let lane = self.polls.events.get(&seen.known.number)?;
+        let snapshot = lane
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|s| s.read_at.elapsed() < REFRESH)?;
+        self.answer_and_beat(sid, &seen, &snapshot)
+    }
+
+    /// The answer to a poll from memory, reading the event's snapshot again if it is
+    /// [`REFRESH`] old; `None` when it needs Redis.
     pub(super) async fn poll_from_memory(&self, sid: &SessionId) -> Option<SessionRecord> {
         let seen = self.polls.sessions.get(sid)?;
         let snapshot = self.snapshot(&seen.known).await?;
+        self.answer_and_beat(sid, &seen, &snapshot)
+    }
+
+    /// The answer, and the heartbeat queued when due.
+    fn answer_and_beat(
+        &self,
+        sid: &SessionId,
+        seen: &Seen,
+        snapshot: &Snapshot,
+    ) -> Option<SessionRecord> {
         let now = now_ms();
-        let record = answer(*sid, &seen, &snapshot, now)?;
+        let record = answer(*sid, seen, snapshot, now)?;
         if now >= seen.beat_due.load(Ordering::Relaxed) {
             seen.beat_due
                 .store(now + self.heartbeat_ms, Ordering::Relaxed);

@@ -184,7 +184,10 @@ pub async fn two_instances_racing_keep_capacity_and_fifo(
                 active_set(redis, event).into_iter().collect::<HashSet<_>>() == expected
             })
             .await,
-            "{event} round {round}: active should be the next three in join order"
+            "{event} round {round}: active should be the next three in join order: \
+             active {:?}, order {:?}",
+            active_set(redis, event),
+            &order[..6]
         );
         let leaving = &order[round];
         let app = if round % 2 == 0 { a } else { b };

@@ -191,12 +191,14 @@ local VIEW_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing
 -- admitted yet come first, in the order of the draw. Before the opening of a drawn
 -- event there is no position (0). Rate is the decayed admission count (about the
 -- admissions of the last minute), returned as a string to keep its fraction.
-local function view(meta, left, s, now)
+-- `m` (the meta's VIEW_FIELDS) and `gone` (those who left between the head and the
+-- session) are read here unless given: a batch of joins reads them once per event.
+local function view(meta, left, s, now, m, gone)
   local st, pos, pre = s.st, 0, 0
   if st == 'A' and s.untl <= now then
     st = 'E'
   end
-  local m = redis.call('HMGET', meta, unpack(VIEW_FIELDS))
+  m = m or redis.call('HMGET', meta, unpack(VIEW_FIELDS))
   local opens_at = tonumber(m[5])
   if st == 'W' then
     local queueing = queueing_of(m[6], opens_at)
@@ -212,7 +214,7 @@ local function view(meta, left, s, now)
       pos = math.max(1, draw_inverse(m[8], n, s.q - lo - 1) - next + 1)
     else
       local head = tonumber(m[1] or '0')
-      local gone = redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)
+      gone = gone or redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)
       pos = (n - next) + s.q - head - gone
     end
   end

@@ -10,15 +10,47 @@
 -- 'LINEFULL' once the event has had 2^36 joins. wake: the event had no work (no `live`
 -- mark in its meta, which the granter keeps while it has any), so the caller must add it
 -- to the events with work before acknowledging the join.
+--
+-- What every join of an event shares is read once per call: the meta (the number check,
+-- the view's fields, `seq` and the `live` mark, one HMGET) and those who left ahead of the
+-- newest join; the join counter `seq` is counted here and written once at the end. A new
+-- join then costs four commands: the user's bucket read, the session, the user's entry and
+-- the stream entry (`NOMKSTREAM`: the stream and its group are made when it is missing).
+local JOIN_FIELDS = { unpack(VIEW_FIELDS) }
+for _, field in ipairs({ 'number', 'seq', 'live' }) do
+  JOIN_FIELDS[#JOIN_FIELDS + 1] = field
+end
 local now = now_ms()
 local m = tonumber(ARGV[1])
-local events = {}
+-- One entry per (meta, number), however often the batch names it: one count of `seq`, or
+-- two joins would get one number. (Two numbers for one meta: at most one is not stale.)
+local events, entries = {}, {}
 for e = 1, m do
   local k = (e - 1) * 5
   local meta, hex = KEYS[k + 2], ARGV[2 * e]
-  events[e] = { stream = KEYS[k + 1], meta = meta, sessions = KEYS[k + 3], users = KEYS[k + 4],
-    left = KEYS[k + 5], hex = hex, id = ARGV[2 * e + 1],
-    stale = redis.call('HGET', meta, 'number') ~= hex }
+  local ev = entries[meta .. '|' .. hex]
+  if not ev then
+    ev = { stream = KEYS[k + 1], meta = meta, sessions = KEYS[k + 3], users = KEYS[k + 4],
+      left = KEYS[k + 5], hex = hex, id = ARGV[2 * e + 1] }
+    -- The view's fields, then number, seq and live.
+    local f = redis.call('HMGET', meta, unpack(JOIN_FIELDS))
+    local n = #VIEW_FIELDS
+    ev.stale = f[n + 1] ~= hex
+    ev.seq0 = tonumber(f[n + 2]) or 0
+    ev.seq = ev.seq0
+    ev.wake = f[n + 3] == false and 1 or 0
+    ev.fields = f
+    entries[meta .. '|' .. hex] = ev
+  end
+  events[e] = ev
+end
+
+-- Those who left ahead of every new join, on first need.
+local function gone(ev)
+  if not ev.gone then
+    ev.gone = redis.call('ZCOUNT', ev.left, '(' .. (ev.fields[1] or '0'), '+inf')
+  end
+  return ev.gone
 end
 
 local function join(ev, tag, user, create_place)
@@ -34,35 +66,40 @@ local function join(ev, tag, user, create_place)
         s.seen = now
         save(ev.sessions, s)
       end
-      return { 0, session_id(ev.hex, s.q, s.tag), view(ev.meta, ev.left, s, now), 0 }
+      return { 0, session_id(ev.hex, s.q, s.tag), view(ev.meta, ev.left, s, now, ev.fields), 0 }
     end
   end
   if create_place ~= '1' then
     return false
   end
-  -- The group reads from the very first entry; creating it with the stream means no join
-  -- can ever be added before the group exists.
-  if redis.call('EXISTS', ev.stream) == 0 then
-    redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
-  end
   -- The join number and the stream entry are written together, so stream order is
   -- join order and `head` (entries granted so far) can be compared with `seq`.
-  local q = redis.call('HINCRBY', ev.meta, 'seq', 1)
-  if q >= 2 ^ 36 then
-    redis.call('HINCRBY', ev.meta, 'seq', -1)
+  if ev.seq + 1 >= 2 ^ 36 then
     return 'LINEFULL'
   end
+  ev.seq = ev.seq + 1
+  local q = ev.seq
   local s = { st = 'W', q = q, seen = now, untl = 0, tag = tag, user = user }
   create(ev.sessions, s)
   redis.call('HSET', ub, user, q)
   local sid = session_id(ev.hex, q, tag)
-  redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user)
-  local wake = redis.call('HGET', ev.meta, 'live') == false and 1 or 0
-  return { 1, sid, view(ev.meta, ev.left, s, now), wake }
+  -- The group reads from the very first entry; creating it with the stream means no join
+  -- can ever be added before the group exists.
+  if not redis.call('XADD', ev.stream, 'NOMKSTREAM', '*', 'sessionId', sid, 'eventId', ev.id,
+      'userId', user) then
+    redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
+    redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user)
+  end
+  return { 1, sid, view(ev.meta, ev.left, s, now, ev.fields, gone(ev)), ev.wake }
 end
 
 local replies = {}
 for i = 2 + 2 * m, #ARGV, 4 do
   replies[#replies + 1] = join(events[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+end
+for _, ev in pairs(entries) do
+  if ev.seq ~= ev.seq0 then
+    redis.call('HSET', ev.meta, 'seq', ev.seq)
+  end
 end
 return replies
