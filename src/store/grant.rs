@@ -38,6 +38,9 @@ pub struct GrantReport {
     /// Nobody waiting or active and nothing left to purge: the event costs nothing more
     /// until a join wakes it.
     pub idle: bool,
+    /// Idle, and no operator ever configured it: its keys were deleted (its registry
+    /// entry stays).
+    pub gone: bool,
 }
 
 /// How often a busy event's line is sampled for the console (see [`Store::history`]).
@@ -64,6 +67,12 @@ impl Store {
         let mut ids: Vec<EventId> = stamps.keys().cloned().collect();
         ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         let reports = self.grant(&ids, params).await?;
+        for r in reports.iter().filter(|r| r.gone) {
+            // Its meta is gone: the next join numbers it again (no stale round trip).
+            if let Some(known) = self.by_event.get(&r.event_id) {
+                self.forget(&known);
+            }
+        }
         for r in reports.iter().filter(|r| r.idle) {
             let _: i64 = self
                 .script(
@@ -139,7 +148,7 @@ impl Store {
         sampling: &[String; 2],
     ) -> Result<Option<GrantReport>, StoreError> {
         type Row = (u64, u64, u64, u64, i64, i64, u64, u64);
-        let Some(known) = self.known(event, false).await? else {
+        let Some(known) = self.looked_up(event).await? else {
             return Ok(None);
         };
         let k = &known.keys;
@@ -191,7 +200,8 @@ impl Store {
             next_expiry_ms: u64::try_from(next).ok(),
             waiting: u64::try_from(waiting).unwrap_or(0),
             active,
-            idle: idle == 1,
+            idle: idle >= 1,
+            gone: idle == 2,
         }))
     }
 }

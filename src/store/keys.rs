@@ -44,7 +44,10 @@ pub struct EventKeys {
     /// `queueing`, and the current draw: `draw_round`, `draw_seed`, `draw_lo`, `draw_n`
     /// (joins `lo+1..lo+n` are drawn) and `draw_next` (how many of them were reached),
     /// `admitted` (everyone admitted so far), `sampled_at` (the last sample of
-    /// [`EventKeys::series`]) and `message` (the operator's words to the people waiting).
+    /// [`EventKeys::series`]), `message` (the operator's words to the people waiting),
+    /// `number` (its registry number), `epoch` (random, new whenever the meta is made
+    /// anew: see `store/polls.rs`) and `configured` (an operator wrote to it: kept when
+    /// idle; an event nobody configured loses every key once idle, see `grant.lua`).
     pub meta: String,
     /// Prefix of the session buckets `…:s:<seq / 64>`: field `<seq % 64>` holds the
     /// record `"S|seen|until|tag"`, field `u<seq % 64>` the user id.

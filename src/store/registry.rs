@@ -45,6 +45,21 @@ impl Store {
         }
     }
 
+    /// The event's number and keys, as the registry has them; writes nothing (so a pass
+    /// over an event whose keys were deleted does not bring its meta back).
+    pub(super) async fn looked_up(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<Arc<Known>>, StoreError> {
+        if let Some(known) = self.by_event.get(event) {
+            return Ok(Some(known));
+        }
+        let mut pipe = redis::pipe();
+        pipe.hget(EVENTS, event.as_str());
+        let (number,): (Option<u32>,) = self.query(&pipe).await?;
+        Ok(number.map(|n| self.remember(event.clone(), n)))
+    }
+
     /// The event's number and keys, registering the event on its first use.
     pub(super) async fn registered(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
         if let Some(known) = self.by_event.get(event) {
@@ -88,8 +103,9 @@ impl Store {
             return Ok(None);
         };
         let event = EventId::parse(&name).map_err(|e| StoreError::Unexpected(e.message))?;
-        let known = self.mark_number(event, key.event_number, false).await?;
-        Ok(Some((key, known)))
+        // Remembered only: a poll of an old id must not bring back a deleted meta (the
+        // scripts then answer STALEEVENT, and the session is unknown).
+        Ok(Some((key, self.remember(event, key.event_number))))
     }
 
     /// Writes the event's number into its meta (which every session script checks: see

@@ -267,6 +267,9 @@ impl Store {
                     refreshed = true;
                     self.forget(&known);
                 }
+                // The registry's number is not in the event's meta either: the event's
+                // keys were deleted (or lost), and no session can be there.
+                Err(StoreError::StaleEvent) => return Ok(None),
                 other => return Ok(Some((other?, known))),
             }
         }

@@ -80,6 +80,7 @@ impl Store {
     pub async fn set_paused(&self, event: &EventId, paused: bool) -> Result<(), StoreError> {
         let known = self.registered(event).await?;
         let mut pipe = redis::pipe();
+        pipe.hset(&known.keys.meta, "configured", 1).ignore();
         if paused {
             pipe.hset(&known.keys.meta, "paused", "1");
         } else {
@@ -171,6 +172,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let known = self.registered(event).await?;
         let mut pipe = redis::pipe();
+        pipe.hset(&known.keys.meta, "configured", 1).ignore();
         match message {
             Some(text) => pipe.hset(&known.keys.meta, "message", text),
             None => pipe.hdel(&known.keys.meta, "message"),
@@ -225,6 +227,8 @@ impl Store {
         let k = &known.keys;
         let mut pipe = redis::pipe();
         pipe.atomic();
+        // An operator's event is kept when idle (see `unconfigured` in grant.lua).
+        pipe.hset(&k.meta, "configured", 1).ignore();
         match settings.capacity {
             Some(c) => pipe.hset(&k.meta, "capacity", c).ignore(),
             None => pipe.hdel(&k.meta, "capacity").ignore(),

@@ -284,9 +284,20 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
             "2",
             "--granter-tick-ms",
             "100",
+            "--admin-token",
+            crate::common::ADMIN_TOKEN,
         ],
     )
     .await;
+    // An operator's event (an event nobody configured goes whole: the next test).
+    let (code, _) = crate::common::admin(
+        &app,
+        reqwest::Method::PUT,
+        "/api/admin/events/purge",
+        Some(json!({ "capacity": 1 })),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
     let mut ids = Vec::new();
     for user in ["a", "b", "c"] {
         ids.push(app.join_id("purge", user).await);
@@ -333,6 +344,72 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
     // The same users can join again.
     let (code, _) = app.join("purge", "a").await;
     assert_eq!(code, StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn an_event_nobody_configured_leaves_no_key_once_its_retention_is_over() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--retention-seconds",
+            "1",
+            "--session-seconds",
+            "1",
+        ],
+    )
+    .await;
+    let first = app.join_id("made-up", "a").await;
+    let behind = app.join_id("made-up", "b").await;
+    app.pass().await;
+    app.leave(&behind).await;
+    app.leave(&first).await;
+    let keys = || -> Vec<String> {
+        let mut keys: Vec<String> = redis::cmd("KEYS")
+            .arg("*{made-up}*")
+            .query(&mut redis.conn())
+            .unwrap();
+        keys.sort();
+        keys
+    };
+    assert!(!keys().is_empty());
+    // Passes before the retention is over keep everything; the first one after it
+    // deletes every key of the event, its stream and consumer group included, but for the
+    // console's samples (which expire).
+    app.pass().await;
+    assert!(keys().contains(&"wr:{made-up}:meta".to_string()));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.pass().await;
+    assert_eq!(
+        keys(),
+        vec!["wr:{made-up}:series".to_string()],
+        "every key of the event is gone but the console's samples"
+    );
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg("wr:{made-up}:series")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert!((1..=3_600_000).contains(&ttl), "the samples expire: {ttl}");
+    let registry: Option<String> = redis::cmd("HGET")
+        .arg("wr:events")
+        .arg("made-up")
+        .query(&mut redis.conn())
+        .unwrap();
+    assert_eq!(registry.as_deref(), Some("1"), "its number stays reserved");
+    for id in [&first, &behind] {
+        assert_eq!(app.status(id).await.0, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(app.leave(id).await.0, StatusCode::NOT_FOUND, "{id}");
+    }
+    // It starts anew: a new join is first in line, with an id that is not an old one.
+    let again = app.join_id("made-up", "a").await;
+    assert_ne!(again, first);
+    let (_, body) = app.status(&again).await;
+    assert_eq!(body["position"], 1, "{body}");
+    app.pass().await;
+    assert_eq!(app.status_of(&again).await, "ACTIVE");
+    assert_eq!(app.status(&first).await.0, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@
 --       fresh from the caller, used only if this pass draws), event number (6 hex digits),
 --       sampleMs, historyMs
 -- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
---          waiting, active, idle (1|0)}.
+--          waiting, active, idle (1|0, or 2: idle, and its keys deleted: see unconfigured)}.
 -- Idle: nobody waiting, nobody active, no ended session left to purge, no revocation left
 -- to expire. The meta field
 -- `live` is kept while the event has work and removed when it is idle (see join.lua); an
@@ -312,6 +312,19 @@ local function purge()
   end
 end
 
+-- An event no operator configured (made by its first join, in the open mode) that is
+-- idle: every session it had ended and was purged after the retention. Its keys go, stream
+-- and group included, but for the console's samples, which expire an hour after the last;
+-- the registry keeps its name and number, and its next join starts it anew (a new meta and
+-- epoch: see store/registry.rs).
+local function unconfigured()
+  if cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] then
+    return false
+  end
+  local more_cfg = redis.call('HMGET', meta, 'target', 'message', 'configured')
+  return not (more_cfg[1] or more_cfg[2] or more_cfg[3])
+end
+
 -- Marks the event idle or live (see the header) and takes the console's sample when due.
 local function settle(result, admitted)
   local idle = result[6] <= 0 and result[7] == 0 and more == 0 and redis.call('EXISTS', done) == 0
@@ -337,6 +350,11 @@ local function settle(result, admitted)
       'w', math.max(result[6], 0), 'a', result[7], 'c', capacity, 'g', admitted)
     redis.call('PEXPIRE', series, history_ms)
     redis.call('HSET', meta, 'sampled_at', now)
+  end
+  -- The console's samples stay until they expire (an hour after the last one).
+  if idle and unconfigured() then
+    redis.call('DEL', meta, stream, draws, left, done, revoked, active)
+    result[8] = 2
   end
 end
 
