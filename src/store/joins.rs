@@ -22,7 +22,7 @@ use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
 
 /// Script calls in flight per lane.
-const WRITERS: usize = 2;
+const WRITERS: usize = 4;
 /// Most joins per call.
 const BATCH: usize = 64;
 
