@@ -13,11 +13,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use redis::{FromRedisValue, Value};
+use redis::Value;
 use tokio::sync::oneshot;
 
 use super::registry::Known;
-use super::session::ViewRow;
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
 
@@ -26,12 +25,10 @@ const WRITERS: usize = 4;
 /// Most joins per call.
 const BATCH: usize = 64;
 
-/// `{created, sessionId, view, wake}`: one join as the script wrote it.
-pub(super) type JoinRow = (i64, String, ViewRow, i64);
-
 /// What became of one join of a batch.
 pub(super) enum Written {
-    Row(Box<JoinRow>),
+    /// `{created, sessionId, view, wake}`, as the script wrote it (read by the caller).
+    Row(Value),
     /// Only looking up, and the user has no live place.
     NoPlace,
     /// The event's meta does not carry the number used: nothing written.
@@ -174,7 +171,7 @@ impl Store {
             let woke = replies
                 .iter()
                 .zip(&index)
-                .any(|(r, j)| *j == i && matches!(r, Ok(Written::Row(row)) if row.3 == 1));
+                .any(|(r, j)| *j == i && matches!(r, Ok(Written::Row(row)) if wakes(row)));
             if woke {
                 if let Err(e) = self.mark_live(&known.event).await {
                     for (r, j) in replies.iter_mut().zip(&index) {
@@ -199,8 +196,12 @@ fn written(v: Value) -> Result<Written, StoreError> {
         Value::BulkString(s) if s == b"STALE" => Ok(Written::Stale),
         Value::SimpleString(s) if s == "STALE" => Ok(Written::Stale),
         Value::BulkString(s) => Err(StoreError::Unexpected(text(&s))),
-        v => JoinRow::from_redis_value(v)
-            .map(|row| Written::Row(Box::new(row)))
-            .map_err(|e| StoreError::Unexpected(e.to_string())),
+        Value::Array(items) if items.len() == 4 => Ok(Written::Row(Value::Array(items))),
+        other => Err(StoreError::Unexpected(format!("a join answered {other:?}"))),
     }
+}
+
+/// The join found its event without work (`wake`, its fourth field).
+fn wakes(row: &Value) -> bool {
+    matches!(row, Value::Array(items) if items.get(3) == Some(&Value::Int(1)))
 }

@@ -70,7 +70,7 @@ pub struct Left {
 
 /// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt, message,
 /// epoch}` as returned by `view()` in common.lua.
-pub(super) type ViewRow = (
+type ViewRow = (
     String,
     i64,
     i64,
@@ -157,7 +157,9 @@ impl Store {
             }
         };
         // The batch's writer made the event live first, if the join found it idle.
-        let (created, id, row, _wake) = *row;
+        let (created, id, row, _wake): (i64, String, ViewRow, i64) =
+            FromRedisValue::from_redis_value(row)
+                .map_err(|e| StoreError::Unexpected(e.to_string()))?;
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
         let (record, epoch) = record(session_id, event.clone(), row)?;
         // The script has just written a waiting session's heartbeat.
