@@ -262,6 +262,8 @@ impl Config {
             abandon_ms: self.abandon_seconds * 1_000,
             batch: self.granter_batch,
             retention_ms: self.retention_seconds * 1_000,
+            unregister_after_ms: (self.retention_seconds * 1_000)
+                .max(self.request_timeout_ms.saturating_mul(2)),
         }
     }
 

@@ -4,7 +4,7 @@
 use futures::{StreamExt, TryStreamExt};
 
 use super::ids::event_number_hex;
-use super::keys::LIVE;
+use super::keys::{EventKeys, CLOSING, EVENTS, FREE_NUMBERS, LIVE};
 use super::{hex, stamp, Store, StoreError, Writes, CONCURRENT_EVENTS};
 use crate::domain::EventId;
 
@@ -19,6 +19,10 @@ pub struct GrantParams {
     pub batch: u64,
     /// How long final sessions and granted stream entries are kept.
     pub retention_ms: u64,
+    /// How long after an event's keys were deleted its registry entry is dropped (if
+    /// nothing numbered it again): longer than any request may take, so that a join that
+    /// asked the registry just before has written its number by then.
+    pub unregister_after_ms: u64,
 }
 
 /// What one granter pass did for one event.
@@ -74,7 +78,7 @@ impl Store {
             }
         }
         for r in reports.iter().filter(|r| r.idle) {
-            let _: i64 = self
+            let retired: i64 = self
                 .script(
                     &self.scripts.retire,
                     &[LIVE],
@@ -82,8 +86,72 @@ impl Store {
                     Writes::Incidental,
                 )
                 .await?;
+            if retired == 1 && r.gone {
+                self.mark_for_unregistering(&r.event_id).await?;
+            }
         }
         Ok(reports)
+    }
+
+    /// Marks an event whose keys were deleted: its registry entry is dropped by a sweep
+    /// once the mark is [`GrantParams::unregister_after_ms`] old, unless a join or an
+    /// operator numbered it again meanwhile (`lua/register.lua` takes the mark away).
+    async fn mark_for_unregistering(&self, event: &EventId) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZADD")
+            .arg(CLOSING)
+            .arg("NX")
+            .arg(crate::clock::now_ms())
+            .arg(event.as_str());
+        self.query::<()>(&pipe).await
+    }
+
+    /// Drops the registry entries of the events marked long enough ago whose meta is still
+    /// without a number, and gives their numbers back (`lua/unregister.lua`); at most a
+    /// thousand a sweep. Returns how many went.
+    async fn unregister_closed(&self, params: &GrantParams) -> Result<usize, StoreError> {
+        let before = crate::clock::now_ms().saturating_sub(params.unregister_after_ms);
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(CLOSING)
+            .arg("-inf")
+            .arg(before)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(1_000);
+        let (marked,): (Vec<String>,) = self.query(&pipe).await?;
+        let mut dropped = 0;
+        for name in marked {
+            let Ok(event) = EventId::parse(&name) else {
+                continue;
+            };
+            let keys = EventKeys::new(&event);
+            let mut pipe = redis::pipe();
+            pipe.cmd("HEXISTS").arg(&keys.meta).arg("number");
+            let (numbered,): (bool,) = self.query(&pipe).await?;
+            if numbered {
+                // It lives again: keep its entry.
+                let mut pipe = redis::pipe();
+                pipe.cmd("ZREM").arg(CLOSING).arg(event.as_str());
+                self.query::<()>(&pipe).await?;
+                continue;
+            }
+            let number: Option<u32> = self
+                .script(
+                    &self.scripts.unregister,
+                    &[EVENTS, CLOSING, FREE_NUMBERS],
+                    &[event.as_str(), &before.to_string()],
+                    Writes::Acknowledged,
+                )
+                .await?;
+            if number.is_some() {
+                if let Some(known) = self.by_event.get(&event) {
+                    self.forget(&known);
+                }
+                dropped += 1;
+            }
+        }
+        Ok(dropped)
     }
 
     /// One granter pass over every registered event, idle or not; those with work are
@@ -93,6 +161,13 @@ impl Store {
     pub async fn grant_all(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
         let ids = self.event_ids().await?;
         let reports = self.grant(&ids, params).await?;
+        for r in reports.iter().filter(|r| r.gone) {
+            self.mark_for_unregistering(&r.event_id).await?;
+        }
+        let dropped = self.unregister_closed(params).await?;
+        if dropped > 0 {
+            tracing::info!(dropped, "registry entries of deleted events dropped");
+        }
         for r in reports.iter().filter(|r| !r.idle) {
             let mut pipe = redis::pipe();
             pipe.cmd("ZADD")

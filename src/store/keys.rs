@@ -3,7 +3,8 @@
 //! All keys of one event share the hash tag `{eventId}`, so one event's keys live in one
 //! Redis Cluster slot and its scripts stay single-slot. Event ids cannot contain braces
 //! (see [`crate::domain::EventId::parse`]), so the tag is always the whole event id.
-//! Four keys are global: the registry of events ([`EVENTS`]), the events with work
+//! The global keys: the registry of events ([`EVENTS`], with [`CLOSING`] and
+//! [`FREE_NUMBERS`] in its slot), the events with work
 //! ([`LIVE`], written when an event goes from idle to busy) and the two shared secrets
 //! ([`SIGNING_KEY`], [`COOKIE_KEY`]), each read once per process.
 //!
@@ -18,6 +19,13 @@ use crate::domain::EventId;
 /// number given). The number is part of every session id (see [`super::ids`]), which is
 /// how a session's event is found from its id alone.
 pub const EVENTS: &str = "wr:events";
+/// Sorted set `eventId → when it was marked (ms)`: events whose keys were deleted (nobody
+/// configured them and they went idle), whose registry entry is dropped once the mark is
+/// old enough (see `lua/unregister.lua`). In the slot of [`EVENTS`] (its hash tag is that
+/// key's name), so the registry's scripts stay single-slot.
+pub const CLOSING: &str = "{wr:events}:closing";
+/// Set of the event numbers given back by dropped events, given again first.
+pub const FREE_NUMBERS: &str = "{wr:events}:free";
 /// Sorted set of the events with work (`eventId → stamp of the wake that added it`): the
 /// granter's passes go over these only, so idle events cost nothing. A join that finds its
 /// event idle adds it (see `lua/join.lua`); a pass that finds an event idle takes it out,
@@ -95,6 +103,13 @@ impl EventKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_registry_keys_share_one_cluster_slot() {
+        let slot = |key: &str| redis::cluster_routing::Slot::for_key(key);
+        assert_eq!(slot(CLOSING), slot(EVENTS));
+        assert_eq!(slot(FREE_NUMBERS), slot(EVENTS));
+    }
 
     #[test]
     fn every_event_key_carries_the_event_hash_tag() {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::ids::{event_number_hex, SessionKey, MAX_EVENT_NUMBER};
-use super::keys::{EventKeys, EVENTS};
+use super::keys::{EventKeys, CLOSING, EVENTS, FREE_NUMBERS};
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, SessionId};
 
@@ -33,16 +33,7 @@ impl Store {
         if let Some(known) = self.by_event.get(event) {
             return Ok(Some(known));
         }
-        if register {
-            return self.registered(event).await.map(Some);
-        }
-        let mut pipe = redis::pipe();
-        pipe.hget(EVENTS, event.as_str());
-        let (number,): (Option<u32>,) = self.query(&pipe).await?;
-        match number {
-            Some(n) => Ok(Some(self.mark_number(event.clone(), n, false).await?)),
-            None => Ok(None),
-        }
+        self.ask_registry(event, register).await
     }
 
     /// The event's number and keys, as the registry has them; writes nothing (so a pass
@@ -60,20 +51,40 @@ impl Store {
         Ok(number.map(|n| self.remember(event.clone(), n)))
     }
 
-    /// The event's number and keys, registering the event on its first use.
-    pub(super) async fn registered(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
-        if let Some(known) = self.by_event.get(event) {
-            return Ok(known);
+    /// For an operator's write: the event's number from the registry itself (registering
+    /// it if new), written into its meta, whatever this process remembers. So an event
+    /// whose keys were deleted is numbered again before its settings are written, and its
+    /// registry entry is not dropped under it.
+    pub(super) async fn registered_now(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
+        match self.ask_registry(event, true).await? {
+            Some(known) => Ok(known),
+            None => Err(StoreError::Unexpected("an event was not registered".into())),
         }
-        let number: u32 = self
+    }
+
+    /// Asks the registry (`lua/register.lua`, which also takes the event off the list of
+    /// entries to drop) and writes the number into the event's meta.
+    async fn ask_registry(
+        &self,
+        event: &EventId,
+        create: bool,
+    ) -> Result<Option<Arc<Known>>, StoreError> {
+        let number: Option<u32> = self
             .script(
                 &self.scripts.register,
-                &[EVENTS],
-                &[event.as_str(), &MAX_EVENT_NUMBER.to_string()],
+                &[EVENTS, CLOSING, FREE_NUMBERS],
+                &[
+                    event.as_str(),
+                    &MAX_EVENT_NUMBER.to_string(),
+                    if create { "1" } else { "0" },
+                ],
                 Writes::Acknowledged,
             )
             .await?;
-        self.mark_number(event.clone(), number, true).await
+        match number {
+            Some(n) => Ok(Some(self.mark_number(event.clone(), n).await?)),
+            None => Ok(None),
+        }
     }
 
     /// The event's keys: the remembered ones, else built (no Redis call).
@@ -109,21 +120,12 @@ impl Store {
     }
 
     /// Writes the event's number into its meta (which every session script checks: see
-    /// `stale_number` in common.lua), and its epoch if it has none, and remembers it. `registered`: the registry has just
-    /// given this number, which wins; else (read from the registry) only where the meta
-    /// has none yet (an event from before the check, or whose meta was lost).
-    pub(super) async fn mark_number(
-        &self,
-        event: EventId,
-        number: u32,
-        registered: bool,
-    ) -> Result<Arc<Known>, StoreError> {
+    /// `stale_number` in common.lua), and its epoch if it has none, and remembers it. Only
+    /// after asking the registry (see [`Store::ask_registry`]).
+    async fn mark_number(&self, event: EventId, number: u32) -> Result<Arc<Known>, StoreError> {
         let keys = EventKeys::new(&event);
         let mut pipe = redis::pipe();
-        pipe.cmd(if registered { "HSET" } else { "HSETNX" })
-            .arg(&keys.meta)
-            .arg("number")
-            .arg(event_number_hex(number))
+        pipe.hset(&keys.meta, "number", event_number_hex(number))
             // A meta without an epoch was made anew (or predates epochs): give it one, so
             // that no process's memory of the sessions before holds for it (`polls`).
             .cmd("HSETNX")

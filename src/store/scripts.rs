@@ -1,4 +1,4 @@
-//! The Lua scripts, each (but the two over global keys) with `lua/common.lua` prepended,
+//! The Lua scripts, each (but the three over global keys) with `lua/common.lua` prepended,
 //! and before it the names the Rust side owns: `GROUP`, the consumer group
 //! ([`super::keys::GROUP`]).
 
@@ -20,6 +20,7 @@ pub struct Scripts {
     pub grant: Script,
     pub register: Script,
     pub retire: Script,
+    pub unregister: Script,
     pub snapshot: Script,
     pub heartbeat: Script,
 }
@@ -33,12 +34,13 @@ impl Scripts {
             grant: with_common(include_str!("lua/grant.lua")),
             register: Script::new(include_str!("lua/register.lua")),
             retire: Script::new(include_str!("lua/retire.lua")),
+            unregister: Script::new(include_str!("lua/unregister.lua")),
             snapshot: with_common(include_str!("lua/snapshot.lua")),
             heartbeat: with_common(include_str!("lua/heartbeat.lua")),
         }
     }
 
-    pub fn all(&self) -> [&Script; 8] {
+    pub fn all(&self) -> [&Script; 9] {
         [
             &self.join,
             &self.status,
@@ -46,6 +48,7 @@ impl Scripts {
             &self.grant,
             &self.register,
             &self.retire,
+            &self.unregister,
             &self.snapshot,
             &self.heartbeat,
         ]

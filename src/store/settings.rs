@@ -78,7 +78,7 @@ impl Store {
     /// Pauses or resumes an event's admissions with one write (the event need not have
     /// had a join yet).
     pub async fn set_paused(&self, event: &EventId, paused: bool) -> Result<(), StoreError> {
-        let known = self.registered(event).await?;
+        let known = self.registered_now(event).await?;
         let mut pipe = redis::pipe();
         pipe.hset(&known.keys.meta, "configured", 1).ignore();
         if paused {
@@ -170,7 +170,7 @@ impl Store {
         event: &EventId,
         message: Option<&str>,
     ) -> Result<(), StoreError> {
-        let known = self.registered(event).await?;
+        let known = self.registered_now(event).await?;
         let mut pipe = redis::pipe();
         pipe.hset(&known.keys.meta, "configured", 1).ignore();
         match message {
@@ -222,7 +222,7 @@ impl Store {
         event: &EventId,
         settings: &EventSettings,
     ) -> Result<(), StoreError> {
-        let known = self.registered(event).await?;
+        let known = self.registered_now(event).await?;
         self.mark_live(event).await?;
         let k = &known.keys;
         let mut pipe = redis::pipe();

@@ -397,7 +397,11 @@ async fn an_event_nobody_configured_leaves_no_key_once_its_retention_is_over() {
         .arg("made-up")
         .query(&mut redis.conn())
         .unwrap();
-    assert_eq!(registry.as_deref(), Some("1"), "its number stays reserved");
+    assert_eq!(
+        registry.as_deref(),
+        Some("1"),
+        "its registry entry stays for a while (the next test)"
+    );
     for id in [&first, &behind] {
         assert_eq!(app.status(id).await.0, StatusCode::NOT_FOUND, "{id}");
         assert_eq!(app.leave(id).await.0, StatusCode::NOT_FOUND, "{id}");
@@ -442,4 +446,128 @@ async fn a_poll_rewrites_the_heartbeat_only_once_it_is_a_tenth_of_the_abandon_pe
         "{joined} -> {}",
         seen()
     );
+}
+
+/// The registry's entry for an event, `#number`'s event, and the free numbers.
+fn registry(
+    redis: &TestRedis,
+    event: &str,
+    number: u32,
+) -> (Option<u32>, Option<String>, Vec<u32>) {
+    let mut conn = redis.conn();
+    let n: Option<u32> = redis::cmd("HGET")
+        .arg("wr:events")
+        .arg(event)
+        .query(&mut conn)
+        .unwrap();
+    let name: Option<String> = redis::cmd("HGET")
+        .arg("wr:events")
+        .arg(format!("#{number}"))
+        .query(&mut conn)
+        .unwrap();
+    let free: Vec<u32> = redis::cmd("SMEMBERS")
+        .arg("{wr:events}:free")
+        .query(&mut conn)
+        .unwrap();
+    (n, name, free)
+}
+
+/// Makes `event` (nobody configured it) go idle and lose its keys; returns its ids.
+async fn make_and_end(app: &TestApp, event: &str) -> Vec<String> {
+    let first = app.join_id(event, "a").await;
+    let behind = app.join_id(event, "b").await;
+    app.pass().await;
+    app.leave(&behind).await;
+    app.leave(&first).await;
+    app.pass().await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let reports = app.pass().await;
+    assert!(
+        reports
+            .iter()
+            .any(|r| r.event_id.as_str() == event && r.gone),
+        "{event} went: {reports:?}"
+    );
+    vec![first, behind]
+}
+
+#[tokio::test]
+async fn a_deleted_events_registry_entry_goes_after_the_grace_and_its_number_is_given_again() {
+    let redis = TestRedis::start();
+    // Retention and session 1 s; the grace is the longer of the retention and twice a
+    // request's deadline: 1 s.
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--retention-seconds",
+            "1",
+            "--session-seconds",
+            "1",
+            "--request-timeout-ms",
+            "400",
+        ],
+    )
+    .await;
+    let old = make_and_end(&app, "old").await;
+    assert_eq!(
+        registry(&redis, "old", 1),
+        (Some(1), Some("old".into()), vec![])
+    );
+    // A pass within the grace keeps the entry; the first after it drops it.
+    app.pass().await;
+    assert_eq!(registry(&redis, "old", 1).0, Some(1));
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.pass().await;
+    assert_eq!(registry(&redis, "old", 1), (None, None, vec![1]));
+
+    // The number goes to the next new event; no old id finds anything in it.
+    let new = app.join_id("new", "a").await;
+    assert!(new.starts_with("000001"), "{new}");
+    assert_eq!(
+        registry(&redis, "new", 1),
+        (Some(1), Some("new".into()), vec![])
+    );
+    assert_eq!(&new[..18], &old[0][..18], "the same event and join numbers");
+    for id in &old {
+        assert_eq!(app.status(id).await.0, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(app.leave(id).await.0, StatusCode::NOT_FOUND, "{id}");
+    }
+    let (_, body) = app.status(&new).await;
+    assert_eq!(body["eventId"], "new");
+    assert_eq!(body["userId"], "a");
+    // The old event comes back under a number of its own.
+    let again = app.join_id("old", "a").await;
+    assert!(again.starts_with("000002"), "{again}");
+    assert_eq!(app.status(&again).await.1["eventId"], "old");
+}
+
+#[tokio::test]
+async fn a_join_within_the_grace_keeps_the_registry_entry() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--retention-seconds",
+            "1",
+            "--session-seconds",
+            "1",
+            "--request-timeout-ms",
+            "400",
+        ],
+    )
+    .await;
+    make_and_end(&app, "back").await;
+    // A join numbers it again (the registry's own script takes the mark away).
+    let sid = app.join_id("back", "c").await;
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.pass().await;
+    assert_eq!(
+        registry(&redis, "back", 1),
+        (Some(1), Some("back".into()), vec![])
+    );
+    assert_eq!(app.status_of(&sid).await, "ACTIVE");
 }
