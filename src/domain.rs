@@ -34,6 +34,7 @@ macro_rules! error_codes {
 error_codes! {
     AlreadyJoined = "already_joined",
     CrossSite = "cross_site",
+    EventExists = "event_exists",
     EventsFull = "events_full",
     Internal = "internal",
     InvalidBody = "invalid_body",

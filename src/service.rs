@@ -478,9 +478,41 @@ impl Service {
         event: &EventId,
         settings: &EventSettings,
     ) -> Result<EventFigures, AppError> {
-        self.inner.store.put_settings(event, settings).await?;
+        self.inner
+            .store
+            .put_settings(event, settings, false)
+            .await?;
         self.inner.granter.wake_for(event);
         self.event(event).await
+    }
+
+    /// Replaces the settings but for the pause, which stays as it is (the console's
+    /// settings form: a pause another operator makes meanwhile is not undone).
+    pub async fn edit_settings(
+        &self,
+        event: &EventId,
+        settings: &EventSettings,
+    ) -> Result<EventFigures, AppError> {
+        self.inner.store.put_settings(event, settings, true).await?;
+        self.inner.granter.wake_for(event);
+        self.event(event).await
+    }
+
+    /// Creates an event with these settings; an event an operator configured before is
+    /// left as it is (409 `event_exists`).
+    pub async fn create_event(
+        &self,
+        event: &EventId,
+        settings: &EventSettings,
+    ) -> Result<EventFigures, AppError> {
+        if !self.inner.store.claim_new_event(event).await? {
+            return Err(AppError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::EventExists,
+                "an event with this id exists: change it on its page",
+            ));
+        }
+        self.put_settings(event, settings).await
     }
 
     /// A poll answered from this process's memory, or `None` when it needs Redis (see

@@ -224,7 +224,7 @@ fn settings_of(
 }
 
 /// `POST /admin/events {event_id, target_url, capacity, rate_per_minute, opens_at,
-/// queueing}`: creates an event (or replaces the settings of one).
+/// queueing}`: creates an event; one an operator configured before is left as it is.
 async fn create_event(State(state): State<AppState>, headers: HeaderMap, form: Fields) -> Response {
     let (console, fields) = match checked(&state, &headers, form) {
         Ok(ok) => ok,
@@ -233,7 +233,7 @@ async fn create_event(State(state): State<AppState>, headers: HeaderMap, form: F
     let outcome = async {
         let event = EventId::parse(fields.get("event_id").map_or("", |v| v.trim()))?;
         let settings = settings_of(&fields, false)?;
-        state.service.put_settings(&event, &settings).await?;
+        state.service.create_event(&event, &settings).await?;
         Ok::<_, AppError>(event)
     }
     .await;
@@ -289,9 +289,8 @@ async fn edit_settings(
         id,
         form,
         |service, event, fields| async move {
-            let paused = service.event(&event).await?.paused;
             service
-                .put_settings(&event, &settings_of(&fields, paused)?)
+                .edit_settings(&event, &settings_of(&fields, false)?)
                 .await?;
             Ok("Settings saved.".into())
         },

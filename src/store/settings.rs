@@ -216,11 +216,40 @@ impl Store {
             .collect())
     }
 
-    /// Replaces an event's settings (the event need not have had a join yet).
+    /// Claims a new event for an operator: true if nobody configured it before (it may
+    /// have had joins), and from now on it counts as configured. One atomic step, so of two
+    /// operators creating one id, one is told it exists.
+    pub async fn claim_new_event(&self, event: &EventId) -> Result<bool, StoreError> {
+        let known = self.registered_now(event).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSETNX")
+            .arg(&known.keys.meta)
+            .arg("configured")
+            .arg(1)
+            .cmd("HMGET")
+            .arg(&known.keys.meta)
+            .arg(&[
+                "capacity",
+                "rate_per_min",
+                "target",
+                "paused",
+                "opens_at",
+                "queueing",
+                "message",
+            ]);
+        let (claimed, set): (bool, Vec<Option<String>>) = self.query(&pipe).await?;
+        // An event configured before the `configured` mark existed has settings of its own.
+        Ok(claimed && set.iter().all(Option::is_none))
+    }
+
+    /// Replaces an event's settings (the event need not have had a join yet); with
+    /// `keep_pause`, its pause stays as it is, in the same atomic write.
     pub async fn put_settings(
         &self,
         event: &EventId,
         settings: &EventSettings,
+        keep_pause: bool,
     ) -> Result<(), StoreError> {
         let known = self.registered_now(event).await?;
         self.mark_live(event).await?;
@@ -241,10 +270,14 @@ impl Store {
             Some(r) => pipe.hset(&k.meta, "rate_per_min", r).ignore(),
             None => pipe.hdel(&k.meta, "rate_per_min").ignore(),
         };
-        if settings.paused {
-            pipe.hset(&k.meta, "paused", "1").ignore();
-        } else {
-            pipe.hdel(&k.meta, "paused").ignore();
+        match (keep_pause, settings.paused) {
+            (true, _) => {}
+            (false, true) => {
+                pipe.hset(&k.meta, "paused", "1").ignore();
+            }
+            (false, false) => {
+                pipe.hdel(&k.meta, "paused").ignore();
+            }
         }
         match settings.opens_at_ms {
             Some(at) => pipe.hset(&k.meta, "opens_at", at).ignore(),

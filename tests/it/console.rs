@@ -469,6 +469,46 @@ async fn console_forms_check_what_they_are_given_and_change_nothing_when_refused
     assert_eq!(made["capacity"], 3);
     assert_eq!(made["targetUrl"], "https://shop.example/sale/");
 
+    // Creating it again (another operator, a second tab) is refused and changes nothing:
+    // not its settings, not its pause.
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/made/pause",
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/admin/events/made");
+    let res = create(vec![("event_id", "made"), ("capacity", "9")]).await;
+    assert_eq!(res.headers()["location"], "/admin");
+    let (_, full) = set_cookie(&res, "vestibule_console_flash").unwrap();
+    let flashed = format!("{cookie}; {}", full.split(';').next().unwrap());
+    assert!(page(&app, &flashed, "/admin").await.contains("exists"));
+    let made = figures(&app, "made").await;
+    assert_eq!(
+        (made["capacity"].clone(), made["paused"].clone()),
+        (json!(3), json!(true))
+    );
+    // The settings form changes the settings and leaves the pause alone.
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/made/settings",
+        &[("csrf", &csrf), ("capacity", "5")],
+    )
+    .await;
+    assert_eq!(res.headers()["location"], "/admin/events/made");
+    let made = figures(&app, "made").await;
+    assert_eq!(
+        (made["capacity"].clone(), made["paused"].clone()),
+        (json!(5), json!(true))
+    );
+    // An event made by visitors' joins alone may be created (configured) once.
+    app.join_id("joined-first", "someone").await;
+    let res = create(vec![("event_id", "joined-first"), ("capacity", "2")]).await;
+    assert_eq!(res.headers()["location"], "/admin/events/joined-first");
+    assert_eq!(figures(&app, "joined-first").await["capacity"], 2);
+
     // Ending a session of another event from this event's page is refused.
     let theirs = app.join_id("other", "someone").await;
     let res = post(
