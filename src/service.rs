@@ -473,27 +473,18 @@ impl Service {
     /// Replaces an event's settings (creating the event); takes effect on every instance
     /// at its next pass, and at once here (raising capacity admits the next people
     /// immediately).
+    /// With `keep_pause`, all but the pause, which stays as it is (the console's settings
+    /// form: a pause another operator makes meanwhile is not undone).
     pub async fn put_settings(
         &self,
         event: &EventId,
         settings: &EventSettings,
+        keep_pause: bool,
     ) -> Result<EventFigures, AppError> {
         self.inner
             .store
-            .put_settings(event, settings, false)
+            .put_settings(event, settings, keep_pause)
             .await?;
-        self.inner.granter.wake_for(event);
-        self.event(event).await
-    }
-
-    /// Replaces the settings but for the pause, which stays as it is (the console's
-    /// settings form: a pause another operator makes meanwhile is not undone).
-    pub async fn edit_settings(
-        &self,
-        event: &EventId,
-        settings: &EventSettings,
-    ) -> Result<EventFigures, AppError> {
-        self.inner.store.put_settings(event, settings, true).await?;
         self.inner.granter.wake_for(event);
         self.event(event).await
     }
@@ -512,7 +503,7 @@ impl Service {
                 "an event with this id exists: change it on its page",
             ));
         }
-        self.put_settings(event, settings).await
+        self.put_settings(event, settings, false).await
     }
 
     /// A poll answered from this process's memory, or `None` when it needs Redis (see

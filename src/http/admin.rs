@@ -259,7 +259,7 @@ async fn replace(
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
     let settings = parse_settings(&json_object(&headers, body)?)?;
-    Ok(Json(service.put_settings(&event, &settings).await?))
+    Ok(Json(service.put_settings(&event, &settings, false).await?))
 }
 
 /// `POST /api/admin/events/{id}/pause`: no admissions; joins and positions go on.

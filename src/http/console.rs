@@ -290,7 +290,7 @@ async fn edit_settings(
         form,
         |service, event, fields| async move {
             service
-                .edit_settings(&event, &settings_of(&fields, false)?)
+                .put_settings(&event, &settings_of(&fields, false)?, true)
                 .await?;
             Ok("Settings saved.".into())
         },
