@@ -251,6 +251,16 @@ impl Queueing {
             .into_iter()
             .find(|q| q.as_str() == s)
     }
+
+    /// The order in force: the event's setting, else a draw at the opening when it has
+    /// one, else FIFO (as `queueing_of` in the scripts' common.lua).
+    pub fn in_force(setting: Option<Self>, opens_at_ms: Option<u64>) -> Self {
+        setting.unwrap_or(if opens_at_ms.is_some() {
+            Queueing::DrawAtOpen
+        } else {
+            Queueing::Fifo
+        })
+    }
 }
 
 /// Where a session stands. The same strings appear in JSON and on the page.

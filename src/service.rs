@@ -410,13 +410,7 @@ impl Service {
             capacity_in_force: settings
                 .capacity
                 .unwrap_or(self.inner.settings.default_capacity),
-            queueing: settings
-                .queueing
-                .unwrap_or(if settings.opens_at_ms.is_some() {
-                    Queueing::DrawAtOpen
-                } else {
-                    Queueing::Fifo
-                }),
+            queueing: Queueing::in_force(settings.queueing, settings.opens_at_ms),
             opens_at: settings.opens_at_ms.and_then(rfc3339),
             event_id: e.event_id,
             target_url: settings.target_url,

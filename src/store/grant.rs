@@ -4,7 +4,7 @@
 use futures::{StreamExt, TryStreamExt};
 
 use super::ids::event_number_hex;
-use super::keys::{EventKeys, CLOSING, EVENTS, FREE_NUMBERS, LIVE};
+use super::keys::{CLOSING, EVENTS, FREE_NUMBERS, LIVE};
 use super::{hex, stamp, Store, StoreError, Writes, CONCURRENT_EVENTS};
 use crate::domain::EventId;
 
@@ -71,12 +71,6 @@ impl Store {
         let mut ids: Vec<EventId> = stamps.keys().cloned().collect();
         ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
         let reports = self.grant(&ids, params).await?;
-        for r in reports.iter().filter(|r| r.gone) {
-            // Its meta is gone: the next join numbers it again (no stale round trip).
-            if let Some(known) = self.by_event.get(&r.event_id) {
-                self.forget(&known);
-            }
-        }
         for r in reports.iter().filter(|r| r.idle) {
             let retired: i64 = self
                 .script(
@@ -125,9 +119,10 @@ impl Store {
             let Ok(event) = EventId::parse(&name) else {
                 continue;
             };
-            let keys = EventKeys::new(&event);
             let mut pipe = redis::pipe();
-            pipe.cmd("HEXISTS").arg(&keys.meta).arg("number");
+            pipe.cmd("HEXISTS")
+                .arg(&self.event_keys(&event).meta)
+                .arg("number");
             let (numbered,): (bool,) = self.query(&pipe).await?;
             if numbered {
                 // It lives again: keep its entry.
@@ -265,6 +260,10 @@ impl Store {
         let (granted, expired, abandoned, more, next, waiting, active, idle) = row;
         if granted + abandoned > 0 {
             self.polls.outdated(known.number);
+        }
+        if idle == 2 {
+            // Its keys are gone: the next join numbers it again (no stale round trip).
+            self.forget(&known);
         }
         Ok(Some(GrantReport {
             event_id: event.clone(),

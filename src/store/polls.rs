@@ -28,7 +28,7 @@ use super::registry::Known;
 use super::session::SessionRecord;
 use super::{Store, StoreError, Writes};
 use crate::clock::now_ms;
-use crate::domain::{SessionId, Status, UserId};
+use crate::domain::{Queueing, SessionId, Status, UserId};
 
 /// A snapshot older than this is read again by the next poll of its event.
 pub const REFRESH: Duration = Duration::from_millis(100);
@@ -64,7 +64,7 @@ struct Snapshot {
     rate_at_ms: u64,
     target: Option<String>,
     opens_at_ms: Option<u64>,
-    queueing: Option<String>,
+    queueing: Option<Queueing>,
     draw_round: u64,
     draw_lo: u64,
     draw_n: u64,
@@ -80,6 +80,19 @@ struct Lane {
     reading: AtomicBool,
 }
 
+impl Lane {
+    /// The snapshot held, and its age.
+    fn current(&self) -> Option<(Arc<Snapshot>, Duration)> {
+        let snapshot = self
+            .snapshot
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        let age = snapshot.read_at.elapsed();
+        Some((snapshot, age))
+    }
+}
+
 /// Heartbeats waiting for the next flush, per event.
 struct Beats {
     known: Arc<Known>,
@@ -91,7 +104,8 @@ struct Beats {
 pub(super) struct Polls {
     sessions: quick_cache::sync::Cache<SessionId, Arc<Seen>>,
     events: quick_cache::sync::Cache<u32, Arc<Lane>>,
-    beats: Mutex<HashMap<u32, Beats>>,
+    /// Per event number and epoch: heartbeats of one epoch are written under it only.
+    beats: Mutex<HashMap<(u32, Arc<str>), Beats>>,
 }
 
 impl Polls {
@@ -148,12 +162,10 @@ impl Store {
     pub fn status_from_memory(&self, sid: &SessionId) -> Option<SessionRecord> {
         let seen = self.polls.sessions.get(sid)?;
         let lane = self.polls.events.get(&seen.known.number)?;
-        let snapshot = lane
-            .snapshot
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-            .filter(|s| s.read_at.elapsed() < REFRESH)?;
+        let (snapshot, age) = lane.current()?;
+        if age >= REFRESH {
+            return None;
+        }
         self.answer_and_beat(sid, &seen, &snapshot)
     }
 
@@ -179,7 +191,7 @@ impl Store {
                 .store(now + self.heartbeat_ms, Ordering::Relaxed);
             let mut beats = self.polls.beats.lock().unwrap_or_else(|e| e.into_inner());
             beats
-                .entry(seen.known.number)
+                .entry((seen.known.number, seen.epoch.clone()))
                 .or_insert_with(|| Beats {
                     known: seen.known.clone(),
                     epoch: seen.epoch.clone(),
@@ -203,21 +215,20 @@ impl Store {
                 lane
             }
         };
-        let current = lane
-            .snapshot
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let age = current.as_ref().map(|s| s.read_at.elapsed());
-        if age.is_some_and(|age| age < REFRESH) {
-            return current;
+        let current = lane.current();
+        if let Some((snapshot, age)) = &current {
+            if *age < REFRESH {
+                return Some(snapshot.clone());
+            }
         }
         if lane
             .reading
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
             .is_err()
         {
-            return current.filter(|_| age.is_some_and(|age| age < MAX_AGE));
+            return current
+                .filter(|(_, age)| *age < MAX_AGE)
+                .map(|(snapshot, _)| snapshot);
         }
         // Cleared however this ends, a dropped request included.
         let _reading = Reading(&lane.reading);
@@ -254,7 +265,7 @@ impl Store {
             rate_at_ms: number(2).unwrap_or(0),
             target: text(3),
             opens_at_ms: number(4),
-            queueing: text(5),
+            queueing: text(5).as_deref().and_then(Queueing::parse),
             draw_round: number(6).unwrap_or(0),
             draw_lo: number(8).unwrap_or(0),
             draw_n: number(9).unwrap_or(0),
@@ -298,9 +309,7 @@ impl Store {
             }
         }
     }
-}
 
-impl Store {
     /// Writes the gathered heartbeats every `every`, and once more when `shutdown` ends it.
     pub async fn write_heartbeats(self, every: Duration, shutdown: CancellationToken) {
         loop {
@@ -331,10 +340,7 @@ fn answer(sid: SessionId, seen: &Seen, s: &Snapshot, now: u64) -> Option<Session
     if *seen.epoch != *s.epoch || q <= s.head || in_draw || left.binary_search(&q).is_ok() {
         return None;
     }
-    let drawn = match s.queueing.as_deref() {
-        Some(queueing) => queueing == "draw-at-open",
-        None => s.opens_at_ms.is_some(),
-    };
+    let drawn = Queueing::in_force(s.queueing, s.opens_at_ms) == Queueing::DrawAtOpen;
     let (position, pre_queue) = if drawn && s.draw_round == 0 && s.opens_at_ms.is_some() {
         // Not drawn yet: no place until the opening.
         (0, true)

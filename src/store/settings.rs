@@ -78,14 +78,30 @@ impl Store {
     /// Pauses or resumes an event's admissions with one write (the event need not have
     /// had a join yet).
     pub async fn set_paused(&self, event: &EventId, paused: bool) -> Result<(), StoreError> {
+        self.operator_write(event, |pipe, meta| {
+            if paused {
+                pipe.hset(meta, "paused", "1").ignore();
+            } else {
+                pipe.hdel(meta, "paused").ignore();
+            }
+        })
+        .await
+    }
+
+    /// An operator's write to an event's meta, in one atomic step: the event is numbered
+    /// by the registry first (see [`Store::registered_now`]) and marked `configured` (kept
+    /// when idle: see `unconfigured` in grant.lua); this process's snapshot of it is read
+    /// again by the next poll.
+    async fn operator_write(
+        &self,
+        event: &EventId,
+        fill: impl FnOnce(&mut redis::Pipeline, &str),
+    ) -> Result<(), StoreError> {
         let known = self.registered_now(event).await?;
+        let meta = &known.keys.meta;
         let mut pipe = redis::pipe();
-        pipe.hset(&known.keys.meta, "configured", 1).ignore();
-        if paused {
-            pipe.hset(&known.keys.meta, "paused", "1");
-        } else {
-            pipe.hdel(&known.keys.meta, "paused");
-        }
+        pipe.atomic().hset(meta, "configured", 1).ignore();
+        fill(&mut pipe, meta);
         self.query::<()>(&pipe).await?;
         self.polls.outdated(known.number);
         Ok(())
@@ -170,16 +186,13 @@ impl Store {
         event: &EventId,
         message: Option<&str>,
     ) -> Result<(), StoreError> {
-        let known = self.registered_now(event).await?;
-        let mut pipe = redis::pipe();
-        pipe.hset(&known.keys.meta, "configured", 1).ignore();
-        match message {
-            Some(text) => pipe.hset(&known.keys.meta, "message", text),
-            None => pipe.hdel(&known.keys.meta, "message"),
-        };
-        self.query::<()>(&pipe).await?;
-        self.polls.outdated(known.number);
-        Ok(())
+        self.operator_write(event, |pipe, meta| {
+            match message {
+                Some(text) => pipe.hset(meta, "message", text).ignore(),
+                None => pipe.hdel(meta, "message").ignore(),
+            };
+        })
+        .await
     }
 
     /// The samples of an event's line recorded since `since_ms` (unix ms), oldest first
@@ -251,45 +264,30 @@ impl Store {
         settings: &EventSettings,
         keep_pause: bool,
     ) -> Result<(), StoreError> {
-        let known = self.registered_now(event).await?;
         self.mark_live(event).await?;
-        let k = &known.keys;
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        // An operator's event is kept when idle (see `unconfigured` in grant.lua).
-        pipe.hset(&k.meta, "configured", 1).ignore();
-        match settings.capacity {
-            Some(c) => pipe.hset(&k.meta, "capacity", c).ignore(),
-            None => pipe.hdel(&k.meta, "capacity").ignore(),
-        };
-        match &settings.target_url {
-            Some(url) => pipe.hset(&k.meta, "target", url).ignore(),
-            None => pipe.hdel(&k.meta, "target").ignore(),
-        };
-        match settings.rate_per_minute {
-            Some(r) => pipe.hset(&k.meta, "rate_per_min", r).ignore(),
-            None => pipe.hdel(&k.meta, "rate_per_min").ignore(),
-        };
-        match (keep_pause, settings.paused) {
-            (true, _) => {}
-            (false, true) => {
-                pipe.hset(&k.meta, "paused", "1").ignore();
+        self.operator_write(event, |pipe, meta| {
+            let mut put = |field: &str, value: Option<String>| {
+                match value {
+                    Some(v) => pipe.hset(meta, field, v).ignore(),
+                    None => pipe.hdel(meta, field).ignore(),
+                };
+            };
+            put("capacity", settings.capacity.map(|c| c.to_string()));
+            put("target", settings.target_url.clone());
+            put(
+                "rate_per_min",
+                settings.rate_per_minute.map(|r| r.to_string()),
+            );
+            if !keep_pause {
+                put("paused", settings.paused.then(|| "1".to_string()));
             }
-            (false, false) => {
-                pipe.hdel(&k.meta, "paused").ignore();
-            }
-        }
-        match settings.opens_at_ms {
-            Some(at) => pipe.hset(&k.meta, "opens_at", at).ignore(),
-            None => pipe.hdel(&k.meta, "opens_at").ignore(),
-        };
-        match settings.queueing {
-            Some(q) => pipe.hset(&k.meta, "queueing", q.as_str()).ignore(),
-            None => pipe.hdel(&k.meta, "queueing").ignore(),
-        };
-        self.query::<()>(&pipe).await?;
-        self.polls.outdated(known.number);
-        Ok(())
+            put("opens_at", settings.opens_at_ms.map(|at| at.to_string()));
+            put(
+                "queueing",
+                settings.queueing.map(|q| q.as_str().to_string()),
+            );
+        })
+        .await
     }
 
     /// The event's draw number `round`, if it was made.
