@@ -102,7 +102,12 @@ rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
 # Redis's own count of commands (INFO commandstats, commands run by scripts included), and
 # of script calls alone.
 redis_calls() { rcli INFO commandstats | sed -n 's/^cmdstat_[^:]*:calls=\([0-9]*\).*/\1/p' | paste -sd+ | python3 -c 'print(eval(input()))'; }
-script_calls_here() { rcli INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\).*/\1/p'; }
+# Script calls (EVALSHA) a redis-server on port $1 has run.
+script_calls() {
+  local n
+  n=$(redis-cli -h 127.0.0.1 -p "$1" INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\).*/\1/p')
+  echo "${n:-0}"
+}
 admin() {
   curl -fsS -X "$1" "http://127.0.0.1:$app_port$2" -H 'authorization: Bearer bench' \
     -H 'content-type: application/json' ${3:+-d "$3"} > /dev/null
@@ -131,9 +136,9 @@ say "joins at 64 connections ($dur each)"
 run_wrk bare_join 64 "$work/join.lua" "$bare" bench
 # The 50 events exist before the measured run (their first joins register them).
 wrk -t2 -c64 -d1s -s "$work/join.lua" "$app" -- bench > /dev/null 2>&1
-join_scripts_before=$(script_calls_here)
+join_scripts_before=$(script_calls "$redis_port")
 run_wrk join 64 "$work/join.lua" "$app" bench
-join_calls_per_join=$(python3 -c "print(f'{($(script_calls_here) - $join_scripts_before) / $(field join requests):.3f}')")
+join_calls_per_join=$(python3 -c "print(f'{($(script_calls "$redis_port") - $join_scripts_before) / $(field join requests):.3f}')")
 say "script calls per join: $join_calls_per_join"
 redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n 200000 --csv \
   XADD benchstream '*' sessionId 0b6c3f9e-8a51-4c7e-9d0a-2f4f5b8e1c3d eventId E1 userId user-1 \
@@ -388,11 +393,6 @@ cluster_app="http://127.0.0.1:$cluster_app_port"
 primaries=$(for p in $cluster_nodes; do
   if [ "$(redis-cli -p "$p" ROLE | head -n 1)" = master ]; then echo "$p"; fi
 done)
-script_calls() {
-  local n
-  n=$(redis-cli -p "$1" INFO commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\).*/\1/p')
-  echo "${n:-0}"
-}
 declare -A calls_at_start
 for p in $primaries; do calls_at_start[$p]=$(script_calls "$p"); done
 run_wrk cluster_join 64 "$work/join.lua" "$cluster_app" bench

@@ -334,16 +334,19 @@ pub fn calls(redis: &TestRedis, command: &str) -> u64 {
         .arg("commandstats")
         .query(&mut redis.conn())
         .unwrap();
+    command_stats(&info).get(command).copied().unwrap_or(0)
+}
+
+/// `INFO commandstats` as command → calls.
+fn command_stats(info: &str) -> std::collections::HashMap<String, u64> {
     info.lines()
-        .find_map(|line| {
-            let stats = line.strip_prefix(&format!("cmdstat_{command}:"))?;
-            stats
-                .split(',')
-                .find_map(|kv| kv.strip_prefix("calls="))?
-                .parse()
-                .ok()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("cmdstat_")?;
+            let (name, stats) = rest.split_once(':')?;
+            let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
+            Some((name.to_string(), calls.parse().ok()?))
         })
-        .unwrap_or(0)
+        .collect()
 }
 
 /// Polls `check` every 20 ms until it holds or `within` passes.
@@ -408,6 +411,16 @@ pub fn pending(redis: &impl Backend, event: &str) -> u64 {
         .query(&mut *redis.connection())
         .unwrap();
     count
+}
+
+/// The recorded heartbeat (unix ms) of join number `q` of `event`.
+pub fn last_seen(redis: &TestRedis, event: &str, q: u64) -> u64 {
+    let record: String = redis::cmd("HGET")
+        .arg(format!("{}{}", keys(event).sessions, q / 64))
+        .arg(q % 64)
+        .query(&mut redis.conn())
+        .unwrap();
+    record.split('|').nth(1).unwrap().parse().unwrap()
 }
 
 /// Session records of an event as Redis holds them (its buckets `wr:{E}:s:<n>`):
@@ -600,14 +613,7 @@ impl TestCluster {
     /// `INFO commandstats` of one node: command → calls.
     pub fn command_calls(&self, port: u16) -> std::collections::HashMap<String, u64> {
         let info = node_query::<String>(port, &["INFO", "commandstats"]).unwrap_or_default();
-        info.lines()
-            .filter_map(|line| {
-                let rest = line.strip_prefix("cmdstat_")?;
-                let (name, stats) = rest.split_once(':')?;
-                let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-                Some((name.to_string(), calls.parse().ok()?))
-            })
-            .collect()
+        command_stats(&info)
     }
 
     pub fn dir(&self) -> PathBuf {

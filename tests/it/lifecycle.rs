@@ -349,18 +349,7 @@ async fn ended_sessions_are_purged_after_the_retention_period_and_nothing_is_lef
 #[tokio::test]
 async fn an_event_nobody_configured_leaves_no_key_once_its_retention_is_over() {
     let redis = TestRedis::start();
-    let app = spawn_stepped(
-        &redis,
-        &[
-            "--capacity",
-            "1",
-            "--retention-seconds",
-            "1",
-            "--session-seconds",
-            "1",
-        ],
-    )
-    .await;
+    let app = spawn_short_lived(&redis).await;
     let first = app.join_id("made-up", "a").await;
     let behind = app.join_id("made-up", "b").await;
     app.pass().await;
@@ -422,14 +411,7 @@ async fn a_poll_rewrites_the_heartbeat_only_once_it_is_a_tenth_of_the_abandon_pe
     // Abandon after 10 s: the heartbeat is rewritten when 1 s old.
     let app = spawn_app(&redis, &["--capacity", "0", "--abandon-seconds", "10"]).await;
     let sid = app.join_id("beat", "me").await; // join number 1: bucket 0, field 1
-    let seen = || -> u64 {
-        let record: String = redis::cmd("HGET")
-            .arg("wr:{beat}:s:0")
-            .arg(1)
-            .query(&mut redis.conn())
-            .unwrap();
-        record.split('|').nth(1).unwrap().parse().unwrap()
-    };
+    let seen = || crate::common::last_seen(&redis, "beat", 1);
     let joined = seen();
     for _ in 0..3 {
         assert_eq!(app.status_of(&sid).await, "WAITING");
@@ -472,6 +454,26 @@ fn registry(
     (n, name, free)
 }
 
+/// A stepped app with capacity 1 whose sessions, retention and grace before a deleted
+/// event's registry entry goes (the longer of the retention and twice a request's
+/// deadline) are all 1 s.
+async fn spawn_short_lived(redis: &TestRedis) -> TestApp {
+    spawn_stepped(
+        redis,
+        &[
+            "--capacity",
+            "1",
+            "--retention-seconds",
+            "1",
+            "--session-seconds",
+            "1",
+            "--request-timeout-ms",
+            "400",
+        ],
+    )
+    .await
+}
+
 /// Makes `event` (nobody configured it) go idle and lose its keys; returns its ids.
 async fn make_and_end(app: &TestApp, event: &str) -> Vec<String> {
     let first = app.join_id(event, "a").await;
@@ -494,22 +496,7 @@ async fn make_and_end(app: &TestApp, event: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_deleted_events_registry_entry_goes_after_the_grace_and_its_number_is_given_again() {
     let redis = TestRedis::start();
-    // Retention and session 1 s; the grace is the longer of the retention and twice a
-    // request's deadline: 1 s.
-    let app = spawn_stepped(
-        &redis,
-        &[
-            "--capacity",
-            "1",
-            "--retention-seconds",
-            "1",
-            "--session-seconds",
-            "1",
-            "--request-timeout-ms",
-            "400",
-        ],
-    )
-    .await;
+    let app = spawn_short_lived(&redis).await;
     let old = make_and_end(&app, "old").await;
     assert_eq!(
         registry(&redis, "old", 1),
@@ -546,20 +533,7 @@ async fn a_deleted_events_registry_entry_goes_after_the_grace_and_its_number_is_
 #[tokio::test]
 async fn a_join_within_the_grace_keeps_the_registry_entry() {
     let redis = TestRedis::start();
-    let app = spawn_stepped(
-        &redis,
-        &[
-            "--capacity",
-            "1",
-            "--retention-seconds",
-            "1",
-            "--session-seconds",
-            "1",
-            "--request-timeout-ms",
-            "400",
-        ],
-    )
-    .await;
+    let app = spawn_short_lived(&redis).await;
     make_and_end(&app, "back").await;
     // A join numbers it again (the registry's own script takes the mark away).
     let sid = app.join_id("back", "c").await;

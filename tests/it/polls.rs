@@ -184,14 +184,7 @@ async fn heartbeats_of_polls_answered_from_memory_are_written_in_batches() {
     for i in 0..100 {
         sids.push(app.join_id("beats", &format!("u{i}")).await);
     }
-    let seen = |q: u64| -> u64 {
-        let record: String = redis::cmd("HGET")
-            .arg(format!("wr:{{beats}}:s:{}", q / 64))
-            .arg(q % 64)
-            .query(&mut redis.conn())
-            .unwrap();
-        record.split('|').nth(1).unwrap().parse().unwrap()
-    };
+    let seen = |q: u64| crate::common::last_seen(&redis, "beats", q);
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let before = calls(&redis, "evalsha");
     let polled = now_ms();
