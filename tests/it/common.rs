@@ -328,23 +328,42 @@ pub async fn admin(
     (status, res.json().await.unwrap())
 }
 
-/// `INFO commandstats` of a single Redis: calls of `command`.
-pub fn calls(redis: &TestRedis, command: &str) -> u64 {
-    let info: String = redis::cmd("INFO")
+/// `INFO commandstats` of a single Redis.
+fn commandstats(redis: &TestRedis) -> String {
+    redis::cmd("INFO")
         .arg("commandstats")
         .query(&mut redis.conn())
-        .unwrap();
-    command_stats(&info).get(command).copied().unwrap_or(0)
+        .unwrap()
 }
 
-/// `INFO commandstats` as command → calls.
-fn command_stats(info: &str) -> std::collections::HashMap<String, u64> {
+/// `INFO commandstats` of a single Redis: calls of `command`.
+pub fn calls(redis: &TestRedis, command: &str) -> u64 {
+    command_stats(&commandstats(redis), "calls")
+        .get(command)
+        .copied()
+        .unwrap_or(0)
+}
+
+/// All the commands a single Redis ran so far (scripts' inner commands included): how
+/// many, and the microseconds Redis spent running them (its own count, without the
+/// network and the background work of its keyspace).
+pub fn command_work(redis: &TestRedis) -> (u64, u64) {
+    let info = commandstats(redis);
+    let total = |field| command_stats(&info, field).values().sum();
+    (total("calls"), total("usec"))
+}
+
+/// `INFO commandstats` as command → `field` (`calls`, `usec`).
+fn command_stats(info: &str, field: &str) -> std::collections::HashMap<String, u64> {
     info.lines()
         .filter_map(|line| {
             let rest = line.strip_prefix("cmdstat_")?;
             let (name, stats) = rest.split_once(':')?;
-            let calls = stats.split(',').find_map(|kv| kv.strip_prefix("calls="))?;
-            Some((name.to_string(), calls.parse().ok()?))
+            let value = stats.split(',').find_map(|kv| {
+                let (key, value) = kv.split_once('=')?;
+                (key == field).then_some(value)
+            })?;
+            Some((name.to_string(), value.parse().ok()?))
         })
         .collect()
 }
@@ -613,7 +632,7 @@ impl TestCluster {
     /// `INFO commandstats` of one node: command → calls.
     pub fn command_calls(&self, port: u16) -> std::collections::HashMap<String, u64> {
         let info = node_query::<String>(port, &["INFO", "commandstats"]).unwrap_or_default();
-        command_stats(&info)
+        command_stats(&info, "calls")
     }
 
     pub fn dir(&self) -> PathBuf {

@@ -109,6 +109,16 @@ async fn the_granter_samples_a_busy_line_every_few_seconds_and_once_as_it_goes_q
         ],
     )
     .await;
+    // An operator's event (an event nobody configured leaves nothing once it ended, its
+    // samples included: see lifecycle.rs).
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        "/api/admin/events/chart",
+        Some(json!({ "capacity": 1 })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     let ids = [
         app.join_id("chart", "a").await,
         app.join_id("chart", "b").await,

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::common::{eventually, keys, spawn_app, spawn_process, Backend, TestApp, TestRedis};
+use crate::common::{
+    command_work, eventually, keys, spawn_app, spawn_process, Backend, TestApp, TestRedis,
+};
 
 /// Redis's own CPU time (user + system, seconds) from `INFO cpu`.
 fn redis_cpu(redis: &TestRedis) -> f64 {
@@ -20,11 +22,26 @@ fn redis_cpu(redis: &TestRedis) -> f64 {
         .sum()
 }
 
-/// Redis CPU seconds used over `window` with no requests.
-async fn idle_cpu(redis: &TestRedis, window: Duration) -> f64 {
-    let before = redis_cpu(redis);
+/// What Redis did over a window with no requests.
+struct Quiet {
+    /// Commands run (scripts' inner commands included).
+    commands: u64,
+    /// Microseconds Redis spent running them.
+    usec: u64,
+    /// Redis's CPU seconds (`INFO cpu`), its own housekeeping included: expiring keys
+    /// costs it time even with no command, so an ended event must leave no key behind.
+    cpu: f64,
+}
+
+async fn quiet_window(redis: &TestRedis, window: Duration) -> Quiet {
+    let (cpu, (commands, usec)) = (redis_cpu(redis), command_work(redis));
     tokio::time::sleep(window).await;
-    redis_cpu(redis) - before
+    let (commands_after, usec_after) = command_work(redis);
+    Quiet {
+        commands: commands_after - commands,
+        usec: usec_after - usec,
+        cpu: redis_cpu(redis) - cpu,
+    }
 }
 
 /// Median time (ms) from giving a slot back to the next person being ACTIVE, with
@@ -61,26 +78,24 @@ fn live_events(redis: &TestRedis) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_thousand_idle_events_cost_no_redis_time_no_delay_and_no_metrics() {
-    let redis = TestRedis::start();
     // Sessions and retention of one second: each made-up event has its one join admitted,
     // expired and purged within seconds, and is idle from then on.
     // Its own process: /metrics is this server's alone.
-    let app = Arc::new(
-        spawn_process(
-            &redis,
-            &[
-                "--capacity",
-                "1",
-                "--session-seconds",
-                "1",
-                "--retention-seconds",
-                "1",
-            ],
-        )
-        .await,
-    );
+    let args = [
+        "--capacity",
+        "1",
+        "--session-seconds",
+        "1",
+        "--retention-seconds",
+        "1",
+    ];
+    let redis = TestRedis::start();
+    let app = Arc::new(spawn_process(&redis, &args).await);
+    // The empty room: the same server on its own Redis, measured over the same window (a
+    // busy machine slows both alike).
+    let empty_redis = TestRedis::start();
+    let _empty_app = spawn_process(&empty_redis, &args).await;
     let quiet = Duration::from_secs(5);
-    let empty_cpu = idle_cpu(&redis, quiet).await;
     let empty_turn = freed_to_active(&app, "live-before", 15).await;
 
     let mut tasks = Vec::new();
@@ -110,7 +125,14 @@ async fn twenty_thousand_idle_events_cost_no_redis_time_no_delay_and_no_metrics(
     };
     // A scrape sees which series stopped moving; one ten seconds later no longer has them.
     let first_scrape = scrape().await.len();
-    let dormant_cpu = idle_cpu(&redis, quiet).await;
+    // Nothing of theirs is left in Redis but their registry entries (one hash): no key
+    // for Redis to keep, expire or scan.
+    let keys_left: u64 = redis::cmd("DBSIZE").query(&mut redis.conn()).unwrap();
+    assert!(keys_left < 10, "{keys_left} keys left");
+    let (empty, dormant) = tokio::join!(
+        quiet_window(&empty_redis, quiet),
+        quiet_window(&redis, quiet)
+    );
     let dormant_turn = freed_to_active(&app, "live-after", 15).await;
     tokio::time::sleep(Duration::from_secs(11).saturating_sub(quiet)).await;
     assert!(
@@ -120,17 +142,39 @@ async fn twenty_thousand_idle_events_cost_no_redis_time_no_delay_and_no_metrics(
     let metrics = scrape().await;
     eprintln!("/metrics when the events went idle: {first_scrape} bytes");
     eprintln!(
-        "idle Redis CPU over {quiet:?}: {:.1} ms empty, {:.1} ms with 20,000 idle events; \
-         freed → ACTIVE median {empty_turn} ms before, {dormant_turn} ms after; /metrics {} bytes",
-        empty_cpu * 1e3,
-        dormant_cpu * 1e3,
+        "over {quiet:?} idle, empty vs 20,000 idle events: {} vs {} Redis commands, \
+         {} vs {} µs running them, Redis CPU {:.1} vs {:.1} ms; freed → ACTIVE median \
+         {empty_turn} ms before, {dormant_turn} ms after; /metrics {} bytes",
+        empty.commands,
+        dormant.commands,
+        empty.usec,
+        dormant.usec,
+        empty.cpu * 1e3,
+        dormant.cpu * 1e3,
         metrics.len()
     );
-    // 2× an empty room, with slack for the noise of a busy machine (20 ms of CPU in a
-    // 5-second window, 10 ms per turn). Every event in every pass costs seconds of CPU.
+    // The same work as an empty room: the granter's ticks over the (empty) events with
+    // work. One script or command per event per pass would be 20,000 a pass; a script
+    // walking every event inside Redis, a second of Redis time.
     assert!(
-        dormant_cpu <= 2.0 * empty_cpu + 0.020,
-        "{dormant_cpu} s vs {empty_cpu} s"
+        dormant.commands <= 2 * empty.commands + 20,
+        "{} commands vs {}",
+        dormant.commands,
+        empty.commands
+    );
+    assert!(
+        dormant.usec <= 2 * empty.usec + 20_000,
+        "{} µs vs {} µs",
+        dormant.usec,
+        empty.usec
+    );
+    // 2× an empty room, with slack for the noise of a busy machine (20 ms of CPU in a
+    // 5-second window).
+    assert!(
+        dormant.cpu <= 2.0 * empty.cpu + 0.020,
+        "Redis CPU {:.1} ms vs {:.1} ms",
+        dormant.cpu * 1e3,
+        empty.cpu * 1e3
     );
     assert!(
         dormant_turn <= 2 * empty_turn + 10,

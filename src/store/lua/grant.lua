@@ -313,10 +313,10 @@ local function purge()
 end
 
 -- An event no operator configured (made by its first join, in the open mode) that is
--- idle: every session it had ended and was purged after the retention. Its keys go, stream
--- and group included, but for the console's samples, which expire an hour after the last;
--- the registry keeps its name and number, and its next join starts it anew (a new meta and
--- epoch: see store/registry.rs).
+-- idle: every session it had ended and was purged after the retention. Every key of it
+-- goes, stream, group and console samples included (20,000 ended events' samples, an hour
+-- each, would keep Redis busy expiring them); the registry keeps its name and number, and
+-- its next join starts it anew (a new meta and epoch: see store/registry.rs).
 local function unconfigured()
   if cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] then
     return false
@@ -343,17 +343,17 @@ local function settle(result, admitted)
     end
   end
 
+  local gone = idle and unconfigured()
   -- A sample of the line for the console: waiting, active, capacity, admitted so far. The
   -- samples of a quiet event go with its last hour (the key expires).
-  if went_quiet or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
+  if (went_quiet and not gone) or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
     redis.call('XADD', series, 'MINID', '~', now - history_ms, '*',
       'w', math.max(result[6], 0), 'a', result[7], 'c', capacity, 'g', admitted)
     redis.call('PEXPIRE', series, history_ms)
     redis.call('HSET', meta, 'sampled_at', now)
   end
-  -- The console's samples stay until they expire (an hour after the last one).
-  if idle and unconfigured() then
-    redis.call('DEL', meta, stream, draws, left, done, revoked, active)
+  if gone then
+    redis.call('DEL', meta, stream, draws, left, done, revoked, active, series)
     result[8] = 2
   end
 end
