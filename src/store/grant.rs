@@ -101,75 +101,52 @@ impl Store {
     }
 
     /// Drops the registry entries of the events marked long enough ago whose meta is still
-    /// without a number, and gives their numbers back (`lua/unregister.lua`). Every mark
-    /// old enough goes, a thousand at a time: a sweep that dropped a fixed number would
-    /// fall behind events made faster than that, and the registry (and every sweep over
-    /// it) would grow with history. Returns how many went.
+    /// without a number, and gives their numbers back (`lua/unregister.lua`); at most a
+    /// thousand a sweep. Returns how many went.
     async fn unregister_closed(&self, params: &GrantParams) -> Result<usize, StoreError> {
-        const CHUNK: usize = 1_000;
         let before = crate::clock::now_ms().saturating_sub(params.unregister_after_ms);
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZRANGEBYSCORE")
+            .arg(CLOSING)
+            .arg("-inf")
+            .arg(before)
+            .arg("LIMIT")
+            .arg(0)
+            .arg(1_000);
+        let (marked,): (Vec<String>,) = self.query(&pipe).await?;
         let mut dropped = 0;
-        loop {
+        for name in marked {
+            let Ok(event) = EventId::parse(&name) else {
+                continue;
+            };
             let mut pipe = redis::pipe();
-            pipe.cmd("ZRANGEBYSCORE")
-                .arg(CLOSING)
-                .arg("-inf")
-                .arg(before)
-                .arg("LIMIT")
-                .arg(0)
-                .arg(CHUNK);
-            let (marked,): (Vec<String>,) = self.query(&pipe).await?;
-            // Each mark read leaves the set here, or is renewed with a later time by a new
-            // numbering: the next chunk never reads it again, so this ends.
-            let went: Vec<bool> = futures::stream::iter(marked.iter().cloned())
-                .map(|name| async move { self.unregister_one(&name, before).await })
-                .buffered(CONCURRENT_EVENTS)
-                .try_collect()
+            pipe.cmd("HEXISTS")
+                .arg(&self.event_keys(&event).meta)
+                .arg("number");
+            let (numbered,): (bool,) = self.query(&pipe).await?;
+            if numbered {
+                // It lives again: keep its entry.
+                let mut pipe = redis::pipe();
+                pipe.cmd("ZREM").arg(CLOSING).arg(event.as_str());
+                self.query::<()>(&pipe).await?;
+                continue;
+            }
+            let number: Option<u32> = self
+                .script(
+                    &self.scripts.unregister,
+                    &[EVENTS, CLOSING, FREE_NUMBERS],
+                    &[event.as_str(), &before.to_string()],
+                    Writes::Acknowledged,
+                )
                 .await?;
-            dropped += went.iter().filter(|&&w| w).count();
-            if marked.len() < CHUNK {
-                return Ok(dropped);
+            if number.is_some() {
+                if let Some(known) = self.by_event.get(&event) {
+                    self.forget(&known);
+                }
+                dropped += 1;
             }
         }
-    }
-
-    /// Drops one marked event's registry entry if its meta is still without a number;
-    /// takes the mark away otherwise. Whether the entry went.
-    async fn unregister_one(&self, name: &str, before: u64) -> Result<bool, StoreError> {
-        let Ok(event) = EventId::parse(name) else {
-            // Never written by this code: nothing to drop but the mark.
-            let mut pipe = redis::pipe();
-            pipe.cmd("ZREM").arg(CLOSING).arg(name);
-            self.query::<()>(&pipe).await?;
-            return Ok(false);
-        };
-        let mut pipe = redis::pipe();
-        pipe.cmd("HEXISTS")
-            .arg(&self.event_keys(&event).meta)
-            .arg("number");
-        let (numbered,): (bool,) = self.query(&pipe).await?;
-        if numbered {
-            // It lives again: keep its entry.
-            let mut pipe = redis::pipe();
-            pipe.cmd("ZREM").arg(CLOSING).arg(event.as_str());
-            self.query::<()>(&pipe).await?;
-            return Ok(false);
-        }
-        let number: Option<u32> = self
-            .script(
-                &self.scripts.unregister,
-                &[EVENTS, CLOSING, FREE_NUMBERS],
-                &[event.as_str(), &before.to_string()],
-                Writes::Acknowledged,
-            )
-            .await?;
-        if number.is_none() {
-            return Ok(false);
-        }
-        if let Some(known) = self.by_event.get(&event) {
-            self.forget(&known);
-        }
-        Ok(true)
+        Ok(dropped)
     }
 
     /// One granter pass over every registered event, idle or not; those with work are

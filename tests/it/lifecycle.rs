@@ -540,35 +540,3 @@ async fn a_join_within_the_grace_keeps_the_registry_entry() {
     );
     assert_eq!(app.status_of(&sid).await, "ACTIVE");
 }
-
-#[tokio::test]
-async fn one_sweep_drops_every_ended_event_past_the_grace_however_many() {
-    // Events made faster than a sweep drops them would grow the registry (and every sweep
-    // over it) forever: a sweep drops every entry past the grace, not a fixed number.
-    let redis = TestRedis::start();
-    let app = spawn_short_lived(&redis).await;
-    let events = 1_500; // more than one chunk of a thousand
-    for i in 0..events {
-        app.join_id(&format!("gone-{i}"), "a").await;
-    }
-    let count = |cmd: &str, key: &str| -> u64 {
-        redis::cmd(cmd).arg(key).query(&mut redis.conn()).unwrap()
-    };
-    // Name → number and back, and the counter of numbers given.
-    assert_eq!(count("HLEN", "wr:events"), 2 * events + 1);
-    // Admitted, expired after 1 s, purged after 1 s more: every event ended and is marked.
-    assert!(
-        eventually(Duration::from_secs(20), || async {
-            app.pass().await;
-            count("ZCARD", "{wr:events}:closing") == events
-        })
-        .await,
-        "{} of {events} marked",
-        count("ZCARD", "{wr:events}:closing")
-    );
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
-    app.pass().await;
-    assert_eq!(count("HLEN", "wr:events"), 1, "every entry dropped");
-    assert_eq!(count("ZCARD", "{wr:events}:closing"), 0);
-    assert_eq!(count("SCARD", "{wr:events}:free"), events);
-}
