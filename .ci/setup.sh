@@ -105,20 +105,27 @@ stop_redis() {
   redis-cli -h 127.0.0.1 -p "$1" shutdown nosave >/dev/null 2>&1 || true
 }
 
-# Six free ports for a Redis Cluster, each at most 55535 with its bus port (+10000) free.
+# Six free ports for a Redis Cluster, each with its bus port (+10000) free. They come from
+# below the kernel's ephemeral range (32768 and up), where no outgoing connection or
+# bind(0) of another program takes them between this check and the nodes' start: nodes in
+# 23000..25999, their buses in 33000..35999 (the tests use 20000..22699).
 cluster_ports() {
   python3 - <<'PY'
-import socket
-ports = []
-while len(ports) < 6:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close()
-    if p > 55535 or p in ports:
-        continue
+import random, socket
+def free(p):
+    s = socket.socket()
     try:
-        b = socket.socket(); b.bind(("127.0.0.1", p + 10000)); b.close()
+        s.bind(("127.0.0.1", p)); return True
     except OSError:
-        continue
-    ports.append(p)
+        return False
+    finally:
+        s.close()
+ports = []
+for p in random.sample(range(23000, 26000), 3000):
+    if free(p) and free(p + 10000):
+        ports.append(p)
+    if len(ports) == 6:
+        break
 print(" ".join(map(str, ports)))
 PY
 }

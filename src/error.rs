@@ -104,6 +104,12 @@ impl From<StoreError> for AppError {
                 tracing::warn!("an event's number changed twice during one request");
                 Self::unavailable()
             }
+            StoreError::Late => {
+                metrics::counter!(crate::telemetry::names::REDIS_ERRORS, "kind" => "late")
+                    .increment(1);
+                tracing::warn!("redis ran a join after its deadline; nothing was written");
+                Self::unavailable()
+            }
             StoreError::Unreplicated { acked, wanted } => {
                 metrics::counter!(crate::telemetry::names::REDIS_ERRORS, "kind" => "unreplicated")
                     .increment(1);

@@ -233,10 +233,17 @@ impl PassCache {
 
 /// How often every process re-reads the revocations of the events it guards.
 pub const REVOCATION_REFRESH: Duration = Duration::from_millis(200);
-/// An event nobody asked the gate about for this long is no longer watched.
-const WATCH_IDLE_MS: u64 = 10 * 60 * 1_000;
-/// Most events one process watches; beyond, each check reads Redis.
-const MAX_WATCHED: usize = 10_000;
+/// An event nobody asked the gate about for this long is no longer watched (its next
+/// check reads Redis once, and watches it again). A shop's door is asked before every
+/// page a buyer opens, so a sale in progress stays watched; a pass shown once (by anyone:
+/// passes of made-up events included) costs at most this long of watching.
+const WATCH_IDLE_MS: u64 = 30 * 1_000;
+/// Most events one process watches; beyond, each check reads Redis. So the watching costs
+/// Redis at most this many small reads per [`REVOCATION_REFRESH`], whatever is shown.
+const MAX_WATCHED: usize = 1_000;
+
+/// An event's revocation mark: its meta's epoch and its count of revoked passes.
+pub type Mark = (String, u64);
 
 /// The sessions whose passes ended early, per event this process guards. Read on every
 /// gate check without a lock (an atomically swapped map); changed a few times a second at
@@ -249,8 +256,9 @@ pub struct Revocations {
 }
 
 struct Watched {
-    /// The event's revocation counter when `sessions` was read.
-    count: u64,
+    /// The event's revocation mark when `sessions` was read: a mark of another epoch
+    /// (the event started anew, its counter from 0) always replaces it.
+    mark: Mark,
     sessions: HashSet<String>,
     last_used_ms: AtomicU64,
 }
@@ -277,12 +285,13 @@ impl Revocations {
         answer
     }
 
-    /// Replaces what is known of an event's revocations (unless a newer read is already
-    /// there). An event beyond [`MAX_WATCHED`] is not kept: its checks read Redis.
-    pub fn load(&self, event: &EventId, count: u64, sessions: Vec<String>, now_ms: u64) {
+    /// Replaces what is known of an event's revocations (unless a newer read of the same
+    /// epoch is already there). An event beyond [`MAX_WATCHED`] is not kept: its checks
+    /// read Redis.
+    pub fn load(&self, event: &EventId, mark: Mark, sessions: Vec<String>, now_ms: u64) {
         self.change(|events| {
             let last_used = match events.get(event) {
-                Some(watched) if count < watched.count => return,
+                Some(watched) if mark.0 == watched.mark.0 && mark.1 < watched.mark.1 => return,
                 Some(watched) => watched.last_used_ms.load(Ordering::Relaxed),
                 None if events.len() >= MAX_WATCHED => return,
                 None => now_ms,
@@ -290,7 +299,7 @@ impl Revocations {
             events.insert(
                 event.clone(),
                 Arc::new(Watched {
-                    count,
+                    mark,
                     sessions: sessions.into_iter().collect(),
                     last_used_ms: AtomicU64::new(last_used),
                 }),
@@ -306,7 +315,7 @@ impl Revocations {
                 let mut sessions = watched.sessions.clone();
                 sessions.insert(session.to_owned());
                 let updated = Watched {
-                    count: watched.count,
+                    mark: watched.mark.clone(),
                     sessions,
                     last_used_ms: AtomicU64::new(watched.last_used_ms.load(Ordering::Relaxed)),
                 };
@@ -315,8 +324,8 @@ impl Revocations {
         })
     }
 
-    /// The watched events with their counters; forgets those idle for long.
-    fn watched(&self, now_ms: u64) -> Vec<(EventId, u64)> {
+    /// The watched events with their marks; forgets those idle for long.
+    fn watched(&self, now_ms: u64) -> Vec<(EventId, Mark)> {
         let idle = |w: &Watched| {
             now_ms.saturating_sub(w.last_used_ms.load(Ordering::Relaxed)) >= WATCH_IDLE_MS
         };
@@ -326,14 +335,14 @@ impl Revocations {
         self.events
             .load()
             .iter()
-            .map(|(e, w)| (e.clone(), w.count))
+            .map(|(e, w)| (e.clone(), w.mark.clone()))
             .collect()
     }
 }
 
-/// Re-reads the revocations of every watched event whose counter moved, every
-/// [`REVOCATION_REFRESH`], until `shutdown`: one pipelined read of the counters, and one
-/// read per event that changed.
+/// Re-reads the revocations of every watched event whose mark moved, every
+/// [`REVOCATION_REFRESH`], until `shutdown`: one pipelined read of the marks, and one read
+/// per event that changed.
 pub async fn watch_revocations(
     store: Store,
     revocations: Arc<Revocations>,
@@ -358,13 +367,13 @@ pub async fn watch_revocations(
                 continue;
             }
         };
-        for ((event, known), count) in watched.into_iter().zip(counts) {
-            if count == known {
+        for ((event, known), mark) in watched.into_iter().zip(counts) {
+            if mark == known {
                 continue;
             }
             match store.revoked(&event).await {
-                Ok((count, sessions)) => {
-                    revocations.load(&event, count, sessions, crate::clock::now_ms());
+                Ok((mark, sessions)) => {
+                    revocations.load(&event, mark, sessions, crate::clock::now_ms());
                 }
                 Err(e) => tracing::debug!(error = %e, "cannot read revocations; trying again"),
             }
@@ -447,15 +456,27 @@ mod tests {
         let r = Revocations::default();
         let e = EventId::parse("E1").unwrap();
         assert_eq!(r.is_revoked("E1", "a", 0), None);
-        r.load(&e, 2, vec!["a".into()], 0);
+        r.load(&e, ("ep1".into(), 2), vec!["a".into()], 0);
         assert_eq!(r.is_revoked("E1", "a", 0), Some(true));
         assert_eq!(r.is_revoked("E1", "b", 0), Some(false));
         // An older read does not undo a newer one; a local leave shows at once.
-        r.load(&e, 1, vec![], 0);
+        r.load(&e, ("ep1".into(), 1), vec![], 0);
         assert_eq!(r.is_revoked("E1", "a", 0), Some(true));
         r.add(&e, "b");
         assert_eq!(r.is_revoked("E1", "b", 0), Some(true));
         assert_eq!(r.watched(1).len(), 1);
         assert!(r.watched(WATCH_IDLE_MS + 1).is_empty());
+    }
+
+    #[test]
+    fn an_event_started_anew_replaces_what_was_known_of_it() {
+        // Its counter went back to 0 with its new epoch: the new read counts, although
+        // its count is lower.
+        let r = Revocations::default();
+        let e = EventId::parse("E1").unwrap();
+        r.load(&e, ("old".into(), 5), vec!["a".into()], 0);
+        r.load(&e, ("new".into(), 1), vec!["z".into()], 0);
+        assert_eq!(r.is_revoked("E1", "z", 0), Some(true));
+        assert_eq!(r.is_revoked("E1", "a", 0), Some(false));
     }
 }

@@ -17,7 +17,6 @@ use crate::domain::{
     Status, UserId, MAX_MESSAGE_CHARS,
 };
 use crate::error::AppError;
-use crate::granter::Wake;
 use crate::passes::{Claims, Keyring, PassCache, Revocations};
 use crate::store::keys::{COOKIE_KEY, SIGNING_KEY};
 use crate::store::{
@@ -87,25 +86,17 @@ struct Inner {
     store: Store,
     settings: ServiceSettings,
     secrets: OnceCell<Secrets>,
-    /// Wakes the granter of this process (a join to admit, a slot given back).
-    granter: Arc<Wake>,
     passes: PassCache,
     revocations: Arc<Revocations>,
-    /// One digest of a draw's order computed at a time in this process (a draw of a
-    /// million people takes most of a second of one core); each is computed once and kept
-    /// in Redis with the draw, so no request can make the room compute one again.
-    digesting: tokio::sync::Semaphore,
 }
 
 impl Service {
-    pub fn new(store: Store, settings: ServiceSettings, granter: Arc<Wake>) -> Self {
+    pub fn new(store: Store, settings: ServiceSettings) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 settings,
                 secrets: OnceCell::new(),
-                granter,
-                digesting: tokio::sync::Semaphore::new(1),
                 passes: PassCache::new(),
                 revocations: Arc::default(),
             }),
@@ -181,7 +172,6 @@ impl Service {
         let outcome = if created { "created" } else { "existing" };
         metrics::counter!(names::JOINS, "outcome" => outcome).increment(1);
         if created {
-            self.inner.granter.joined(event);
             return Ok(JoinOutcome::Created(self.view(record, now).await?));
         }
         let proven = match proof {
@@ -243,7 +233,6 @@ impl Service {
             metrics::counter!(names::RELEASES).increment(1);
             let event = &left.record.event_id;
             self.inner.revocations.add(event, &sid.to_string());
-            self.inner.granter.wake_for(event);
         }
         self.view(left.record, now).await
     }
@@ -259,9 +248,9 @@ impl Service {
             return Ok(());
         };
         // This process has not guarded the event yet: read its revocations once.
-        let (count, sessions) = self.inner.store.revoked(event).await?;
+        let (mark, sessions) = self.inner.store.revoked(event).await?;
         let is_revoked = sessions.contains(&session);
-        self.inner.revocations.load(event, count, sessions, now);
+        self.inner.revocations.load(event, mark, sessions, now);
         if is_revoked {
             return Err(revoked());
         }
@@ -363,7 +352,6 @@ impl Service {
         paused: bool,
     ) -> Result<EventFigures, AppError> {
         self.inner.store.set_paused(event, paused).await?;
-        self.inner.granter.wake_for(event);
         self.event(event).await
     }
 
@@ -430,38 +418,17 @@ impl Service {
     }
 
     /// The event's draw number `round` as published, with the digest of its order; `None`
-    /// until it is made.
+    /// until it is made and its order written (the granter records the digest as it
+    /// writes the order: from then on every position of the draw is its place in it).
     pub async fn draw(
         &self,
         event: &EventId,
         round: u64,
     ) -> Result<Option<(Draw, String)>, AppError> {
-        let store = &self.inner.store;
-        let Some(draw) = store.draw(event, round).await? else {
+        let Some(draw) = self.inner.store.draw(event, round).await? else {
             return Ok(None);
         };
-        if let Some(digest) = draw.digest.clone() {
-            return Ok(Some((draw, digest)));
-        }
-        let _turn = self
-            .inner
-            .digesting
-            .acquire()
-            .await
-            .map_err(|_| AppError::internal())?;
-        // Another request may have computed it while this one waited.
-        let Some(draw) = store.draw(event, round).await? else {
-            return Ok(None);
-        };
-        if let Some(digest) = draw.digest.clone() {
-            return Ok(Some((draw, digest)));
-        }
-        let (seed, lo, n) = (draw.seed.clone(), draw.lo, draw.n);
-        let digest = tokio::task::spawn_blocking(move || crate::draw::digest(&seed, lo, n))
-            .await
-            .map_err(|_| AppError::internal())?;
-        store.record_digest(event, round, &digest).await?;
-        Ok(Some((draw, digest)))
+        Ok(draw.digest.clone().map(|digest| (draw, digest)))
     }
 
     /// Replaces an event's settings (creating the event); takes effect on every instance
@@ -479,7 +446,6 @@ impl Service {
             .store
             .put_settings(event, settings, keep_pause)
             .await?;
-        self.inner.granter.wake_for(event);
         self.event(event).await
     }
 

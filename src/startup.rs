@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 
 use crate::config::{Config, GranterMode};
 use crate::console_session::Console;
-use crate::granter::{self, Granter, Health, Wake};
+use crate::granter::{self, Granter, Health};
 use crate::http::client::ClientLimiter;
 use crate::http::{console, fast, router, serve, Limits};
 use crate::passes::{self, Keyring};
@@ -65,7 +65,6 @@ impl Application {
             // A bad key file stops the start, not the first admission.
             Keyring::new(pem.expose_secret(), &secrets.retired_keys)?;
         }
-        let wake = Arc::new(Wake::default());
         let service = Service::new(
             store.clone(),
             ServiceSettings {
@@ -75,7 +74,6 @@ impl Application {
                 events: config.events,
                 secrets,
             },
-            wake.clone(),
         );
         // Ready while passes keep coming: every tick, at least every few seconds.
         let health =
@@ -89,7 +87,6 @@ impl Application {
         let granter_loop = (config.granter_mode == GranterMode::Auto).then(|| {
             tokio::spawn(granter::run(
                 granter.clone(),
-                wake,
                 config.granter_tick(),
                 shutdown.clone(),
             ))

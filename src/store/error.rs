@@ -23,6 +23,10 @@ pub enum StoreError {
     /// [`Durability`]); it may be lost in a failover, so it is not acknowledged.
     #[error("a write reached {acked} of {wanted} replicas in time")]
     Unreplicated { acked: i64, wanted: u32 },
+    /// Redis ran a join after its deadline (it was stalled): the caller has been told the
+    /// join failed, or is about to be, so nothing was written and a retry makes it anew.
+    #[error("redis ran the write too late; nothing was written")]
+    Late,
 }
 
 impl From<RedisError> for StoreError {

@@ -1,11 +1,16 @@
 //! The granter's step over Redis: one `lua/grant.lua` call per event (expire, admit,
-//! purge, sample), over the events with work, the woken ones or all of them.
+//! purge, sample), over the events whose time has come in the schedule ([`DUE`]) or, in
+//! the sweep, over every registered event; and the writing of a draw's order.
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
+use redis::Value;
 
 use super::ids::event_number_hex;
-use super::keys::{CLOSING, EVENTS, FREE_NUMBERS, LIVE};
-use super::{hex, stamp, Store, StoreError, Writes, CONCURRENT_EVENTS};
+use super::keys::{CLOSING, DUE, EVENTS, FREE_NUMBERS};
+use super::{hex, Store, StoreError, Writes, CONCURRENT_EVENTS};
 use crate::domain::EventId;
 
 /// Rules of a granter pass.
@@ -25,6 +30,16 @@ pub struct GrantParams {
     pub unregister_after_ms: u64,
 }
 
+/// A draw whose order is still to be written (by the process its pass handed it to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub round: u64,
+    pub seed: String,
+    /// Joins `lo + 1 ..= lo + n` are drawn.
+    pub lo: u64,
+    pub n: u64,
+}
+
 /// What one granter pass did for one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantReport {
@@ -32,11 +47,11 @@ pub struct GrantReport {
     pub granted: u64,
     pub expired: u64,
     pub abandoned: u64,
-    /// The pass stopped at its batch size with slots still free: run again at once.
+    /// The pass stopped at its batch size with work left: due again at once.
     pub more: bool,
-    /// When a pass is next due without a wake-up (unix ms): the earliest end of an
-    /// active session, or the roll-over of a rate-limited event's window.
-    pub next_expiry_ms: Option<u64>,
+    /// When the event next needs a pass (unix ms on Redis's clock); `None`: nothing is
+    /// due until something wakes it.
+    pub due_ms: Option<u64>,
     pub waiting: u64,
     pub active: u64,
     /// Nobody waiting or active and nothing left to purge: the event costs nothing more
@@ -45,46 +60,165 @@ pub struct GrantReport {
     /// Idle, and no operator ever configured it: its keys were deleted (its registry
     /// entry stays).
     pub gone: bool,
+    /// A draw whose order this process is to write.
+    pub place: Option<Placement>,
 }
 
-/// How often a busy event's line is sampled for the console (see [`Store::history`]).
+/// What a pass over the schedule leaves for the next one.
+#[derive(Debug, Clone, Default)]
+pub struct PassOutcome {
+    pub reports: Vec<GrantReport>,
+    /// How long until the schedule's earliest time (zero: events are due now); `None`
+    /// when the schedule is empty.
+    pub next_in: Option<Duration>,
+    /// How late the latest-due event taken started against its time.
+    pub lag: Option<Duration>,
+}
+
+/// How often a busy event an operator configured is sampled for the console (see
+/// [`Store::history`]).
 pub const SAMPLE_MS: u64 = 5_000;
 
 /// How much of an event's samples is kept.
 pub const HISTORY_MS: u64 = 3_600_000;
 
+/// Most events one pass takes from the schedule (a pass that takes this many is followed
+/// by another at once).
+const TAKE: usize = 1_000;
+
+/// How long the events a pass takes are left to it by other processes' passes.
+const LEASE_MS: u64 = 5_000;
+
+/// Offsets per `SETRANGE` when a draw's order is written (4 bytes each).
+const PLACE_CHUNK: usize = 65_536;
+
 impl Store {
-    /// One granter pass over the events with work; those found idle are taken out of them
-    /// (unless woken meanwhile).
-    pub async fn grant_live(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
+    /// Puts the event in the schedule, due at once (a score below 1: see [`DUE`]), and
+    /// tells this process's granter.
+    pub async fn wake(&self, event: &EventId) -> Result<(), StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGE")
-            .arg(LIVE)
-            .arg(0)
-            .arg(-1)
-            .arg("WITHSCORES");
-        let (live,): (Vec<(String, String)>,) = self.query(&pipe).await?;
-        let stamps: std::collections::HashMap<EventId, String> = live
-            .into_iter()
-            .filter_map(|(e, stamp)| Some((EventId::parse(&e).ok()?, stamp)))
-            .collect();
-        let mut ids: Vec<EventId> = stamps.keys().cloned().collect();
-        ids.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        let reports = self.grant(&ids, params).await?;
-        for r in reports.iter().filter(|r| r.idle) {
-            let retired: i64 = self
-                .script(
-                    &self.scripts.retire,
-                    &[LIVE],
-                    &[r.event_id.as_str(), &stamps[&r.event_id]],
-                    Writes::Incidental,
-                )
-                .await?;
-            if retired == 1 && r.gone {
-                self.mark_for_unregistering(&r.event_id).await?;
+        pipe.cmd("ZADD")
+            .arg(DUE)
+            .arg(format!("0.{:09}", rand::random::<u32>() % 1_000_000_000))
+            .arg(event.as_str());
+        self.query::<()>(&pipe).await?;
+        self.woken.notify_one();
+        Ok(())
+    }
+
+    /// One granter pass over the events whose time has come: each leased, passed, and
+    /// given its next time (or taken out) unless woken meanwhile.
+    pub async fn grant_due(&self, params: &GrantParams) -> Result<PassOutcome, StoreError> {
+        let taken: Vec<Value> = self
+            .script(
+                &self.scripts.take_due,
+                &[DUE],
+                &[&TAKE.to_string(), &LEASE_MS.to_string()],
+                Writes::Incidental,
+            )
+            .await?;
+        let number = |v: &Value| redis::from_redis_value_ref::<i64>(v).unwrap_or(-1);
+        let (now, oldest) = (
+            taken.first().map(number).unwrap_or(0),
+            taken.get(1).map(number).unwrap_or(-1),
+        );
+        let mut events = Vec::new();
+        let mut stamps = HashMap::new();
+        for pair in taken.get(2..).unwrap_or_default().chunks(2) {
+            let (Ok(name), Ok(stamp)) = (
+                redis::from_redis_value_ref::<String>(&pair[0]),
+                redis::from_redis_value_ref::<String>(pair.get(1).unwrap_or(&Value::Nil)),
+            ) else {
+                continue;
+            };
+            match EventId::parse(&name) {
+                Ok(event) => {
+                    stamps.insert(event.clone(), stamp);
+                    events.push(event);
+                }
+                // Nothing in the schedule is not an event: forget it.
+                Err(_) => {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("ZREM").arg(DUE).arg(&name);
+                    self.query::<()>(&pipe).await?;
+                }
             }
         }
-        Ok(reports)
+        let reports = self.grant(&events, params).await?;
+        let mut updates = Vec::with_capacity(events.len());
+        let mut passed = Vec::with_capacity(events.len());
+        for (event, report) in events.iter().zip(reports) {
+            let stamp = stamps.remove(event);
+            match report {
+                Some(r) => {
+                    updates.push((event.clone(), stamp, r.due_ms));
+                    passed.push(r);
+                }
+                // Not registered (its registry entry was dropped): nothing is due there.
+                None if self.looked_up(event).await?.is_none() => {
+                    updates.push((event.clone(), stamp, None))
+                }
+                // Its script failed (logged): the lease ends, and it is due again.
+                None => {}
+            }
+        }
+        let (applied, now_after, head) = self.reschedule(&updates).await?;
+        let gone: std::collections::HashSet<&EventId> = passed
+            .iter()
+            .filter(|r| r.gone)
+            .map(|r| &r.event_id)
+            .collect();
+        for ((event, _, _), applied) in updates.iter().zip(applied) {
+            // Deleted, and not woken since: its registry entry may go after the grace.
+            if applied && gone.contains(event) {
+                self.mark_for_unregistering(event).await?;
+            }
+        }
+        let next_in = if events.len() >= TAKE {
+            Some(Duration::ZERO)
+        } else {
+            head.map(|at| Duration::from_millis(at.saturating_sub(now_after)))
+        };
+        let lag = (oldest >= 1 && now > oldest)
+            .then(|| Duration::from_millis((now - oldest).unsigned_abs()));
+        Ok(PassOutcome {
+            reports: passed,
+            next_in,
+            lag,
+        })
+    }
+
+    /// Sets each event's next time in the schedule, if it still holds the stamp its pass
+    /// took (or, with no stamp, brings it forward only): `lua/reschedule.lua`. Returns
+    /// which updates were made, Redis's time and the schedule's earliest time.
+    async fn reschedule(
+        &self,
+        updates: &[(EventId, Option<String>, Option<u64>)],
+    ) -> Result<(Vec<bool>, u64, Option<u64>), StoreError> {
+        let mut applied = Vec::with_capacity(updates.len());
+        let (mut now, mut head) = (0, None);
+        // One call per chunk (at least one): a long list stays within Lua's limits.
+        let chunks: Vec<&[(EventId, Option<String>, Option<u64>)]> = if updates.is_empty() {
+            vec![&[]]
+        } else {
+            updates.chunks(1_000).collect()
+        };
+        for chunk in chunks {
+            let mut args = Vec::with_capacity(chunk.len() * 3);
+            for (event, stamp, due) in chunk {
+                args.push(event.to_string());
+                args.push(stamp.clone().unwrap_or_default());
+                args.push(due.map_or("-1".to_string(), |d| d.to_string()));
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let reply: Vec<i64> = self
+                .script(&self.scripts.reschedule, &[DUE], &args, Writes::Incidental)
+                .await?;
+            now = reply.first().copied().unwrap_or(0).max(0) as u64;
+            head = reply.get(1).and_then(|&h| u64::try_from(h).ok());
+            applied.extend(reply.iter().skip(2).map(|&made| made == 1));
+        }
+        Ok((applied, now, head))
     }
 
     /// Marks an event whose keys were deleted: its registry entry is dropped by a sweep
@@ -100,62 +234,95 @@ impl Store {
         self.query::<()>(&pipe).await
     }
 
-    /// Drops the registry entries of the events marked long enough ago whose meta is still
-    /// without a number, and gives their numbers back (`lua/unregister.lua`); at most a
-    /// thousand a sweep. Returns how many went.
+    /// Drops the registry entries of every event marked long enough ago whose meta is
+    /// still without a number, and gives their numbers back (`lua/unregister.lua`), a
+    /// thousand marks at a time with their checks concurrent. Returns how many went.
     async fn unregister_closed(&self, params: &GrantParams) -> Result<usize, StoreError> {
         let before = crate::clock::now_ms().saturating_sub(params.unregister_after_ms);
-        let mut pipe = redis::pipe();
-        pipe.cmd("ZRANGEBYSCORE")
-            .arg(CLOSING)
-            .arg("-inf")
-            .arg(before)
-            .arg("LIMIT")
-            .arg(0)
-            .arg(1_000);
-        let (marked,): (Vec<String>,) = self.query(&pipe).await?;
         let mut dropped = 0;
-        for name in marked {
-            let Ok(event) = EventId::parse(&name) else {
-                continue;
-            };
+        let mut after = String::from("-inf");
+        loop {
             let mut pipe = redis::pipe();
-            pipe.cmd("HEXISTS")
-                .arg(&self.event_keys(&event).meta)
-                .arg("number");
-            let (numbered,): (bool,) = self.query(&pipe).await?;
-            if numbered {
-                // It lives again: keep its entry.
-                let mut pipe = redis::pipe();
-                pipe.cmd("ZREM").arg(CLOSING).arg(event.as_str());
-                self.query::<()>(&pipe).await?;
-                continue;
-            }
-            let number: Option<u32> = self
-                .script(
-                    &self.scripts.unregister,
-                    &[EVENTS, CLOSING, FREE_NUMBERS],
-                    &[event.as_str(), &before.to_string()],
-                    Writes::Acknowledged,
-                )
+            pipe.cmd("ZRANGEBYSCORE")
+                .arg(CLOSING)
+                .arg(&after)
+                .arg(before)
+                .arg("WITHSCORES")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(1_000);
+            let (marked,): (Vec<(String, String)>,) = self.query(&pipe).await?;
+            let Some((_, last)) = marked.last() else {
+                break;
+            };
+            // The next page starts after this one's last mark (marks of one millisecond
+            // on both sides of the cut are read twice: each check is idempotent).
+            after = format!("({last}");
+            let full = marked.len() == 1_000;
+            let went: Vec<bool> = futures::stream::iter(marked)
+                .map(|(name, _)| async move { self.unregister_one(&name, before).await })
+                .buffer_unordered(CONCURRENT_EVENTS)
+                .try_collect()
                 .await?;
-            if number.is_some() {
-                if let Some(known) = self.by_event.get(&event) {
-                    self.forget(&known);
-                }
-                dropped += 1;
+            dropped += went.into_iter().filter(|w| *w).count();
+            if !full {
+                break;
             }
         }
         Ok(dropped)
     }
 
-    /// One granter pass over every registered event, idle or not; those with work are
-    /// added to the events with work. The safety net under [`Store::grant_live`]: for a
-    /// process that stopped between writing a join and marking its event, and for events
-    /// from before the live set existed. It costs one script per event ever registered.
-    pub async fn grant_all(&self, params: &GrantParams) -> Result<Vec<GrantReport>, StoreError> {
+    /// Drops one marked event's registry entry unless it was numbered again (see
+    /// [`Store::unregister_closed`]); whether it went.
+    async fn unregister_one(&self, name: &str, before: u64) -> Result<bool, StoreError> {
+        let Ok(event) = EventId::parse(name) else {
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZREM").arg(CLOSING).arg(name);
+            self.query::<()>(&pipe).await?;
+            return Ok(false);
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("HEXISTS")
+            .arg(&self.event_keys(&event).meta)
+            .arg("number");
+        let (numbered,): (bool,) = self.query(&pipe).await?;
+        if numbered {
+            // It lives again: keep its entry.
+            let mut pipe = redis::pipe();
+            pipe.cmd("ZREM").arg(CLOSING).arg(event.as_str());
+            self.query::<()>(&pipe).await?;
+            return Ok(false);
+        }
+        let number: Option<u32> = self
+            .script(
+                &self.scripts.unregister,
+                &[EVENTS, CLOSING, FREE_NUMBERS],
+                &[event.as_str(), &before.to_string()],
+                Writes::Acknowledged,
+            )
+            .await?;
+        if number.is_some() {
+            if let Some(known) = self.by_event.get(&event) {
+                self.forget(&known);
+            }
+        }
+        Ok(number.is_some())
+    }
+
+    /// One granter pass over every registered event, idle or not; those with something
+    /// due are brought forward in the schedule if it has them later (or not at all), and
+    /// the registry entries of deleted events are dropped. The safety net under
+    /// [`Store::grant_due`]: for a process that stopped between writing a join and
+    /// waking its event, and for a schedule Redis lost. It costs one script per
+    /// registered event (events nobody configured leave the registry once ended).
+    pub async fn grant_all(&self, params: &GrantParams) -> Result<PassOutcome, StoreError> {
         let ids = self.event_ids().await?;
-        let reports = self.grant(&ids, params).await?;
+        let reports: Vec<GrantReport> = self
+            .grant(&ids, params)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
         for r in reports.iter().filter(|r| r.gone) {
             self.mark_for_unregistering(&r.event_id).await?;
         }
@@ -163,35 +330,28 @@ impl Store {
         if dropped > 0 {
             tracing::info!(dropped, "registry entries of deleted events dropped");
         }
-        for r in reports.iter().filter(|r| !r.idle) {
-            let mut pipe = redis::pipe();
-            pipe.cmd("ZADD")
-                .arg(LIVE)
-                .arg("NX")
-                .arg(stamp())
-                .arg(r.event_id.as_str());
-            self.query::<()>(&pipe).await?;
-        }
-        Ok(reports)
-    }
-
-    /// Adds the event to the events with work, with a fresh stamp (so that a pass that
-    /// found it idle before does not take it out).
-    pub(super) async fn mark_live(&self, event: &EventId) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("ZADD").arg(LIVE).arg(stamp()).arg(event.as_str());
-        self.query::<()>(&pipe).await
+        let updates: Vec<(EventId, Option<String>, Option<u64>)> = reports
+            .iter()
+            .filter(|r| r.due_ms.is_some())
+            .map(|r| (r.event_id.clone(), None, r.due_ms))
+            .collect();
+        let (_, now, head) = self.reschedule(&updates).await?;
+        Ok(PassOutcome {
+            reports,
+            next_in: head.map(|at| Duration::from_millis(at.saturating_sub(now))),
+            lag: None,
+        })
     }
 
     /// One granter pass over these events: expire, admit, purge. Each event is its own
     /// script call (on a cluster, on its own primary), so a full event never holds up
     /// another. Redis away fails the pass; one event's failure (a bug, a key of the wrong
-    /// type) is logged and skipped.
+    /// type) is logged and its report is `None`, as is an unregistered event's.
     pub async fn grant(
         &self,
         events: &[EventId],
         params: &GrantParams,
-    ) -> Result<Vec<GrantReport>, StoreError> {
+    ) -> Result<Vec<Option<GrantReport>>, StoreError> {
         let args = [
             params.default_capacity.to_string(),
             params.session_ms.to_string(),
@@ -203,12 +363,11 @@ impl Store {
         let sampling = &[SAMPLE_MS.to_string(), HISTORY_MS.to_string()];
         let args = &args;
         // Owned ids: a stream of borrowed ones trips the compiler's `Send` check.
-        let reports: Vec<Option<GrantReport>> = futures::stream::iter(events.to_vec())
+        futures::stream::iter(events.to_vec())
             .map(|event| async move { self.grant_one(&event, args, sampling).await })
             .buffered(CONCURRENT_EVENTS)
             .try_collect()
-            .await?;
-        Ok(reports.into_iter().flatten().collect())
+            .await
     }
 
     async fn grant_one(
@@ -217,7 +376,6 @@ impl Store {
         args: &[&str],
         sampling: &[String; 2],
     ) -> Result<Option<GrantReport>, StoreError> {
-        type Row = (u64, u64, u64, u64, i64, i64, u64, u64);
         let Some(known) = self.looked_up(event).await? else {
             return Ok(None);
         };
@@ -230,8 +388,8 @@ impl Store {
             .copied()
             .chain([seed.as_str(), &number, &sampling[0], &sampling[1]])
             .collect();
-        let row: Row = match self
-            .script(
+        let report = match self
+            .script::<Value>(
                 &self.scripts.grant,
                 &[
                     &k.stream,
@@ -244,38 +402,135 @@ impl Store {
                     &k.revoked,
                     &k.draws,
                     &k.series,
+                    &k.orders,
+                    &k.ranks,
+                    &k.leftlog,
                 ],
                 &args,
                 Writes::Acknowledged,
             )
             .await
+            .and_then(|reply| report(event, reply))
         {
-            Ok(row) => row,
+            Ok(report) => report,
             Err(StoreError::Unexpected(e)) => {
                 tracing::error!(event = %event, error = %e, "granter script failed for one event");
                 return Ok(None);
             }
             Err(e) => return Err(e),
         };
-        let (granted, expired, abandoned, more, next, waiting, active, idle) = row;
-        if granted + abandoned > 0 {
+        if report.granted + report.abandoned > 0 {
             self.polls.outdated(known.number);
         }
-        if idle == 2 {
+        if report.gone {
             // Its keys are gone: the next join numbers it again (no stale round trip).
             self.forget(&known);
         }
-        Ok(Some(GrantReport {
-            event_id: event.clone(),
-            granted,
-            expired,
-            abandoned,
-            more: more == 1,
-            next_expiry_ms: u64::try_from(next).ok(),
-            waiting: u64::try_from(waiting).unwrap_or(0),
-            active,
-            idle: idle >= 1,
-            gone: idle == 2,
-        }))
+        Ok(Some(report))
     }
+
+    /// Writes the order of a draw its pass handed to this process (src/draw.rs), then
+    /// marks the draw ready (`lua/place.lua`). Whether it is ready.
+    pub async fn place_draw(&self, event: &EventId, p: &Placement) -> Result<bool, StoreError> {
+        let Some(known) = self.looked_up(event).await? else {
+            return Ok(false);
+        };
+        let n = u32::try_from(p.n).map_err(|_| {
+            StoreError::Unexpected(format!("a draw of {} people is too large to order", p.n))
+        })?;
+        let (seed, lo) = (p.seed.clone(), p.lo);
+        let (order, ranks, digest) = tokio::task::spawn_blocking(move || {
+            let order = crate::draw::shuffle(&seed, n);
+            let ranks = crate::draw::ranks(&order);
+            let digest = crate::draw::digest_of(lo, &order);
+            (order, ranks, digest)
+        })
+        .await
+        .map_err(|e| StoreError::Unexpected(format!("ordering a draw failed: {e}")))?;
+        let k = &known.keys;
+        let (orders, ranks_key) = (
+            format!("{}{}", k.orders, p.round),
+            format!("{}{}", k.ranks, p.round),
+        );
+        for (i, (o, r)) in order
+            .chunks(PLACE_CHUNK)
+            .zip(ranks.chunks(PLACE_CHUNK))
+            .enumerate()
+        {
+            let offset = i * PLACE_CHUNK * 4;
+            let bytes = |xs: &[u32]| xs.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
+            let mut pipe = redis::pipe();
+            pipe.cmd("SETRANGE")
+                .arg(&orders)
+                .arg(offset)
+                .arg(bytes(o))
+                .ignore()
+                .cmd("SETRANGE")
+                .arg(&ranks_key)
+                .arg(offset)
+                .arg(bytes(r))
+                .ignore();
+            self.query::<()>(&pipe).await?;
+        }
+        let ready: i64 = self
+            .script(
+                &self.scripts.place,
+                &[&k.meta, &k.orders, &k.ranks, &k.draws],
+                &[&p.round.to_string(), &p.n.to_string(), &digest],
+                Writes::Acknowledged,
+            )
+            .await?;
+        if ready == 1 {
+            self.polls.outdated(known.number);
+        }
+        Ok(ready == 1)
+    }
+}
+
+/// The grant script's name/value reply as a report.
+fn report(event: &EventId, reply: Value) -> Result<GrantReport, StoreError> {
+    let bad = |what: &str| StoreError::Unexpected(format!("grant reply: {what}"));
+    let Value::Array(items) = reply else {
+        return Err(bad("not a list"));
+    };
+    let mut fields: HashMap<String, Value> = HashMap::new();
+    for pair in items.chunks(2) {
+        let name: String =
+            redis::from_redis_value_ref(&pair[0]).map_err(|_| bad("a name is not text"))?;
+        fields.insert(name, pair.get(1).cloned().unwrap_or(Value::Nil));
+    }
+    let int = |name: &str| -> Result<i64, StoreError> {
+        fields
+            .get(name)
+            .and_then(|v| redis::from_redis_value_ref::<i64>(v).ok())
+            .ok_or_else(|| bad(name))
+    };
+    let count = |name: &str| int(name).map(|v| u64::try_from(v).unwrap_or(0));
+    let idle = int("idle")?;
+    let place = match fields.get("place") {
+        Some(Value::Array(p)) if p.len() == 4 => {
+            let n = |i: usize| redis::from_redis_value_ref::<u64>(&p[i]).map_err(|_| bad("place"));
+            Some(Placement {
+                round: n(0)?,
+                seed: redis::from_redis_value_ref::<String>(&p[1]).map_err(|_| bad("place"))?,
+                lo: n(2)?,
+                n: n(3)?,
+            })
+        }
+        Some(_) => return Err(bad("place")),
+        None => None,
+    };
+    Ok(GrantReport {
+        event_id: event.clone(),
+        granted: count("granted")?,
+        expired: count("expired")?,
+        abandoned: count("abandoned")?,
+        more: int("more")? == 1,
+        due_ms: u64::try_from(int("due")?).ok(),
+        waiting: count("waiting")?,
+        active: count("active")?,
+        idle: idle >= 1,
+        gone: idle == 2,
+        place,
+    })
 }

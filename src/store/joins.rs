@@ -6,6 +6,9 @@
 //! joins that arrive while the writers' calls are in flight go together in the next call
 //! (at most [`BATCH`]). A join is answered only once its call returned (and, under
 //! [`super::Durability`], once replicas confirmed it): nothing unwritten is acknowledged.
+//! And nothing is written that its caller was told failed: each call carries a deadline
+//! on Redis's clock, a little before this process gives up on it, and a stalled Redis
+//! that runs it later writes nothing (`LATE`), so a retry makes the place anew.
 //! On one Redis every event shares one lane (a call may write joins of several events);
 //! on a cluster each event has its own, so that every call stays within one slot. Lanes
 //! hold nothing once their queue is empty.
@@ -33,6 +36,8 @@ pub(super) enum Written {
     NoPlace,
     /// The event's meta does not carry the number used: nothing written.
     Stale,
+    /// Run after its deadline: nothing written.
+    Late,
 }
 
 /// One join to write.
@@ -127,20 +132,24 @@ impl Store {
             };
             index.push(i);
         }
-        let mut keys: Vec<&str> = Vec::with_capacity(events.len() * 5);
-        let mut args: Vec<String> = Vec::with_capacity(1 + events.len() * 2 + batch.len() * 4);
+        let mut keys: Vec<&str> = Vec::with_capacity(events.len() * 6);
+        let mut args: Vec<String> = Vec::with_capacity(1 + events.len() * 2 + batch.len() * 5);
         args.push(events.len().to_string());
         for known in &events {
             let k = &known.keys;
-            keys.extend([&k.stream, &k.meta, &k.sessions, &k.users, &k.left].map(String::as_str));
+            keys.extend(
+                [&k.stream, &k.meta, &k.sessions, &k.users, &k.left, &k.ranks].map(String::as_str),
+            );
             args.push(super::ids::event_number_hex(known.number));
             args.push(known.event.to_string());
         }
+        let deadline = self.join_deadline().to_string();
         for (p, i) in batch.iter().zip(&index) {
             args.push((i + 1).to_string());
             args.push(p.ask.tag.clone());
             args.push(p.ask.user.to_string());
             args.push(if p.ask.create { "1" } else { "0" }.to_string());
+            args.push(if p.ask.create { &deadline } else { "0" }.to_string());
         }
         let writes = if batch.iter().any(|p| p.ask.create) {
             Writes::Acknowledged
@@ -148,14 +157,17 @@ impl Store {
             Writes::Incidental
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let replies: Result<Vec<Value>, StoreError> =
+        let reply: Result<(i64, Vec<Value>), StoreError> =
             self.script(&self.scripts.join, &keys, &args, writes).await;
-        let mut replies = match replies {
-            Ok(replies) if replies.len() == batch.len() => replies
-                .into_iter()
-                .map(written)
-                .collect::<Vec<Result<Written, StoreError>>>(),
-            Ok(replies) => {
+        let replies = match reply {
+            Ok((redis_now, replies)) if replies.len() == batch.len() => {
+                self.saw_redis_clock(redis_now);
+                replies
+                    .into_iter()
+                    .map(written)
+                    .collect::<Vec<Result<Written, StoreError>>>()
+            }
+            Ok((_, replies)) => {
                 let e = StoreError::Unexpected(format!(
                     "{} replies to {} joins",
                     replies.len(),
@@ -165,20 +177,18 @@ impl Store {
             }
             Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
         };
-        // An event that had no work gets it before any of its joins is acknowledged: a
-        // join is never left in an event no pass goes over.
+        // An event where a join may be admitted at once goes into the granter's schedule.
+        // The join stands whatever happens here (it is written, and answered so): a wake
+        // lost is made again by the event's next join or poll (see join.lua), at the
+        // latest by the sweep.
         for (i, known) in events.iter().enumerate() {
             let woke = replies
                 .iter()
                 .zip(&index)
                 .any(|(r, j)| *j == i && matches!(r, Ok(Written::Row(row)) if wakes(row)));
             if woke {
-                if let Err(e) = self.mark_live(&known.event).await {
-                    for (r, j) in replies.iter_mut().zip(&index) {
-                        if *j == i && matches!(r, Ok(Written::Row(_))) {
-                            *r = Err(e.clone());
-                        }
-                    }
+                if let Err(e) = self.wake(&known.event).await {
+                    tracing::warn!(event = %known.event, error = %e, "a join's wake was not written");
                 }
             }
         }
@@ -186,6 +196,24 @@ impl Store {
             // The asker may have gone away; its join stands all the same.
             let _ = p.reply.send(r);
         }
+    }
+
+    /// A join call's deadline on Redis's clock: a little before this process stops
+    /// waiting for it ([`Store::join_budget_ms`] from now).
+    fn join_deadline(&self) -> u64 {
+        let offset = self
+            .clock_offset_ms
+            .load(std::sync::atomic::Ordering::Relaxed);
+        crate::clock::now_ms()
+            .saturating_add_signed(offset)
+            .saturating_add(self.join_budget_ms)
+    }
+
+    /// Notes Redis's clock, as a reply that has just arrived gives it.
+    fn saw_redis_clock(&self, redis_now: i64) {
+        let offset = redis_now - crate::clock::now_ms() as i64;
+        self.clock_offset_ms
+            .store(offset, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -195,13 +223,15 @@ fn written(v: Value) -> Result<Written, StoreError> {
         Value::Nil => Ok(Written::NoPlace),
         Value::BulkString(s) if s == b"STALE" => Ok(Written::Stale),
         Value::SimpleString(s) if s == "STALE" => Ok(Written::Stale),
+        Value::BulkString(s) if s == b"LATE" => Ok(Written::Late),
+        Value::SimpleString(s) if s == "LATE" => Ok(Written::Late),
         Value::BulkString(s) => Err(StoreError::Unexpected(text(&s))),
         Value::Array(items) if items.len() == 4 => Ok(Written::Row(Value::Array(items))),
         other => Err(StoreError::Unexpected(format!("a join answered {other:?}"))),
     }
 }
 
-/// The join found its event without work (`wake`, its fourth field).
+/// The join may be admitted at once (`wake`, its fourth field: see join.lua).
 fn wakes(row: &Value) -> bool {
     matches!(row, Value::Array(items) if items.get(3) == Some(&Value::Int(1)))
 }

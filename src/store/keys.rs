@@ -4,9 +4,9 @@
 //! Redis Cluster slot and its scripts stay single-slot. Event ids cannot contain braces
 //! (see [`crate::domain::EventId::parse`]), so the tag is always the whole event id.
 //! The global keys: the registry of events ([`EVENTS`], with [`CLOSING`] and
-//! [`FREE_NUMBERS`] in its slot), the events with work
-//! ([`LIVE`], written when an event goes from idle to busy) and the two shared secrets
-//! ([`SIGNING_KEY`], [`COOKIE_KEY`]), each read once per process.
+//! [`FREE_NUMBERS`] in its slot), the granter's schedule ([`DUE`]: the events that need a
+//! pass, and when) and the two shared secrets ([`SIGNING_KEY`], [`COOKIE_KEY`]), each read
+//! once per process.
 //!
 //! Sessions and users live in small hashes ("buckets") rather than one big hash per
 //! event: Redis keeps a hash of at most 128 short fields as a compact listpack, which
@@ -26,11 +26,14 @@ pub const EVENTS: &str = "wr:events";
 pub const CLOSING: &str = "{wr:events}:closing";
 /// Set of the event numbers given back by dropped events, given again first.
 pub const FREE_NUMBERS: &str = "{wr:events}:free";
-/// Sorted set of the events with work (`eventId → stamp of the wake that added it`): the
-/// granter's passes go over these only, so idle events cost nothing. A join that finds its
-/// event idle adds it (see `lua/join.lua`); a pass that finds an event idle takes it out,
-/// unless it was woken again meanwhile (`lua/retire.lua`).
-pub const LIVE: &str = "wr:live";
+/// The granter's schedule: sorted set `eventId → when it next needs a pass (unix ms)`.
+/// A pass goes over the events whose time has come and nothing else, so an event costs
+/// nothing between the moments something is due for it (an expiry, a purge, a rate
+/// window, the opening, a sample). A wake (a join that can be admitted, a slot given
+/// back, new settings) gives an event a score below 1, due at once; a pass leases the
+/// events it takes (`lua/take_due.lua`) and then sets each one's next time, or takes it
+/// out, only if nobody woke it meanwhile (`lua/reschedule.lua`).
+pub const DUE: &str = "wr:due";
 /// The Ed25519 key (PKCS#8 PEM) that signs passes when no key file is configured: made
 /// by the first instance to start (`SET NX`), read by every other one.
 pub const SIGNING_KEY: &str = "wr:secret:signing-key";
@@ -50,12 +53,17 @@ pub struct EventKeys {
     /// and `rate_ts`, `revoked` (see below), the per-event settings `capacity`,
     /// `rate_per_min`, `paused`, `target` (the shop's URL), `opens_at` (unix ms) and
     /// `queueing`, and the current draw: `draw_round`, `draw_seed`, `draw_lo`, `draw_n`
-    /// (joins `lo+1..lo+n` are drawn) and `draw_next` (how many of them were reached),
-    /// `admitted` (everyone admitted so far), `sampled_at` (the last sample of
-    /// [`EventKeys::series`]), `message` (the operator's words to the people waiting),
-    /// `number` (its registry number), `epoch` (random, new whenever the meta is made
-    /// anew: see `store/polls.rs`) and `configured` (an operator wrote to it: kept when
-    /// idle; an event nobody configured loses every key once idle, see `grant.lua`).
+    /// (joins `lo+1..lo+n` are drawn), `draw_next` (how many of them were reached),
+    /// `draw_ready` (the round whose order is written: [`EventKeys::orders`]) and
+    /// `placing_until` (who writes it holds it until then); `admitted` (everyone admitted
+    /// so far), `sampled_at` (the last sample of [`EventKeys::series`]), `message` (the
+    /// operator's words to the people waiting), `number` (its registry number), `epoch`
+    /// (random, new whenever the meta is made anew: see `store/polls.rs`), `configured`
+    /// (an operator wrote to it: kept when idle; an event nobody configured loses every key
+    /// once idle, see `grant.lua`), `due` (when it next needs a pass, as the schedule [`DUE`]
+    /// has it; absent when nothing is due), `blocked` (people wait whom no pass can admit
+    /// before something changes: a join there needs no pass) and `left_n` (leaves counted
+    /// in [`EventKeys::leftlog`]).
     pub meta: String,
     /// Prefix of the session buckets `…:s:<seq / 64>`: field `<seq % 64>` holds the
     /// record `"S|seen|until|tag"`, field `u<seq % 64>` the user id.
@@ -65,8 +73,13 @@ pub struct EventKeys {
     pub users: String,
     /// Sorted set `sessionId → until (ms)`: the ACTIVE sessions holding a slot.
     pub active: String,
-    /// Sorted set `seq → seq`: left while waiting, not yet passed by the granter.
+    /// Sorted set `seq → seq`: left while waiting, not yet passed by the granter (nor in a
+    /// draw, whose people are skipped by their records when reached).
     pub left: String,
+    /// Sorted set `seq → the leave's count` (the meta's `left_n`): the same people, by when
+    /// they left, so that a process reads only the leaves since its last read
+    /// (`lua/snapshot.lua`).
+    pub leftlog: String,
     /// Sorted set `seq → finished at (ms)`: final sessions awaiting purge.
     pub done: String,
     /// Sorted set `sessionId → end of its pass (ms)`: ACTIVE sessions that ended early
@@ -80,6 +93,12 @@ pub struct EventKeys {
     /// every few seconds while the event has work, an hour of them kept: the console's
     /// charts (README, "The operator's console").
     pub series: String,
+    /// Prefix of a draw's order, `…:order:<round>`: the offsets drawn at ranks 0, 1, …, as
+    /// 4-byte big-endian numbers; written by the granter (src/draw.rs), deleted once the
+    /// draw is used up.
+    pub orders: String,
+    /// Prefix of a draw's ranks, `…:rank:<round>`: the rank of offsets 0, 1, …, likewise.
+    pub ranks: String,
 }
 
 impl EventKeys {
@@ -92,10 +111,13 @@ impl EventKeys {
             users: format!("wr:{tag}:u:"),
             active: format!("wr:{tag}:active"),
             left: format!("wr:{tag}:left"),
+            leftlog: format!("wr:{tag}:leftlog"),
             done: format!("wr:{tag}:done"),
             revoked: format!("wr:{tag}:revoked"),
             draws: format!("wr:{tag}:draws"),
             series: format!("wr:{tag}:series"),
+            orders: format!("wr:{tag}:order:"),
+            ranks: format!("wr:{tag}:rank:"),
         }
     }
 }
@@ -121,10 +143,13 @@ mod tests {
             &k.users,
             &k.active,
             &k.left,
+            &k.leftlog,
             &k.done,
             &k.revoked,
             &k.draws,
             &k.series,
+            &k.orders,
+            &k.ranks,
         ] {
             assert!(key.contains("{E1}"), "{key}");
         }

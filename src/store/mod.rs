@@ -32,7 +32,7 @@ pub use connection::Target;
 use connection::{Conn, Connector};
 use error::error_code;
 pub use error::StoreError;
-pub use grant::{GrantParams, GrantReport, HISTORY_MS, SAMPLE_MS};
+pub use grant::{GrantParams, GrantReport, PassOutcome, Placement, HISTORY_MS, SAMPLE_MS};
 pub use polls::{REFRESH as SNAPSHOT_REFRESH, SESSIONS as REMEMBERED_SESSIONS};
 use registry::{Known, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, SessionRecord};
@@ -77,6 +77,16 @@ pub struct Store {
     joins: Arc<joins::Joins>,
     /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it.
     heartbeat_ms: u64,
+    /// Told whenever this process puts an event in the granter's schedule (see
+    /// [`Store::wake`]): its granter loop waits on it.
+    woken: Arc<tokio::sync::Notify>,
+    /// Redis's clock less this process's (ms), as the last join reply showed it: a join's
+    /// deadline is given to Redis on Redis's clock.
+    clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
+    /// How long after a join call is sent Redis may still write it: the response timeout
+    /// less a margin for the clocks' offset, so that a call this process gave up on (and
+    /// answered 503) is never written later.
+    join_budget_ms: u64,
 }
 
 impl Store {
@@ -97,7 +107,17 @@ impl Store {
             polls: Arc::new(polls::Polls::new()),
             joins: Arc::default(),
             heartbeat_ms,
+            woken: Arc::default(),
+            clock_offset_ms: Arc::default(),
+            join_budget_ms: (response_timeout.as_millis() as u64)
+                .saturating_sub(250)
+                .max(100),
         })
+    }
+
+    /// Notified whenever this process puts an event in the granter's schedule.
+    pub fn woken(&self) -> Arc<tokio::sync::Notify> {
+        self.woken.clone()
     }
 
     /// Redis answers (on a cluster: every primary answers).
@@ -107,33 +127,47 @@ impl Store {
         Ok(())
     }
 
-    /// How many passes each event has revoked so far (the counter the leave script keeps).
-    pub async fn revocation_counts(&self, events: &[EventId]) -> Result<Vec<u64>, StoreError> {
+    /// Each event's revocation mark: the epoch of its meta (new whenever the event starts
+    /// anew) and how many passes it has revoked in it (the counter the leave script keeps).
+    pub async fn revocation_counts(
+        &self,
+        events: &[EventId],
+    ) -> Result<Vec<(String, u64)>, StoreError> {
         futures::stream::iter(events.to_vec())
             .map(|event| async move {
                 let mut pipe = redis::pipe();
-                pipe.hget(&self.event_keys(&event).meta, "revoked");
-                let (count,): (Option<u64>,) = self.query(&pipe).await?;
-                Ok(count.unwrap_or_default())
+                pipe.cmd("HMGET")
+                    .arg(&self.event_keys(&event).meta)
+                    .arg("epoch")
+                    .arg("revoked");
+                let ((epoch, count),): ((Option<String>, Option<u64>),) = self.query(&pipe).await?;
+                Ok((epoch.unwrap_or_default(), count.unwrap_or_default()))
             })
             .buffered(CONCURRENT_EVENTS)
             .try_collect()
             .await
     }
 
-    /// The event's revocation counter and the sessions whose passes it revoked and that
-    /// have not expired yet, read together.
-    pub async fn revoked(&self, event: &EventId) -> Result<(u64, Vec<String>), StoreError> {
+    /// The event's revocation mark (see [`Store::revocation_counts`]) and the sessions
+    /// whose passes it revoked and that have not expired yet, read together.
+    pub async fn revoked(
+        &self,
+        event: &EventId,
+    ) -> Result<((String, u64), Vec<String>), StoreError> {
         let k = self.event_keys(event);
         let mut pipe = redis::pipe();
         pipe.atomic()
-            .hget(&k.meta, "revoked")
+            .cmd("HMGET")
+            .arg(&k.meta)
+            .arg("epoch")
+            .arg("revoked")
             .cmd("ZRANGE")
             .arg(&k.revoked)
             .arg(0)
             .arg(-1);
-        let (count, sids): (Option<u64>, Vec<String>) = self.query(&pipe).await?;
-        Ok((count.unwrap_or_default(), sids))
+        let ((epoch, count), sids): ((Option<String>, Option<u64>), Vec<String>) =
+            self.query(&pipe).await?;
+        Ok(((epoch.unwrap_or_default(), count.unwrap_or_default()), sids))
     }
 
     /// The secret stored at `key`, which is `fresh` if nobody stored one before: every
@@ -246,16 +280,6 @@ impl Request for Pipeline {
     async fn send<T: FromRedisValue>(&self, conn: &mut Conn) -> redis::RedisResult<T> {
         self.query_async(conn).await
     }
-}
-
-/// A wake's stamp: the time (ms) and a random fraction, so that two wakes in one
-/// millisecond differ (a score keeps about three decimals at today's times).
-fn stamp() -> String {
-    format!(
-        "{}.{:03}",
-        crate::clock::now_ms(),
-        rand::random::<u16>() % 1_000
-    )
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -39,8 +39,12 @@ const MAX_AGE: Duration = Duration::from_secs(1);
 pub const SESSIONS: usize = 400_000;
 /// Events whose snapshots are kept.
 const EVENTS: usize = 10_000;
-/// Past this many people ahead of the head who left, an event's polls read Redis.
-const MAX_LEFT: usize = 50_000;
+/// Leaves read per snapshot call (a process that has missed more reads them in pages).
+const LEAVES_PER_CALL: usize = 10_000;
+/// Pages of leaves one snapshot read goes through; past them (a million leaves at once)
+/// the snapshot is incomplete and polls of the event read Redis until the next read
+/// catches up.
+const LEAVE_PAGES: usize = 100;
 /// Heartbeats per script call.
 const BEATS_PER_CALL: usize = 2_000;
 
@@ -70,8 +74,12 @@ struct Snapshot {
     draw_n: u64,
     draw_next: u64,
     message: Option<String>,
-    /// Join numbers of those ahead of the head who left, ascending; `None` if too many.
-    left: Option<Vec<u64>>,
+    /// Join numbers of those ahead of the head who left, ascending.
+    left: Arc<Vec<u64>>,
+    /// The event's count of leaves (`left_n`) that `left` is up to date with.
+    left_n: u64,
+    /// False when more leaves happened than one read takes (see [`LEAVE_PAGES`]).
+    left_complete: bool,
 }
 
 #[derive(Default)]
@@ -232,7 +240,8 @@ impl Store {
         }
         // Cleared however this ends, a dropped request included.
         let _reading = Reading(&lane.reading);
-        match self.read_snapshot(known).await {
+        let previous = current.map(|(snapshot, _)| snapshot);
+        match self.read_snapshot(known, previous.as_deref()).await {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
                 *lane.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
@@ -246,21 +255,60 @@ impl Store {
         }
     }
 
-    async fn read_snapshot(&self, known: &Known) -> Result<Snapshot, StoreError> {
-        let k = &known.keys;
-        let (fields, left, over): (Vec<Option<String>>, Vec<u64>, i64) = self
-            .script(
-                &self.scripts.snapshot,
-                &[&k.meta, &k.left],
-                &[&MAX_LEFT.to_string()],
-                Writes::Incidental,
-            )
-            .await?;
+    /// Reads the event's snapshot; of those who left, only the leaves since `previous`
+    /// (of the same epoch) are read, the others kept from it. Wakes the event if it lost a
+    /// wake (see `lua/snapshot.lua`).
+    async fn read_snapshot(
+        &self,
+        known: &Known,
+        previous: Option<&Snapshot>,
+    ) -> Result<Snapshot, StoreError> {
+        let previous = previous.filter(|p| p.left_complete);
+        let mut since = previous.map_or(0, |p| p.left_n);
+        let mut reply = self.snapshot_call(known, since).await?;
+        let epoch = reply.fields.get(12).cloned().flatten().unwrap_or_default();
+        let mut gone: Vec<u64> = match previous {
+            Some(p) if p.epoch == epoch && reply.left_n >= since => p.left.to_vec(),
+            Some(_) => {
+                // Another epoch (Redis lost the event): everything anew.
+                since = 0;
+                reply = self.snapshot_call(known, 0).await?;
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let (fields, wake) = (std::mem::take(&mut reply.fields), reply.wake);
+        let mut complete = false;
+        for page in 0..LEAVE_PAGES {
+            if page > 0 {
+                reply = self.snapshot_call(known, since).await?;
+            }
+            let full = reply.leaves.len() >= LEAVES_PER_CALL;
+            if let Some(&(_, count)) = reply.leaves.last() {
+                since = count;
+            }
+            gone.extend(reply.leaves.iter().map(|&(q, _)| q));
+            if !full {
+                since = since.max(reply.left_n);
+                complete = true;
+                break;
+            }
+        }
         let text = |i: usize| fields.get(i).cloned().flatten().filter(|s| !s.is_empty());
         let number = |i: usize| text(i).and_then(|s| s.parse::<u64>().ok());
+        let head = number(0).unwrap_or(0);
+        // Those the granter passed are no longer ahead of anyone.
+        gone.retain(|&q| q > head);
+        gone.sort_unstable();
+        gone.dedup();
+        if wake {
+            if let Err(e) = self.wake(&known.event).await {
+                tracing::debug!(error = %e, "cannot wake an event that lost its wake");
+            }
+        }
         Ok(Snapshot {
             read_at: Instant::now(),
-            head: number(0).unwrap_or(0),
+            head,
             rate: text(1).and_then(|s| s.parse().ok()).unwrap_or(0.0),
             rate_at_ms: number(2).unwrap_or(0),
             target: text(3),
@@ -272,7 +320,9 @@ impl Store {
             draw_next: number(10).unwrap_or(0),
             message: text(11),
             epoch: text(12).unwrap_or_default(),
-            left: (over == 0).then_some(left),
+            left: Arc::new(gone),
+            left_n: since,
+            left_complete: complete,
         })
     }
 
@@ -322,6 +372,38 @@ impl Store {
     }
 }
 
+/// One `lua/snapshot.lua` reply.
+struct SnapshotReply {
+    /// The meta's fields, as `VIEW_FIELDS` in common.lua.
+    fields: Vec<Option<String>>,
+    /// The event's count of leaves.
+    left_n: u64,
+    /// `(join number, its leave's count)` of the leaves read, in the order they happened.
+    leaves: Vec<(u64, u64)>,
+    /// The event lost a wake: wake it.
+    wake: bool,
+}
+
+impl Store {
+    async fn snapshot_call(&self, known: &Known, since: u64) -> Result<SnapshotReply, StoreError> {
+        let k = &known.keys;
+        let (fields, left_n, leaves, wake): (Vec<Option<String>>, u64, Vec<(u64, u64)>, i64) = self
+            .script(
+                &self.scripts.snapshot,
+                &[&k.meta, &k.leftlog],
+                &[&since.to_string(), &LEAVES_PER_CALL.to_string()],
+                Writes::Incidental,
+            )
+            .await?;
+        Ok(SnapshotReply {
+            fields,
+            left_n,
+            leaves,
+            wake: wake == 1,
+        })
+    }
+}
+
 /// Clears the flag of the poll reading a snapshot.
 struct Reading<'a>(&'a AtomicBool);
 
@@ -335,7 +417,10 @@ impl Drop for Reading<'_> {
 /// session needs Redis to answer.
 fn answer(sid: SessionId, seen: &Seen, s: &Snapshot, now: u64) -> Option<SessionRecord> {
     let q = seen.key.seq;
-    let left = s.left.as_ref()?;
+    if !s.left_complete {
+        return None;
+    }
+    let left = &s.left;
     let in_draw = q > s.draw_lo && q <= s.draw_lo + s.draw_n;
     if *seen.epoch != *s.epoch || q <= s.head || in_draw || left.binary_search(&q).is_ok() {
         return None;

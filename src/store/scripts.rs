@@ -1,4 +1,4 @@
-//! The Lua scripts, each (but the three over global keys) with `lua/common.lua` prepended,
+//! The Lua scripts, each (but the four over global keys) with `lua/common.lua` prepended,
 //! and before it the names the Rust side owns: `GROUP`, the consumer group
 //! ([`super::keys::GROUP`]).
 
@@ -19,10 +19,12 @@ pub struct Scripts {
     pub leave: Script,
     pub grant: Script,
     pub register: Script,
-    pub retire: Script,
     pub unregister: Script,
     pub snapshot: Script,
     pub heartbeat: Script,
+    pub take_due: Script,
+    pub reschedule: Script,
+    pub place: Script,
 }
 
 impl Scripts {
@@ -33,24 +35,28 @@ impl Scripts {
             leave: with_common(include_str!("lua/leave.lua")),
             grant: with_common(include_str!("lua/grant.lua")),
             register: Script::new(include_str!("lua/register.lua")),
-            retire: Script::new(include_str!("lua/retire.lua")),
             unregister: Script::new(include_str!("lua/unregister.lua")),
             snapshot: with_common(include_str!("lua/snapshot.lua")),
             heartbeat: with_common(include_str!("lua/heartbeat.lua")),
+            take_due: Script::new(include_str!("lua/take_due.lua")),
+            reschedule: Script::new(include_str!("lua/reschedule.lua")),
+            place: with_common(include_str!("lua/place.lua")),
         }
     }
 
-    pub fn all(&self) -> [&Script; 9] {
+    pub fn all(&self) -> [&Script; 11] {
         [
             &self.join,
             &self.status,
             &self.leave,
             &self.grant,
             &self.register,
-            &self.retire,
             &self.unregister,
             &self.snapshot,
             &self.heartbeat,
+            &self.take_due,
+            &self.reschedule,
+            &self.place,
         ]
     }
 }

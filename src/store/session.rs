@@ -133,9 +133,17 @@ impl Store {
             }
         );
         let tag = tag_text(random_tag());
+        let peek = mode == JoinMode::Peek;
         let mut refreshed = false;
         let (row, known) = loop {
-            let Some(known) = self.known(event, register).await? else {
+            // A look-up writes nothing: not even the registry's mark or the event's number
+            // (an ended event stays ended, and its entry may still be dropped).
+            let known = if peek {
+                self.looked_up(event).await?
+            } else {
+                self.known(event, register).await?
+            };
+            let Some(known) = known else {
                 return Ok(JoinReply::UnknownEvent);
             };
             let ask = Ask {
@@ -145,6 +153,8 @@ impl Store {
                 create: matches!(mode, JoinMode::Create { .. }),
             };
             match self.write_join(ask).await? {
+                // The event's keys are gone (it ended): no live place can be there.
+                Written::Stale if peek => return Ok(JoinReply::NoPlace),
                 Written::Stale if !refreshed => {
                     // Redis lost the event (or this process's number for it): ask the
                     // registry again, which numbers it anew if needed.
@@ -153,10 +163,11 @@ impl Store {
                 }
                 Written::Stale => return Err(StoreError::StaleEvent),
                 Written::NoPlace => return Ok(JoinReply::NoPlace),
+                Written::Late => return Err(StoreError::Late),
                 Written::Row(row) => break (row, known),
             }
         };
-        // The batch's writer made the event live first, if the join found it idle.
+        // The batch's writer put the event in the schedule, if the join may be admitted.
         let (created, id, row, _wake): (i64, String, ViewRow, i64) =
             FromRedisValue::from_redis_value(row)
                 .map_err(|e| StoreError::Unexpected(e.to_string()))?;
@@ -184,7 +195,7 @@ impl Store {
             .session_script(
                 &sid,
                 &self.scripts.status,
-                |k| vec![&k.meta, &k.sessions, &k.left],
+                |k| vec![&k.meta, &k.sessions, &k.left, &k.ranks],
                 |key| {
                     vec![
                         key.seq.to_string(),
@@ -227,6 +238,8 @@ impl Store {
                         &k.left,
                         &k.done,
                         &k.revoked,
+                        &k.ranks,
+                        &k.leftlog,
                     ]
                 },
                 |key| vec![sid.to_string(), key.seq.to_string(), key.tag_text()],
@@ -236,6 +249,13 @@ impl Store {
         match reply {
             Some((Some((freed, row)), known)) => {
                 self.polls.outdated(known.number);
+                if freed == 1 {
+                    // The slot goes to the next person at once. The leave stands if this
+                    // fails: the event's next expiry, join or poll finds it due.
+                    if let Err(e) = self.wake(&known.event).await {
+                        tracing::warn!(event = %known.event, error = %e, "a leave's wake was not written");
+                    }
+                }
                 Ok(Some(Left {
                     freed_slot: freed == 1,
                     record: record(sid, known.event.clone(), row)?.0,

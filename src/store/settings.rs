@@ -85,7 +85,8 @@ impl Store {
                 pipe.hdel(meta, "paused").ignore();
             }
         })
-        .await
+        .await?;
+        self.wake(event).await
     }
 
     /// An operator's write to an event's meta, in one atomic step: the event is numbered
@@ -264,7 +265,6 @@ impl Store {
         settings: &EventSettings,
         keep_pause: bool,
     ) -> Result<(), StoreError> {
-        self.mark_live(event).await?;
         self.operator_write(event, |pipe, meta| {
             let mut put = |field: &str, value: Option<String>| {
                 match value {
@@ -287,7 +287,9 @@ impl Store {
                 settings.queueing.map(|q| q.as_str().to_string()),
             );
         })
-        .await
+        .await?;
+        // New settings may let people in (more capacity, an opening moved): a pass now.
+        self.wake(event).await
     }
 
     /// The event's draw number `round`, if it was made.
@@ -312,22 +314,5 @@ impl Store {
             at_ms: number()?,
             digest,
         }))
-    }
-
-    /// Records the digest of a draw's order (the first one recorded stays: every instance
-    /// computes the same).
-    pub async fn record_digest(
-        &self,
-        event: &EventId,
-        round: u64,
-        digest: &str,
-    ) -> Result<(), StoreError> {
-        let mut pipe = redis::pipe();
-        pipe.hset_nx(
-            &self.event_keys(event).draws,
-            format!("digest:{round}"),
-            digest,
-        );
-        self.query::<()>(&pipe).await
     }
 }

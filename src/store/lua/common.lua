@@ -126,49 +126,14 @@ local function finish(prefix, users, done, s, st, now)
   redis.call('ZADD', done, now, s.q)
 end
 
--- The draw (README, "A fair start"): a keyed permutation of 0..n-1, so that the person
--- drawn r-th of a draw over joins lo+1..lo+n is join lo + 1 + draw_permute(seed, n, r),
--- and anyone with the published seed can recompute the order. A four-round Feistel
--- network on 2k bits (the least k >= 1 with 4^k >= n), whose round function is the first
--- 8 hex digits of SHA-1("<seed>:<round>:<right half>") modulo 2^k, walked in cycles until
--- the value falls below n. Nothing is stored per person: placing a pre-queue of any size
--- is one write, and a rank or a position is a few SHA-1s.
-local DRAW_ROUNDS = 4
-
-local function draw_half_bits(n)
-  local k = 1
-  while 4 ^ k < n do
-    k = k + 1
-  end
-  return 2 ^ k
-end
-
-local function draw_round_value(seed, round, half, m)
-  return tonumber(string.sub(redis.sha1hex(seed .. ':' .. round .. ':' .. half), 1, 8), 16) % m
-end
-
-local function draw_permute(seed, n, x)
-  local m = draw_half_bits(n)
-  repeat
-    local l, r = math.floor(x / m), x % m
-    for round = 0, DRAW_ROUNDS - 1 do
-      l, r = r, (l + draw_round_value(seed, round, r, m)) % m
-    end
-    x = l * m + r
-  until x < n
-  return x
-end
-
-local function draw_inverse(seed, n, y)
-  local m = draw_half_bits(n)
-  repeat
-    local l, r = math.floor(y / m), y % m
-    for round = DRAW_ROUNDS - 1, 0, -1 do
-      l, r = (r - draw_round_value(seed, round, l, m)) % m, l
-    end
-    y = l * m + r
-  until y < n
-  return y
+-- The draw (README, "A fair start", and src/draw.rs): the order of a draw over joins
+-- lo+1..lo+n is a shuffle the granter computes once and writes beside the draw, as two
+-- strings of 4-byte big-endian numbers: `<orders prefix><round>` gives the offset (join
+-- lo+1+offset) drawn at each rank, `<ranks prefix><round>` the rank of each offset. The
+-- meta's `draw_ready` names the round whose strings are complete. A rank or a position
+-- is one GETRANGE.
+local function draw_entry(key, i)
+  return struct.unpack('>I4', redis.call('GETRANGE', key, 4 * i, 4 * i + 3))
 end
 
 -- The event's queueing: 'fifo', 'draw-at-open' (the default when an opening is set) or
@@ -179,7 +144,7 @@ end
 
 -- The meta fields view() reads, in this order.
 local VIEW_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
-  'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch' }
+  'draw_ready', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch' }
 
 -- What the owner of a session is told: {status, position, until, user, rate, rateTs,
 -- target, preQueue (1|0), opensAt (ms, 0 if none), message, epoch} (target: the event's
@@ -188,12 +153,15 @@ local VIEW_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing
 -- process's memory of sessions is checked against: store/polls.rs).
 -- Position is the join number minus the granter's head, less those ahead who left:
 -- O(log n) whatever the length of the line. After a draw, the people of the draw not
--- admitted yet come first, in the order of the draw. Before the opening of a drawn
--- event there is no position (0). Rate is the decayed admission count (about the
--- admissions of the last minute), returned as a string to keep its fraction.
--- `m` (the meta's VIEW_FIELDS) and `gone` (those who left between the head and the
--- session) are read here unless given: a batch of joins reads them once per event.
-local function view(meta, left, s, now, m, gone)
+-- admitted yet come first, in the order of the draw (while the order is being written,
+-- a drawn person is shown the most they can have ahead: everyone of the draw not reached
+-- yet). Before the opening of a drawn event there is no position (0). Rate is the decayed
+-- admission count (about the admissions of the last minute), returned as a string to keep
+-- its fraction.
+-- `ranks` is the prefix of the draws' rank strings. `m` (the meta's VIEW_FIELDS) and
+-- `gone` (those who left between the head and the session) are read here unless given: a
+-- batch of joins reads them once per event.
+local function view(meta, left, ranks, s, now, m, gone)
   local st, pos, pre = s.st, 0, 0
   if st == 'A' and s.untl <= now then
     st = 'E'
@@ -211,7 +179,11 @@ local function view(meta, left, s, now, m, gone)
       -- Not drawn yet: no place until the opening.
       pre = 1
     elseif s.q > lo and s.q <= lo + n then
-      pos = math.max(1, draw_inverse(m[8], n, s.q - lo - 1) - next + 1)
+      if tonumber(m[8]) == round then
+        pos = math.max(1, draw_entry(ranks .. round, s.q - lo - 1) - next + 1)
+      else
+        pos = math.max(1, n - next)
+      end
     else
       local head = tonumber(m[1] or '0')
       gone = gone or redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)

@@ -12,29 +12,40 @@
 -- An event configured before its first join has no stream (and no group) yet: it has
 -- nothing to read.
 -- A fair start (README): before the event's opening (`opens_at`) nobody is admitted; at
--- the opening everyone waiting is drawn into a random order (common.lua, draw_permute) and
--- admitted in that order, ahead of later joins, which the stream then gives in FIFO
--- order. With queueing 'random', every used-up draw is followed by a draw of everyone
--- waiting then. A draw is made once: the script is atomic, and it records the draw.
+-- the opening everyone waiting is drawn into a random order and admitted in that order,
+-- ahead of later joins, which the stream then gives in FIFO order. With queueing
+-- 'random', every used-up draw is followed by a draw of everyone waiting then. A draw is
+-- made once: the script is atomic, and it records the draw. Its order is computed by the
+-- granter outside Redis (src/draw.rs) and written beside it (`draw_entry` in
+-- common.lua); until it is (`draw_ready`), nobody of the draw is admitted, and this pass
+-- asks for it (`place`, handed to one process at a time for PLACE_LEASE_MS).
 -- The console's figures (README, "The operator's console"): while the event has work, a
 -- pass records a sample of its line every sampleMs (and one as it goes quiet) in the
 -- series stream, which keeps historyMs of them.
+-- The schedule (README, "Architecture"): the pass reports when the event next needs a
+-- pass (`due`: the next expiry, rate window, opening, purge, revocation to forget,
+-- placement retry, or for an event an operator configured the next sample; -1 when
+-- nothing is due), and keeps it in the meta (`due`) with `blocked` ('1' when people wait
+-- whom no pass could admit before something changes): join.lua reads both to decide
+-- whether a join needs a pass at once.
 -- KEYS: stream, meta, sessions prefix, users prefix, active, left, done, revoked, draws,
---       series
+--       series, orders prefix, ranks prefix, leftlog
 -- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs, seed (64 hex digits,
 --       fresh from the caller, used only if this pass draws), event number (6 hex digits),
 --       sampleMs, historyMs
--- Returns {granted, expired, abandoned, more (1 if the batch ran out), nextExpiry (or -1),
---          waiting, active, idle (1|0, or 2: idle, and its keys deleted: see unconfigured)}.
+-- Returns name/value pairs: granted, expired, abandoned, more (1 if a batch ran out),
+-- due, waiting, active, idle (1|0, or 2: idle, and its keys deleted: see unconfigured),
+-- and `place` {round, seed, lo, n} when this caller is to write a draw's order.
 -- Idle: nobody waiting, nobody active, no ended session left to purge, no revocation left
--- to expire. The meta field
--- `live` is kept while the event has work and removed when it is idle (see join.lua); an
--- idle event's last joins leave its stream here, at once, being older than the retention.
+-- to expire, no order to write. An idle event's last joins leave its stream here, at
+-- once, being older than the retention.
+local PLACE_LEASE_MS = 10000
 local now = now_ms()
 local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
 local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
 local stream, meta, sessions, users, active, left, done, revoked, draws, series =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
+local orders, ranks, leftlog = KEYS[11], KEYS[12], KEYS[13]
 local sample_ms, history_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
 -- The number the event was registered under wins over the caller's (which may be stale).
 local fresh_seed, event_hex = ARGV[6], redis.call('HGET', KEYS[2], 'number') or ARGV[7]
@@ -61,7 +72,7 @@ local expired = expire_ended()
 -- (most new ACTIVE sessions per minute, counted in fixed one-minute windows).
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
   'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq',
-  'admitted', 'sampled_at')
+  'admitted', 'sampled_at', 'draw_ready', 'placing_until', 'target', 'message', 'configured')
 local capacity = tonumber(cfg[1]) or tonumber(ARGV[1])
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
@@ -89,10 +100,19 @@ local queueing = queueing_of(cfg[7], opens_at)
 local round, seed = tonumber(cfg[8]) or 0, cfg[9]
 local lo, n, next = tonumber(cfg[10]) or 0, tonumber(cfg[11]) or 0, tonumber(cfg[12]) or 0
 local seq = tonumber(cfg[13]) or 0
+local ready = n == 0 or tonumber(cfg[16]) == round
+local placing_until = tonumber(cfg[17]) or 0
 local opened = not opens_at or now >= opens_at
 local paused = cfg[2] == '1'
+local configured = cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] or cfg[18] or cfg[19] or cfg[20]
 if not opened then
   free = 0
+end
+
+-- Forgets those who left while waiting, once passed (both of their records).
+local function forget_left(...)
+  redis.call('ZREM', left, ...)
+  redis.call('ZREM', leftlog, ...)
 end
 
 -- The turn of waiting session q (its packed record `rec`, ending with `tag`): skipped as
@@ -125,12 +145,15 @@ local function due_for_draw()
 end
 
 -- Draws joins head+1..seq: records the draw (published by the draws hash) and moves the
--- group past their stream entries, which stay as the record of arrival.
+-- group past their stream entries, which stay as the record of arrival. Its order is
+-- written by the granter (see the header). Those of the draw who left are skipped when
+-- reached: their records say so, and positions behind the draw start from the new head.
 local function draw()
   round, seed, lo, n, next = round + 1, fresh_seed, head, seq - head, 0
-  head = seq
+  head, ready, placing_until = seq, false, 0
   redis.call('HSET', meta, 'draw_round', round, 'draw_seed', seed, 'draw_lo', lo, 'draw_n', n,
     'draw_next', 0, 'head', head)
+  redis.call('HDEL', meta, 'draw_ready', 'placing_until')
   redis.call('HSET', draws, round, seed .. '|' .. lo .. '|' .. n .. '|' .. now)
   local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
   if last[1] then
@@ -138,30 +161,47 @@ local function draw()
     local last_ms = tonumber(string.match(last[1][1], '^(%d+)'))
     redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
   end
+  if any_left then
+    local gone = redis.call('ZRANGEBYSCORE', left, '-inf', head)
+    for i = 1, #gone, 1000 do
+      forget_left(unpack(gone, i, math.min(i + 999, #gone)))
+    end
+  end
 end
 
 -- Admits the next people of the draw, in its order (skipping those who left; abandoning
--- those who stopped polling), while there are free slots.
+-- those who stopped polling), while there are free slots; the order a chunk at a time.
 local function admit_drawn()
-  while free > 0 and not paused and next < n do
+  while ready and free > 0 and not paused and next < n do
     if read >= batch then
       more = 1
       return
     end
-    local q = lo + 1 + draw_permute(seed, n, next)
-    next, read = next + 1, read + 1
-    if any_left then
-      redis.call('ZREM', left, q)
-    end
-    local key, f = bucket(sessions, q)
-    local rec = redis.call('HGET', key, f)
-    if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-      local tag = string.sub(rec, -17)
-      local untl, granted_rec = take_turn(q, rec, tag)
-      if untl then
-        redis.call('HSET', key, f, granted_rec)
-        redis.call('ZADD', active, untl, session_id(event_hex, q, tag))
+    local k = math.min(free, batch - read, n - next, 1000)
+    local chunk = redis.call('GETRANGE', orders .. round, 4 * next, 4 * (next + k) - 1)
+    local pos = 1
+    for _ = 1, k do
+      if free <= 0 then
+        break
       end
+      local offset
+      offset, pos = struct.unpack('>I4', chunk, pos)
+      local q = lo + 1 + offset
+      next, read = next + 1, read + 1
+      local key, f = bucket(sessions, q)
+      local rec = redis.call('HGET', key, f)
+      if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
+        local tag = string.sub(rec, -17)
+        local untl, granted_rec = take_turn(q, rec, tag)
+        if untl then
+          redis.call('HSET', key, f, granted_rec)
+          redis.call('ZADD', active, untl, session_id(event_hex, q, tag))
+        end
+      end
+    end
+    if next >= n then
+      -- Used up: its order is no longer needed.
+      redis.call('DEL', orders .. round, ranks .. round)
     end
   end
 end
@@ -215,7 +255,7 @@ local function admit_from_stream()
         end
       end
     end
-    local writes, worder, adds = {}, {}, {}
+    local writes, worder, adds, passed_left = {}, {}, {}, {}
     for n = 1, #entries do
       local q = qs[n]
       local rec = q and records[q]
@@ -229,7 +269,7 @@ local function admit_from_stream()
         head = head + 1
       end
       if q and any_left then
-        redis.call('ZREM', left, q)
+        passed_left[#passed_left + 1] = q
       end
       if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
         local untl, new_rec = take_turn(q, rec, tags[n])
@@ -241,6 +281,9 @@ local function admit_from_stream()
           adds[#adds + 1] = sids[n]
         end
       end
+    end
+    if #passed_left > 0 then
+      forget_left(unpack(passed_left))
     end
     for _, b in ipairs(worder) do
       redis.call('HSET', sessions .. b, unpack(writes[b]))
@@ -276,28 +319,6 @@ local function record_progress()
   return admitted
 end
 
--- The pass's report (see the header): what it did, when a pass is next due, and the
--- line's size.
-local function report()
-  local result = { granted, expired, abandoned, more, -1, 0, 0 }
-  local first = redis.call('ZRANGE', active, 0, 0, 'WITHSCORES')
-  if first[2] then
-    result[5] = tonumber(first[2])
-  end
-  local m = redis.call('HMGET', meta, 'seq', 'head')
-  result[6] = (tonumber(m[1]) or 0) - (tonumber(m[2]) or 0) + (n - next)
-  -- A rate-limited event with people waiting needs a pass when its window rolls over.
-  if rate_per_min and result[6] > 0 and (result[5] < 0 or win_start + 60000 < result[5]) then
-    result[5] = win_start + 60000
-  end
-  result[7] = redis.call('ZCARD', active)
-  -- People waiting for the opening need a pass at the opening.
-  if not opened and result[6] > 0 and (result[5] < 0 or opens_at < result[5]) then
-    result[5] = opens_at
-  end
-  return result
-end
-
 -- Forgets what is past keeping: revocations of expired passes, and ended sessions older
 -- than the retention (at most a batch).
 local function purge()
@@ -310,6 +331,55 @@ local function purge()
     redis.call('HDEL', key, field, 'u' .. field)
     redis.call('ZREM', done, q)
   end
+  if #ended >= batch then
+    more = 1
+  end
+end
+
+-- The earliest score of a sorted set, or nil when it is empty.
+local function first_score(key)
+  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return first[2] and tonumber(first[2])
+end
+
+-- What the pass leaves: the line's size, when the event is next due, whether it is idle,
+-- and, for a draw whose order is not written, who writes it.
+local function report()
+  local waiting = seq - head + (n - next)
+  local active_now = redis.call('ZCARD', active)
+  local due
+  local function soon(at)
+    if at and (not due or at < due) then
+      due = at
+    end
+  end
+  if more == 1 then
+    soon(now)
+  end
+  soon(first_score(active))
+  if rate_per_min and waiting > 0 then
+    soon(win_start + 60000)
+  end
+  if not opened and waiting > 0 then
+    soon(opens_at)
+  end
+  local oldest_done = first_score(done)
+  soon(oldest_done and oldest_done + retention_ms)
+  soon(first_score(revoked))
+  local place
+  if not ready then
+    if placing_until <= now then
+      placing_until = now + PLACE_LEASE_MS
+      redis.call('HSET', meta, 'placing_until', placing_until)
+      place = { round, seed, lo, n }
+    end
+    soon(placing_until)
+  end
+  local idle = waiting <= 0 and active_now == 0 and not due and ready
+  if configured and not idle then
+    soon((tonumber(cfg[15]) or 0) + sample_ms)
+  end
+  return waiting, active_now, due, idle, place
 end
 
 -- An event no operator configured (made by its first join, in the open mode) that is
@@ -317,64 +387,67 @@ end
 -- goes, stream, group and console samples included (20,000 ended events' samples, an hour
 -- each, would keep Redis busy expiring them); the registry keeps its name and number, and
 -- its next join starts it anew (a new meta and epoch: see store/registry.rs).
-local function unconfigured()
-  if cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] then
-    return false
-  end
-  local more_cfg = redis.call('HMGET', meta, 'target', 'message', 'configured')
-  return not (more_cfg[1] or more_cfg[2] or more_cfg[3])
-end
-
--- Marks the event idle or live (see the header) and takes the console's sample when due.
-local function settle(result, admitted)
-  local idle = result[6] <= 0 and result[7] == 0 and more == 0 and redis.call('EXISTS', done) == 0
-    and redis.call('EXISTS', revoked) == 0
+-- Marks the event quiet or busy (`due`, `blocked`: see the header) and takes the
+-- console's sample when due. Returns 0, 1 (idle) or 2 (idle and deleted).
+local function settle(waiting, active_now, due, idle, admitted)
   local went_quiet = false
   if idle then
-    result[8] = 1
-    went_quiet = redis.call('HDEL', meta, 'live') == 1
-    if went_quiet and redis.call('EXISTS', stream) == 1 then
+    went_quiet = redis.call('HDEL', meta, 'due', 'blocked') > 0
+    if redis.call('EXISTS', stream) == 1 then
       redis.call('XTRIM', stream, 'MINID', now - retention_ms)
     end
   else
-    result[8] = 0
-    if not redis.call('HGET', meta, 'live') then
-      redis.call('HSET', meta, 'live', 1)
+    if due then
+      redis.call('HSET', meta, 'due', due)
+    else
+      redis.call('HDEL', meta, 'due')
+    end
+    if waiting > 0 and more == 0 then
+      redis.call('HSET', meta, 'blocked', 1)
+    else
+      redis.call('HDEL', meta, 'blocked')
     end
   end
-
-  local gone = idle and unconfigured()
+  local gone = idle and not configured
   -- A sample of the line for the console: waiting, active, capacity, admitted so far. The
   -- samples of a quiet event go with its last hour (the key expires).
   if (went_quiet and not gone) or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
     redis.call('XADD', series, 'MINID', '~', now - history_ms, '*',
-      'w', math.max(result[6], 0), 'a', result[7], 'c', capacity, 'g', admitted)
+      'w', math.max(waiting, 0), 'a', active_now, 'c', capacity, 'g', admitted)
     redis.call('PEXPIRE', series, history_ms)
     redis.call('HSET', meta, 'sampled_at', now)
   end
   if gone then
-    redis.call('DEL', meta, stream, draws, left, done, revoked, active, series)
-    result[8] = 2
+    redis.call('DEL', meta, stream, draws, left, leftlog, done, revoked, active, series,
+      orders .. round, ranks .. round)
+    return 2
   end
+  return idle and 1 or 0
 end
 
 -- The pass: expiries are done (above); a draw when one is due, the people of the draw,
--- then the stream in FIFO order; what moved is written, then the report, the purge, and
--- the event marked idle or live.
+-- then the stream in FIFO order; what moved is written, then the purge, the report, and
+-- the event marked quiet or busy.
 if due_for_draw() then
   draw()
 end
 admit_drawn()
-while queueing == 'random' and free > 0 and not paused and more == 0 and due_for_draw() do
+while queueing == 'random' and ready and free > 0 and not paused and more == 0
+  and due_for_draw() do
   draw()
-  admit_drawn()
 end
 if n > 0 then
   redis.call('HSET', meta, 'draw_next', next)
 end
 admit_from_stream()
 local admitted = record_progress()
-local result = report()
 purge()
-settle(result, admitted)
-return result
+local waiting, active_now, due, idle, place = report()
+local idle_mark = settle(waiting, active_now, due, idle, admitted)
+local reply = { 'granted', granted, 'expired', expired, 'abandoned', abandoned, 'more', more,
+  'due', due or -1, 'waiting', waiting, 'active', active_now, 'idle', idle_mark }
+if place then
+  reply[#reply + 1] = 'place'
+  reply[#reply + 1] = place
+end
+return reply

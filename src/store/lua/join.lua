@@ -1,23 +1,31 @@
 -- Joins of one or more events' lines, written together (store/joins.rs), in order: each
 -- is atomic and makes at most one live session per (event, user).
--- KEYS: per event: stream, meta, sessions prefix, users prefix, left
+-- KEYS: per event: stream, meta, sessions prefix, users prefix, left, ranks prefix
 -- ARGV: the number of events m; per event: its number (6 hex digits) and eventId; then
 --       per join: its event (1..m), tag ("TTTT-TTTTTTTTTTTT"), userId, create ('1': join;
---       '0': only look up the user's live session)
--- Returns, per join in order: {created (1|0), sessionId, view, wake (1|0)}; false when
+--       '0': only look up the user's live session), deadline (unix ms on Redis's clock; 0:
+--       none)
+-- Returns {now (Redis's clock, ms), replies}: per join in order, {created (1|0), sessionId,
+-- view, wake (1|0)}; false when
 -- only looking up and there is no live session; 'STALE' when the event's meta does not
 -- carry the number given (see stale_number in common.lua: nothing was written for it);
--- 'LINEFULL' once the event has had 2^36 joins. wake: the event had no work (no `live`
--- mark in its meta, which the granter keeps while it has any), so the caller must add it
--- to the events with work before acknowledging the join.
+-- 'LATE' when Redis runs it after its deadline (the caller has answered "failed", or is
+-- about to: nothing was written, so a retry makes the place anew); 'LINEFULL' once the
+-- event has had 2^36 joins. wake: the join may be admitted at once (its event is not
+-- `blocked`, and no pass is due there already), so the caller puts the event in the
+-- granter's schedule; the meta's `due` says a pass is due now. A wake more than
+-- STALE_WAKE_MS old that no pass answered (its process died between this script and the
+-- schedule) is made again.
 --
 -- What every join of an event shares is read once per call: the meta (the number check,
--- the view's fields, `seq` and the `live` mark, one HMGET) and those who left ahead of the
--- newest join; the join counter `seq` is counted here and written once at the end. A new
--- join then costs four commands: the user's bucket read, the session, the user's entry and
--- the stream entry (`NOMKSTREAM`: the stream and its group are made when it is missing).
+-- the view's fields, `seq`, `due` and `blocked`, one HMGET) and those who left ahead of
+-- the newest join; the join counter `seq` is counted here and written once at the end. A
+-- new join then costs four commands: the user's bucket read, the session, the user's entry
+-- and the stream entry (`NOMKSTREAM`: the stream and its group are made when it is
+-- missing).
+local STALE_WAKE_MS = 2000
 local JOIN_FIELDS = { unpack(VIEW_FIELDS) }
-for _, field in ipairs({ 'number', 'seq', 'live' }) do
+for _, field in ipairs({ 'number', 'seq', 'due', 'blocked' }) do
   JOIN_FIELDS[#JOIN_FIELDS + 1] = field
 end
 local now = now_ms()
@@ -26,19 +34,19 @@ local m = tonumber(ARGV[1])
 -- two joins would get one number. (Two numbers for one meta: at most one is not stale.)
 local events, entries = {}, {}
 for e = 1, m do
-  local k = (e - 1) * 5
+  local k = (e - 1) * 6
   local meta, hex = KEYS[k + 2], ARGV[2 * e]
   local ev = entries[meta .. '|' .. hex]
   if not ev then
     ev = { stream = KEYS[k + 1], meta = meta, sessions = KEYS[k + 3], users = KEYS[k + 4],
-      left = KEYS[k + 5], hex = hex, id = ARGV[2 * e + 1] }
-    -- The view's fields, then number, seq and live.
+      left = KEYS[k + 5], ranks = KEYS[k + 6], hex = hex, id = ARGV[2 * e + 1] }
+    -- The view's fields, then number, seq, due and blocked.
     local f = redis.call('HMGET', meta, unpack(JOIN_FIELDS))
     local n = #VIEW_FIELDS
     ev.stale = f[n + 1] ~= hex
     ev.seq0 = tonumber(f[n + 2]) or 0
     ev.seq = ev.seq0
-    ev.wake = f[n + 3] == false and 1 or 0
+    ev.due, ev.blocked = tonumber(f[n + 3]), f[n + 4] == '1'
     ev.fields = f
     entries[meta .. '|' .. hex] = ev
   end
@@ -53,9 +61,25 @@ local function gone(ev)
   return ev.gone
 end
 
-local function join(ev, tag, user, create_place)
+-- Whether the event needs a pass for a new join (see the header); at most once a call.
+local function wake(ev)
+  if ev.blocked or ev.woken then
+    return 0
+  end
+  ev.woken = true
+  if ev.due and ev.due <= now and ev.due > now - STALE_WAKE_MS then
+    return 0
+  end
+  redis.call('HSET', ev.meta, 'due', now)
+  return 1
+end
+
+local function join(ev, tag, user, create_place, deadline)
   if ev.stale then
     return 'STALE'
+  end
+  if deadline > 0 and now > deadline then
+    return 'LATE'
   end
   local ub = user_bucket(ev.users, user)
   local existing = tonumber(redis.call('HGET', ub, user))
@@ -66,7 +90,7 @@ local function join(ev, tag, user, create_place)
         s.seen = now
         save(ev.sessions, s)
       end
-      return { 0, session_id(ev.hex, s.q, s.tag), view(ev.meta, ev.left, s, now, ev.fields), 0 }
+      return { 0, session_id(ev.hex, s.q, s.tag), view(ev.meta, ev.left, ev.ranks, s, now, ev.fields), 0 }
     end
   end
   if create_place ~= '1' then
@@ -90,16 +114,17 @@ local function join(ev, tag, user, create_place)
     redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
     redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user)
   end
-  return { 1, sid, view(ev.meta, ev.left, s, now, ev.fields, gone(ev)), ev.wake }
+  return { 1, sid, view(ev.meta, ev.left, ev.ranks, s, now, ev.fields, gone(ev)), wake(ev) }
 end
 
 local replies = {}
-for i = 2 + 2 * m, #ARGV, 4 do
-  replies[#replies + 1] = join(events[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3])
+for i = 2 + 2 * m, #ARGV, 5 do
+  replies[#replies + 1] = join(events[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
+    tonumber(ARGV[i + 4]))
 end
 for _, ev in pairs(entries) do
   if ev.seq ~= ev.seq0 then
     redis.call('HSET', ev.meta, 'seq', ev.seq)
   end
 end
-return replies
+return { now, replies }
