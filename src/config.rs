@@ -179,6 +179,18 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(100..=120_000))]
     pub header_timeout_ms: u64,
 
+    /// An HTTP/2 connection with no request in flight for this long is closed (HTTP/1
+    /// connections idle between requests close after the header timeout).
+    #[arg(long, env = "WAITING_ROOM_IDLE_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1_000..=3_600_000))]
+    pub idle_timeout_ms: u64,
+
+    /// Most connections open at once (fewer if the process may not open that many files:
+    /// three quarters of its file limit); past it, new ones wait to be accepted.
+    #[arg(long, env = "WAITING_ROOM_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(16..=1_000_000))]
+    pub max_connections: u64,
+
     /// Joins allowed per second from one client address (0 = no limit).
     #[arg(long, env = "WAITING_ROOM_JOIN_RATE_PER_SECOND", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]

@@ -47,7 +47,7 @@ pub struct Application {
     granter_loop: Option<JoinHandle<()>>,
     granter: Granter,
     shutdown: CancellationToken,
-    header_timeout: std::time::Duration,
+    connections: serve::Connections,
     fast_lane: serve::FastLane,
     heartbeats: JoinHandle<()>,
 }
@@ -59,7 +59,8 @@ impl Application {
             config.redis_timeout(),
             config.durability(),
             config.heartbeat_ms(),
-        )?;
+        )?
+        .with_request_deadline(std::time::Duration::from_millis(config.request_timeout_ms));
         let secrets = config.secret_source()?;
         if let Some(pem) = &secrets.signing_key {
             // A bad key file stops the start, not the first admission.
@@ -129,7 +130,11 @@ impl Application {
             heartbeats,
             granter,
             shutdown,
-            header_timeout: std::time::Duration::from_millis(config.header_timeout_ms),
+            connections: serve::Connections {
+                header_timeout: std::time::Duration::from_millis(config.header_timeout_ms),
+                idle: std::time::Duration::from_millis(config.idle_timeout_ms),
+                max: serve::Connections::max_for_this_process(config.max_connections as usize),
+            },
             fast_lane,
         })
     }
@@ -154,7 +159,7 @@ impl Application {
             self.listener,
             self.router,
             self.fast_lane,
-            self.header_timeout,
+            self.connections,
             async move {
                 stop.cancelled().await;
                 shutdown.cancel();

@@ -240,27 +240,21 @@ impl Store {
     async fn unregister_closed(&self, params: &GrantParams) -> Result<usize, StoreError> {
         let before = crate::clock::now_ms().saturating_sub(params.unregister_after_ms);
         let mut dropped = 0;
-        let mut after = String::from("-inf");
-        loop {
+        // Every mark read is taken away (its entry dropped, or kept because the event lives
+        // again), so each page starts from the oldest mark left. At most a million a sweep.
+        for _ in 0..1_000 {
             let mut pipe = redis::pipe();
             pipe.cmd("ZRANGEBYSCORE")
                 .arg(CLOSING)
-                .arg(&after)
+                .arg("-inf")
                 .arg(before)
-                .arg("WITHSCORES")
                 .arg("LIMIT")
                 .arg(0)
                 .arg(1_000);
-            let (marked,): (Vec<(String, String)>,) = self.query(&pipe).await?;
-            let Some((_, last)) = marked.last() else {
-                break;
-            };
-            // The next page starts after this one's last mark (marks of one millisecond
-            // on both sides of the cut are read twice: each check is idempotent).
-            after = format!("({last}");
+            let (marked,): (Vec<String>,) = self.query(&pipe).await?;
             let full = marked.len() == 1_000;
             let went: Vec<bool> = futures::stream::iter(marked)
-                .map(|(name, _)| async move { self.unregister_one(&name, before).await })
+                .map(|name| async move { self.unregister_one(&name, before).await })
                 .buffer_unordered(CONCURRENT_EVENTS)
                 .try_collect()
                 .await?;

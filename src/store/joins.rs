@@ -42,11 +42,25 @@ pub(super) enum Written {
 
 /// One join to write.
 pub(super) struct Ask {
+    /// When the join was asked for (this process's clock): its deadline counts from here.
+    queued_at_ms: u64,
     pub(super) known: Arc<Known>,
     pub(super) tag: String,
     pub(super) user: UserId,
     /// False: only look up the user's live place.
     pub(super) create: bool,
+}
+
+impl Ask {
+    pub(super) fn new(known: Arc<Known>, tag: String, user: UserId, create: bool) -> Self {
+        Self {
+            known,
+            tag,
+            user,
+            create,
+            queued_at_ms: crate::clock::now_ms(),
+        }
+    }
 }
 
 /// A join waiting for its call.
@@ -143,13 +157,16 @@ impl Store {
             args.push(super::ids::event_number_hex(known.number));
             args.push(known.event.to_string());
         }
-        let deadline = self.join_deadline().to_string();
         for (p, i) in batch.iter().zip(&index) {
             args.push((i + 1).to_string());
             args.push(p.ask.tag.clone());
             args.push(p.ask.user.to_string());
             args.push(if p.ask.create { "1" } else { "0" }.to_string());
-            args.push(if p.ask.create { &deadline } else { "0" }.to_string());
+            args.push(if p.ask.create {
+                self.join_deadline(p.ask.queued_at_ms).to_string()
+            } else {
+                "0".to_string()
+            });
         }
         let writes = if batch.iter().any(|p| p.ask.create) {
             Writes::Acknowledged
@@ -198,13 +215,13 @@ impl Store {
         }
     }
 
-    /// A join call's deadline on Redis's clock: a little before this process stops
-    /// waiting for it ([`Store::join_budget_ms`] from now).
-    fn join_deadline(&self) -> u64 {
+    /// The deadline on Redis's clock of a join asked for at `queued_at_ms`: a little
+    /// before this process stops waiting for it (`join_budget_ms` from then).
+    fn join_deadline(&self, queued_at_ms: u64) -> u64 {
         let offset = self
             .clock_offset_ms
             .load(std::sync::atomic::Ordering::Relaxed);
-        crate::clock::now_ms()
+        queued_at_ms
             .saturating_add_signed(offset)
             .saturating_add(self.join_budget_ms)
     }

@@ -83,9 +83,9 @@ pub struct Store {
     /// Redis's clock less this process's (ms), as the last join reply showed it: a join's
     /// deadline is given to Redis on Redis's clock.
     clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
-    /// How long after a join call is sent Redis may still write it: the response timeout
-    /// less a margin for the clocks' offset, so that a call this process gave up on (and
-    /// answered 503) is never written later.
+    /// How long after a join call is sent Redis may still write it: the shorter of the
+    /// response timeout and the request deadline, less a margin for the clocks' offset,
+    /// so that a call this process gave up on (and answered 503) is never written later.
     join_budget_ms: u64,
 }
 
@@ -113,6 +113,14 @@ impl Store {
                 .saturating_sub(250)
                 .max(100),
         })
+    }
+
+    /// Joins are answered failed after `deadline` at the latest (the request deadline):
+    /// none is written later (see [`Store::join_budget_ms`]).
+    pub fn with_request_deadline(mut self, deadline: Duration) -> Self {
+        let budget = (deadline.as_millis() as u64).saturating_sub(250).max(100);
+        self.join_budget_ms = self.join_budget_ms.min(budget);
+        self
     }
 
     /// Notified whenever this process puts an event in the granter's schedule.

@@ -146,12 +146,12 @@ impl Store {
             let Some(known) = known else {
                 return Ok(JoinReply::UnknownEvent);
             };
-            let ask = Ask {
-                known: known.clone(),
-                tag: tag.clone(),
-                user: user.clone(),
-                create: matches!(mode, JoinMode::Create { .. }),
-            };
+            let ask = Ask::new(
+                known.clone(),
+                tag.clone(),
+                user.clone(),
+                matches!(mode, JoinMode::Create { .. }),
+            );
             match self.write_join(ask).await? {
                 // The event's keys are gone (it ended): no live place can be there.
                 Written::Stale if peek => return Ok(JoinReply::NoPlace),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{active_set, eventually, sessions, spawn_app, stream_order, TestRedis};
+use crate::common::{active_set, eventually, sessions, spawn_app, stream_order, until, TestRedis};
 use reqwest::StatusCode;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,4 +303,41 @@ async fn after_redis_lost_its_data_no_new_join_is_a_404_on_any_instance() {
     }
     assert_eq!(b.status(&e).await.1["eventId"], "E");
     assert_eq!(a.status(&f).await.1["eventId"], "F");
+}
+
+#[tokio::test]
+async fn a_join_answered_503_in_a_redis_stall_is_not_written_and_its_retry_gets_a_place() {
+    // Redis stops answering for 3 s; the join waits for it 1 s and is answered 503. When
+    // Redis resumes, it runs the join's script: too late, so it writes nothing. The
+    // client's retry then gets a place (before: 409, and the place that was written could
+    // be seen, polled, left or replaced by nobody).
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--redis-timeout-ms", "1000"]).await;
+    app.join_id("stall", "warm-up").await;
+    redis.pause_clients(3_000);
+    let (code, body) = app.join("stall", "retrier").await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // Redis is back, and has run what was sent meanwhile.
+    until(|| async {
+        let probe = format!("probe-{}", rand::random::<u32>());
+        app.join("stall", &probe).await.0 == StatusCode::ACCEPTED
+    })
+    .await;
+    let users: Vec<String> = redis::cmd("XRANGE")
+        .arg(crate::common::keys("stall").stream)
+        .arg("-")
+        .arg("+")
+        .query::<Vec<(String, Vec<(String, String)>)>>(&mut redis.conn())
+        .unwrap()
+        .into_iter()
+        .flat_map(|(_, fields)| fields)
+        .filter(|(k, _)| k == "userId")
+        .map(|(_, v)| v)
+        .collect();
+    assert!(
+        !users.contains(&"retrier".to_string()),
+        "the join answered 503 was written: {users:?}"
+    );
+    let (code, body) = app.join("stall", "retrier").await;
+    assert_eq!(code, StatusCode::ACCEPTED, "the retry gets a place: {body}");
 }

@@ -399,3 +399,92 @@ async fn when_every_event_number_is_taken_a_new_event_is_a_clear_503_and_old_eve
     assert_eq!(app.status(&sid).await.0, StatusCode::OK);
     app.join_id("old", "u2").await;
 }
+
+/// Waits until the server closes `stream` (end of stream or a reset); false if it is still
+/// open after `guard` (a hang guard: the server closes it within its own timeouts).
+async fn closed_by_server(stream: &mut tokio::net::TcpStream, guard: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let read = async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                // HTTP/2 frames (settings, GOAWAY) before the close.
+                Ok(_) => continue,
+            }
+        }
+    };
+    tokio::time::timeout(guard, read).await.is_ok()
+}
+
+#[tokio::test]
+async fn silent_sockets_and_idle_http2_connections_are_closed() {
+    let redis = TestRedis::start();
+    let app = spawn_app(
+        &redis,
+        &["--header-timeout-ms", "300", "--idle-timeout-ms", "1000"],
+    )
+    .await;
+    // 200 sockets that connect and say nothing: closed after the header timeout (before:
+    // all 200 still open after 8 s).
+    let mut silent = Vec::new();
+    for _ in 0..200 {
+        silent.push(tokio::net::TcpStream::connect(app.addr).await.unwrap());
+    }
+    let mut open = 0;
+    for stream in &mut silent {
+        if !closed_by_server(stream, Duration::from_secs(30)).await {
+            open += 1;
+        }
+    }
+    assert_eq!(open, 0, "{open} of 200 silent sockets still open");
+    // One that starts the HTTP/2 preface and stops halfway: closed too.
+    let mut half = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    half.write_all(b"PRI * HTTP/2.0\r\n").await.unwrap();
+    assert!(closed_by_server(&mut half, Duration::from_secs(30)).await);
+    // An HTTP/2 connection (prior knowledge: the preface and an empty SETTINGS frame)
+    // with no request: closed after the idle limit (before: never).
+    let mut h2 = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    assert!(
+        closed_by_server(&mut h2, Duration::from_secs(30)).await,
+        "an idle HTTP/2 connection stays open"
+    );
+    let ok = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn silent_sockets_cannot_use_up_the_servers_files() {
+    // The server may open 256 files; 300 sockets connect and say nothing. A request that
+    // comes after them is still answered (before: accept failed on every new connection
+    // while the silent ones held every descriptor, and requests timed out).
+    let redis = TestRedis::start();
+    let port = crate::common::free_port();
+    let mut args = crate::common::base_args(&redis, &["--header-timeout-ms", "1000"]);
+    args.extend(["--site-addr".to_string(), format!("127.0.0.1:{port}")]);
+    let mut child = std::process::Command::new("prlimit")
+        .arg("--nofile=256:256")
+        .arg(env!("CARGO_BIN_EXE_vestibule"))
+        .args(&args)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("prlimit (util-linux) runs the server");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    crate::common::until(|| async { tokio::net::TcpStream::connect(addr).await.is_ok() }).await;
+    let mut silent = Vec::new();
+    for _ in 0..300 {
+        silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    let answered = tokio::time::timeout(Duration::from_secs(60), async {
+        reqwest::get(format!("http://{addr}/healthz")).await
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let res = answered.expect("a request behind 300 silent sockets was never answered");
+    assert_eq!(res.unwrap().status(), StatusCode::OK);
+    drop(silent);
+}

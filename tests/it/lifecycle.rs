@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{active_set, eventually, spawn_app, spawn_stepped, TestApp, TestRedis};
+use crate::common::{active_set, eventually, keys, spawn_app, spawn_stepped, TestApp, TestRedis};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -539,4 +539,73 @@ async fn a_join_within_the_grace_keeps_the_registry_entry() {
         (Some(1), Some("back".into()), vec![])
     );
     assert_eq!(app.status_of(&sid).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn one_sweep_drops_every_ended_event_past_the_grace_however_many() {
+    // Events made faster than a sweep drops them would grow the registry (and every sweep
+    // over it) forever: a sweep drops every entry past the grace, not a fixed number.
+    let redis = TestRedis::start();
+    let app = spawn_short_lived(&redis).await;
+    let events = 1_500; // more than one chunk of a thousand
+    for i in 0..events {
+        app.join_id(&format!("gone-{i}"), "a").await;
+    }
+    let count = |cmd: &str, key: &str| -> u64 {
+        redis::cmd(cmd).arg(key).query(&mut redis.conn()).unwrap()
+    };
+    // Name → number and back, and the counter of numbers given.
+    assert_eq!(count("HLEN", "wr:events"), 2 * events + 1);
+    // Each event as a pass leaves it once it ended: its keys deleted, its entry marked
+    // (here long past the grace, as a sweep finds them after a burst of made-up events).
+    let mut conn = redis.conn();
+    for i in 0..events {
+        let event = format!("gone-{i}");
+        let _: () = redis::pipe()
+            .del(keys(&event).meta)
+            .zadd(vestibule::store::keys::CLOSING, &event, 1)
+            .query(&mut conn)
+            .unwrap();
+    }
+    app.pass().await;
+    assert_eq!(count("HLEN", "wr:events"), 1, "every entry dropped");
+    assert_eq!(count("ZCARD", "{wr:events}:closing"), 0);
+    assert_eq!(count("SCARD", "{wr:events}:free"), events);
+}
+
+#[tokio::test]
+async fn the_page_of_an_ended_event_writes_nothing() {
+    // `GET /e/{eventId}` looks the visitor's place up: for an event that ended (its keys
+    // deleted, its registry entry marked to be dropped), it must not bring the event back.
+    let redis = TestRedis::start();
+    let app = spawn_short_lived(&redis).await;
+    make_and_end(&app, "ended").await;
+    let mut conn = redis.conn();
+    let meta_exists = |conn: &mut redis::Connection| -> bool {
+        redis::cmd("EXISTS")
+            .arg(keys("ended").meta)
+            .query(conn)
+            .unwrap()
+    };
+    let marked = |conn: &mut redis::Connection| -> Option<f64> {
+        redis::cmd("ZSCORE")
+            .arg(vestibule::store::keys::CLOSING)
+            .arg("ended")
+            .query(conn)
+            .unwrap()
+    };
+    assert!(!meta_exists(&mut conn), "the event ended");
+    assert!(marked(&mut conn).is_some(), "its entry is to be dropped");
+    for _ in 0..3 {
+        let res = app.http.get(app.url("/e/ended")).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    assert!(
+        !meta_exists(&mut conn),
+        "the page brought the event's meta back"
+    );
+    assert!(
+        marked(&mut conn).is_some(),
+        "the page took the drop mark away"
+    );
 }

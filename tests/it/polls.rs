@@ -211,3 +211,59 @@ fn now_ms() -> u64 {
         .unwrap()
         .as_millis() as u64
 }
+
+#[tokio::test]
+async fn fifty_thousand_leaves_in_a_pre_queue_keep_polls_answered_from_memory() {
+    // 50,001 people joined the pre-queue of an event and left (as leave.lua writes them:
+    // in `left`, and in `leftlog` by the leave's count). Polls of those who stay are still
+    // answered from memory: a process reads the leaves once, then only new ones (before:
+    // past 50,000 leaves every poll of the event read Redis, until the draw).
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let opens = now_ms() + 3_600_000;
+    let (code, body) = admin(
+        &app,
+        reqwest::Method::PUT,
+        "/api/admin/events/prequeue",
+        Some(json!({ "opensAt": vestibule::service::rfc3339(opens).unwrap() })),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    let stays = app.join_id("prequeue", "stays").await;
+    let k = crate::common::keys("prequeue");
+    let mut conn = redis.conn();
+    let leavers = 50_001u64;
+    for chunk in (0..leavers).collect::<Vec<_>>().chunks(5_000) {
+        let mut pipe = redis::pipe();
+        for &i in chunk {
+            let q = 2 + i;
+            pipe.cmd("ZADD").arg(&k.left).arg(q).arg(q).ignore();
+            pipe.cmd("ZADD").arg(&k.leftlog).arg(i + 1).arg(q).ignore();
+        }
+        pipe.cmd("HINCRBY")
+            .arg(&k.meta)
+            .arg("left_n")
+            .arg(chunk.len())
+            .ignore();
+        pipe.query::<()>(&mut conn).unwrap();
+    }
+    // The first poll reads the snapshot (its leaves in pages); then memory answers.
+    assert_eq!(app.status(&stays).await.1["preQueue"], true);
+    let before = calls(&redis, "evalsha");
+    let started = Instant::now();
+    let polls = 300;
+    for _ in 0..polls {
+        let (code, body) = app.status(&stays).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        assert_eq!(body["status"], "WAITING");
+    }
+    let took = started.elapsed();
+    let scripts = calls(&redis, "evalsha") - before;
+    // Each refresh of the snapshot (every 100 ms at most) reads only what changed.
+    let allowed = took.as_millis() as u64 / 100 + 3;
+    eprintln!("{polls} polls in {took:?}: {scripts} script calls (allowed {allowed})");
+    assert!(
+        scripts <= allowed,
+        "{scripts} script calls for {polls} polls"
+    );
+}
