@@ -1,7 +1,8 @@
 //! Who a request is from, and how fast they may go: the client's address (the TCP peer, or
-//! behind trusted proxies the address they forward) and a per-address rate limit.
+//! behind trusted proxies the address they forward), the key it is counted under (an IPv6
+//! client by its /64) and a per-client rate limit.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +15,8 @@ use ipnet::IpNet;
 /// Clients remembered before stale ones are dropped.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 
-/// Requests per client address: the joins (the JSON join route and the page's join server
-/// function), and the console's sign-in attempts.
+/// Requests per client (see [`client_key`]): the joins (the JSON join route and the page's
+/// join server function), and the console's sign-in attempts.
 #[derive(Clone)]
 pub struct ClientLimiter {
     limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
@@ -65,8 +66,22 @@ impl ClientLimiter {
             limiter.retain_recent();
         }
         limiter
-            .check_key(&client)
+            .check_key(&client_key(client))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// The key a client is counted under: an IPv4 address as it is; an IPv6 address by its /64
+/// prefix, since one customer line (or one server) usually has a whole /64 and may use any
+/// address in it; an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`, how a dual-stack socket
+/// shows an IPv4 peer) as that IPv4 address.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & (u128::MAX << 64))),
+        },
     }
 }
 
@@ -188,5 +203,35 @@ mod tests {
         assert_eq!(client_ip(ip("10.0.0.1"), &two, &trusted), ip("192.0.2.1"));
         // Not configured: always the peer.
         assert_eq!(client_ip(ip("10.0.0.1"), &spoofed, &[]), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn an_ipv6_64_is_one_client_and_a_mapped_ipv4_address_is_the_ipv4_address() {
+        assert_eq!(client_key(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
+        assert_eq!(client_key(ip("::ffff:1.2.3.4")), ip("1.2.3.4"));
+        assert_eq!(client_key(ip("1.2.3.4")), ip("1.2.3.4"));
+        // A burst of 2, then one a second: no cell comes back within the test.
+        let limiter = ClientLimiter::new(1, 2, Vec::new());
+        let none = HeaderMap::new();
+        let check = |client: &str| limiter.check_client(ip(client), &none);
+        assert!(check("2001:db8:1:2::1").is_ok());
+        assert!(check("2001:db8:1:2:ffff:ffff:ffff:fffe").is_ok());
+        assert!(
+            check("2001:db8:1:2:abcd:1234:5678:9abc").is_err(),
+            "a third address of the same /64 shares its budget"
+        );
+        assert!(check("2001:db8:1:3::1").is_ok(), "the next /64 has its own");
+        assert!(check("2001:db8:1:3::2").is_ok());
+        assert!(check("2001:db8:1:3::3").is_err());
+        assert!(check("::ffff:1.2.3.4").is_ok());
+        assert!(check("1.2.3.4").is_ok());
+        assert!(
+            check("::ffff:1.2.3.4").is_err(),
+            "::ffff:1.2.3.4 and 1.2.3.4 share one budget"
+        );
+        assert!(
+            check("1.2.3.5").is_ok(),
+            "IPv4 addresses are counted each on its own"
+        );
     }
 }
