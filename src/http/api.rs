@@ -426,26 +426,33 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`: Prometheus text format; with `WAITING_ROOM_METRICS_TOKEN` set, only
-/// with `Authorization: Bearer <token>`.
+/// with `Authorization: Bearer <token>`, wrong tokens counted against the client's budget
+/// of failed tries (429 once over it, before the token is compared).
 #[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
     security(("metrics" = [])),
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain"),
         (status = 401, description = "WAITING_ROOM_METRICS_TOKEN is set and the request lacks it", body = ErrorBody),
+        (status = 429, description = "WAITING_ROOM_METRICS_TOKEN is set and this address sent too many wrong tokens (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
     ))]
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn metrics(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+) -> Response {
     if let Some(token) = &state.metrics_token {
-        let given = bearer(&headers).unwrap_or_default();
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            given.as_bytes(),
-            secrecy::ExposeSecret::expose_secret(token).as_bytes(),
-        )) {
-            return AppError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthorized,
-                "metrics need Authorization: Bearer <WAITING_ROOM_METRICS_TOKEN>",
-            )
-            .into_response();
+        let peer = super::client::peer(&extensions);
+        match state.failures.bearer_is(peer, &headers, token) {
+            Ok(true) => {}
+            Ok(false) => {
+                return AppError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthorized,
+                    "metrics need Authorization: Bearer <WAITING_ROOM_METRICS_TOKEN>",
+                )
+                .into_response()
+            }
+            Err(wait) => return super::limits::too_many_failures(wait),
         }
     }
     let handle = crate::telemetry::metrics_handle();

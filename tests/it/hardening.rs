@@ -364,6 +364,94 @@ async fn metrics_can_require_a_token() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// `GET path` with `Authorization: Bearer token`, through the trusted proxy for `client`.
+async fn with_token(app: &TestApp, path: &str, client: &str, token: &str) -> reqwest::Response {
+    app.http
+        .get(app.url(path))
+        .header("x-forwarded-for", client)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Asserts a 429 `rate_limited` with a `Retry-After` of 1 to 6 seconds.
+async fn assert_limited(res: reqwest::Response, what: &str) {
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{what}");
+    let wait: u64 = res.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=6).contains(&wait), "{what}: Retry-After {wait}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{what}: {body}");
+}
+
+#[tokio::test]
+async fn wrong_tokens_are_limited_per_client_and_then_even_the_right_one_is_refused() {
+    let redis = TestRedis::start();
+    let args = [
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--metrics-token",
+        "scrape",
+        "--trusted-proxies",
+        "127.0.0.1/32",
+    ];
+    let app = spawn_app(&redis, &args).await;
+    // The right tokens, however often, are never limited.
+    for n in 0..100 {
+        let res = with_token(&app, "/api/admin/events", "192.0.2.1", ADMIN_TOKEN).await;
+        assert_eq!(res.status(), StatusCode::OK, "admin call {n}");
+        let res = with_token(&app, "/metrics", "192.0.2.1", "scrape").await;
+        assert_eq!(res.status(), StatusCode::OK, "scrape {n}");
+    }
+    // A client guessing: 20 wrong tokens are each answered 401.
+    let guesser = "2001:db8:1:2::1";
+    for n in 0..20 {
+        let res = with_token(&app, "/api/admin/events", guesser, &format!("guess-{n}")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    // Then every request of that client (its whole /64) is refused before its token is
+    // compared: a right guess looks like a wrong one, on /metrics too.
+    for (path, client, token) in [
+        ("/api/admin/events", guesser, "guess-20"),
+        ("/api/admin/events", guesser, ADMIN_TOKEN),
+        ("/api/admin/events", "2001:db8:1:2:ffff::7", ADMIN_TOKEN),
+        ("/metrics", guesser, "scrape"),
+    ] {
+        let res = with_token(&app, path, client, token).await;
+        assert_limited(res, &format!("{path} from {client} with {token}")).await;
+    }
+    // Other clients behind the same proxy are not affected.
+    for client in ["192.0.2.1", "2001:db8:1:3::1"] {
+        let res = with_token(&app, "/api/admin/events", client, ADMIN_TOKEN).await;
+        assert_eq!(res.status(), StatusCode::OK, "{client}");
+    }
+
+    // Guessing the metrics token alone, with no admin token set.
+    let metrics = spawn_app(&redis, &["--metrics-token", "scrape"]).await;
+    for n in 0..20 {
+        let res = metrics
+            .http
+            .get(metrics.url("/metrics"))
+            .bearer_auth(format!("guess-{n}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    let res = metrics
+        .http
+        .get(metrics.url("/metrics"))
+        .bearer_auth("scrape")
+        .send()
+        .await
+        .unwrap();
+    assert_limited(res, "/metrics with the right token after 20 wrong ones").await;
+}
+
 #[tokio::test]
 async fn nobody_is_told_to_poll_slower_than_the_abandonment_period_allows() {
     let redis = TestRedis::start();
