@@ -55,7 +55,9 @@ pub fn router() -> Router<AppState> {
 
 /// The gate's fast lane (see [`super::serve`]): a check that memory can decide is
 /// answered before the router, with no router, state or service clone; the rest (keys not
-/// loaded yet, an event never guarded here, a malformed id) goes to the `gate` route.
+/// loaded yet, an event never guarded here, a malformed id) goes to the `gate` route. Its
+/// answers skip the router's layers, so they get the default headers here, as routed ones
+/// do ([`super::browser::with_default_headers`]).
 pub fn gate_fast_lane(service: Service) -> super::serve::FastLane {
     std::sync::Arc::new(move |request| {
         let id = request.uri().path().strip_prefix(GATE_PREFIX)?;
@@ -63,7 +65,7 @@ pub fn gate_fast_lane(service: Service) -> super::serve::FastLane {
             return None;
         }
         let checked = service.check_pass_from_memory(id, presented_pass(request.headers()))?;
-        Some(gate_answer(checked))
+        Some(super::browser::with_default_headers(gate_answer(checked)))
     })
 }
 
