@@ -4,14 +4,15 @@
 //! any unknown API route); every request needs `Authorization: Bearer <token>`, compared in
 //! constant time. Wrong tokens count against the client's budget of failed tries
 //! ([`super::client::FailureBudget`]): a client over it is answered 429 before its token is
-//! compared.
+//! compared. Bodies over [`MAX_BODY_BYTES`] are refused (413 `payload_too_large`), as on the
+//! public API.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +24,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::json_object;
+use super::api::{json_object, MAX_BODY_BYTES};
 use super::client::FailureBudget;
 use crate::domain::ErrorCode;
 use crate::domain::SessionView;
@@ -48,7 +49,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke))
 }
 
-/// The routes as served: each behind the admin token, wrong tokens counted in `failures`.
+/// The routes as served: each behind the admin token, wrong tokens counted in `failures`,
+/// with the public API's body limit.
 pub fn router(token: &SecretString, failures: FailureBudget) -> Router<AppState> {
     let door = Door {
         token: Arc::new(token.clone()),
@@ -58,6 +60,7 @@ pub fn router(token: &SecretString, failures: FailureBudget) -> Router<AppState>
     router
         .route_layer(middleware::from_fn_with_state(door, require_token))
         .method_not_allowed_fallback(super::api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// What the admin routes check a request against.
