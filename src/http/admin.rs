@@ -72,10 +72,10 @@ struct Door {
 
 async fn require_token(State(door): State<Door>, request: Request, next: Next) -> Response {
     let peer = super::client::peer(request.extensions());
-    match door
+    let verdict = door
         .failures
-        .bearer_is(peer, request.headers(), &door.token)
-    {
+        .bearer_is(peer, request.headers(), &door.token);
+    match verdict {
         Ok(true) => return next.run(request).await,
         Ok(false) => {}
         Err(wait) => return super::limits::too_many_failures(wait),
