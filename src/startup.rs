@@ -16,8 +16,8 @@ use secrecy::ExposeSecret;
 use crate::config::{Config, GranterMode};
 use crate::console_session::Console;
 use crate::granter::{self, Granter, Health};
-use crate::http::client::ClientLimiter;
-use crate::http::{console, fast, router, serve, Limits};
+use crate::http::client::{ClientLimiter, FailureBudget};
+use crate::http::{fast, router, serve, Limits};
 use crate::passes::{self, Keyring};
 use crate::service::{Service, ServiceSettings};
 use crate::state::{AppState, Shared};
@@ -110,6 +110,7 @@ impl Application {
             service,
             granter: health,
             metrics_token: config.metrics_token()?,
+            failures: FailureBudget::for_tokens(config.trusted_proxies.clone()),
             console: admin_token.as_ref().map(Console::new),
         }));
         telemetry::metrics_handle();
@@ -119,7 +120,6 @@ impl Application {
                 config.join_burst,
                 config.trusted_proxies.clone(),
             ),
-            sign_ins: console::sign_in_limiter(config.trusted_proxies.clone()),
             request_timeout: std::time::Duration::from_millis(config.request_timeout_ms),
             admin_token,
         };

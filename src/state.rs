@@ -19,6 +19,9 @@ pub struct Shared {
     pub granter: Health,
     /// `None`: /metrics is open.
     pub metrics_token: Option<secrecy::SecretString>,
+    /// Failed tries at the admin and metrics tokens, per client: the admin API, `/metrics`
+    /// and the console's sign-in share it.
+    pub failures: crate::http::client::FailureBudget,
     /// The operator's console; `None` without an admin token.
     pub console: Option<crate::console_session::Console>,
 }

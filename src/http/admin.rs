@@ -2,27 +2,30 @@
 //!
 //! Mounted only when `WAITING_ROOM_ADMIN_TOKEN` is set (otherwise the paths are 404 like
 //! any unknown API route); every request needs `Authorization: Bearer <token>`, compared in
-//! constant time.
+//! constant time. Wrong tokens count against the client's budget of failed tries
+//! ([`super::client::FailureBudget`]): a client over it is answered 429 before its token is
+//! compared. Bodies over [`MAX_BODY_BYTES`] are refused (413 `payload_too_large`), as on the
+//! public API.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::json_object;
+use super::api::{json_object, MAX_BODY_BYTES};
+use super::client::FailureBudget;
 use crate::domain::ErrorCode;
 use crate::domain::SessionView;
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
@@ -46,23 +49,36 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke))
 }
 
-/// The routes as served: each behind the admin token.
-pub fn router(token: &SecretString) -> Router<AppState> {
-    let token = Arc::new(token.clone());
+/// The routes as served: each behind the admin token, wrong tokens counted in `failures`,
+/// with the public API's body limit.
+pub fn router(token: &SecretString, failures: FailureBudget) -> Router<AppState> {
+    let door = Door {
+        token: Arc::new(token.clone()),
+        failures,
+    };
     let (router, _) = routes().split_for_parts();
     router
-        .route_layer(middleware::from_fn_with_state(token, require_token))
+        .route_layer(middleware::from_fn_with_state(door, require_token))
         .method_not_allowed_fallback(super::api::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-async fn require_token(
-    State(token): State<Arc<SecretString>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let given = super::api::bearer(request.headers()).unwrap_or_default();
-    if bool::from(given.as_bytes().ct_eq(token.expose_secret().as_bytes())) {
-        return next.run(request).await;
+/// What the admin routes check a request against.
+#[derive(Clone)]
+struct Door {
+    token: Arc<SecretString>,
+    failures: FailureBudget,
+}
+
+async fn require_token(State(door): State<Door>, request: Request, next: Next) -> Response {
+    let peer = super::client::peer(request.extensions());
+    let verdict = door
+        .failures
+        .bearer_is(peer, request.headers(), &door.token);
+    match verdict {
+        Ok(true) => return next.run(request).await,
+        Ok(false) => {}
+        Err(wait) => return super::limits::too_many_failures(wait),
     }
     let mut response = AppError::new(
         StatusCode::UNAUTHORIZED,
@@ -100,6 +116,7 @@ pub struct EventsPage {
         (status = 200, description = "{events, next}", body = EventsPage),
         (status = 400, description = "Bad limit or after", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
     ))]
 async fn list(
@@ -136,6 +153,7 @@ async fn list(
         (status = 200, description = "The event", body = EventFigures),
         (status = 400, description = "Bad event id", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
     ))]
 async fn show(
@@ -157,6 +175,7 @@ async fn show(
         (status = 200, description = "Figures and samples", body = EventHistory),
         (status = 400, description = "Bad event id or minutes", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
     ))]
 async fn history(
@@ -192,6 +211,7 @@ async fn history(
         (status = 200, description = "The event", body = EventFigures),
         (status = 400, description = "Bad event id, or a message that is empty, too long or not one line", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
@@ -225,6 +245,7 @@ async fn post_message(
         (status = 200, description = "The event", body = EventFigures),
         (status = 400, description = "Bad event id", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
     ))]
 async fn take_down_message(
@@ -247,6 +268,7 @@ async fn take_down_message(
         (status = 200, description = "The event", body = EventFigures),
         (status = 400, description = "Bad event id or settings", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 503, description = "Redis unavailable, or no event number left (events_full)", body = ErrorBody),
@@ -271,6 +293,7 @@ async fn replace(
         (status = 200, description = "The event", body = EventFigures),
         (status = 400, description = "Bad event id", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
     ))]
 async fn pause(
@@ -289,6 +312,7 @@ async fn pause(
         (status = 200, description = "The event", body = EventFigures),
         (status = 400, description = "Bad event id", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
     ))]
 async fn resume(
@@ -316,6 +340,7 @@ async fn set_paused(
         (status = 200, description = "The session, now LEFT", body = SessionView),
         (status = 400, description = "Malformed id", body = ErrorBody),
         (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
         (status = 404, description = "Unknown session", body = ErrorBody),
         (status = 503, description = "Redis unavailable", body = ErrorBody),
     ))]

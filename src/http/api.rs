@@ -55,7 +55,9 @@ pub fn router() -> Router<AppState> {
 
 /// The gate's fast lane (see [`super::serve`]): a check that memory can decide is
 /// answered before the router, with no router, state or service clone; the rest (keys not
-/// loaded yet, an event never guarded here, a malformed id) goes to the `gate` route.
+/// loaded yet, an event never guarded here, a malformed id) goes to the `gate` route. Its
+/// answers skip the router's layers, so they get the default headers here, as routed ones
+/// do ([`super::browser::with_default_headers`]).
 pub fn gate_fast_lane(service: Service) -> super::serve::FastLane {
     std::sync::Arc::new(move |request| {
         let id = request.uri().path().strip_prefix(GATE_PREFIX)?;
@@ -63,7 +65,7 @@ pub fn gate_fast_lane(service: Service) -> super::serve::FastLane {
             return None;
         }
         let checked = service.check_pass_from_memory(id, presented_pass(request.headers()))?;
-        Some(gate_answer(checked))
+        Some(super::browser::with_default_headers(gate_answer(checked)))
     })
 }
 
@@ -426,26 +428,33 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /metrics`: Prometheus text format; with `WAITING_ROOM_METRICS_TOKEN` set, only
-/// with `Authorization: Bearer <token>`.
+/// with `Authorization: Bearer <token>`, wrong tokens counted against the client's budget
+/// of failed tries (429 once over it, before the token is compared).
 #[utoipa::path(get, path = "/metrics", tag = "operations", summary = "Prometheus metrics",
     security(("metrics" = [])),
     responses(
         (status = 200, description = "Prometheus text format", content_type = "text/plain"),
         (status = 401, description = "WAITING_ROOM_METRICS_TOKEN is set and the request lacks it", body = ErrorBody),
+        (status = 429, description = "WAITING_ROOM_METRICS_TOKEN is set and this address sent too many wrong tokens (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
     ))]
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn metrics(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    headers: HeaderMap,
+) -> Response {
     if let Some(token) = &state.metrics_token {
-        let given = bearer(&headers).unwrap_or_default();
-        if !bool::from(subtle::ConstantTimeEq::ct_eq(
-            given.as_bytes(),
-            secrecy::ExposeSecret::expose_secret(token).as_bytes(),
-        )) {
-            return AppError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::Unauthorized,
-                "metrics need Authorization: Bearer <WAITING_ROOM_METRICS_TOKEN>",
-            )
-            .into_response();
+        let peer = super::client::peer(&extensions);
+        match state.failures.bearer_is(peer, &headers, token) {
+            Ok(true) => {}
+            Ok(false) => {
+                return AppError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthorized,
+                    "metrics need Authorization: Bearer <WAITING_ROOM_METRICS_TOKEN>",
+                )
+                .into_response()
+            }
+            Err(wait) => return super::limits::too_many_failures(wait),
         }
     }
     let handle = crate::telemetry::metrics_handle();

@@ -5,8 +5,10 @@
 //! - Signing in: the admin token (`WAITING_ROOM_ADMIN_TOKEN`) is entered once. The answer
 //!   sets `vestibule_console`, a cookie signed (HMAC) with a key derived from the token:
 //!   `HttpOnly`, `SameSite=Strict`, `Secure` over https, good for 12 hours.
-//!   A new token ends every session made with the old one. Sign-in attempts are limited
-//!   per client address.
+//!   A new token ends every session made with the old one. Wrong tokens count against the
+//!   client's budget of failed tries, shared with the admin API and `/metrics`
+//!   ([`super::client::FailureBudget`]); a client over it is refused before its token is
+//!   compared.
 //! - Every form carries a token derived from the session (`csrf`), and posts from another
 //!   site are refused before that ([`super::browser`]), so another site cannot steer an
 //!   event with an operator's cookie.
@@ -16,18 +18,16 @@
 //! The console is mounted only when an admin token is set, like `/api/admin`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
-use axum::{Extension, Form, Router};
+use axum::{Form, Router};
 use serde_json::{Map, Value};
 
 use super::admin::parse_settings;
-use super::client::ClientLimiter;
 use crate::console_session::{removal, Console, Flash, SESSION_COOKIE};
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, SessionId};
@@ -36,20 +36,8 @@ use crate::service::Service;
 use crate::state::AppState;
 use crate::visitor::is_https;
 
-/// Sign-in attempts per client address: a burst of this many, then [`SIGN_IN_PER_MINUTE`].
-/// Guessing a long random token at that pace is hopeless (README, "The operator's
-/// console", says how long a token to use).
-const SIGN_IN_BURST: u32 = 20;
-const SIGN_IN_PER_MINUTE: u32 = 10;
-
-/// The limit on sign-in attempts; `trusted`: the proxies whose forwarded addresses name
-/// the client.
-pub fn sign_in_limiter(trusted: Vec<ipnet::IpNet>) -> ClientLimiter {
-    ClientLimiter::per_minute(SIGN_IN_PER_MINUTE, SIGN_IN_BURST, trusted)
-}
-
-/// The console's form posts; `sign_ins` limits the sign-in attempts.
-pub fn router(sign_ins: ClientLimiter) -> Router<AppState> {
+/// The console's form posts.
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/sign-in", post(sign_in))
         .route("/admin/sign-out", post(sign_out))
@@ -59,7 +47,6 @@ pub fn router(sign_ins: ClientLimiter) -> Router<AppState> {
         .route("/admin/events/{id}/resume", post(resume))
         .route("/admin/events/{id}/message", post(message))
         .route("/admin/events/{id}/revoke", post(revoke))
-        .layer(Extension(sign_ins))
 }
 
 type Fields = Result<Form<HashMap<String, String>>, FormRejection>;
@@ -117,7 +104,6 @@ fn console_of(state: &AppState) -> Result<Console, Refused> {
 /// `POST /admin/sign-in {token}`.
 async fn sign_in(
     State(state): State<AppState>,
-    Extension(sign_ins): Extension<ClientLimiter>,
     extensions: axum::http::Extensions,
     headers: HeaderMap,
     form: Fields,
@@ -126,26 +112,31 @@ async fn sign_in(
         Ok(c) => c,
         Err(r) => return r.answer(&headers),
     };
-    let peer = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-    if let Err(wait) = sign_ins.check_client(peer, &headers) {
-        let text = format!(
-            "Too many sign-in attempts from this address: try again in {} s.",
-            wait.as_secs().max(1)
-        );
-        return back(&console, &headers, "/admin", false, &text);
-    }
+    let peer = super::client::peer(&extensions);
     let token = form.ok().and_then(|Form(f)| f.get("token").cloned());
-    if !token.is_some_and(|t| console.is_token(&t)) {
-        tracing::warn!("console sign-in with a wrong token");
-        return back(
-            &console,
-            &headers,
-            "/admin",
-            false,
-            "That is not the admin token.",
-        );
+    let right = state.failures.attempt(peer, &headers, || {
+        token.as_deref().is_some_and(|t| console.is_token(t))
+    });
+    match right {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!("console sign-in with a wrong token");
+            return back(
+                &console,
+                &headers,
+                "/admin",
+                false,
+                "That is not the admin token.",
+            );
+        }
+        Err(wait) => {
+            metrics::counter!(crate::telemetry::names::RATE_LIMITED).increment(1);
+            let text = format!(
+                "Too many sign-in attempts from this address: try again in {} s.",
+                super::limits::whole_seconds(wait)
+            );
+            return back(&console, &headers, "/admin", false, &text);
+        }
     }
     let secure = is_https(&headers);
     (

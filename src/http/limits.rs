@@ -1,4 +1,5 @@
-//! Abuse limits: a per-client rate limit on joins and a deadline for every request. The
+//! Abuse limits: a per-client rate limit on joins and a deadline for every request (and the
+//! answer to a client over its budget of failed tries at a token). The
 //! client is the TCP peer, or behind trusted proxies the address they forward (see
 //! [`super::client::client_ip`]). A browser's form post that hits a limit is sent back to its page with
 //! the reason, as a refused join is; everyone else gets the JSON error.
@@ -70,20 +71,39 @@ pub async fn limit_joins(
             if let Some(back) = form_post_back(&request, message) {
                 return back;
             }
-            let mut response = AppError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                ErrorCode::RateLimited,
-                message,
-            )
-            .into_response();
-            let seconds = wait.as_secs().max(1);
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return response;
+            return rate_limited(message, wait);
         }
     }
     next.run(request).await
+}
+
+/// 429 `rate_limited` with `Retry-After`: `wait` in whole seconds, rounded up, at least 1.
+pub fn rate_limited(message: &str, wait: Duration) -> Response {
+    let mut response = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RateLimited,
+        message,
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(whole_seconds(wait)));
+    response
+}
+
+/// `wait` in whole seconds, rounded up, at least 1: what `Retry-After` says.
+pub fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
+}
+
+/// The answer to a client over its budget of failed tries at a token (see
+/// [`super::client::FailureBudget`]), counted in `vestibule_rate_limited_total`.
+pub fn too_many_failures(wait: Duration) -> Response {
+    metrics::counter!(names::RATE_LIMITED).increment(1);
+    rate_limited(
+        "too many wrong tokens from this address; wait before trying again",
+        wait,
+    )
 }
 
 /// Middleware: a request that takes longer than the deadline is answered 503 (JSON), or

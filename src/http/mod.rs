@@ -1,7 +1,9 @@
 //! The HTTP surface: the router and its state, the public JSON routes ([`api`]), the admin
 //! routes ([`admin`]), the console's form posts ([`console`]), the middleware (client
 //! limits, deadline, CSRF guard and security headers), the OpenAPI document and the server
-//! loop. The pages themselves are the Leptos app (`crate::app`).
+//! loop. Failed tries at the admin and metrics tokens are limited per client
+//! ([`client::FailureBudget`], in the state). The pages themselves are the Leptos app
+//! (`crate::app`).
 
 pub mod admin;
 pub mod api;
@@ -28,8 +30,6 @@ use client::ClientLimiter;
 /// The limits every request passes through.
 pub struct Limits {
     pub joins: ClientLimiter,
-    /// Sign-in attempts to the console.
-    pub sign_ins: ClientLimiter,
     pub request_timeout: std::time::Duration,
     /// Admin routes are mounted only with a token.
     pub admin_token: Option<secrecy::SecretString>,
@@ -60,8 +60,8 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     let mut router = Router::new();
     if let Some(token) = &limits.admin_token {
         router = router
-            .merge(admin::router(token))
-            .merge(console::router(limits.sign_ins.clone()));
+            .merge(admin::router(token, state.failures.clone()))
+            .merge(console::router());
     }
     router
         .merge(api::router())

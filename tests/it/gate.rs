@@ -179,6 +179,52 @@ async fn h2_a_pass_opens_its_own_events_door_only() {
 }
 
 #[tokio::test]
+async fn gate_answers_from_memory_carry_the_security_headers_of_routed_answers() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &[]).await;
+    let (_, pass) = admitted(&app, "A", "u").await;
+    let check = |event: &'static str| {
+        let (app, pass) = (&app, pass.clone());
+        async move {
+            app.http
+                .get(app.url(&format!("{GATE}/{event}")))
+                .bearer_auth(pass)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The first check loads the event's revocations (the router); the next ones are
+    // answered from memory, before the router and its layers.
+    assert_eq!(check("A").await.status(), StatusCode::NO_CONTENT);
+    let opened = check("A").await;
+    let refused = check("B").await;
+    assert_eq!(opened.status(), StatusCode::NO_CONTENT);
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    for res in [&opened, &refused] {
+        let status = res.status();
+        for (name, value) in [
+            ("cache-control", "no-store"),
+            ("x-content-type-options", "nosniff"),
+            ("x-frame-options", "DENY"),
+            ("referrer-policy", "strict-origin"),
+            (
+                "content-security-policy",
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+        ] {
+            assert_eq!(
+                res.headers().get(name).and_then(|v| v.to_str().ok()),
+                Some(value),
+                "{name} on the {status}"
+            );
+        }
+    }
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "wrong_event");
+}
+
+#[tokio::test]
 async fn the_gate_refuses_with_a_json_reason() {
     let redis = TestRedis::start();
     let app = spawn_app(&redis, &[]).await;

@@ -364,6 +364,179 @@ async fn metrics_can_require_a_token() {
     assert_eq!(res.status(), StatusCode::OK);
 }
 
+/// `GET path` with `Authorization: Bearer token`, through the trusted proxy for `client`.
+async fn with_token(app: &TestApp, path: &str, client: &str, token: &str) -> reqwest::Response {
+    app.http
+        .get(app.url(path))
+        .header("x-forwarded-for", client)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Asserts a 429 `rate_limited` with a `Retry-After` of 1 to 6 seconds.
+async fn assert_limited(res: reqwest::Response, what: &str) {
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "{what}");
+    let wait: u64 = res.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=6).contains(&wait), "{what}: Retry-After {wait}");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{what}: {body}");
+}
+
+#[tokio::test]
+async fn wrong_tokens_are_limited_per_client_and_then_even_the_right_one_is_refused() {
+    let redis = TestRedis::start();
+    let args = [
+        "--admin-token",
+        ADMIN_TOKEN,
+        "--metrics-token",
+        "scrape",
+        "--trusted-proxies",
+        "127.0.0.1/32",
+    ];
+    let app = spawn_app(&redis, &args).await;
+    // The right tokens, however often, are never limited.
+    for n in 0..100 {
+        let res = with_token(&app, "/api/admin/events", "192.0.2.1", ADMIN_TOKEN).await;
+        assert_eq!(res.status(), StatusCode::OK, "admin call {n}");
+        let res = with_token(&app, "/metrics", "192.0.2.1", "scrape").await;
+        assert_eq!(res.status(), StatusCode::OK, "scrape {n}");
+    }
+    // A client guessing: 20 wrong tokens are each answered 401.
+    let guesser = "2001:db8:1:2::1";
+    for n in 0..20 {
+        let res = with_token(&app, "/api/admin/events", guesser, &format!("guess-{n}")).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    // Then every request of that client (its whole /64) is refused before its token is
+    // compared: a right guess looks like a wrong one, on /metrics too.
+    for (path, client, token) in [
+        ("/api/admin/events", guesser, "guess-20"),
+        ("/api/admin/events", guesser, ADMIN_TOKEN),
+        ("/api/admin/events", "2001:db8:1:2:ffff::7", ADMIN_TOKEN),
+        ("/metrics", guesser, "scrape"),
+    ] {
+        let res = with_token(&app, path, client, token).await;
+        assert_limited(res, &format!("{path} from {client} with {token}")).await;
+    }
+    // Other clients behind the same proxy are not affected.
+    for client in ["192.0.2.1", "2001:db8:1:3::1"] {
+        let res = with_token(&app, "/api/admin/events", client, ADMIN_TOKEN).await;
+        assert_eq!(res.status(), StatusCode::OK, "{client}");
+    }
+
+    // Guessing the metrics token alone, with no admin token set.
+    let metrics = spawn_app(&redis, &["--metrics-token", "scrape"]).await;
+    for n in 0..20 {
+        let res = metrics
+            .http
+            .get(metrics.url("/metrics"))
+            .bearer_auth(format!("guess-{n}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    let res = metrics
+        .http
+        .get(metrics.url("/metrics"))
+        .bearer_auth("scrape")
+        .send()
+        .await
+        .unwrap();
+    assert_limited(res, "/metrics with the right token after 20 wrong ones").await;
+}
+
+/// Sends `head` (with its blank line) and `body` on a connection of its own; the answer's
+/// status and JSON body. The body is written from another task: the server may answer
+/// before it has read it all and then close the connection, which fails the rest of the
+/// write, not the answer already sent.
+async fn send_raw(app: &TestApp, head: String, body: Vec<u8>) -> (u16, Value) {
+    let stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let writing = tokio::spawn(async move {
+        if writer.write_all(head.as_bytes()).await.is_ok() {
+            let _ = writer.write_all(&body).await;
+        }
+    });
+    let complete = |answer: &[u8]| {
+        let text = String::from_utf8_lossy(answer);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            return false;
+        };
+        head.lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<usize>().ok())?
+            })
+            .is_some_and(|length| body.len() >= length)
+    };
+    let mut answer = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    while !complete(&answer) {
+        let read = tokio::time::timeout(Duration::from_secs(10), reader.read(&mut buf))
+            .await
+            .expect("an answer within 10 s");
+        match read {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    writing.abort();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no answer: {text:?}"));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
+    (
+        status.unwrap_or_else(|| panic!("no status: {head}")),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn admin_routes_refuse_bodies_over_16_kib_with_the_json_413_and_change_nothing() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let path = "/api/admin/events/big";
+    let (code, body) = admin(&app, Method::PUT, path, Some(json!({ "capacity": 3 }))).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    // Valid JSON padded with white space to 1 MB: read, it would be applied.
+    let padding = " ".repeat(1024 * 1024);
+    for (route, body) in [
+        (
+            path.to_string(),
+            format!(r#"{{"capacity": 7,{padding}"paused": true}}"#),
+        ),
+        (
+            format!("{path}/message"),
+            format!(r#"{{{padding}"text": "Doors open at 10:05"}}"#),
+        ),
+    ] {
+        let head = format!(
+            "PUT {route} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {ADMIN_TOKEN}\r\n\
+             content-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            app.addr,
+            body.len()
+        );
+        let (status, answer) = send_raw(&app, head, body.into_bytes()).await;
+        assert_eq!(status, 413, "PUT {route}: {answer}");
+        assert_eq!(answer["error"]["code"], "payload_too_large", "{answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("16384"), "{answer}");
+    }
+    let (_, event) = admin(&app, Method::GET, path, None).await;
+    assert_eq!(event["capacity"], 3, "{event}");
+    assert_eq!(event["paused"], false, "{event}");
+    assert_eq!(event["message"], Value::Null, "{event}");
+}
+
 #[tokio::test]
 async fn nobody_is_told_to_poll_slower_than_the_abandonment_period_allows() {
     let redis = TestRedis::start();
