@@ -168,12 +168,14 @@ impl Store {
             .filter(|r| r.gone)
             .map(|r| &r.event_id)
             .collect();
-        for ((event, _, _), applied) in updates.iter().zip(applied) {
-            // Deleted, and not woken since: its registry entry may go after the grace.
-            if applied && gone.contains(event) {
-                self.mark_for_unregistering(event).await?;
-            }
-        }
+        // Deleted, and not woken since: their registry entries may go after the grace.
+        let ended: Vec<&EventId> = updates
+            .iter()
+            .zip(applied)
+            .filter(|((event, _, _), applied)| *applied && gone.contains(event))
+            .map(|((event, _, _), _)| event)
+            .collect();
+        self.mark_for_unregistering(&ended).await?;
         let next_in = if events.len() >= TAKE {
             Some(Duration::ZERO)
         } else {
@@ -221,16 +223,20 @@ impl Store {
         Ok((applied, now, head))
     }
 
-    /// Marks an event whose keys were deleted: its registry entry is dropped by a sweep
-    /// once the mark is [`GrantParams::unregister_after_ms`] old, unless a join or an
-    /// operator numbered it again meanwhile (`lua/register.lua` takes the mark away).
-    async fn mark_for_unregistering(&self, event: &EventId) -> Result<(), StoreError> {
+    /// Marks events whose keys were deleted (one command): each one's registry entry is
+    /// dropped by a sweep once the mark is [`GrantParams::unregister_after_ms`] old,
+    /// unless a join or an operator numbered it again meanwhile (`lua/register.lua` takes
+    /// the mark away).
+    async fn mark_for_unregistering(&self, events: &[&EventId]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now = crate::clock::now_ms();
         let mut pipe = redis::pipe();
-        pipe.cmd("ZADD")
-            .arg(CLOSING)
-            .arg("NX")
-            .arg(crate::clock::now_ms())
-            .arg(event.as_str());
+        let cmd = pipe.cmd("ZADD").arg(CLOSING).arg("NX");
+        for event in events {
+            cmd.arg(now).arg(event.as_str());
+        }
         self.query::<()>(&pipe).await
     }
 
@@ -317,9 +323,12 @@ impl Store {
             .into_iter()
             .flatten()
             .collect();
-        for r in reports.iter().filter(|r| r.gone) {
-            self.mark_for_unregistering(&r.event_id).await?;
-        }
+        let gone: Vec<&EventId> = reports
+            .iter()
+            .filter(|r| r.gone)
+            .map(|r| &r.event_id)
+            .collect();
+        self.mark_for_unregistering(&gone).await?;
         let dropped = self.unregister_closed(params).await?;
         if dropped > 0 {
             tracing::info!(dropped, "registry entries of deleted events dropped");
