@@ -596,8 +596,37 @@ async fn the_page_of_an_ended_event_writes_nothing() {
     };
     assert!(!meta_exists(&mut conn), "the event ended");
     assert!(marked(&mut conn).is_some(), "its entry is to be dropped");
+    // A browser with a visitor cookie (its page looks its place up): it joined another
+    // event through the room's own form.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let joined = client
+        .post(app.url(<vestibule::server_fns::JoinEvent as leptos::server_fn::ServerFn>::PATH))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .header("origin", format!("http://{}", app.addr))
+        .header("sec-fetch-site", "same-origin")
+        .body("event_id=elsewhere&return_to=")
+        .send()
+        .await
+        .unwrap();
+    assert!(joined.status().is_redirection(), "{}", joined.status());
+    let cookie = joined.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     for _ in 0..3 {
-        let res = app.http.get(app.url("/e/ended")).send().await.unwrap();
+        let res = client
+            .get(app.url("/e/ended"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
     }
     assert!(
