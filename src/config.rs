@@ -274,7 +274,10 @@ impl Config {
             abandon_ms: self.abandon_seconds * 1_000,
             batch: self.granter_batch,
             retention_ms: self.retention_seconds * 1_000,
+            // Longer than two request deadlines (see GrantParams); events whose entries go
+            // are events nobody configured, which keep nothing longer than this either.
             unregister_after_ms: (self.retention_seconds * 1_000)
+                .min(crate::store::UNCONFIGURED_RETENTION_MS)
                 .max(self.request_timeout_ms.saturating_mul(2)),
         }
     }

@@ -75,12 +75,22 @@ pub struct PassOutcome {
     pub lag: Option<Duration>,
 }
 
+/// An event's next time in the schedule, as its pass leaves it: the stamp of the pass's
+/// lease (`None` for the sweep, which took nothing) and when it is next due (`None`:
+/// nothing is).
+type Next = (EventId, Option<String>, Option<u64>);
+
 /// How often a busy event an operator configured is sampled for the console (see
 /// [`Store::history`]).
 pub const SAMPLE_MS: u64 = 5_000;
 
 /// How much of an event's samples is kept.
 pub const HISTORY_MS: u64 = 3_600_000;
+
+/// The longest an event nobody configured (made by its first join, in the open mode)
+/// keeps its ended sessions and passed joins, whatever the retention: so what a made-up
+/// event costs Redis lasts at most its sessions' time and this long.
+pub const UNCONFIGURED_RETENTION_MS: u64 = 600_000;
 
 /// Most events one pass takes from the schedule (a pass that takes this many is followed
 /// by another at once).
@@ -195,12 +205,12 @@ impl Store {
     /// which updates were made, Redis's time and the schedule's earliest time.
     async fn reschedule(
         &self,
-        updates: &[(EventId, Option<String>, Option<u64>)],
+        updates: &[Next],
     ) -> Result<(Vec<bool>, u64, Option<u64>), StoreError> {
         let mut applied = Vec::with_capacity(updates.len());
         let (mut now, mut head) = (0, None);
         // One call per chunk (at least one): a long list stays within Lua's limits.
-        let chunks: Vec<&[(EventId, Option<String>, Option<u64>)]> = if updates.is_empty() {
+        let chunks: Vec<&[Next]> = if updates.is_empty() {
             vec![&[]]
         } else {
             updates.chunks(1_000).collect()
@@ -333,7 +343,7 @@ impl Store {
         if dropped > 0 {
             tracing::info!(dropped, "registry entries of deleted events dropped");
         }
-        let updates: Vec<(EventId, Option<String>, Option<u64>)> = reports
+        let updates: Vec<Next> = reports
             .iter()
             .filter(|r| r.due_ms.is_some())
             .map(|r| (r.event_id.clone(), None, r.due_ms))
@@ -363,7 +373,11 @@ impl Store {
             params.retention_ms.to_string(),
         ];
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let sampling = &[SAMPLE_MS.to_string(), HISTORY_MS.to_string()];
+        let sampling = &[
+            SAMPLE_MS.to_string(),
+            HISTORY_MS.to_string(),
+            UNCONFIGURED_RETENTION_MS.to_string(),
+        ];
         let args = &args;
         // Owned ids: a stream of borrowed ones trips the compiler's `Send` check.
         futures::stream::iter(events.to_vec())
@@ -377,7 +391,7 @@ impl Store {
         &self,
         event: &EventId,
         args: &[&str],
-        sampling: &[String; 2],
+        sampling: &[String; 3],
     ) -> Result<Option<GrantReport>, StoreError> {
         let Some(known) = self.looked_up(event).await? else {
             return Ok(None);
@@ -389,7 +403,13 @@ impl Store {
         let args: Vec<&str> = args
             .iter()
             .copied()
-            .chain([seed.as_str(), &number, &sampling[0], &sampling[1]])
+            .chain([
+                seed.as_str(),
+                &number,
+                &sampling[0],
+                &sampling[1],
+                &sampling[2],
+            ])
             .collect();
         let report = match self
             .script::<Value>(

@@ -32,7 +32,10 @@ pub use connection::Target;
 use connection::{Conn, Connector};
 use error::error_code;
 pub use error::StoreError;
-pub use grant::{GrantParams, GrantReport, PassOutcome, Placement, HISTORY_MS, SAMPLE_MS};
+pub use grant::{
+    GrantParams, GrantReport, PassOutcome, Placement, HISTORY_MS, SAMPLE_MS,
+    UNCONFIGURED_RETENTION_MS,
+};
 pub use polls::{REFRESH as SNAPSHOT_REFRESH, SESSIONS as REMEMBERED_SESSIONS};
 use registry::{Known, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, SessionRecord};

@@ -372,6 +372,9 @@ impl Store {
     }
 }
 
+/// `lua/snapshot.lua`'s reply as Redis gives it: {fields, left_n, leaves, wake}.
+type SnapshotRow = (Vec<Option<String>>, u64, Vec<(u64, u64)>, i64);
+
 /// One `lua/snapshot.lua` reply.
 struct SnapshotReply {
     /// The meta's fields, as `VIEW_FIELDS` in common.lua.
@@ -387,7 +390,7 @@ struct SnapshotReply {
 impl Store {
     async fn snapshot_call(&self, known: &Known, since: u64) -> Result<SnapshotReply, StoreError> {
         let k = &known.keys;
-        let (fields, left_n, leaves, wake): (Vec<Option<String>>, u64, Vec<(u64, u64)>, i64) = self
+        let (fields, left_n, leaves, wake): SnapshotRow = self
             .script(
                 &self.scripts.snapshot,
                 &[&k.meta, &k.leftlog],

@@ -269,6 +269,38 @@ async fn made_up_events_with_sessions_cost_no_pass_until_something_is_due() {
     })
     .await;
     assert_eq!(scheduled(&redis), 2_000);
+    // An ended session of an event nobody configured is kept ten minutes, not the hour of
+    // the retention: the last of them is due by then.
+    let last: Vec<(String, f64)> = redis::cmd("ZRANGE")
+        .arg(vestibule::store::keys::DUE)
+        .arg(-1)
+        .arg(-1)
+        .arg("WITHSCORES")
+        .query(&mut redis.conn())
+        .unwrap();
+    let latest = last[0].1 as u64;
+    assert!(
+        latest <= vestibule::clock::now_ms() + vestibule::store::UNCONFIGURED_RETENTION_MS,
+        "purge due in {} s",
+        latest.saturating_sub(vestibule::clock::now_ms()) / 1_000
+    );
+    let memory = |redis: &TestRedis| -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg("memory")
+            .query(&mut redis.conn())
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("used_memory:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let per_event = memory(&redis).saturating_sub(memory(&empty_redis)) / 2_000;
+    eprintln!("Redis memory: {per_event} bytes per made-up event with a session");
+    // Its join's stream (Redis gives a new stream node 4 KB), meta, session and user
+    // buckets, active or ended set: no console samples (another stream) for made-up events.
+    assert!(per_event < 8_000, "{per_event} bytes per made-up event");
     let (empty, busy) = tokio::join!(
         quiet_window(&empty_redis, Duration::from_secs(3)),
         quiet_window(&redis, Duration::from_secs(3))

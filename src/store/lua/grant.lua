@@ -19,9 +19,9 @@
 -- granter outside Redis (src/draw.rs) and written beside it (`draw_entry` in
 -- common.lua); until it is (`draw_ready`), nobody of the draw is admitted, and this pass
 -- asks for it (`place`, handed to one process at a time for PLACE_LEASE_MS).
--- The console's figures (README, "The operator's console"): while the event has work, a
--- pass records a sample of its line every sampleMs (and one as it goes quiet) in the
--- series stream, which keeps historyMs of them.
+-- The console's figures (README, "The operator's console"): while an event an operator
+-- configured has work, a pass records a sample of its line every sampleMs (and one as it
+-- goes quiet) in the series stream, which keeps historyMs of them.
 -- The schedule (README, "Architecture"): the pass reports when the event next needs a
 -- pass (`due`: the next expiry, rate window, opening, purge, revocation to forget,
 -- placement retry, or for an event an operator configured the next sample; -1 when
@@ -32,7 +32,8 @@
 --       series, orders prefix, ranks prefix, leftlog
 -- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs, seed (64 hex digits,
 --       fresh from the caller, used only if this pass draws), event number (6 hex digits),
---       sampleMs, historyMs
+--       sampleMs, historyMs, the retention of an event nobody configured (at most: see
+--       UNCONFIGURED_RETENTION_MS in store/grant.rs)
 -- Returns name/value pairs: granted, expired, abandoned, more (1 if a batch ran out),
 -- due, waiting, active, idle (1|0, or 2: idle, and its keys deleted: see unconfigured),
 -- and `place` {round, seed, lo, n} when this caller is to write a draw's order.
@@ -105,6 +106,10 @@ local placing_until = tonumber(cfg[17]) or 0
 local opened = not opens_at or now >= opens_at
 local paused = cfg[2] == '1'
 local configured = cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] or cfg[18] or cfg[19] or cfg[20]
+if not configured then
+  -- A made-up event's leftovers last a bounded time, whatever the retention.
+  retention_ms = math.min(retention_ms, tonumber(ARGV[10]))
+end
 if not opened then
   free = 0
 end
@@ -410,8 +415,10 @@ local function settle(waiting, active_now, due, idle, admitted)
   end
   local gone = idle and not configured
   -- A sample of the line for the console: waiting, active, capacity, admitted so far. The
-  -- samples of a quiet event go with its last hour (the key expires).
-  if (went_quiet and not gone) or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms) then
+  -- samples of a quiet event go with its last hour (the key expires). Only events an
+  -- operator configured are sampled: a stream costs Redis some 5 KB, more than everything
+  -- else a made-up event holds.
+  if configured and (went_quiet or (not idle and now - (tonumber(cfg[15]) or 0) >= sample_ms)) then
     redis.call('XADD', series, 'MINID', '~', now - history_ms, '*',
       'w', math.max(waiting, 0), 'a', active_now, 'c', capacity, 'g', admitted)
     redis.call('PEXPIRE', series, history_ms)
