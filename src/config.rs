@@ -20,6 +20,15 @@ pub enum GranterMode {
     Manual,
 }
 
+/// Where the room's time comes from (see [`crate::clock::Clock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockMode {
+    /// The system's clock, and Redis's in the scripts.
+    System,
+    /// A time that moves only when the process's holder moves it (tests).
+    Manual,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -131,6 +140,11 @@ pub struct Config {
     /// (the tests of the rules). Never for a real room.
     #[arg(long, env = "WAITING_ROOM_GRANTER_MODE", value_enum, default_value_t = GranterMode::Auto, hide = true)]
     pub granter_mode: GranterMode,
+
+    /// `manual`: the room's time moves only when the process's holder moves it (the tests
+    /// of expiry, retention and openings). Never for a real room.
+    #[arg(long, env = "WAITING_ROOM_CLOCK", value_enum, default_value_t = ClockMode::System, hide = true)]
+    pub clock: ClockMode,
 
     /// Most joins one granter script handles per event and pass.
     #[arg(long, env = "WAITING_ROOM_GRANTER_BATCH", default_value_t = 1_000,
@@ -279,6 +293,14 @@ impl Config {
             unregister_after_ms: (self.retention_seconds * 1_000)
                 .min(crate::store::UNCONFIGURED_RETENTION_MS)
                 .max(self.request_timeout_ms.saturating_mul(2)),
+        }
+    }
+
+    /// The room's clock, as [`Config::clock`] says.
+    pub fn room_clock(&self) -> crate::clock::Clock {
+        match self.clock {
+            ClockMode::System => crate::clock::Clock::System,
+            ClockMode::Manual => crate::clock::Clock::manual(),
         }
     }
 

@@ -198,7 +198,6 @@ pub async fn find_place(
 /// answer carries the pass as a cookie and where to go on to.
 #[server]
 pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceView, ServerFnError> {
-    use crate::clock::now_ms;
     use crate::domain::{SessionId, Status};
     use crate::visitor::is_https;
     use ssr::{check_owner, continue_to, fail, headers, service, set_cookie};
@@ -215,7 +214,7 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
         session.access_token.as_deref(),
         session.active_until_ms,
     ) {
-        let seconds = until.saturating_sub(now_ms()) / 1_000;
+        let seconds = until.saturating_sub(service.now()) / 1_000;
         set_cookie(secrets.cookies.pass(pass, seconds, is_https(&headers)));
         continue_url = continue_to(session.target_url.as_deref(), return_to.trim());
     }

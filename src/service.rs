@@ -9,7 +9,6 @@ use tokio::sync::OnceCell;
 
 use secrecy::ExposeSecret;
 
-use crate::clock::now_ms;
 use crate::config::{EventsMode, SecretSource};
 use crate::domain::ErrorCode;
 use crate::domain::{
@@ -107,6 +106,11 @@ impl Service {
         &self.inner.store
     }
 
+    /// The room's time (unix ms).
+    pub fn now(&self) -> u64 {
+        self.inner.store.clock().now_ms()
+    }
+
     pub fn revocations(&self) -> Arc<Revocations> {
         self.inner.revocations.clone()
     }
@@ -159,7 +163,7 @@ impl Service {
         user: &UserId,
         proof: Proof,
     ) -> Result<JoinOutcome, AppError> {
-        let now = now_ms();
+        let now = self.now();
         let mode = JoinMode::Create {
             register_event: self.inner.settings.events == EventsMode::Open,
         };
@@ -196,7 +200,7 @@ impl Service {
         event: &EventId,
         user: &UserId,
     ) -> Result<Option<SessionView>, AppError> {
-        let now = now_ms();
+        let now = self.now();
         match self.inner.store.join(event, user, JoinMode::Peek).await? {
             JoinReply::Existing(record) | JoinReply::Created(record) => {
                 Ok(Some(self.view(record, now).await?))
@@ -210,7 +214,7 @@ impl Service {
     }
 
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, AppError> {
-        let now = now_ms();
+        let now = self.now();
         metrics::counter!(names::STATUS_POLLS).increment(1);
         let record = self
             .inner
@@ -222,7 +226,7 @@ impl Service {
     }
 
     pub async fn leave(&self, sid: SessionId) -> Result<SessionView, AppError> {
-        let now = now_ms();
+        let now = self.now();
         let left = self
             .inner
             .store
@@ -243,7 +247,7 @@ impl Service {
     pub async fn check_pass(&self, event: &EventId, pass: Option<&str>) -> Result<(), AppError> {
         let pass = presented(pass)?;
         let secrets = self.secrets().await?;
-        let now = now_ms();
+        let now = self.now();
         let Some(session) = self.decide(secrets, event.as_str(), pass, now)? else {
             return Ok(());
         };
@@ -270,7 +274,7 @@ impl Service {
             Err(no_pass) => return Some(Err(no_pass)),
         };
         let secrets = self.inner.secrets.get()?;
-        match self.decide(secrets, event, pass, now_ms()) {
+        match self.decide(secrets, event, pass, self.now()) {
             Ok(None) => Some(Ok(())),
             Ok(Some(_)) => None,
             Err(refusal) => Some(Err(refusal)),
@@ -337,7 +341,7 @@ impl Service {
         limit: usize,
     ) -> Result<(Vec<EventFigures>, bool), AppError> {
         let (events, more) = self.inner.store.events(after, limit).await?;
-        let now = now_ms();
+        let now = self.now();
         Ok((
             events.into_iter().map(|e| self.figures(e, now)).collect(),
             more,
@@ -358,14 +362,14 @@ impl Service {
     /// One event's settings and figures (defaults and zeros for an unknown event).
     pub async fn event(&self, event: &EventId) -> Result<EventFigures, AppError> {
         let overview = self.inner.store.event(event).await?;
-        Ok(self.figures(overview, now_ms()))
+        Ok(self.figures(overview, self.now()))
     }
 
     /// An event's figures now and the samples of its line over the last `minutes`
     /// (at most an hour).
     pub async fn history(&self, event: &EventId, minutes: u64) -> Result<EventHistory, AppError> {
         let figures = self.event(event).await?;
-        let now = now_ms();
+        let now = self.now();
         let since = now.saturating_sub((minutes * 60_000).min(HISTORY_MS));
         let samples = self.inner.store.history(event, since).await?;
         Ok(EventHistory {
@@ -471,7 +475,7 @@ impl Service {
     pub fn status_from_memory(&self, sid: &SessionId) -> Option<SessionView> {
         let record = self.inner.store.status_from_memory(sid)?;
         metrics::counter!(names::STATUS_POLLS).increment(1);
-        Some(self.view_with(record, now_ms(), None))
+        Some(self.view_with(record, self.now(), None))
     }
 
     async fn view(&self, r: SessionRecord, now: u64) -> Result<SessionView, AppError> {

@@ -59,6 +59,7 @@ impl Application {
             config.redis_timeout(),
             config.durability(),
             config.heartbeat_ms(),
+            config.room_clock(),
         )?
         .with_request_deadline(std::time::Duration::from_millis(config.request_timeout_ms));
         let secrets = config.secret_source()?;
@@ -142,6 +143,11 @@ impl Application {
     /// The granter, to step by hand in manual mode.
     pub fn granter(&self) -> Granter {
         self.granter.clone()
+    }
+
+    /// The room's clock (a manual one moves when its holder advances it).
+    pub fn clock(&self) -> crate::clock::Clock {
+        self.granter.store.clock().clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

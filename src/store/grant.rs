@@ -10,6 +10,7 @@ use redis::Value;
 
 use super::ids::event_number_hex;
 use super::keys::{CLOSING, DUE, EVENTS, FREE_NUMBERS};
+use super::scripts::{self, Reply};
 use super::{hex, Store, StoreError, Writes, CONCURRENT_EVENTS};
 use crate::domain::EventId;
 
@@ -119,11 +120,17 @@ impl Store {
     /// One granter pass over the events whose time has come: each leased, passed, and
     /// given its next time (or taken out) unless woken meanwhile.
     pub async fn grant_due(&self, params: &GrantParams) -> Result<PassOutcome, StoreError> {
+        let call = scripts::TakeDue {
+            due: DUE,
+            now: self.clock.for_script(),
+            most: TAKE.to_string(),
+            lease_ms: LEASE_MS.to_string(),
+        };
         let taken: Vec<Value> = self
             .script(
                 &self.scripts.take_due,
-                &[DUE],
-                &[&TAKE.to_string(), &LEASE_MS.to_string()],
+                &call.keys(),
+                &call.args(),
                 Writes::Incidental,
             )
             .await?;
@@ -216,7 +223,12 @@ impl Store {
             updates.chunks(1_000).collect()
         };
         for chunk in chunks {
-            let mut args = Vec::with_capacity(chunk.len() * 3);
+            let fixed = scripts::Reschedule {
+                due: DUE,
+                now: self.clock.for_script(),
+            };
+            let mut args: Vec<String> = fixed.args().into_iter().map(String::from).collect();
+            // RESCHEDULE_ARGS
             for (event, stamp, due) in chunk {
                 args.push(event.to_string());
                 args.push(stamp.clone().unwrap_or_default());
@@ -224,7 +236,12 @@ impl Store {
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let reply: Vec<i64> = self
-                .script(&self.scripts.reschedule, &[DUE], &args, Writes::Incidental)
+                .script(
+                    &self.scripts.reschedule,
+                    &fixed.keys(),
+                    &args,
+                    Writes::Incidental,
+                )
                 .await?;
             now = reply.first().copied().unwrap_or(0).max(0) as u64;
             head = reply.get(1).and_then(|&h| u64::try_from(h).ok());
@@ -241,7 +258,7 @@ impl Store {
         if events.is_empty() {
             return Ok(());
         }
-        let now = crate::clock::now_ms();
+        let now = self.clock.now_ms();
         let mut pipe = redis::pipe();
         let cmd = pipe.cmd("ZADD").arg(CLOSING).arg("NX");
         for event in events {
@@ -254,7 +271,10 @@ impl Store {
     /// still without a number, and gives their numbers back (`lua/unregister.lua`), a
     /// thousand marks at a time with their checks concurrent. Returns how many went.
     async fn unregister_closed(&self, params: &GrantParams) -> Result<usize, StoreError> {
-        let before = crate::clock::now_ms().saturating_sub(params.unregister_after_ms);
+        let before = self
+            .clock
+            .now_ms()
+            .saturating_sub(params.unregister_after_ms);
         let mut dropped = 0;
         // Every mark read is taken away (its entry dropped, or kept because the event lives
         // again), so each page starts from the oldest mark left. At most a million a sweep.
@@ -303,11 +323,18 @@ impl Store {
             self.query::<()>(&pipe).await?;
             return Ok(false);
         }
+        let call = scripts::Unregister {
+            events: EVENTS,
+            closing: CLOSING,
+            free: FREE_NUMBERS,
+            event: event.to_string(),
+            marked_before: before.to_string(),
+        };
         let number: Option<u32> = self
             .script(
                 &self.scripts.unregister,
-                &[EVENTS, CLOSING, FREE_NUMBERS],
-                &[event.as_str(), &before.to_string()],
+                &call.keys(),
+                &call.args(),
                 Writes::Acknowledged,
             )
             .await?;
@@ -365,23 +392,9 @@ impl Store {
         events: &[EventId],
         params: &GrantParams,
     ) -> Result<Vec<Option<GrantReport>>, StoreError> {
-        let args = [
-            params.default_capacity.to_string(),
-            params.session_ms.to_string(),
-            params.abandon_ms.to_string(),
-            params.batch.to_string(),
-            params.retention_ms.to_string(),
-        ];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let sampling = &[
-            SAMPLE_MS.to_string(),
-            HISTORY_MS.to_string(),
-            UNCONFIGURED_RETENTION_MS.to_string(),
-        ];
-        let args = &args;
         // Owned ids: a stream of borrowed ones trips the compiler's `Send` check.
         futures::stream::iter(events.to_vec())
-            .map(|event| async move { self.grant_one(&event, args, sampling).await })
+            .map(|event| async move { self.grant_one(&event, params).await })
             .buffered(CONCURRENT_EVENTS)
             .try_collect()
             .await
@@ -390,46 +403,44 @@ impl Store {
     async fn grant_one(
         &self,
         event: &EventId,
-        args: &[&str],
-        sampling: &[String; 3],
+        params: &GrantParams,
     ) -> Result<Option<GrantReport>, StoreError> {
         let Some(known) = self.looked_up(event).await? else {
             return Ok(None);
         };
         let k = &known.keys;
-        // Used only if this pass makes a draw: unknown to anyone before that moment.
-        let seed = hex(&rand::random::<[u8; 32]>());
-        let number = event_number_hex(known.number);
-        let args: Vec<&str> = args
-            .iter()
-            .copied()
-            .chain([
-                seed.as_str(),
-                &number,
-                &sampling[0],
-                &sampling[1],
-                &sampling[2],
-            ])
-            .collect();
+        let call = scripts::Grant {
+            stream: &k.stream,
+            meta: &k.meta,
+            sessions: &k.sessions,
+            users: &k.users,
+            active: &k.active,
+            left: &k.left,
+            done: &k.done,
+            revoked: &k.revoked,
+            draws: &k.draws,
+            series: &k.series,
+            orders: &k.orders,
+            ranks: &k.ranks,
+            leftlog: &k.leftlog,
+            now: self.clock.for_script(),
+            default_capacity: params.default_capacity.to_string(),
+            session_ms: params.session_ms.to_string(),
+            abandon_ms: params.abandon_ms.to_string(),
+            batch: params.batch.to_string(),
+            retention_ms: params.retention_ms.to_string(),
+            // Used only if this pass makes a draw: unknown to anyone before that moment.
+            seed: hex(&rand::random::<[u8; 32]>()),
+            event_number: event_number_hex(known.number),
+            sample_ms: SAMPLE_MS.to_string(),
+            history_ms: HISTORY_MS.to_string(),
+            unconfigured_retention_ms: UNCONFIGURED_RETENTION_MS.to_string(),
+        };
         let report = match self
             .script::<Value>(
                 &self.scripts.grant,
-                &[
-                    &k.stream,
-                    &k.meta,
-                    &k.sessions,
-                    &k.users,
-                    &k.active,
-                    &k.left,
-                    &k.done,
-                    &k.revoked,
-                    &k.draws,
-                    &k.series,
-                    &k.orders,
-                    &k.ranks,
-                    &k.leftlog,
-                ],
-                &args,
+                &call.keys(),
+                &call.args(),
                 Writes::Acknowledged,
             )
             .await
@@ -495,11 +506,20 @@ impl Store {
                 .ignore();
             self.query::<()>(&pipe).await?;
         }
+        let call = scripts::Place {
+            meta: &k.meta,
+            orders: &k.orders,
+            ranks: &k.ranks,
+            draws: &k.draws,
+            round: p.round.to_string(),
+            n: p.n.to_string(),
+            digest,
+        };
         let ready: i64 = self
             .script(
                 &self.scripts.place,
-                &[&k.meta, &k.orders, &k.ranks, &k.draws],
-                &[&p.round.to_string(), &p.n.to_string(), &digest],
+                &call.keys(),
+                &call.args(),
                 Writes::Acknowledged,
             )
             .await?;
@@ -512,46 +532,35 @@ impl Store {
 
 /// The grant script's name/value reply as a report.
 fn report(event: &EventId, reply: Value) -> Result<GrantReport, StoreError> {
-    let bad = |what: &str| StoreError::Unexpected(format!("grant reply: {what}"));
-    let Value::Array(items) = reply else {
-        return Err(bad("not a list"));
-    };
-    let mut fields: HashMap<String, Value> = HashMap::new();
-    for pair in items.chunks(2) {
-        let name: String =
-            redis::from_redis_value_ref(&pair[0]).map_err(|_| bad("a name is not text"))?;
-        fields.insert(name, pair.get(1).cloned().unwrap_or(Value::Nil));
-    }
-    let int = |name: &str| -> Result<i64, StoreError> {
-        fields
-            .get(name)
-            .and_then(|v| redis::from_redis_value_ref::<i64>(v).ok())
-            .ok_or_else(|| bad(name))
-    };
-    let count = |name: &str| int(name).map(|v| u64::try_from(v).unwrap_or(0));
-    let idle = int("idle")?;
-    let place = match fields.get("place") {
+    let reply = Reply::decode(reply)?;
+    let idle: i64 = reply.get("idle")?;
+    let place = match reply.value("place") {
         Some(Value::Array(p)) if p.len() == 4 => {
-            let n = |i: usize| redis::from_redis_value_ref::<u64>(&p[i]).map_err(|_| bad("place"));
+            let bad = |_| StoreError::Unexpected("a malformed `place` in a grant reply".into());
             Some(Placement {
-                round: n(0)?,
-                seed: redis::from_redis_value_ref::<String>(&p[1]).map_err(|_| bad("place"))?,
-                lo: n(2)?,
-                n: n(3)?,
+                round: redis::from_redis_value_ref(&p[0]).map_err(bad)?,
+                seed: redis::from_redis_value_ref(&p[1]).map_err(bad)?,
+                lo: redis::from_redis_value_ref(&p[2]).map_err(bad)?,
+                n: redis::from_redis_value_ref(&p[3]).map_err(bad)?,
             })
         }
-        Some(_) => return Err(bad("place")),
+        Some(other) => {
+            return Err(StoreError::Unexpected(format!(
+                "a malformed `place` in a grant reply: {other:?}"
+            )))
+        }
         None => None,
     };
+    let due: i64 = reply.get("due")?;
     Ok(GrantReport {
         event_id: event.clone(),
-        granted: count("granted")?,
-        expired: count("expired")?,
-        abandoned: count("abandoned")?,
-        more: int("more")? == 1,
-        due_ms: u64::try_from(int("due")?).ok(),
-        waiting: count("waiting")?,
-        active: count("active")?,
+        granted: reply.get("granted")?,
+        expired: reply.get("expired")?,
+        abandoned: reply.get("abandoned")?,
+        more: reply.get::<i64>("more")? == 1,
+        due_ms: u64::try_from(due).ok(),
+        waiting: reply.get::<i64>("waiting")?.max(0) as u64,
+        active: reply.get("active")?,
         idle: idle >= 1,
         gone: idle == 2,
         place,

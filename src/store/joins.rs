@@ -20,6 +20,7 @@ use redis::Value;
 use tokio::sync::oneshot;
 
 use super::registry::Known;
+use super::scripts::{self, JOIN_ARGS, JOIN_EVENT_ARGS, JOIN_EVENT_KEYS};
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
 
@@ -52,13 +53,20 @@ pub(super) struct Ask {
 }
 
 impl Ask {
-    pub(super) fn new(known: Arc<Known>, tag: String, user: UserId, create: bool) -> Self {
+    /// A join asked for at `queued_at_ms` (the room's clock).
+    pub(super) fn new(
+        known: Arc<Known>,
+        tag: String,
+        user: UserId,
+        create: bool,
+        queued_at_ms: u64,
+    ) -> Self {
         Self {
             known,
             tag,
             user,
             create,
-            queued_at_ms: crate::clock::now_ms(),
+            queued_at_ms,
         }
     }
 }
@@ -146,17 +154,25 @@ impl Store {
             };
             index.push(i);
         }
-        let mut keys: Vec<&str> = Vec::with_capacity(events.len() * 6);
-        let mut args: Vec<String> = Vec::with_capacity(1 + events.len() * 2 + batch.len() * 5);
-        args.push(events.len().to_string());
+        // The contract (scripts::Join): the fixed arguments, then per event its keys and
+        // arguments, then per join its arguments, each list in the contract's order.
+        let fixed = scripts::Join {
+            now: self.clock.for_script(),
+            events: events.len().to_string(),
+        };
+        let mut keys: Vec<&str> = Vec::with_capacity(events.len() * JOIN_EVENT_KEYS.len());
+        let mut args: Vec<String> = fixed.args().into_iter().map(String::from).collect();
         for known in &events {
             let k = &known.keys;
+            // JOIN_EVENT_KEYS
             keys.extend(
                 [&k.stream, &k.meta, &k.sessions, &k.users, &k.left, &k.ranks].map(String::as_str),
             );
+            // JOIN_EVENT_ARGS
             args.push(super::ids::event_number_hex(known.number));
             args.push(known.event.to_string());
         }
+        // JOIN_ARGS
         for (p, i) in batch.iter().zip(&index) {
             args.push((i + 1).to_string());
             args.push(p.ask.tag.clone());
@@ -176,6 +192,13 @@ impl Store {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let reply: Result<(i64, Vec<Value>), StoreError> =
             self.script(&self.scripts.join, &keys, &args, writes).await;
+        debug_assert_eq!(keys.len(), events.len() * JOIN_EVENT_KEYS.len());
+        debug_assert_eq!(
+            args.len(),
+            scripts::Join::ARGS.len()
+                + events.len() * JOIN_EVENT_ARGS.len()
+                + batch.len() * JOIN_ARGS.len()
+        );
         let replies = match reply {
             Ok((redis_now, replies)) if replies.len() == batch.len() => {
                 self.saw_redis_clock(redis_now);
@@ -228,7 +251,7 @@ impl Store {
 
     /// Notes Redis's clock, as a reply that has just arrived gives it.
     fn saw_redis_clock(&self, redis_now: i64) {
-        let offset = redis_now - crate::clock::now_ms() as i64;
+        let offset = redis_now - self.clock.now_ms() as i64;
         self.clock_offset_ms
             .store(offset, std::sync::atomic::Ordering::Relaxed);
     }
@@ -243,12 +266,17 @@ fn written(v: Value) -> Result<Written, StoreError> {
         Value::BulkString(s) if s == b"LATE" => Ok(Written::Late),
         Value::SimpleString(s) if s == "LATE" => Ok(Written::Late),
         Value::BulkString(s) => Err(StoreError::Unexpected(text(&s))),
-        Value::Array(items) if items.len() == 4 => Ok(Written::Row(Value::Array(items))),
+        Value::Array(items) => Ok(Written::Row(Value::Array(items))),
         other => Err(StoreError::Unexpected(format!("a join answered {other:?}"))),
     }
 }
 
-/// The join may be admitted at once (`wake`, its fourth field: see join.lua).
+/// The join may be admitted at once (`wake`: see join.lua).
 fn wakes(row: &Value) -> bool {
-    matches!(row, Value::Array(items) if items.get(3) == Some(&Value::Int(1)))
+    let Value::Array(items) = row else {
+        return false;
+    };
+    items
+        .chunks(2)
+        .any(|pair| matches!(pair, [Value::BulkString(name), Value::Int(1)] if name == b"wake"))
 }

@@ -18,9 +18,10 @@ mod joins;
 pub mod keys;
 mod polls;
 mod registry;
-mod scripts;
+pub mod scripts;
 mod session;
 mod settings;
+mod view;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,7 @@ use registry::{Known, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, SessionRecord};
 pub use settings::{Draw, EventOverview, EventSettings};
 
+use crate::clock::Clock;
 use crate::domain::EventId;
 use scripts::Scripts;
 
@@ -86,6 +88,8 @@ pub struct Store {
     /// Redis's clock less this process's (ms), as the last join reply showed it: a join's
     /// deadline is given to Redis on Redis's clock.
     clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
+    /// The room's time (see [`Clock`]): given to every script as its `now`.
+    clock: Clock,
     /// How long after a join call is sent Redis may still write it: the shorter of the
     /// response timeout and the request deadline, less a margin for the clocks' offset,
     /// so that a call this process gave up on (and answered 503) is never written later.
@@ -100,6 +104,7 @@ impl Store {
         response_timeout: Duration,
         durability: Durability,
         heartbeat_ms: u64,
+        clock: Clock,
     ) -> Result<Self, StoreError> {
         Ok(Self {
             conn: Connector::open(target, response_timeout)?,
@@ -112,6 +117,7 @@ impl Store {
             heartbeat_ms,
             woken: Arc::default(),
             clock_offset_ms: Arc::default(),
+            clock,
             join_budget_ms: (response_timeout.as_millis() as u64)
                 .saturating_sub(250)
                 .max(100),
@@ -124,6 +130,11 @@ impl Store {
         let budget = (deadline.as_millis() as u64).saturating_sub(250).max(100);
         self.join_budget_ms = self.join_budget_ms.min(budget);
         self
+    }
+
+    /// The room's time.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Notified whenever this process puts an event in the granter's schedule.

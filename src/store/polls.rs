@@ -25,10 +25,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::ids::{tag_text, SessionKey};
 use super::registry::Known;
+use super::scripts::{self, Reply, HEARTBEAT_ARGS};
 use super::session::SessionRecord;
+use super::view::{self, Ahead, EventState};
 use super::{Store, StoreError, Writes};
-use crate::clock::now_ms;
-use crate::domain::{Queueing, SessionId, Status, UserId};
+use crate::domain::{SessionId, Status, UserId};
 
 /// A snapshot older than this is read again by the next poll of its event.
 pub const REFRESH: Duration = Duration::from_millis(100);
@@ -62,18 +63,7 @@ struct Seen {
 /// What an event's waiting sessions share, as of `read_at`.
 struct Snapshot {
     read_at: Instant,
-    epoch: String,
-    head: u64,
-    rate: f64,
-    rate_at_ms: u64,
-    target: Option<String>,
-    opens_at_ms: Option<u64>,
-    queueing: Option<Queueing>,
-    draw_round: u64,
-    draw_lo: u64,
-    draw_n: u64,
-    draw_next: u64,
-    message: Option<String>,
+    state: EventState,
     /// Join numbers of those ahead of the head who left, ascending.
     left: Arc<Vec<u64>>,
     /// The event's count of leaves (`left_n`) that `left` is up to date with.
@@ -192,7 +182,7 @@ impl Store {
         seen: &Seen,
         snapshot: &Snapshot,
     ) -> Option<SessionRecord> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let record = answer(*sid, seen, snapshot, now)?;
         if now >= seen.beat_due.load(Ordering::Relaxed) {
             seen.beat_due
@@ -266,9 +256,10 @@ impl Store {
         let previous = previous.filter(|p| p.left_complete);
         let mut since = previous.map_or(0, |p| p.left_n);
         let mut reply = self.snapshot_call(known, since).await?;
-        let epoch = reply.fields.get(12).cloned().flatten().unwrap_or_default();
         let mut gone: Vec<u64> = match previous {
-            Some(p) if p.epoch == epoch && reply.left_n >= since => p.left.to_vec(),
+            Some(p) if p.state.epoch == reply.state.epoch && reply.left_n >= since => {
+                p.left.to_vec()
+            }
             Some(_) => {
                 // Another epoch (Redis lost the event): everything anew.
                 since = 0;
@@ -277,7 +268,7 @@ impl Store {
             }
             None => Vec::new(),
         };
-        let (fields, wake) = (std::mem::take(&mut reply.fields), reply.wake);
+        let (state, wake) = (std::mem::take(&mut reply.state), reply.wake);
         let mut complete = false;
         for page in 0..LEAVE_PAGES {
             if page > 0 {
@@ -294,11 +285,8 @@ impl Store {
                 break;
             }
         }
-        let text = |i: usize| fields.get(i).cloned().flatten().filter(|s| !s.is_empty());
-        let number = |i: usize| text(i).and_then(|s| s.parse::<u64>().ok());
-        let head = number(0).unwrap_or(0);
         // Those the granter passed are no longer ahead of anyone.
-        gone.retain(|&q| q > head);
+        gone.retain(|&q| q > state.head);
         gone.sort_unstable();
         gone.dedup();
         if wake {
@@ -308,18 +296,7 @@ impl Store {
         }
         Ok(Snapshot {
             read_at: Instant::now(),
-            head,
-            rate: text(1).and_then(|s| s.parse().ok()).unwrap_or(0.0),
-            rate_at_ms: number(2).unwrap_or(0),
-            target: text(3),
-            opens_at_ms: number(4),
-            queueing: text(5).as_deref().and_then(Queueing::parse),
-            draw_round: number(6).unwrap_or(0),
-            draw_lo: number(8).unwrap_or(0),
-            draw_n: number(9).unwrap_or(0),
-            draw_next: number(10).unwrap_or(0),
-            message: text(11),
-            epoch: text(12).unwrap_or_default(),
+            state,
             left: Arc::new(gone),
             left_n: since,
             left_complete: complete,
@@ -332,23 +309,30 @@ impl Store {
     pub async fn flush_heartbeats(&self) {
         let beats =
             std::mem::take(&mut *self.polls.beats.lock().unwrap_or_else(|e| e.into_inner()));
-        let now = now_ms();
+        let now = self.clock.now_ms();
         for (_, beats) in beats {
             let k = &beats.known.keys;
             let polls: Vec<(u64, (u64, u64))> = beats.polls.into_iter().collect();
             for chunk in polls.chunks(BEATS_PER_CALL) {
-                let mut args = Vec::with_capacity(1 + chunk.len() * 3);
-                args.push(beats.epoch.to_string());
+                let fixed = scripts::Heartbeat {
+                    meta: &k.meta,
+                    sessions: &k.sessions,
+                    now: self.clock.for_script(),
+                    epoch: beats.epoch.to_string(),
+                };
+                let mut args: Vec<String> = fixed.args().into_iter().map(String::from).collect();
+                // HEARTBEAT_ARGS
                 for (q, (tag, at)) in chunk {
                     args.push(q.to_string());
                     args.push(tag_text(*tag));
                     args.push(now.saturating_sub(*at).to_string());
                 }
+                debug_assert_eq!(args.len(), 2 + chunk.len() * HEARTBEAT_ARGS.len());
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 let written: Result<i64, StoreError> = self
                     .script(
                         &self.scripts.heartbeat,
-                        &[&k.meta, &k.sessions],
+                        &fixed.keys(),
                         &args,
                         Writes::Incidental,
                     )
@@ -372,13 +356,9 @@ impl Store {
     }
 }
 
-/// `lua/snapshot.lua`'s reply as Redis gives it: {fields, left_n, leaves, wake}.
-type SnapshotRow = (Vec<Option<String>>, u64, Vec<(u64, u64)>, i64);
-
 /// One `lua/snapshot.lua` reply.
 struct SnapshotReply {
-    /// The meta's fields, as `VIEW_FIELDS` in common.lua.
-    fields: Vec<Option<String>>,
+    state: EventState,
     /// The event's count of leaves.
     left_n: u64,
     /// `(join number, its leave's count)` of the leaves read, in the order they happened.
@@ -390,19 +370,27 @@ struct SnapshotReply {
 impl Store {
     async fn snapshot_call(&self, known: &Known, since: u64) -> Result<SnapshotReply, StoreError> {
         let k = &known.keys;
-        let (fields, left_n, leaves, wake): SnapshotRow = self
-            .script(
+        let call = scripts::Snapshot {
+            meta: &k.meta,
+            leftlog: &k.leftlog,
+            now: self.clock.for_script(),
+            since: since.to_string(),
+            cap: LEAVES_PER_CALL.to_string(),
+        };
+        let reply = Reply::decode(
+            self.script(
                 &self.scripts.snapshot,
-                &[&k.meta, &k.leftlog],
-                &[&since.to_string(), &LEAVES_PER_CALL.to_string()],
+                &call.keys(),
+                &call.args(),
                 Writes::Incidental,
             )
-            .await?;
+            .await?,
+        )?;
         Ok(SnapshotReply {
-            fields,
-            left_n,
-            leaves,
-            wake: wake == 1,
+            state: EventState::decode(&reply)?,
+            left_n: reply.get("left_n")?,
+            leaves: reply.get("leaves")?,
+            wake: reply.get::<i64>("wake")? == 1,
         })
     }
 }
@@ -416,39 +404,32 @@ impl Drop for Reading<'_> {
     }
 }
 
-/// `view()` of common.lua for a session still waiting behind the head; `None` when the
-/// session needs Redis to answer.
+/// The answer to a poll of a session still waiting behind the head, from memory (the
+/// same computation as a poll that reads Redis: [`view::place`]); `None` when the session
+/// needs Redis to answer.
 fn answer(sid: SessionId, seen: &Seen, s: &Snapshot, now: u64) -> Option<SessionRecord> {
     let q = seen.key.seq;
-    if !s.left_complete {
+    let state = &s.state;
+    if !s.left_complete
+        || *seen.epoch != *state.epoch
+        || q <= state.head
+        || state.in_draw(q)
+        || s.left.binary_search(&q).is_ok()
+    {
         return None;
     }
-    let left = &s.left;
-    let in_draw = q > s.draw_lo && q <= s.draw_lo + s.draw_n;
-    if *seen.epoch != *s.epoch || q <= s.head || in_draw || left.binary_search(&q).is_ok() {
-        return None;
-    }
-    let drawn = Queueing::in_force(s.queueing, s.opens_at_ms) == Queueing::DrawAtOpen;
-    let (position, pre_queue) = if drawn && s.draw_round == 0 && s.opens_at_ms.is_some() {
-        // Not drawn yet: no place until the opening.
-        (0, true)
-    } else {
-        let gone = left.partition_point(|&x| x < q) as u64;
-        let position = s.draw_n.saturating_sub(s.draw_next) + (q - s.head) - gone;
-        (position, s.opens_at_ms.is_some_and(|at| now < at))
+    let ahead = Ahead {
+        gone: s.left.partition_point(|&x| x < q) as u64,
+        rank: None,
     };
-    Some(SessionRecord {
-        session_id: sid,
-        event_id: seen.known.event.clone(),
-        user_id: seen.user.clone(),
-        status: Status::Waiting,
-        position,
-        active_until_ms: 0,
-        admissions: s.rate,
-        admissions_at_ms: s.rate_at_ms,
-        target_url: s.target.clone(),
-        pre_queue,
-        opens_at_ms: s.opens_at_ms,
-        message: s.message.clone(),
-    })
+    let place = view::place("W", q, 0, state, ahead, now).ok()?;
+    debug_assert_eq!(place.0, Status::Waiting);
+    Some(SessionRecord::new(
+        sid,
+        seen.known.event.clone(),
+        seen.user.clone(),
+        place,
+        0,
+        state,
+    ))
 }

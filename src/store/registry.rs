@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::ids::{event_number_hex, SessionKey, MAX_EVENT_NUMBER};
 use super::keys::{EventKeys, CLOSING, EVENTS, FREE_NUMBERS};
+use super::scripts;
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, SessionId};
 
@@ -69,15 +70,19 @@ impl Store {
         event: &EventId,
         create: bool,
     ) -> Result<Option<Arc<Known>>, StoreError> {
+        let call = scripts::Register {
+            events: EVENTS,
+            closing: CLOSING,
+            free: FREE_NUMBERS,
+            event: event.to_string(),
+            max_number: MAX_EVENT_NUMBER.to_string(),
+            create: if create { "1" } else { "0" }.to_string(),
+        };
         let number: Option<u32> = self
             .script(
                 &self.scripts.register,
-                &[EVENTS, CLOSING, FREE_NUMBERS],
-                &[
-                    event.as_str(),
-                    &MAX_EVENT_NUMBER.to_string(),
-                    if create { "1" } else { "0" },
-                ],
+                &call.keys(),
+                &call.args(),
                 Writes::Acknowledged,
             )
             .await?;

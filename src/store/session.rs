@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
-use redis::{FromRedisValue, Script};
+use redis::{Script, Value};
 
 use super::ids::{event_number_hex, random_tag, tag_text, SessionKey};
 use super::joins::{Ask, Written};
 use super::keys::EventKeys;
 use super::registry::Known;
+use super::scripts::{self, Reply};
+use super::view::{self, Ahead, EventState};
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, SessionId, Status, UserId};
 
@@ -68,54 +70,52 @@ pub struct Left {
     pub record: SessionRecord,
 }
 
-/// `{status, position, until, user, rate, rateTs, target, preQueue, opensAt, message,
-/// epoch}` as returned by `view()` in common.lua.
-type ViewRow = (
-    String,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    i64,
-    String,
-    String,
-);
+impl SessionRecord {
+    /// The record of a session whose place `view::place` computed.
+    pub(super) fn new(
+        session_id: SessionId,
+        event_id: EventId,
+        user_id: UserId,
+        (status, position, pre_queue): (Status, u64, bool),
+        active_until_ms: u64,
+        state: &EventState,
+    ) -> Self {
+        Self {
+            session_id,
+            event_id,
+            user_id,
+            status,
+            position,
+            active_until_ms,
+            admissions: state.rate,
+            admissions_at_ms: state.rate_at_ms,
+            target_url: state.target.clone(),
+            pre_queue,
+            opens_at_ms: state.opens_at_ms,
+            message: state.message.clone(),
+        }
+    }
+}
 
-/// `{freedSlot, view}` as returned by `lua/leave.lua`.
-type LeaveRow = (i64, ViewRow);
-
-/// The record, and the event's epoch (see [`super::polls`]).
+/// The record a script's place reply (`place` in common.lua) gives, and the event's epoch
+/// (see [`super::polls`]).
 fn record(
     session_id: SessionId,
     event_id: EventId,
-    (st, pos, until, user, rate, rate_ts, target, pre_queue, opens_at, message, epoch): ViewRow,
+    reply: &Reply,
 ) -> Result<(SessionRecord, String), StoreError> {
-    let status = match st.as_str() {
-        "W" => Status::Waiting,
-        "A" => Status::Active,
-        "E" => Status::Expired,
-        "L" => Status::Left,
-        "B" => Status::Abandoned,
-        other => return Err(StoreError::Unexpected(format!("unknown status {other:?}"))),
+    let state = EventState::decode(reply)?;
+    let (q, until): (u64, u64) = (reply.get("q")?, reply.get("until")?);
+    let ahead = Ahead {
+        gone: reply.opt("gone")?.unwrap_or(0),
+        rank: reply.opt("rank")?,
     };
-    let record = SessionRecord {
-        session_id,
-        event_id,
-        user_id: UserId::parse(&user).map_err(|e| StoreError::Unexpected(e.message))?,
-        status,
-        position: u64::try_from(pos).unwrap_or(0),
-        active_until_ms: u64::try_from(until).unwrap_or(0),
-        admissions: rate.parse().unwrap_or(0.0),
-        admissions_at_ms: rate_ts.parse().unwrap_or(0),
-        target_url: (!target.is_empty()).then_some(target),
-        pre_queue: pre_queue == 1,
-        opens_at_ms: u64::try_from(opens_at).ok().filter(|&at| at > 0),
-        message: (!message.is_empty()).then_some(message),
-    };
-    Ok((record, epoch))
+    let letter: String = reply.get("st")?;
+    let place = view::place(&letter, q, until, &state, ahead, reply.get("now")?)?;
+    let user: String = reply.get("user")?;
+    let user = UserId::parse(&user).map_err(|e| StoreError::Unexpected(e.message))?;
+    let record = SessionRecord::new(session_id, event_id, user, place, until, &state);
+    Ok((record, state.epoch))
 }
 
 impl Store {
@@ -151,6 +151,7 @@ impl Store {
                 tag.clone(),
                 user.clone(),
                 matches!(mode, JoinMode::Create { .. }),
+                self.clock.now_ms(),
             );
             match self.write_join(ask).await? {
                 // The event's keys are gone (it ended): no live place can be there.
@@ -168,13 +169,13 @@ impl Store {
             }
         };
         // The batch's writer put the event in the schedule, if the join may be admitted.
-        let (created, id, row, _wake): (i64, String, ViewRow, i64) =
-            FromRedisValue::from_redis_value(row)
-                .map_err(|e| StoreError::Unexpected(e.to_string()))?;
+        let reply = Reply::decode(row)?;
+        let created: i64 = reply.get("created")?;
+        let id: String = reply.get("sid")?;
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
-        let (record, epoch) = record(session_id, event.clone(), row)?;
+        let (record, epoch) = record(session_id, event.clone(), &reply)?;
         // The script has just written a waiting session's heartbeat.
-        let beat_due = crate::clock::now_ms() + self.heartbeat_ms;
+        let beat_due = self.clock.now_ms() + self.heartbeat_ms;
         self.polls.saw(&record, known, &epoch, beat_due);
         Ok(if created == 1 {
             JoinReply::Created(record)
@@ -191,28 +192,35 @@ impl Store {
             return Ok(Some(record));
         }
         let heartbeat = self.heartbeat_ms.to_string();
-        let reply: Option<(Option<ViewRow>, Arc<Known>)> = self
+        let reply = self
             .session_script(
                 &sid,
                 &self.scripts.status,
-                |k| vec![&k.meta, &k.sessions, &k.left, &k.ranks],
-                |key| {
-                    vec![
-                        key.seq.to_string(),
-                        key.tag_text(),
-                        heartbeat.clone(),
-                        event_number_hex(key.event_number),
-                    ]
+                |k, key| {
+                    let call = scripts::Status {
+                        meta: &k.meta,
+                        sessions: &k.sessions,
+                        left: &k.left,
+                        ranks: &k.ranks,
+                        now: self.clock.for_script(),
+                        q: key.seq.to_string(),
+                        tag: key.tag_text(),
+                        heartbeat_ms: heartbeat.clone(),
+                        event_number: event_number_hex(key.event_number),
+                    };
+                    (
+                        call.keys(),
+                        call.args().into_iter().map(String::from).collect(),
+                    )
                 },
                 Writes::Incidental,
             )
             .await?;
         match reply {
-            Some((Some(row), known)) => {
-                let (record, epoch) = record(sid, known.event.clone(), row)?;
+            Some((Some(reply), known)) => {
+                let (record, epoch) = record(sid, known.event.clone(), &reply)?;
                 // The script wrote the heartbeat unless it was younger than the period.
-                self.polls
-                    .saw(&record, known, &epoch, crate::clock::now_ms());
+                self.polls.saw(&record, known, &epoch, self.clock.now_ms());
                 Ok(Some(record))
             }
             _ => {
@@ -225,29 +233,37 @@ impl Store {
     /// Ends a session: leaves the line or gives the slot back. `None` if unknown.
     pub async fn leave(&self, sid: SessionId) -> Result<Option<Left>, StoreError> {
         self.polls.forget(&sid);
-        let reply: Option<(Option<LeaveRow>, Arc<Known>)> = self
+        let reply = self
             .session_script(
                 &sid,
                 &self.scripts.leave,
-                |k| {
-                    vec![
-                        &k.meta,
-                        &k.sessions,
-                        &k.users,
-                        &k.active,
-                        &k.left,
-                        &k.done,
-                        &k.revoked,
-                        &k.ranks,
-                        &k.leftlog,
-                    ]
+                |k, key| {
+                    let call = scripts::Leave {
+                        meta: &k.meta,
+                        sessions: &k.sessions,
+                        users: &k.users,
+                        active: &k.active,
+                        left: &k.left,
+                        done: &k.done,
+                        revoked: &k.revoked,
+                        ranks: &k.ranks,
+                        leftlog: &k.leftlog,
+                        now: self.clock.for_script(),
+                        session_id: sid.to_string(),
+                        q: key.seq.to_string(),
+                        tag: key.tag_text(),
+                    };
+                    (
+                        call.keys(),
+                        call.args().into_iter().map(String::from).collect(),
+                    )
                 },
-                |key| vec![sid.to_string(), key.seq.to_string(), key.tag_text()],
                 Writes::Acknowledged,
             )
             .await?;
         match reply {
-            Some((Some((freed, row)), known)) => {
+            Some((Some(reply), known)) => {
+                let freed: i64 = reply.get("freed")?;
                 self.polls.outdated(known.number);
                 if freed == 1 {
                     // The slot goes to the next person at once. The leave stands if this
@@ -258,7 +274,7 @@ impl Store {
                 }
                 Ok(Some(Left {
                     freed_slot: freed == 1,
-                    record: record(sid, known.event.clone(), row)?.0,
+                    record: record(sid, known.event.clone(), &reply)?.0,
                 }))
             }
             _ => Ok(None),
@@ -266,25 +282,24 @@ impl Store {
     }
 
     /// Runs a script on the keys of a session's event, found from the session id; `None`
-    /// when no event has the id's number. A mapping found stale (`STALEEVENT`) is
-    /// forgotten and the call made once more with the registry's.
-    async fn session_script<T: FromRedisValue>(
+    /// when no event has the id's number, `Some((None, _))` when the script found no such
+    /// session. A mapping found stale (`STALEEVENT`) is forgotten and the call made once
+    /// more with the registry's. `call` gives the keys and arguments.
+    async fn session_script(
         &self,
         sid: &SessionId,
         script: &Script,
-        keys: impl Fn(&EventKeys) -> Vec<&String>,
-        args: impl Fn(&SessionKey) -> Vec<String>,
+        call: impl for<'k> Fn(&'k EventKeys, &SessionKey) -> (Vec<&'k str>, Vec<String>),
         writes: Writes,
-    ) -> Result<Option<(T, Arc<Known>)>, StoreError> {
+    ) -> Result<Option<(Option<Reply>, Arc<Known>)>, StoreError> {
         let mut refreshed = false;
         loop {
             let Some((key, known)) = self.locate(sid).await? else {
                 return Ok(None);
             };
-            let keys: Vec<&str> = keys(&known.keys).into_iter().map(String::as_str).collect();
-            let args = args(&key);
+            let (keys, args) = call(&known.keys, &key);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            match self.script(script, &keys, &args, writes).await {
+            match self.script::<Value>(script, &keys, &args, writes).await {
                 Err(StoreError::StaleEvent) if !refreshed => {
                     refreshed = true;
                     self.forget(&known);
@@ -292,7 +307,10 @@ impl Store {
                 // The registry's number is not in the event's meta either: the event's
                 // keys were deleted (or lost), and no session can be there.
                 Err(StoreError::StaleEvent) => return Ok(None),
-                other => return Ok(Some((other?, known))),
+                Err(e) => return Err(e),
+                Ok(Value::Nil) => return Ok(Some((None, known))),
+                Ok(Value::Boolean(false)) => return Ok(Some((None, known))),
+                Ok(value) => return Ok(Some((Some(Reply::decode(value)?), known))),
             }
         }
     }

@@ -157,6 +157,9 @@ pub struct TestApp {
     process: Option<Child>,
     /// The in-process app's granter, to step (see [`TestApp::pass`]).
     granter: Option<Granter>,
+    /// The in-process app's clock (a manual one with [`spawn_stepped`]: see
+    /// [`TestApp::advance`]).
+    clock: Option<vestibule::clock::Clock>,
 }
 
 impl Drop for TestApp {
@@ -187,6 +190,7 @@ pub async fn spawn_process(redis: &impl Backend, extra: &[&str]) -> TestApp {
         handle: None,
         process: Some(child),
         granter: None,
+        clock: None,
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(app.addr).is_err() {
@@ -212,6 +216,7 @@ pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
         .expect("the app builds");
     let addr = app.local_addr();
     let granter = Some(app.granter());
+    let clock = Some(app.clock());
     let stop = CancellationToken::new();
     let handle = tokio::spawn(app.run_until_stopped(stop.clone()));
     TestApp {
@@ -221,13 +226,15 @@ pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
         handle: Some(handle),
         process: None,
         granter,
+        clock,
     }
 }
 
 /// The app in-process on port 0 with a granter that runs only when the test steps it
-/// ([`TestApp::pass`]): the rules, without waiting for a loop.
+/// ([`TestApp::pass`]) and a clock that moves only when the test moves it
+/// ([`TestApp::advance`]): the rules, without waiting for a loop or for time to pass.
 pub async fn spawn_stepped(redis: &impl Backend, extra: &[&str]) -> TestApp {
-    let mut args = vec!["--granter-mode", "manual"];
+    let mut args = vec!["--granter-mode", "manual", "--clock", "manual"];
     args.extend_from_slice(extra);
     spawn_app(redis, &args).await
 }
@@ -305,6 +312,32 @@ impl TestApp {
             .pass()
             .await
             .expect("a granter pass")
+    }
+
+    /// Moves the room's time on (an app made with [`spawn_stepped`]: its clock is manual).
+    pub fn advance(&self, by: Duration) {
+        let clock = self.clock.as_ref().expect("an in-process app");
+        assert!(
+            matches!(clock, vestibule::clock::Clock::Manual(_)),
+            "only a manual clock moves: spawn_stepped"
+        );
+        clock.advance(by);
+    }
+
+    /// Writes the heartbeats of polls answered from memory now (as the process does every
+    /// few milliseconds), so that a pass that follows sees them.
+    pub async fn flush_heartbeats(&self) {
+        self.granter
+            .as_ref()
+            .expect("an in-process app")
+            .store
+            .flush_heartbeats()
+            .await;
+    }
+
+    /// The room's time now (unix ms).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.as_ref().expect("an in-process app").now_ms()
     }
 
     /// Graceful stop: in-flight requests and the current granter pass finish.

@@ -173,7 +173,7 @@ async fn the_granter_samples_a_busy_line_every_few_seconds_and_once_as_it_goes_q
         app.leave(id).await;
     }
     app.pass().await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.advance(Duration::from_millis(1_001));
     let report = app.pass().await;
     assert!(report
         .iter()
@@ -521,6 +521,7 @@ async fn console_forms_check_what_they_are_given_and_change_nothing_when_refused
 
     // Ending a session of another event from this event's page is refused.
     let theirs = app.join_id("other", "someone").await;
+    crate::common::until(|| async { app.status_of(&theirs).await == "ACTIVE" }).await;
     let res = post(
         &app,
         &cookie,

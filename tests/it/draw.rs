@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -16,11 +16,9 @@ use crate::common::{
 
 const SOON: Duration = Duration::from_secs(10);
 
-fn rfc3339_in(offset_ms: i64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+/// The app's time (its manual clock's, when stepped) `offset_ms` from now, as RFC 3339.
+fn rfc3339_in(app: &TestApp, offset_ms: i64) -> String {
+    let now = app.now_ms() as i64;
     let at =
         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now + offset_ms) * 1_000_000)
             .unwrap();
@@ -119,7 +117,7 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
     settings(
         &app,
         "onsale",
-        json!({ "capacity": 0, "opensAt": rfc3339_in(3_600_000) }),
+        json!({ "capacity": 0, "opensAt": rfc3339_in(&app, 3_600_000) }),
     )
     .await;
 
@@ -143,7 +141,7 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
     settings(
         &app,
         "onsale",
-        json!({ "capacity": 0, "opensAt": rfc3339_in(-1_000) }),
+        json!({ "capacity": 0, "opensAt": rfc3339_in(&app, -1_000) }),
     )
     .await;
     app.pass().await;
@@ -203,7 +201,7 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
     settings(
         &app,
         "onsale",
-        json!({ "capacity": 10, "opensAt": rfc3339_in(-1_000) }),
+        json!({ "capacity": 10, "opensAt": rfc3339_in(&app, -1_000) }),
     )
     .await;
     let first_ten: HashSet<String> = early_positions
@@ -239,7 +237,7 @@ async fn positions_after_repeated_draws_pass_a_chi_square_test_of_uniformity() {
                 settings(
                     &app,
                     &event,
-                    json!({ "capacity": 0, "opensAt": rfc3339_in(3_600_000) }),
+                    json!({ "capacity": 0, "opensAt": rfc3339_in(&app, 3_600_000) }),
                 )
                 .await;
                 let mut sids = Vec::new();
@@ -249,7 +247,7 @@ async fn positions_after_repeated_draws_pass_a_chi_square_test_of_uniformity() {
                 settings(
                     &app,
                     &event,
-                    json!({ "capacity": 0, "opensAt": rfc3339_in(-1) }),
+                    json!({ "capacity": 0, "opensAt": rfc3339_in(&app, -1) }),
                 )
                 .await;
                 assert!(
@@ -293,7 +291,7 @@ async fn two_instances_racing_at_the_opening_make_exactly_one_draw() {
     settings(
         &a,
         "race",
-        json!({ "capacity": 0, "opensAt": rfc3339_in(1_500) }),
+        json!({ "capacity": 0, "opensAt": rfc3339_in(&a, 1_500) }),
     )
     .await;
     for i in 0..50 {

@@ -358,10 +358,11 @@ async fn a_quiet_event_keeps_no_join_past_the_retention() {
 
 /// The scripts of the schedule, as the store runs them.
 fn schedule_script(name: &str) -> redis::Script {
-    redis::Script::new(match name {
-        "take_due" => include_str!("../../src/store/lua/take_due.lua"),
-        _ => include_str!("../../src/store/lua/reschedule.lua"),
-    })
+    let scripts = vestibule::store::scripts::Scripts::new();
+    match name {
+        "take_due" => scripts.take_due,
+        _ => scripts.reschedule,
+    }
 }
 
 #[tokio::test]
@@ -374,6 +375,7 @@ async fn a_join_that_wakes_an_event_while_a_pass_holds_it_is_not_lost() {
     let mut conn = redis.conn();
     let taken: Vec<redis::Value> = schedule_script("take_due")
         .key(vestibule::store::keys::DUE)
+        .arg(app.now_ms())
         .arg(1000)
         .arg(5000)
         .invoke(&mut conn)
@@ -390,6 +392,7 @@ async fn a_join_that_wakes_an_event_while_a_pass_holds_it_is_not_lost() {
     app.join_id("racy", "second").await;
     let reply: Vec<i64> = schedule_script("reschedule")
         .key(vestibule::store::keys::DUE)
+        .arg(app.now_ms())
         .arg("racy")
         .arg(&stamp)
         .arg(-1)
@@ -400,6 +403,7 @@ async fn a_join_that_wakes_an_event_while_a_pass_holds_it_is_not_lost() {
     // Without the wake, the same update takes it out.
     let taken: Vec<redis::Value> = schedule_script("take_due")
         .key(vestibule::store::keys::DUE)
+        .arg(app.now_ms())
         .arg(1000)
         .arg(5000)
         .invoke(&mut conn)
@@ -407,6 +411,7 @@ async fn a_join_that_wakes_an_event_while_a_pass_holds_it_is_not_lost() {
     let stamp: String = redis::from_redis_value_ref(&taken[3]).unwrap();
     let reply: Vec<i64> = schedule_script("reschedule")
         .key(vestibule::store::keys::DUE)
+        .arg(app.now_ms())
         .arg("racy")
         .arg(&stamp)
         .arg(-1)

@@ -185,14 +185,14 @@ async fn heartbeats_of_polls_answered_from_memory_are_written_in_batches() {
         sids.push(app.join_id("beats", &format!("u{i}")).await);
     }
     let seen = |q: u64| crate::common::last_seen(&redis, "beats", q);
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    app.advance(Duration::from_millis(1_000));
     let before = calls(&redis, "evalsha");
-    let polled = now_ms();
+    let polled = app.now_ms();
     for sid in &sids {
         assert_eq!(app.status_of(sid).await, "WAITING");
     }
     // Each record carries the time of its poll (not of the write), within the flush.
-    let fresh = || (1..=100).all(|q| seen(q) + 50 >= polled && seen(q) <= now_ms());
+    let fresh = || (1..=100).all(|q| seen(q) >= polled && seen(q) <= app.now_ms());
     assert!(
         eventually(Duration::from_secs(2), || async { fresh() }).await,
         "the heartbeats were written: {:?}",
@@ -205,13 +205,6 @@ async fn heartbeats_of_polls_answered_from_memory_are_written_in_batches() {
     );
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
 #[tokio::test]
 async fn fifty_thousand_leaves_in_a_pre_queue_keep_polls_answered_from_memory() {
     // 50,001 people joined the pre-queue of an event and left (as leave.lua writes them:
@@ -220,7 +213,7 @@ async fn fifty_thousand_leaves_in_a_pre_queue_keep_polls_answered_from_memory() 
     // past 50,000 leaves every poll of the event read Redis, until the draw).
     let redis = TestRedis::start();
     let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
-    let opens = now_ms() + 3_600_000;
+    let opens = app.now_ms() + 3_600_000;
     let (code, body) = admin(
         &app,
         reqwest::Method::PUT,

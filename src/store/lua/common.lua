@@ -1,4 +1,6 @@
--- Shared by every script: prepended to each one by store/scripts.rs.
+-- Shared by every script: prepended to each one by store/scripts.rs, after the script's
+-- contract (`K`, its keys by name; `A`, its arguments by name; `A_FIXED`, how many
+-- arguments come before the items of a batch).
 --
 -- Sessions live in buckets of 64 (hashes small enough for Redis's compact listpack
 -- encoding): session number q of an event is in the hash `<sessions prefix><q // 64>`,
@@ -12,11 +14,25 @@
 
 local BUCKET = 64
 
--- Redis's clock, in ms: every instance's scripts share it, so expiry and admission order
--- do not depend on the clocks of the server hosts.
+-- The script's time, in ms: the caller's `now` when it gives one (a test's clock), else
+-- Redis's clock, which every instance's scripts share, so expiry and admission order do
+-- not depend on the clocks of the server hosts.
 local function now_ms()
+  if A.now and A.now ~= '' then
+    return tonumber(A.now)
+  end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Item i (from 1) of a batch: the fields `names` of `list` (KEYS or ARGV) after `offset`
+-- entries, as a table by name.
+local function item(list, offset, names, i)
+  local t, base = {}, offset + (i - 1) * #names
+  for j, name in ipairs(names) do
+    t[name] = list[base + j]
+  end
+  return t
 end
 
 -- The session id of join q (store/ids.rs has the layout): event number (6 hex digits),
@@ -142,54 +158,48 @@ local function queueing_of(queueing, opens_at)
   return queueing or (opens_at and 'draw-at-open' or 'fifo')
 end
 
--- The meta fields view() reads, in this order.
-local VIEW_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
+-- The meta fields of an event's state that every waiting session's answer shares (the
+-- granter's head, the admission rate, settings, the current draw, the operator's message,
+-- the epoch): read by status, join and leave for one session, and by snapshot.lua for a
+-- process's memory. Rust computes the answer from them (src/store/view.rs).
+local STATE_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
   'draw_ready', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch' }
 
--- What the owner of a session is told: {status, position, until, user, rate, rateTs,
--- target, preQueue (1|0), opensAt (ms, 0 if none), message, epoch} (target: the event's
--- shop URL, message: the operator's words to the people waiting; each '' when none is
--- set; epoch: the meta's random mark, new whenever Redis lost the event, which the
--- process's memory of sessions is checked against: store/polls.rs).
--- Position is the join number minus the granter's head, less those ahead who left:
--- O(log n) whatever the length of the line. After a draw, the people of the draw not
--- admitted yet come first, in the order of the draw (while the order is being written,
--- a drawn person is shown the most they can have ahead: everyone of the draw not reached
--- yet). Before the opening of a drawn event there is no position (0). Rate is the decayed
--- admission count (about the admissions of the last minute), returned as a string to keep
--- its fraction.
--- `ranks` is the prefix of the draws' rank strings. `m` (the meta's VIEW_FIELDS) and
--- `gone` (those who left between the head and the session) are read here unless given: a
--- batch of joins reads them once per event.
-local function view(meta, left, ranks, s, now, m, gone)
-  local st, pos, pre = s.st, 0, 0
-  if st == 'A' and s.untl <= now then
-    st = 'E'
+-- Appends `name, value` to a name/value reply unless the value is nil or false.
+local function put(reply, name, value)
+  if value then
+    reply[#reply + 1] = name
+    reply[#reply + 1] = value
   end
-  m = m or redis.call('HMGET', meta, unpack(VIEW_FIELDS))
-  local opens_at = tonumber(m[5])
-  if st == 'W' then
-    local queueing = queueing_of(m[6], opens_at)
+end
+
+-- Appends the event's state (STATE_FIELDS, as HMGET read them into `m`) to a reply.
+local function put_state(reply, m)
+  for i, field in ipairs(STATE_FIELDS) do
+    put(reply, field, m[i])
+  end
+end
+
+-- A session's answer, as name/value pairs: the script's time, its record (status letter,
+-- join number, end of its slot, user), the event's state, and what only Redis can tell
+-- of its place: those ahead of it who left (`gone`), or its rank in a draw (`rank`,
+-- when the draw's order is written). `m` (STATE_FIELDS) and `gone` are read here unless
+-- given: a batch of joins reads them once per event.
+local function place(meta, left, ranks, s, now, m, gone)
+  m = m or redis.call('HMGET', meta, unpack(STATE_FIELDS))
+  local reply = { 'now', now, 'st', s.st, 'q', s.q, 'until', s.untl, 'user', s.user }
+  put_state(reply, m)
+  if s.st == 'W' then
     local round = tonumber(m[7]) or 0
-    local lo, n, next = tonumber(m[9]) or 0, tonumber(m[10]) or 0, tonumber(m[11]) or 0
-    if opens_at and now < opens_at then
-      pre = 1
-    end
-    if queueing == 'draw-at-open' and round == 0 and opens_at then
-      -- Not drawn yet: no place until the opening.
-      pre = 1
-    elseif s.q > lo and s.q <= lo + n then
-      if tonumber(m[8]) == round then
-        pos = math.max(1, draw_entry(ranks .. round, s.q - lo - 1) - next + 1)
-      else
-        pos = math.max(1, n - next)
+    local lo, n = tonumber(m[9]) or 0, tonumber(m[10]) or 0
+    if s.q > lo and s.q <= lo + n then
+      if round > 0 and tonumber(m[8]) == round then
+        put(reply, 'rank', draw_entry(ranks .. round, s.q - lo - 1))
       end
     else
       local head = tonumber(m[1] or '0')
-      gone = gone or redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q)
-      pos = (n - next) + s.q - head - gone
+      put(reply, 'gone', gone or redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q))
     end
   end
-  return { st, pos, s.untl, s.user, m[2] or '0', m[3] or '0', m[4] or '', pre, opens_at or 0,
-    m[12] or '', m[13] or '' }
+  return reply
 end

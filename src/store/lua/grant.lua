@@ -28,12 +28,9 @@
 -- nothing is due), and keeps it in the meta (`due`) with `blocked` ('1' when people wait
 -- whom no pass could admit before something changes): join.lua reads both to decide
 -- whether a join needs a pass at once.
--- KEYS: stream, meta, sessions prefix, users prefix, active, left, done, revoked, draws,
---       series, orders prefix, ranks prefix, leftlog
--- ARGV: defaultCapacity, sessionMs, abandonMs, batch, retentionMs, seed (64 hex digits,
---       fresh from the caller, used only if this pass draws), event number (6 hex digits),
---       sampleMs, historyMs, the retention of an event nobody configured (at most: see
---       UNCONFIGURED_RETENTION_MS in store/grant.rs)
+-- Contract (src/store/scripts.rs, Grant): `seed` is 64 hex digits fresh from the caller,
+-- used only if this pass draws; `unconfigured_retention_ms` caps the retention of an event
+-- nobody configured.
 -- Returns name/value pairs: granted, expired, abandoned, more (1 if a batch ran out),
 -- due, waiting, active, idle (1|0, or 2: idle, and its keys deleted: see unconfigured),
 -- and `place` {round, seed, lo, n} when this caller is to write a draw's order.
@@ -42,14 +39,14 @@
 -- once, being older than the retention.
 local PLACE_LEASE_MS = 10000
 local now = now_ms()
-local session_ms, abandon_ms = tonumber(ARGV[2]), tonumber(ARGV[3])
-local batch, retention_ms = tonumber(ARGV[4]), tonumber(ARGV[5])
+local session_ms, abandon_ms = tonumber(A.session_ms), tonumber(A.abandon_ms)
+local batch, retention_ms = tonumber(A.batch), tonumber(A.retention_ms)
 local stream, meta, sessions, users, active, left, done, revoked, draws, series =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]
-local orders, ranks, leftlog = KEYS[11], KEYS[12], KEYS[13]
-local sample_ms, history_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
+  K.stream, K.meta, K.sessions, K.users, K.active, K.left, K.done, K.revoked, K.draws, K.series
+local orders, ranks, leftlog = K.orders, K.ranks, K.leftlog
+local sample_ms, history_ms = tonumber(A.sample_ms), tonumber(A.history_ms)
 -- The number the event was registered under wins over the caller's (which may be stale).
-local fresh_seed, event_hex = ARGV[6], redis.call('HGET', KEYS[2], 'number') or ARGV[7]
+local fresh_seed, event_hex = A.seed, redis.call('HGET', meta, 'number') or A.event_number
 
 -- Ends the ACTIVE sessions whose time is up (at most a batch), freeing their slots;
 -- returns how many.
@@ -74,7 +71,7 @@ local expired = expire_ended()
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
   'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq',
   'admitted', 'sampled_at', 'draw_ready', 'placing_until', 'target', 'message', 'configured')
-local capacity = tonumber(cfg[1]) or tonumber(ARGV[1])
+local capacity = tonumber(cfg[1]) or tonumber(A.default_capacity)
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
 if rate_per_min then
@@ -108,7 +105,7 @@ local paused = cfg[2] == '1'
 local configured = cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] or cfg[18] or cfg[19] or cfg[20]
 if not configured then
   -- A made-up event's leftovers last a bounded time, whatever the retention.
-  retention_ms = math.min(retention_ms, tonumber(ARGV[10]))
+  retention_ms = math.min(retention_ms, tonumber(A.unconfigured_retention_ms))
 end
 if not opened then
   free = 0

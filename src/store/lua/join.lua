@@ -1,12 +1,12 @@
 -- Joins of one or more events' lines, written together (store/joins.rs), in order: each
 -- is atomic and makes at most one live session per (event, user).
--- KEYS: per event: stream, meta, sessions prefix, users prefix, left, ranks prefix
--- ARGV: the number of events m; per event: its number (6 hex digits) and eventId; then
---       per join: its event (1..m), tag ("TTTT-TTTTTTTTTTTT"), userId, create ('1': join;
---       '0': only look up the user's live session), deadline (unix ms on Redis's clock; 0:
---       none)
--- Returns {now (Redis's clock, ms), replies}: per join in order, {created (1|0), sessionId,
--- view, wake (1|0)}; false when
+-- Contract (src/store/scripts.rs, Join): `events` (m) events, each with EVENT_KEYS
+-- (stream, meta, sessions prefix, users prefix, left, ranks prefix) and EVENT_ARGS (its
+-- number, 6 hex digits, and its id); then the joins, each with JOIN_ARGS: its event
+-- (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, create ('1': join; '0': only look up the user's
+-- live session), deadline (unix ms on the script's clock; 0: none).
+-- Returns {now, replies}: per join in order, the place (see `place` in common.lua) with
+-- `created` (1|0), `sid` and `wake` (1|0); false when
 -- only looking up and there is no live session; 'STALE' when the event's meta does not
 -- carry the number given (see stale_number in common.lua: nothing was written for it);
 -- 'LATE' when Redis runs it after its deadline (the caller has answered "failed", or is
@@ -24,25 +24,25 @@
 -- and the stream entry (`NOMKSTREAM`: the stream and its group are made when it is
 -- missing).
 local STALE_WAKE_MS = 2000
-local JOIN_FIELDS = { unpack(VIEW_FIELDS) }
+local JOIN_FIELDS = { unpack(STATE_FIELDS) }
 for _, field in ipairs({ 'number', 'seq', 'due', 'blocked' }) do
   JOIN_FIELDS[#JOIN_FIELDS + 1] = field
 end
 local now = now_ms()
-local m = tonumber(ARGV[1])
+local m = tonumber(A.events)
 -- One entry per (meta, number), however often the batch names it: one count of `seq`, or
 -- two joins would get one number. (Two numbers for one meta: at most one is not stale.)
 local events, entries = {}, {}
 for e = 1, m do
-  local k = (e - 1) * 6
-  local meta, hex = KEYS[k + 2], ARGV[2 * e]
+  local keys, args = item(KEYS, 0, EVENT_KEYS, e), item(ARGV, A_FIXED, EVENT_ARGS, e)
+  local meta, hex = keys.meta, args.number
   local ev = entries[meta .. '|' .. hex]
   if not ev then
-    ev = { stream = KEYS[k + 1], meta = meta, sessions = KEYS[k + 3], users = KEYS[k + 4],
-      left = KEYS[k + 5], ranks = KEYS[k + 6], hex = hex, id = ARGV[2 * e + 1] }
+    ev = keys
+    ev.hex, ev.id = hex, args.id
     -- The view's fields, then number, seq, due and blocked.
     local f = redis.call('HMGET', meta, unpack(JOIN_FIELDS))
-    local n = #VIEW_FIELDS
+    local n = #STATE_FIELDS
     ev.stale = f[n + 1] ~= hex
     ev.seq0 = tonumber(f[n + 2]) or 0
     ev.seq = ev.seq0
@@ -90,7 +90,10 @@ local function join(ev, tag, user, create_place, deadline)
         s.seen = now
         save(ev.sessions, s)
       end
-      return { 0, session_id(ev.hex, s.q, s.tag), view(ev.meta, ev.left, ev.ranks, s, now, ev.fields), 0 }
+      local reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields)
+      put(reply, 'created', 0)
+      put(reply, 'sid', session_id(ev.hex, s.q, s.tag))
+      return reply
     end
   end
   if create_place ~= '1' then
@@ -114,13 +117,18 @@ local function join(ev, tag, user, create_place, deadline)
     redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
     redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user)
   end
-  return { 1, sid, view(ev.meta, ev.left, ev.ranks, s, now, ev.fields, gone(ev)), wake(ev) }
+  local reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields, gone(ev))
+  put(reply, 'created', 1)
+  put(reply, 'sid', sid)
+  put(reply, 'wake', wake(ev))
+  return reply
 end
 
 local replies = {}
-for i = 2 + 2 * m, #ARGV, 5 do
-  replies[#replies + 1] = join(events[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3],
-    tonumber(ARGV[i + 4]))
+local offset = A_FIXED + m * #EVENT_ARGS
+for j = 1, (#ARGV - offset) / #JOIN_ARGS do
+  local a = item(ARGV, offset, JOIN_ARGS, j)
+  replies[j] = join(events[tonumber(a.event)], a.tag, a.user, a.create, tonumber(a.deadline))
 end
 for _, ev in pairs(entries) do
   if ev.seq ~= ev.seq0 then

@@ -2,11 +2,9 @@
 -- draw_entry in common.lua): the draw `round` of the event is ready to admit from, and its
 -- digest is published with it. A round that is no longer the event's current one (a
 -- slow writer's), or whose draw is used up, has its strings deleted instead.
--- KEYS: meta, orders prefix, ranks prefix, draws
--- ARGV: round, n, digest
 -- Returns 1 when the draw is ready (now or before), else 0.
-local meta, orders, ranks, draws = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local round, n, digest = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
+local meta, orders, ranks, draws = K.meta, K.orders, K.ranks, K.draws
+local round, n, digest = tonumber(A.round), tonumber(A.n), A.digest
 local m = redis.call('HMGET', meta, 'draw_round', 'draw_n', 'draw_next', 'draw_ready')
 local current, drawn, next = tonumber(m[1]), tonumber(m[2]) or 0, tonumber(m[3]) or 0
 if current ~= round or drawn ~= n or next >= drawn then

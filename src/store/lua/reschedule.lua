@@ -2,16 +2,16 @@
 -- schedule (nothing due), unless it was woken (or taken by another pass) since the caller
 -- took it: its score is then no longer the stamp the caller holds, and stays as it is. With
 -- no stamp (the sweep, which took nothing), an event is only brought forward (ZADD LT).
--- KEYS: the schedule
--- ARGV: per event: eventId, the stamp taken ('' for none), the next time (ms; -1: none)
+-- Key: the schedule. Items: UPDATE_ARGS (eventId, the stamp taken ('' for none), the next
+-- time in ms, -1 for none).
 -- Returns {now, the earliest time in the schedule (-1 when empty), then per event 1 if its
 --          update was made (0: it was woken or taken meanwhile)}.
-local due = KEYS[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = K.due
+local now = now_ms()
 local reply = { now, -1 }
-for i = 1, #ARGV, 3 do
-  local event, stamp, at = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+for i = 1, (#ARGV - A_FIXED) / #UPDATE_ARGS do
+  local u = item(ARGV, A_FIXED, UPDATE_ARGS, i)
+  local event, stamp, at = u.event, u.stamp, tonumber(u.at)
   local made = 1
   if stamp == '' then
     if at >= 0 then

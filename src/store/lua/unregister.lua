@@ -5,19 +5,19 @@
 -- back (a join, an operator) asks register.lua first, which takes the mark away; one that
 -- asked before the mark wrote the number within a request's deadline, shorter than `grace`,
 -- so the caller saw it. So the entry goes only if the mark is still there and old enough.
--- KEYS: the events registry, the events to drop, the free numbers
--- ARGV: eventId, the mark's latest time (ms)
+-- Keys: the events registry, the events to drop, the free numbers; `marked_before`: the
+-- mark's latest time (ms).
 -- Returns the number given back, or false if the entry stays.
-local events, closing, free = KEYS[1], KEYS[2], KEYS[3]
-local marked = tonumber(redis.call('ZSCORE', closing, ARGV[1]))
-if not marked or marked > tonumber(ARGV[2]) then
+local events, closing, free = K.events, K.closing, K.free
+local marked = tonumber(redis.call('ZSCORE', closing, A.event))
+if not marked or marked > tonumber(A.marked_before) then
   return false
 end
-redis.call('ZREM', closing, ARGV[1])
-local n = redis.call('HGET', events, ARGV[1])
+redis.call('ZREM', closing, A.event)
+local n = redis.call('HGET', events, A.event)
 if not n then
   return false
 end
-redis.call('HDEL', events, ARGV[1], '#' .. n)
+redis.call('HDEL', events, A.event, '#' .. n)
 redis.call('SADD', free, n)
 return tonumber(n)

@@ -1,0 +1,208 @@
+//! A session's place, computed in one place: from what Redis holds of the session and its
+//! event's state (`place` and `STATE_FIELDS` in `lua/common.lua`), for a poll that read
+//! Redis and for one answered from a process's memory alike (`polls.rs`).
+
+use super::scripts::Reply;
+use super::StoreError;
+use crate::domain::{Queueing, Status};
+
+/// What every waiting session of an event shares in its answer (the meta's
+/// `STATE_FIELDS`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventState {
+    /// Join number of the last entry the granter passed.
+    pub head: u64,
+    /// Exponentially decayed count of admissions (time constant one minute) …
+    pub rate: f64,
+    /// … as of this time (unix ms).
+    pub rate_at_ms: u64,
+    pub target: Option<String>,
+    pub opens_at_ms: Option<u64>,
+    pub queueing: Option<Queueing>,
+    /// The current draw: its number (0: none yet), whether its order is written, and
+    /// joins `draw_lo + 1 ..= draw_lo + draw_n` of which `draw_next` were reached.
+    pub draw_round: u64,
+    pub draw_ready: bool,
+    pub draw_lo: u64,
+    pub draw_n: u64,
+    pub draw_next: u64,
+    pub message: Option<String>,
+    /// Random, new whenever Redis lost the event (see `polls.rs`).
+    pub epoch: String,
+}
+
+impl EventState {
+    pub fn decode(reply: &Reply) -> Result<Self, StoreError> {
+        let number = |name: &str| reply.opt::<u64>(name).map(Option::unwrap_or_default);
+        let text = |name: &str| -> Result<Option<String>, StoreError> {
+            Ok(reply.opt::<String>(name)?.filter(|s| !s.is_empty()))
+        };
+        let draw_round = number("draw_round")?;
+        Ok(Self {
+            head: number("head")?,
+            rate: text("rate")?.and_then(|r| r.parse().ok()).unwrap_or(0.0),
+            rate_at_ms: number("rate_ts")?,
+            target: text("target")?,
+            opens_at_ms: reply.opt("opens_at")?,
+            queueing: text("queueing")?.as_deref().and_then(Queueing::parse),
+            draw_round,
+            draw_ready: draw_round > 0 && reply.opt::<u64>("draw_ready")? == Some(draw_round),
+            draw_lo: number("draw_lo")?,
+            draw_n: number("draw_n")?,
+            draw_next: number("draw_next")?,
+            message: text("message")?,
+            epoch: text("epoch")?.unwrap_or_default(),
+        })
+    }
+
+    /// Whether join number `q` is one of the current draw's.
+    pub fn in_draw(&self, q: u64) -> bool {
+        q > self.draw_lo && q <= self.draw_lo + self.draw_n
+    }
+}
+
+/// What Redis tells of one session's place beyond its record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ahead {
+    /// Those ahead of it who left while waiting, not yet passed by the granter.
+    pub gone: u64,
+    /// Its rank (from 0) in the current draw, once the draw's order is written.
+    pub rank: Option<u64>,
+}
+
+/// A session's status, position (1 = next; 0 when it has none: not waiting, or waiting
+/// for a draw) and whether it is in the pre-queue, at `now`.
+///
+/// - An ACTIVE session whose slot ended is EXPIRED (the granter writes it so later).
+/// - Before the opening of a drawn event nobody has a place yet.
+/// - One of the current draw not reached yet is placed by its rank; while the draw's order
+///   is being written, by the most it can have ahead: everyone of the draw not reached.
+/// - Anyone else: everyone of the draw not reached yet, then its join number minus the
+///   granter's head, less those ahead who left.
+pub fn place(
+    letter: &str,
+    q: u64,
+    until_ms: u64,
+    state: &EventState,
+    ahead: Ahead,
+    now: u64,
+) -> Result<(Status, u64, bool), StoreError> {
+    let status = match letter {
+        "W" => Status::Waiting,
+        "A" if until_ms <= now => Status::Expired,
+        "A" => Status::Active,
+        "E" => Status::Expired,
+        "L" => Status::Left,
+        "B" => Status::Abandoned,
+        other => return Err(StoreError::Unexpected(format!("unknown status {other:?}"))),
+    };
+    if status != Status::Waiting {
+        return Ok((status, 0, false));
+    }
+    let before_opening = state.opens_at_ms.is_some_and(|at| now < at);
+    let drawn = Queueing::in_force(state.queueing, state.opens_at_ms) == Queueing::DrawAtOpen;
+    let undrawn = state.draw_n.saturating_sub(state.draw_next);
+    let position = if drawn && state.draw_round == 0 && state.opens_at_ms.is_some() {
+        return Ok((status, 0, true));
+    } else if state.in_draw(q) {
+        match ahead.rank {
+            Some(rank) => (rank + 1).saturating_sub(state.draw_next).max(1),
+            None => undrawn.max(1),
+        }
+    } else {
+        (undrawn + q.saturating_sub(state.head)).saturating_sub(ahead.gone)
+    };
+    Ok((status, position, before_opening))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_000_000;
+
+    fn fifo(head: u64) -> EventState {
+        EventState {
+            head,
+            ..EventState::default()
+        }
+    }
+
+    fn pos(state: &EventState, q: u64, ahead: Ahead) -> (Status, u64, bool) {
+        place("W", q, 0, state, ahead, NOW).unwrap()
+    }
+
+    #[test]
+    fn a_fifo_place_is_the_join_number_past_the_head_less_those_who_left() {
+        assert_eq!(pos(&fifo(10), 11, Ahead::default()).1, 1);
+        assert_eq!(pos(&fifo(10), 15, Ahead::default()).1, 5);
+        let two_left = Ahead {
+            gone: 2,
+            rank: None,
+        };
+        assert_eq!(pos(&fifo(10), 15, two_left).1, 3);
+    }
+
+    #[test]
+    fn statuses_follow_the_record_and_the_end_of_a_slot() {
+        let s = fifo(0);
+        let at = |letter, until| {
+            place(letter, 1, until, &s, Ahead::default(), NOW)
+                .unwrap()
+                .0
+        };
+        assert_eq!(at("A", NOW + 1), Status::Active);
+        assert_eq!(at("A", NOW), Status::Expired, "a slot ends at its time");
+        assert_eq!(at("E", 0), Status::Expired);
+        assert_eq!(at("L", 0), Status::Left);
+        assert_eq!(at("B", 0), Status::Abandoned);
+        assert!(place("X", 1, 0, &s, Ahead::default(), NOW).is_err());
+        assert_eq!(
+            place("A", 1, NOW + 1, &s, Ahead::default(), NOW).unwrap().1,
+            0,
+            "no position unless waiting"
+        );
+    }
+
+    #[test]
+    fn before_a_drawn_opening_nobody_has_a_place() {
+        let s = EventState {
+            opens_at_ms: Some(NOW + 60_000),
+            ..EventState::default()
+        };
+        assert_eq!(pos(&s, 7, Ahead::default()), (Status::Waiting, 0, true));
+        // FIFO with an opening: a pre-queue in arrival order, positions shown.
+        let fifo_pre = EventState {
+            queueing: Some(Queueing::Fifo),
+            ..s
+        };
+        assert_eq!(
+            pos(&fifo_pre, 7, Ahead::default()),
+            (Status::Waiting, 7, true)
+        );
+    }
+
+    #[test]
+    fn the_people_of_a_draw_are_placed_by_rank_and_everyone_after_behind_them() {
+        let s = EventState {
+            opens_at_ms: Some(NOW - 1),
+            draw_round: 1,
+            draw_ready: true,
+            draw_lo: 0,
+            draw_n: 100,
+            draw_next: 40,
+            head: 100,
+            ..EventState::default()
+        };
+        let rank = |r| Ahead {
+            gone: 0,
+            rank: Some(r),
+        };
+        assert_eq!(pos(&s, 5, rank(40)).1, 1, "the next drawn");
+        assert_eq!(pos(&s, 5, rank(99)).1, 60);
+        // Not written yet: the most it can have ahead.
+        assert_eq!(pos(&s, 5, Ahead::default()).1, 60);
+        // A later join waits behind the 60 of the draw not reached yet.
+        assert_eq!(pos(&s, 103, Ahead::default()), (Status::Waiting, 63, false));
+    }
+}
