@@ -418,12 +418,7 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
     let mut redis = TestRedis::start();
     let app = spawn_app(&redis, &[]).await;
     let sid = app.join_id("E1", "before").await;
-    assert!(
-        crate::common::eventually(Duration::from_secs(5), || async {
-            app.status_of(&sid).await == "ACTIVE"
-        })
-        .await
-    );
+    crate::common::until(|| async { app.status_of(&sid).await == "ACTIVE" }).await;
     redis.kill();
 
     for path in [JOIN.to_string(), format!("{JOIN}/{sid}")] {
@@ -461,20 +456,8 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
     assert_eq!(health.status(), StatusCode::OK, "the process itself is up");
 
     redis.launch();
-    assert!(
-        crate::common::eventually(Duration::from_secs(10), || async {
-            ready(&app).await == StatusCode::OK
-        })
-        .await,
-        "/readyz turns green again"
-    );
-    assert!(
-        crate::common::eventually(Duration::from_secs(10), || async {
-            app.status(&sid).await.0 == StatusCode::OK
-        })
-        .await,
-        "recovers without a restart"
-    );
+    crate::common::until(|| async { ready(&app).await == StatusCode::OK }).await;
+    crate::common::until(|| async { app.status(&sid).await.0 == StatusCode::OK }).await;
     assert_eq!(app.status_of(&sid).await, "ACTIVE");
 }
 

@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::{
-    admin, eventually, keys, spawn_app, spawn_stepped, TestApp, TestRedis, ADMIN_TOKEN,
+    admin, keys, spawn_app, spawn_stepped, until, TestApp, TestRedis, ADMIN_TOKEN,
 };
 
 const SOON: Duration = Duration::from_secs(5);
@@ -222,12 +222,7 @@ async fn the_wait_of_the_last_in_line_is_the_estimate_that_person_is_shown() {
         ids.push(app.join_id("eta", &format!("u{n}")).await);
     }
     // Sessions of one second: admissions go on, so there is a recent rate.
-    assert!(
-        eventually(Duration::from_secs(10), || async {
-            app.status_of(&ids[4]).await == "ACTIVE"
-        })
-        .await
-    );
+    until(|| async { app.status_of(&ids[4]).await == "ACTIVE" }).await;
     let figures = figures(&app, "eta").await;
     let waiting = figures["waiting"].as_u64().unwrap();
     assert!(waiting >= 1, "{figures}");
@@ -252,12 +247,7 @@ async fn a_message_reaches_the_people_waiting_for_that_event_only() {
     let waiting = app.join_id("msg", "second").await;
     let elsewhere = app.join_id("other", "x").await;
     let _also_waiting = app.join_id("other", "y").await;
-    assert!(
-        eventually(SOON, || async {
-            app.status_of(&admitted).await == "ACTIVE"
-        })
-        .await
-    );
+    until(|| async { app.status_of(&admitted).await == "ACTIVE" }).await;
 
     let (status, body) = admin(
         &app,

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use sha1::Digest as _;
 
 use crate::common::{
-    active_set, admin, eventually, keys, spawn_app, spawn_stepped, until, Backend, TestApp,
-    TestRedis, ADMIN_TOKEN,
+    active_set, admin, keys, spawn_app, spawn_stepped, until, Backend, TestApp, TestRedis,
+    ADMIN_TOKEN,
 };
 
 const SOON: Duration = Duration::from_secs(10);
@@ -250,12 +250,7 @@ async fn positions_after_repeated_draws_pass_a_chi_square_test_of_uniformity() {
                     json!({ "capacity": 0, "opensAt": rfc3339_in(&app, -1) }),
                 )
                 .await;
-                assert!(
-                    eventually(SOON, || async {
-                        draw_of(&app, &event).await.0 == StatusCode::OK
-                    })
-                    .await
-                );
+                until(|| async { draw_of(&app, &event).await.0 == StatusCode::OK }).await;
                 let mut places = Vec::new();
                 for sid in &sids {
                     places.push(app.status(sid).await.1["position"].as_u64().unwrap() as usize);

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{active_set, eventually, keys, spawn_app, spawn_stepped, TestApp, TestRedis};
+use crate::common::{active_set, keys, spawn_app, spawn_stepped, until, TestApp, TestRedis};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -27,12 +27,7 @@ async fn an_expired_slot_admits_the_next_within_a_second_with_nobody_polling() {
     .await;
     let first = app.join_id("exp", "a").await;
     let second = app.join_id("exp", "b").await;
-    assert!(
-        eventually(SOON, || async {
-            active_set(&redis, "exp") == vec![first.clone()]
-        })
-        .await
-    );
+    until(|| async { active_set(&redis, "exp") == vec![first.clone()] }).await;
     let started = Instant::now();
     // Nobody polls: watch Redis directly.
     crate::common::until(|| async { active_set(&redis, "exp") == vec![second.clone()] }).await;
@@ -51,17 +46,12 @@ async fn releasing_an_active_slot_admits_the_next_at_once_and_leave_is_idempoten
     let app = spawn_app(&redis, &["--capacity", "1", "--granter-tick-ms", "60000"]).await;
     let first = app.join_id("rel", "a").await;
     let second = app.join_id("rel", "b").await;
-    assert!(eventually(SOON, || async { app.status_of(&first).await == "ACTIVE" }).await);
+    until(|| async { app.status_of(&first).await == "ACTIVE" }).await;
 
     let (code, body) = app.leave(&first).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(body["status"], "LEFT");
-    assert!(
-        eventually(Duration::from_secs(1), || async {
-            app.status_of(&second).await == "ACTIVE"
-        })
-        .await
-    );
+    until(|| async { app.status_of(&second).await == "ACTIVE" }).await;
     let (code, body) = app.leave(&first).await;
     assert_eq!(
         (code, body["status"].clone()),
@@ -178,7 +168,7 @@ async fn status_carries_estimate_and_poll_hint() {
     for i in 0..30 {
         ids.push(app.join_id("eta", &format!("u{i}")).await);
     }
-    assert!(eventually(SOON, || async { active_set(&redis, "eta").len() == 2 }).await);
+    until(|| async { active_set(&redis, "eta").len() == 2 }).await;
     let (_, near) = app.status(&ids[2]).await;
     let (_, far) = app.status(&ids[29]).await;
     assert_eq!(near["position"], 1);

@@ -3,9 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{
-    active_set, admin, eventually, spawn_app, spawn_stepped, TestRedis, ADMIN_TOKEN,
-};
+use crate::common::{active_set, admin, spawn_app, spawn_stepped, until, TestRedis, ADMIN_TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -71,7 +69,7 @@ async fn raising_capacity_admits_the_next_people_at_once() {
     for i in 0..4 {
         ids.push(app.join_id("cap", &format!("u{i}")).await);
     }
-    assert!(eventually(SOON, || async { active_set(&redis, "cap").len() == 1 }).await);
+    until(|| async { active_set(&redis, "cap").len() == 1 }).await;
 
     let (status, body) = admin(
         &app,
@@ -83,12 +81,7 @@ async fn raising_capacity_admits_the_next_people_at_once() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["capacity"], 3);
     // The tick is a minute: only the settings change itself can have woken the granter.
-    assert!(
-        eventually(Duration::from_secs(1), || async {
-            active_set(&redis, "cap").len() == 3
-        })
-        .await
-    );
+    until(|| async { active_set(&redis, "cap").len() == 3 }).await;
     let (_, listed) = admin(&app, reqwest::Method::GET, "/api/admin/events", None).await;
     let cap = listed["events"]
         .as_array()
@@ -129,7 +122,7 @@ async fn pausing_stops_admissions_but_keeps_joins_and_positions() {
 
     let next = app.join_id("pause", "n").await;
     app.leave(&holder).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.pass().await;
     let (_, view) = app.status(&next).await;
     assert_eq!(
         (view["status"].clone(), view["position"].clone()),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{admin, calls, eventually, spawn_stepped, TestRedis, ADMIN_TOKEN};
+use crate::common::{admin, calls, spawn_stepped, until, TestRedis, ADMIN_TOKEN};
 
 /// The snapshot's refresh interval, and some slack for a slow machine.
 const STALE: Duration = Duration::from_millis(1_000);
@@ -98,21 +98,12 @@ async fn what_another_instance_did_shows_within_the_refresh_interval() {
     // Someone ahead leaves through B: A's answer moves up.
     assert_eq!(b.leave(&ids[0]).await.0, StatusCode::OK);
     let left = Instant::now();
-    assert!(
-        eventually(STALE, || async {
-            a.status(&ids[3]).await.1["position"] == 3
-        })
-        .await,
-        "the leave shows on A"
-    );
+    until(|| async { a.status(&ids[3]).await.1["position"] == 3 }).await;
     eprintln!("a leave through B showed on A after {:?}", left.elapsed());
 
     // The session itself leaves through B: A says so.
     assert_eq!(b.leave(&ids[2]).await.0, StatusCode::OK);
-    assert!(
-        eventually(STALE, || async { a.status_of(&ids[2]).await == "LEFT" }).await,
-        "its own leave shows on A"
-    );
+    until(|| async { a.status_of(&ids[2]).await == "LEFT" }).await;
     assert_eq!(a.status(&ids[3]).await.1["position"], 2);
 
     // B's granter admits the next: A hands out the pass.
@@ -125,10 +116,7 @@ async fn what_another_instance_did_shows_within_the_refresh_interval() {
     .await;
     assert_eq!(code, StatusCode::OK);
     b.pass().await;
-    assert!(
-        eventually(STALE, || async { a.status_of(&ids[1]).await == "ACTIVE" }).await,
-        "the admission shows on A"
-    );
+    until(|| async { a.status_of(&ids[1]).await == "ACTIVE" }).await;
     let (_, body) = a.status(&ids[1]).await;
     assert!(body["accessToken"].is_string(), "{body}");
     assert_eq!(a.status(&ids[3]).await.1["position"], 1);
@@ -142,12 +130,7 @@ async fn what_another_instance_did_shows_within_the_refresh_interval() {
     )
     .await;
     assert_eq!(code, StatusCode::OK);
-    assert!(
-        eventually(STALE, || async {
-            a.status(&ids[3]).await.1["message"] == "doors at 10:05"
-        })
-        .await
-    );
+    until(|| async { a.status(&ids[3]).await.1["message"] == "doors at 10:05" }).await;
 }
 
 #[tokio::test]
@@ -158,13 +141,7 @@ async fn a_session_lost_with_redis_is_not_answered_from_memory() {
     assert_eq!(a.status_of(&old).await, "WAITING");
     let _: () = redis::cmd("FLUSHALL").query(&mut redis.conn()).unwrap();
     // Nobody on A learns of the loss: only the snapshot's epoch tells.
-    assert!(
-        eventually(STALE, || async {
-            a.status(&old).await.0 == StatusCode::NOT_FOUND
-        })
-        .await,
-        "a lost session is a 404 once the snapshot is read again"
-    );
+    until(|| async { a.status(&old).await.0 == StatusCode::NOT_FOUND }).await;
     // The event is numbered again and its first join has the old one's join number: a
     // new id, never a 404, and the old one stays unknown.
     let new = a.join_id("lost", "u2").await;
@@ -193,11 +170,7 @@ async fn heartbeats_of_polls_answered_from_memory_are_written_in_batches() {
     }
     // Each record carries the time of its poll (not of the write), within the flush.
     let fresh = || (1..=100).all(|q| seen(q) >= polled && seen(q) <= app.now_ms());
-    assert!(
-        eventually(Duration::from_secs(2), || async { fresh() }).await,
-        "the heartbeats were written: {:?}",
-        (1..=100).map(seen).min()
-    );
+    until(|| async { fresh() }).await;
     let scripts = calls(&redis, "evalsha") - before;
     assert!(
         scripts <= 10,

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{
-    active_set, eventually, keys, pending, spawn_app, spawn_stepped, stream_order, Backend,
-    TestApp, TestRedis,
+    active_set, keys, pending, spawn_app, spawn_stepped, stream_order, until, Backend, TestApp,
+    TestRedis,
 };
 use reqwest::StatusCode;
 use vestibule::store::keys::GROUP;
@@ -104,14 +104,11 @@ pub async fn hundred_joins_admit_exactly_the_first_ten(
     let order = stream_order(redis, event);
     assert_eq!(order.len(), 100, "no join lost");
     let first_ten: HashSet<String> = order[..10].iter().cloned().collect();
-    assert!(
-        eventually(SOON, || async {
-            active_set(redis, event).into_iter().collect::<HashSet<_>>() == first_ten
-        })
-        .await
-    );
-    // And it stays so: nobody else gets in while the ten hold their slots.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until(|| async { active_set(redis, event).into_iter().collect::<HashSet<_>>() == first_ten })
+        .await;
+    // And it stays so: nobody else gets in while the ten hold their slots (a pass over
+    // every event changes nothing).
+    app.pass().await;
     let mut active = 0;
     for sid in &order {
         if app.status_of(sid).await == "ACTIVE" {
@@ -179,16 +176,10 @@ pub async fn two_instances_racing_keep_capacity_and_fifo(
             .iter()
             .cloned()
             .collect();
-        assert!(
-            eventually(SOON, || async {
-                active_set(redis, event).into_iter().collect::<HashSet<_>>() == expected
-            })
-            .await,
-            "{event} round {round}: active should be the next three in join order: \
-             active {:?}, order {:?}",
-            active_set(redis, event),
-            &order[..6]
-        );
+        until(|| async {
+            active_set(redis, event).into_iter().collect::<HashSet<_>>() == expected
+        })
+        .await;
         let leaving = &order[round];
         let app = if round % 2 == 0 { a } else { b };
         assert_eq!(app.status_of(leaving).await, "ACTIVE");
@@ -220,12 +211,7 @@ pub async fn a_full_event_never_delays(redis: &impl Backend, full: &str, free: &
     }
     let other = app.join_id(free, "me").await;
     // The tick is a minute: only the join's own wake-up can admit it.
-    assert!(
-        eventually(Duration::from_secs(2), || async {
-            app.status_of(&other).await == "ACTIVE"
-        })
-        .await
-    );
+    until(|| async { app.status_of(&other).await == "ACTIVE" }).await;
     assert_eq!(active_set(redis, full).len(), 1);
 }
 
@@ -244,10 +230,7 @@ async fn nothing_is_ever_left_pending_even_when_instances_stop_mid_stream() {
         }
     }
     a.stop().await;
-    assert!(
-        eventually(SOON, || async { active_set(&redis, "pend").len() == 200 }).await,
-        "every join was granted by the surviving instance"
-    );
+    until(|| async { active_set(&redis, "pend").len() == 200 }).await;
     assert_eq!(pending(&redis, "pend"), 0, "no entry left pending");
     for sid in &ids {
         assert_eq!(b.status_of(sid).await, "ACTIVE");
