@@ -161,6 +161,62 @@ impl Granter {
     }
 }
 
+/// When the loop takes its next pass, and which: the loop's decisions, apart from its
+/// waiting, so that they have tests of their own.
+#[derive(Debug, Clone)]
+struct Cadence {
+    tick: Duration,
+    /// When the next pass is due (earlier when woken).
+    due: Instant,
+    /// When the next pass is a sweep.
+    sweep_due: Instant,
+    /// Passes failed in a row (Redis away).
+    failures: u32,
+}
+
+impl Cadence {
+    /// A sweep first, at once.
+    fn new(now: Instant, tick: Duration) -> Self {
+        Self {
+            tick,
+            due: now,
+            sweep_due: now,
+            failures: 0,
+        }
+    }
+
+    /// The pass to take at `now`: the sweep when it is due, else the events due.
+    fn scope(&self, now: Instant) -> Scope {
+        if now >= self.sweep_due {
+            Scope::All
+        } else {
+            Scope::Due
+        }
+    }
+
+    /// A pass that began at `started` succeeded; the schedule's next time is `next_in`
+    /// from then (zero: events are due now; `None`: the schedule is empty). The next pass
+    /// comes then, and at the latest a tick later (events woken through other processes
+    /// are found at the next look).
+    fn passed(&mut self, started: Instant, scope: &Scope, next_in: Option<Duration>) {
+        self.failures = 0;
+        if *scope == Scope::All {
+            self.sweep_due = started + SWEEP_EVERY;
+        }
+        self.due = started + next_in.map_or(self.tick, |next| next.min(self.tick));
+    }
+
+    /// A pass failed: the next one after a back-off that doubles, up to [`MAX_BACKOFF`].
+    fn failed(&mut self, started: Instant) {
+        self.failures = self.failures.saturating_add(1);
+        self.due = started
+            + self
+                .tick
+                .saturating_mul(1 << self.failures.min(6))
+                .min(MAX_BACKOFF);
+    }
+}
+
 /// Runs passes until `shutdown`; a pass in progress always completes.
 pub async fn run(granter: Granter, tick: Duration, shutdown: CancellationToken) {
     let Granter {
@@ -170,39 +226,28 @@ pub async fn run(granter: Granter, tick: Duration, shutdown: CancellationToken) 
     } = granter;
     // Told when this process puts an event in the schedule (a join, a leave, settings).
     let woken = store.woken();
-    // When the next pass is due, and the next sweep.
-    let mut due = Instant::now();
-    let mut sweep_due = Instant::now();
-    let mut failures: u32 = 0;
+    let mut cadence = Cadence::new(Instant::now(), tick);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = woken.notified() => {}
-            _ = tokio::time::sleep_until(due) => {}
+            _ = tokio::time::sleep_until(cadence.due) => {}
         }
         let started = Instant::now();
-        let now = now_ms();
-        let sweep = started >= sweep_due;
-        let scope = if sweep { Scope::All } else { Scope::Due };
-        let span = tracing::debug_span!("granter_pass", sweep);
+        let scope = cadence.scope(started);
+        let span = tracing::debug_span!("granter_pass", sweep = scope == Scope::All);
         match pass(&store, &params, &scope).instrument(span).await {
             Ok(outcome) => {
-                failures = 0;
-                health.record(now);
-                if sweep {
-                    sweep_due = started + SWEEP_EVERY;
-                }
+                health.record(now_ms());
                 if let Some(lag) = outcome.lag {
                     metrics::gauge!(names::GRANTER_LAG).set(lag.as_secs_f64());
                 }
-                // At the schedule's next time, at the latest a tick from now (events
-                // woken through other processes are found at the next look).
-                due = started + outcome.next_in.map_or(tick, |next| next.min(tick));
+                cadence.passed(started, &scope, outcome.next_in);
             }
             Err(e) => {
-                failures = failures.saturating_add(1);
+                cadence.failed(started);
+                let failures = cadence.failures;
                 tracing::warn!(error = %e, failures, "granter pass failed; backing off");
-                due = started + tick.saturating_mul(1 << failures.min(6)).min(MAX_BACKOFF);
             }
         }
     }
@@ -233,5 +278,57 @@ fn record_pass(reports: &[GrantReport]) {
             event = %r.event_id, granted = r.granted, expired = r.expired,
             abandoned = r.abandoned, waiting = r.waiting, active = r.active, "granter pass"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICK: Duration = Duration::from_millis(200);
+
+    #[test]
+    fn the_first_pass_is_a_sweep_and_the_next_sweep_is_minutes_later() {
+        let t0 = Instant::now();
+        let mut c = Cadence::new(t0, TICK);
+        assert_eq!(c.scope(t0), Scope::All);
+        c.passed(t0, &Scope::All, None);
+        assert_eq!(c.scope(t0 + TICK), Scope::Due);
+        assert_eq!(c.scope(t0 + SWEEP_EVERY), Scope::All);
+        // A pass over the due events does not move the sweep.
+        c.passed(t0 + TICK, &Scope::Due, None);
+        assert_eq!(c.scope(t0 + SWEEP_EVERY), Scope::All);
+    }
+
+    #[test]
+    fn the_next_pass_comes_at_the_schedules_next_time_and_at_least_every_tick() {
+        let t0 = Instant::now();
+        let mut c = Cadence::new(t0, TICK);
+        c.passed(t0, &Scope::Due, Some(Duration::from_millis(30)));
+        assert_eq!(c.due, t0 + Duration::from_millis(30), "the next expiry");
+        c.passed(t0, &Scope::Due, Some(Duration::from_secs(300)));
+        assert_eq!(c.due, t0 + TICK, "a far expiry: a look every tick meanwhile");
+        c.passed(t0, &Scope::Due, None);
+        assert_eq!(c.due, t0 + TICK, "nothing scheduled: a look every tick");
+        c.passed(t0, &Scope::Due, Some(Duration::ZERO));
+        assert_eq!(c.due, t0, "events due now (a batch ran out): at once");
+    }
+
+    #[test]
+    fn failures_back_off_doubling_up_to_five_seconds_and_a_success_resets() {
+        let t0 = Instant::now();
+        let mut c = Cadence::new(t0, TICK);
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            c.failed(t0);
+            waits.push(c.due - t0);
+        }
+        assert_eq!(waits[0], TICK * 2);
+        assert_eq!(waits[1], TICK * 4);
+        assert_eq!(waits[4], MAX_BACKOFF, "capped");
+        assert!(waits.iter().all(|w| *w <= MAX_BACKOFF));
+        c.passed(t0, &Scope::Due, None);
+        c.failed(t0);
+        assert_eq!(c.due - t0, TICK * 2, "counted anew after a success");
     }
 }
