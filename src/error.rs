@@ -1,9 +1,11 @@
 //! The one error type of the HTTP surface, and its JSON shape.
 //!
 //! Every failure a client can see is an [`AppError`]: a status, a stable `code` and a
-//! readable `message`, rendered as `{"error": {"code", "message"}}`. Redis being away is a
-//! 503 with `Retry-After`; input problems are 4xx; nothing else should ever happen, and
-//! when it does it is logged and answered 500 without details.
+//! readable `message`, rendered as `{"error": {"code", "message"}}`. The room's own
+//! failures ([`ServiceError`]) get their status and code here, in one `match`
+//! ([`AppError::from`]). Redis being away is a 503 with `Retry-After`; input problems are
+//! 4xx; nothing else should ever happen, and when it does it is logged and answered 500
+//! without details.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +13,7 @@ use axum::Json;
 use serde::Serialize;
 
 use crate::domain::{ErrorCode, InvalidInput};
+use crate::service::{Refusal, ServiceError};
 use crate::store::StoreError;
 
 /// Seconds a client is asked to wait when Redis is away.
@@ -76,6 +79,43 @@ impl std::fmt::Display for AppError {
 }
 
 impl std::error::Error for AppError {}
+
+impl From<ServiceError> for AppError {
+    /// The status and code of each of the room's failures.
+    fn from(e: ServiceError) -> Self {
+        let message = e.to_string();
+        let (status, code) = match e {
+            ServiceError::AlreadyJoined => (StatusCode::CONFLICT, ErrorCode::AlreadyJoined),
+            ServiceError::SessionNotFound => (StatusCode::NOT_FOUND, ErrorCode::SessionNotFound),
+            ServiceError::UnknownEvent => (StatusCode::NOT_FOUND, ErrorCode::UnknownEvent),
+            ServiceError::EventExists => (StatusCode::CONFLICT, ErrorCode::EventExists),
+            ServiceError::PassRefused(refusal) => (
+                StatusCode::UNAUTHORIZED,
+                match refusal {
+                    Refusal::NoPass => ErrorCode::NoPass,
+                    Refusal::Invalid(_) => ErrorCode::InvalidPass,
+                    Refusal::WrongEvent => ErrorCode::WrongEvent,
+                    Refusal::Expired => ErrorCode::PassExpired,
+                    Refusal::Revoked => ErrorCode::PassRevoked,
+                },
+            ),
+            ServiceError::NotYourPlace => (StatusCode::FORBIDDEN, ErrorCode::NotYourPlace),
+            ServiceError::NoConsole => (StatusCode::NOT_FOUND, ErrorCode::NoConsole),
+            ServiceError::SignedOut => (StatusCode::UNAUTHORIZED, ErrorCode::SignedOut),
+            ServiceError::Invalid(invalid) => return invalid.into(),
+            ServiceError::Store(e) => return e.into(),
+            ServiceError::Internal => return Self::internal(),
+        };
+        Self::new(status, code, message)
+    }
+}
+
+impl AppError {
+    /// The status of a page that does not exist.
+    pub fn page_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "page not found")
+    }
+}
 
 impl From<InvalidInput> for AppError {
     fn from(e: InvalidInput) -> Self {

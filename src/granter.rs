@@ -307,7 +307,11 @@ mod tests {
         c.passed(t0, &Scope::Due, Some(Duration::from_millis(30)));
         assert_eq!(c.due, t0 + Duration::from_millis(30), "the next expiry");
         c.passed(t0, &Scope::Due, Some(Duration::from_secs(300)));
-        assert_eq!(c.due, t0 + TICK, "a far expiry: a look every tick meanwhile");
+        assert_eq!(
+            c.due,
+            t0 + TICK,
+            "a far expiry: a look every tick meanwhile"
+        );
         c.passed(t0, &Scope::Due, None);
         assert_eq!(c.due, t0 + TICK, "nothing scheduled: a look every tick");
         c.passed(t0, &Scope::Due, Some(Duration::ZERO));

@@ -13,13 +13,12 @@ use crate::domain::{PlaceView, SessionView};
 pub(crate) mod ssr {
     use axum::http::header::SET_COOKIE;
     use axum::http::request::Parts;
-    use axum::http::{HeaderMap, HeaderValue, StatusCode};
+    use axum::http::{HeaderMap, HeaderValue};
     use leptos::prelude::*;
 
-    use crate::domain::ErrorCode;
     use crate::domain::{SessionId, SessionView, UserId};
     use crate::error::AppError;
-    use crate::service::{Secrets, Service};
+    use crate::service::{Secrets, Service, ServiceError};
     use crate::state::AppState;
     use crate::visitor::{is_https, VISITOR_PREFIX};
 
@@ -59,18 +58,14 @@ pub(crate) mod ssr {
         secrets: &Secrets,
         headers: &HeaderMap,
         view: &SessionView,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), ServiceError> {
         if !view.user_id.as_str().starts_with(VISITOR_PREFIX) {
             return Ok(()); // made through the JSON API: its id is the credential
         }
         if secrets.cookies.visitor(headers).as_ref() == Some(&view.user_id) {
             return Ok(());
         }
-        Err(AppError::new(
-            StatusCode::FORBIDDEN,
-            ErrorCode::NotYourPlace,
-            "this place in line belongs to another browser",
-        ))
+        Err(ServiceError::NotYourPlace)
     }
 
     /// The page of a place, carrying where to go once admitted.

@@ -102,7 +102,7 @@ pub fn App() -> impl IntoView {
 fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::NOT_FOUND);
+        response.set_status(crate::error::AppError::page_not_found().status);
     }
     view! {
         <Title text="Not found"/>

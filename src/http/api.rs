@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
 use crate::error::{AppError, ErrorBody};
-use crate::service::{JoinOutcome, Proof, Service};
+use crate::service::{JoinOutcome, Proof, Service, ServiceError};
 use crate::state::AppState;
 use crate::visitor::{cookie_value, PASS_COOKIE, VISITOR_PREFIX};
 
@@ -78,7 +78,7 @@ fn presented_pass(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The gate's answer to a check, counted: 204, or the refusal.
-fn gate_answer(checked: Result<(), AppError>) -> Response {
+fn gate_answer(checked: Result<(), ServiceError>) -> Response {
     crate::telemetry::count_gate(checked.is_ok());
     match checked {
         Ok(()) => (
@@ -86,7 +86,7 @@ fn gate_answer(checked: Result<(), AppError>) -> Response {
             [(header::CACHE_CONTROL, "no-store")],
         )
             .into_response(),
-        Err(refused) => refused.into_response(),
+        Err(refused) => AppError::from(refused).into_response(),
     }
 }
 

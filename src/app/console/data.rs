@@ -31,36 +31,23 @@ pub const EVENTS_PER_PAGE: usize = 50;
 mod ssr {
     use leptos::prelude::*;
 
-    use axum::http::StatusCode;
-
     use crate::console_session::{removal, Console, ConsoleSession, FLASH_COOKIE};
-    use crate::domain::ErrorCode;
-    use crate::error::AppError;
     use crate::server_fns::ssr::{fail, headers, set_cookie};
+    use crate::service::ServiceError;
     use crate::state::AppState;
     use crate::visitor::is_https;
 
     pub fn console() -> Result<Console, ServerFnError> {
         use_context::<AppState>()
             .and_then(|state| state.console.clone())
-            .ok_or_else(|| {
-                fail(AppError::new(
-                    StatusCode::NOT_FOUND,
-                    ErrorCode::NoConsole,
-                    "The console is not enabled on this server (it needs WAITING_ROOM_ADMIN_TOKEN).",
-                ))
-            })
+            .ok_or_else(|| fail(ServiceError::NoConsole))
     }
 
     /// The operator's session, or the error (401) a signed-out reader gets.
     pub fn session(console: &Console) -> Result<ConsoleSession, ServerFnError> {
-        console.session(&headers()).ok_or_else(|| {
-            fail(AppError::new(
-                StatusCode::UNAUTHORIZED,
-                ErrorCode::SignedOut,
-                "Signed out: sign in again to see the figures.",
-            ))
-        })
+        console
+            .session(&headers())
+            .ok_or_else(|| fail(ServiceError::SignedOut))
     }
 
     /// The flash of this request, shown once: the answer removes it.

@@ -1,0 +1,69 @@
+//! What can go wrong in the room's operations, in the room's own words. `crate::error`
+//! maps each to an HTTP status and a code, in one place.
+
+use crate::domain::InvalidInput;
+use crate::store::StoreError;
+
+/// Why an operation of the room did not happen.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ServiceError {
+    /// A repeat join of a user who has a live place, without the proof that it is theirs.
+    #[error(
+        "this user already has a place in this line; send its sessionId with the join to \
+         resume it, or poll it with the id you were given"
+    )]
+    AlreadyJoined,
+    #[error("no session with this id (it may have been purged after it ended)")]
+    SessionNotFound,
+    #[error("there is no line for this event (events are created by the operator)")]
+    UnknownEvent,
+    /// An operator created an event whose id an operator configured before.
+    #[error("an event with this id exists: change it on its page")]
+    EventExists,
+    /// The shop's door does not open for this pass.
+    #[error("{0}")]
+    PassRefused(Refusal),
+    /// A place shown or changed from a browser that is not the one that made it.
+    #[error("this place in line belongs to another browser")]
+    NotYourPlace,
+    #[error("The console is not enabled on this server (it needs WAITING_ROOM_ADMIN_TOKEN).")]
+    NoConsole,
+    #[error("Signed out: sign in again to see the figures.")]
+    SignedOut,
+    /// Input that does not make sense, with its code.
+    #[error("{0}")]
+    Invalid(InvalidInput),
+    /// Redis, or the room's keys in it, could not be used.
+    #[error("{0}")]
+    Store(StoreError),
+    /// A bug or an unusable configuration (logged where it happened).
+    #[error("something went wrong on our side")]
+    Internal,
+}
+
+/// Why a pass does not open a door.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no pass: send the vestibule_pass cookie or Authorization: Bearer <pass>")]
+    NoPass,
+    #[error("the pass is not valid: {0}")]
+    Invalid(String),
+    #[error("this pass is for another event")]
+    WrongEvent,
+    #[error("this pass has expired")]
+    Expired,
+    #[error("this pass's session has ended (left or revoked)")]
+    Revoked,
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Store(e)
+    }
+}
+
+impl From<InvalidInput> for ServiceError {
+    fn from(e: InvalidInput) -> Self {
+        ServiceError::Invalid(e)
+    }
+}

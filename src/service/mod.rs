@@ -1,0 +1,91 @@
+//! The waiting room's operations over the store, by who calls them: a visitor's place
+//! ([`visitors`]: join, status, leave), the shop's door ([`gate`]: does a pass open it),
+//! the operators ([`operators`]: events, settings, messages, draws) and the room's keys
+//! ([`secrets`]). The JSON routes, the gate, the console and the server functions are thin
+//! layers over this; nothing here speaks HTTP: every failure is a [`ServiceError`], which
+//! `crate::error` maps to a status and a code in one place.
+
+mod error;
+mod gate;
+mod operators;
+mod secrets;
+mod visitors;
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use crate::config::{EventsMode, SecretSource};
+use crate::passes::{PassCache, Revocations};
+use crate::store::Store;
+
+pub use error::{Refusal, ServiceError};
+pub use operators::message_text;
+pub use secrets::Secrets;
+pub use visitors::{JoinOutcome, Proof};
+
+/// Settings of the service.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    pub session_ms: u64,
+    /// Capacity of events without their own setting.
+    pub default_capacity: u64,
+    /// See [`crate::config::Config::max_poll_ms`].
+    pub max_poll_ms: u64,
+    pub events: EventsMode,
+    pub secrets: SecretSource,
+}
+
+/// Shared handle to the waiting room; cheap to clone (one shared allocation).
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    settings: ServiceSettings,
+    secrets: OnceCell<Secrets>,
+    passes: PassCache,
+    revocations: Arc<Revocations>,
+}
+
+impl Service {
+    pub fn new(store: Store, settings: ServiceSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                settings,
+                secrets: OnceCell::new(),
+                passes: PassCache::new(),
+                revocations: Arc::default(),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The room's time (unix ms).
+    pub fn now(&self) -> u64 {
+        self.inner.store.clock().now_ms()
+    }
+
+    pub fn revocations(&self) -> Arc<Revocations> {
+        self.inner.revocations.clone()
+    }
+}
+
+/// Unix milliseconds as RFC 3339 (UTC, whole seconds unless there is a fraction).
+pub fn rfc3339(ms: u64) -> Option<String> {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+    at.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+/// RFC 3339 as unix milliseconds; `None` unless well-formed and after 1970.
+pub fn parse_rfc3339(s: &str) -> Option<u64> {
+    let at = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    u64::try_from(at.unix_timestamp_nanos() / 1_000_000).ok()
+}
