@@ -10,24 +10,24 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::{json_object, MAX_BODY_BYTES};
+use super::api::MAX_BODY_BYTES;
+use super::body::{self, Field, JsonBody, Unknown};
 use super::client::FailureBudget;
-use crate::domain::ErrorCode;
 use crate::domain::SessionView;
+use crate::domain::{ErrorCode, InvalidInput};
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
 use crate::error::{AppError, ErrorBody};
 use crate::service::{parse_rfc3339, Service};
@@ -219,21 +219,11 @@ async fn history(
 async fn post_message(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody<MessageRequest>,
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    let body = json_object(&headers, body)?;
-    let invalid = |m: &str| AppError::bad_request(ErrorCode::InvalidMessage, m);
-    if let Some(unknown) = body.keys().find(|k| k.as_str() != "text") {
-        return Err(invalid(&format!(
-            "unknown field {unknown:?}; expected text"
-        )));
-    }
-    let Some(Value::String(text)) = body.get("text") else {
-        return Err(invalid("text must be a string"));
-    };
-    Ok(Json(service.set_message(&event, Some(text)).await?))
+    let text = body.parse()?;
+    Ok(Json(service.set_message(&event, Some(&text)).await?))
 }
 
 /// `DELETE /api/admin/events/{id}/message`: takes the message down.
@@ -276,11 +266,10 @@ async fn take_down_message(
 async fn replace(
     State(service): State<Service>,
     id: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody<SettingsRequest>,
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    let settings = parse_settings(&json_object(&headers, body)?)?;
+    let settings = body.parse()?;
     Ok(Json(service.put_settings(&event, &settings, false).await?))
 }
 
@@ -360,35 +349,64 @@ fn event_id(id: Result<Path<String>, PathRejection>) -> Result<EventId, AppError
 
 /// The body of `PUT /api/admin/events/{id}`: every field optional, unknown fields
 /// refused.
-#[derive(ToSchema)]
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[schema(rename_all = "camelCase")]
-#[allow(dead_code)] // read field by field by `parse_settings`, for its per-field errors
 pub struct SettingsRequest {
     /// Most ACTIVE sessions; null = the room's default.
-    #[schema(minimum = 0, maximum = 1_000_000)]
-    capacity: Option<u64>,
+    #[schema(value_type = Option<u64>, minimum = 0, maximum = 1_000_000)]
+    #[serde(default)]
+    pub capacity: Field,
     /// Most new ACTIVE sessions per minute; null = no limit.
-    #[schema(minimum = 1, maximum = 1_000_000)]
-    rate_per_minute: Option<u64>,
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 1_000_000)]
+    #[serde(default)]
+    pub rate_per_minute: Field,
     /// No admissions while paused.
-    paused: Option<bool>,
+    #[schema(value_type = Option<bool>)]
+    #[serde(default)]
+    pub paused: Field,
     /// The shop: an absolute http(s) URL.
-    #[schema(format = "uri")]
-    target_url: Option<String>,
+    #[schema(value_type = Option<String>, format = "uri")]
+    #[serde(default)]
+    pub target_url: Field,
     /// The opening (RFC 3339): joins before it wait in the pre-queue.
-    #[schema(format = DateTime)]
-    opens_at: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(default)]
+    pub opens_at: Field,
     /// Default: draw-at-open with an opening, else fifo.
-    queueing: Option<Queueing>,
+    #[schema(value_type = Option<Queueing>)]
+    #[serde(default)]
+    pub queueing: Field,
+    /// Anything else: refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: Unknown,
 }
 
 /// The body of `PUT /api/admin/events/{id}/message`.
-#[derive(ToSchema)]
-#[allow(dead_code)] // read by `post_message`, for its own error
+#[derive(Debug, serde::Deserialize, ToSchema)]
 pub struct MessageRequest {
     /// One line of text, trimmed.
-    #[schema(min_length = 1, max_length = 280)]
-    text: String,
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 280)]
+    #[serde(default)]
+    text: Field,
+    /// Anything else: refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: Unknown,
+}
+
+impl MessageRequest {
+    fn parse(&self) -> Result<String, InvalidInput> {
+        body::refuse_unknown(&self.unknown, &["text"], ErrorCode::InvalidMessage)?;
+        match &self.text {
+            Some(Value::String(text)) => Ok(text.clone()),
+            _ => Err(InvalidInput {
+                code: ErrorCode::InvalidMessage,
+                message: "text must be a string".into(),
+            }),
+        }
+    }
 }
 
 /// Longest target URL accepted.
@@ -422,60 +440,71 @@ const FIELDS: [&str; 6] = [
     "queueing",
 ];
 
-/// Settings from a PUT body; every field optional, unknown fields refused.
-pub fn parse_settings(body: &Map<String, Value>) -> Result<EventSettings, AppError> {
-    let invalid = |m: &str| AppError::bad_request(ErrorCode::InvalidSettings, m);
-    if let Some(unknown) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(invalid(&format!(
-            "unknown field {unknown:?}; expected one of {}",
-            FIELDS.join(", ")
-        )));
+impl SettingsRequest {
+    /// Settings from a PUT body (or the console's form): every field optional, unknown
+    /// fields refused, each checked with `invalid_settings` and a message naming it.
+    pub fn parse(&self) -> Result<EventSettings, InvalidInput> {
+        let invalid = |m: &str| InvalidInput {
+            code: ErrorCode::InvalidSettings,
+            message: m.to_string(),
+        };
+        body::refuse_unknown(&self.unknown, &FIELDS, ErrorCode::InvalidSettings)?;
+        let field = |name: &str| -> Option<&Value> {
+            match name {
+                "capacity" => self.capacity.as_ref(),
+                "ratePerMinute" => self.rate_per_minute.as_ref(),
+                "paused" => self.paused.as_ref(),
+                "targetUrl" => self.target_url.as_ref(),
+                "opensAt" => self.opens_at.as_ref(),
+                _ => self.queueing.as_ref(),
+            }
+        };
+        let count = |name: &str, min: u64| -> Result<Option<u64>, InvalidInput> {
+            match field(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| (min..=MAX_CAPACITY).contains(n))
+                    .map(Some)
+                    .ok_or_else(|| {
+                        invalid(&format!(
+                            "{name} must be a whole number from {min} to {MAX_CAPACITY}"
+                        ))
+                    }),
+            }
+        };
+        let paused = match field("paused") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(invalid("paused must be true or false")),
+        };
+        let target_url = match field("targetUrl") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(url)) => Some(target_url(url).map_err(|m| invalid(&m))?),
+            Some(_) => return Err(invalid("targetUrl must be a string")),
+        };
+        let opens_at_ms = match field("opensAt") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(at)) => Some(parse_rfc3339(at).ok_or_else(|| {
+                invalid("opensAt must be an RFC 3339 time such as 2026-12-01T10:00:00Z")
+            })?),
+            Some(_) => return Err(invalid("opensAt must be a string")),
+        };
+        let queueing = match field("queueing") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(q)) => Some(
+                Queueing::parse(q)
+                    .ok_or_else(|| invalid("queueing must be one of fifo, draw-at-open, random"))?,
+            ),
+            Some(_) => return Err(invalid("queueing must be a string")),
+        };
+        Ok(EventSettings {
+            target_url,
+            capacity: count("capacity", 0)?,
+            rate_per_minute: count("ratePerMinute", 1)?,
+            paused,
+            opens_at_ms,
+            queueing,
+        })
     }
-    let count = |name: &str, min: u64| -> Result<Option<u64>, AppError> {
-        match body.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .filter(|n| (min..=MAX_CAPACITY).contains(n))
-                .map(Some)
-                .ok_or_else(|| {
-                    invalid(&format!(
-                        "{name} must be a whole number from {min} to {MAX_CAPACITY}"
-                    ))
-                }),
-        }
-    };
-    let paused = match body.get("paused") {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(invalid("paused must be true or false")),
-    };
-    let target_url = match body.get("targetUrl") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(url)) => Some(target_url(url).map_err(|m| invalid(&m))?),
-        Some(_) => return Err(invalid("targetUrl must be a string")),
-    };
-    let opens_at_ms = match body.get("opensAt") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(at)) => Some(parse_rfc3339(at).ok_or_else(|| {
-            invalid("opensAt must be an RFC 3339 time such as 2026-12-01T10:00:00Z")
-        })?),
-        Some(_) => return Err(invalid("opensAt must be a string")),
-    };
-    let queueing = match body.get("queueing") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(q)) => Some(
-            Queueing::parse(q)
-                .ok_or_else(|| invalid("queueing must be one of fifo, draw-at-open, random"))?,
-        ),
-        Some(_) => return Err(invalid("queueing must be a string")),
-    };
-    Ok(EventSettings {
-        target_url,
-        capacity: count("capacity", 0)?,
-        rate_per_minute: count("ratePerMinute", 1)?,
-        paused,
-        opens_at_ms,
-        queueing,
-    })
 }

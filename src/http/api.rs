@@ -1,21 +1,22 @@
 //! The JSON routes for curl users and other programs, under `/api/waiting-room`.
 //!
-//! Bodies are parsed by hand from bytes so that every way a request can be wrong gets
-//! the one JSON error shape (see [`crate::error`]), never axum's plain-text rejections.
+//! Bodies are read by [`super::body::JsonBody`] into types that are both their parser and
+//! their schema, so that every way a request can be wrong gets the one JSON error shape
+//! (see [`crate::error`]) and a code naming the field, never axum's plain-text rejections.
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::body::{self, Field, JsonBody};
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
 use crate::error::{AppError, ErrorBody};
@@ -90,21 +91,60 @@ fn gate_answer(checked: Result<(), ServiceError>) -> Response {
     }
 }
 
-/// The body of a join.
-#[derive(ToSchema)]
+/// The body of a join: its schema, and its parser ([`JoinRequest::parse`]).
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[schema(rename_all = "camelCase")]
-#[allow(dead_code)] // read field by field by `parse_join`, for its per-field errors
 pub struct JoinRequest {
     /// 1-64 characters of `[A-Za-z0-9._:-]`.
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    event_id: String,
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    #[serde(default)]
+    pub event_id: Field,
     /// 1-64 characters of `[A-Za-z0-9._:-]`, not starting with `visitor:` (the page's
     /// visitors).
-    #[schema(pattern = "^[A-Za-z0-9._:-]{1,64}$")]
-    user_id: String,
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    #[serde(default)]
+    pub user_id: Field,
     /// Proof of an existing place: a repeat join without it is 409.
-    #[schema(format = "uuid")]
-    session_id: Option<String>,
+    #[schema(value_type = Option<String>, format = "uuid")]
+    #[serde(default)]
+    pub session_id: Field,
+}
+
+impl JoinRequest {
+    /// The event, the user and the proof of an existing place, each checked with its own
+    /// code. User ids of the page's visitors (`visitor:…`) are not for JSON callers.
+    pub fn parse(self) -> Result<(EventId, UserId, Option<SessionId>), InvalidInput> {
+        let event = EventId::parse(&body::string(
+            &self.event_id,
+            "eventId",
+            ErrorCode::InvalidEventId,
+        )?)?;
+        let user = UserId::parse(&body::string(
+            &self.user_id,
+            "userId",
+            ErrorCode::InvalidUserId,
+        )?)?;
+        if user.as_str().starts_with(VISITOR_PREFIX) {
+            return Err(InvalidInput {
+                code: ErrorCode::InvalidUserId,
+                message: format!(
+                    "userId may not start with {VISITOR_PREFIX:?} (the page's visitors)"
+                ),
+            });
+        }
+        let proof = match &self.session_id {
+            None | Some(Value::Null) => None,
+            Some(Value::String(id)) => Some(SessionId::parse(id)?),
+            Some(_) => {
+                return Err(InvalidInput {
+                    code: ErrorCode::InvalidSessionId,
+                    message: "sessionId must be a string".into(),
+                })
+            }
+        };
+        Ok((event, user, proof))
+    }
 }
 
 /// `POST /api/waiting-room/sessions {"eventId", "userId", "sessionId"?}` → 202 with a new
@@ -126,21 +166,9 @@ pub struct JoinRequest {
     ))]
 async fn join(
     State(service): State<Service>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody<JoinRequest>,
 ) -> Result<Response, AppError> {
-    let body = json_object(&headers, body)?;
-    let (event, user) = parse_join(&body)?;
-    let proof = match body.get("sessionId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) => Some(SessionId::parse(id)?),
-        Some(_) => {
-            return Err(AppError::bad_request(
-                ErrorCode::InvalidSessionId,
-                "sessionId must be a string",
-            ))
-        }
-    };
+    let (event, user, proof) = body.parse()?;
     Ok(
         match service.join(&event, &user, Proof::Session(proof)).await? {
             JoinOutcome::Created(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),
@@ -266,14 +294,30 @@ async fn leave(
     Ok(Json(service.leave(sid).await?).into_response())
 }
 
-/// The body of a verification.
-#[derive(ToSchema)]
+/// The body of a verification: its schema, and its parser.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 #[schema(rename_all = "camelCase")]
-#[allow(dead_code)] // read field by field, for its per-field errors
 pub struct VerifyRequest {
     /// A pass (the `accessToken` of an ACTIVE session).
-    token: String,
-    event_id: String,
+    #[schema(value_type = String, required = true)]
+    #[serde(default)]
+    token: Field,
+    #[schema(value_type = String, required = true)]
+    #[serde(default)]
+    event_id: Field,
+}
+
+impl VerifyRequest {
+    fn parse(self) -> Result<(String, EventId), InvalidInput> {
+        let token = body::string(&self.token, "token", ErrorCode::InvalidTokenField)?;
+        let event = EventId::parse(&body::string(
+            &self.event_id,
+            "eventId",
+            ErrorCode::InvalidEventId,
+        )?)?;
+        Ok((token, event))
+    }
 }
 
 /// Whether a pass opens an event's door now.
@@ -302,13 +346,10 @@ pub struct Verification {
     ))]
 async fn verify(
     State(service): State<Service>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(body): JsonBody<VerifyRequest>,
 ) -> Result<Response, AppError> {
-    let body = json_object(&headers, body)?;
-    let token = string_field(&body, "token", ErrorCode::InvalidTokenField)?;
-    let event = EventId::parse(string_field(&body, "eventId", ErrorCode::InvalidEventId)?)?;
-    let answer = match service.verify_pass(&event, token).await? {
+    let (token, event) = body.parse()?;
+    let answer = match service.verify_pass(&event, &token).await? {
         Ok(claims) => Verification {
             valid: true,
             reason: None,
@@ -486,77 +527,4 @@ pub(crate) fn session_id(id: Result<Path<String>, PathRejection>) -> Result<Sess
     let Path(id) =
         id.map_err(|e| AppError::bad_request(ErrorCode::InvalidSessionId, e.body_text()))?;
     Ok(SessionId::parse(&id)?)
-}
-
-/// Checks the content type and size, and parses the body as a JSON object.
-pub fn json_object(
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Map<String, Value>, AppError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    if !mime.eq_ignore_ascii_case("application/json") {
-        return Err(AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::UnsupportedMediaType,
-            "send the body as JSON with content-type: application/json",
-        ));
-    }
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ErrorCode::PayloadTooLarge,
-                format!("the body must be at most {MAX_BODY_BYTES} bytes"),
-            )
-        } else {
-            AppError::bad_request(ErrorCode::UnreadableBody, e.body_text())
-        }
-    })?;
-    match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(AppError::bad_request(
-            ErrorCode::InvalidBody,
-            "the body must be a JSON object",
-        )),
-        Err(e) => Err(AppError::bad_request(
-            ErrorCode::InvalidJson,
-            format!("the body is not valid JSON: {e}"),
-        )),
-    }
-}
-
-fn string_field<'a>(
-    body: &'a Map<String, Value>,
-    name: &str,
-    code: ErrorCode,
-) -> Result<&'a str, InvalidInput> {
-    match body.get(name) {
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(InvalidInput {
-            code,
-            message: format!("{name} must be a string"),
-        }),
-        None => Err(InvalidInput {
-            code,
-            message: format!("{name} is required"),
-        }),
-    }
-}
-
-/// The two fields of a join body, validated. User ids of the page's visitors
-/// (`visitor:…`) are not for JSON callers.
-pub fn parse_join(body: &Map<String, Value>) -> Result<(EventId, UserId), InvalidInput> {
-    let event = EventId::parse(string_field(body, "eventId", ErrorCode::InvalidEventId)?)?;
-    let user = UserId::parse(string_field(body, "userId", ErrorCode::InvalidUserId)?)?;
-    if user.as_str().starts_with(VISITOR_PREFIX) {
-        return Err(InvalidInput {
-            code: ErrorCode::InvalidUserId,
-            message: format!("userId may not start with {VISITOR_PREFIX:?} (the page's visitors)"),
-        });
-    }
-    Ok((event, user))
 }

@@ -27,7 +27,7 @@ use axum::routing::post;
 use axum::{Form, Router};
 use serde_json::{Map, Value};
 
-use super::admin::parse_settings;
+use super::admin::SettingsRequest;
 use crate::console_session::{removal, Console, Flash, SESSION_COOKIE};
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, SessionId};
@@ -211,7 +211,9 @@ fn settings_of(
         }
     }
     body.insert("paused".into(), Value::Bool(paused));
-    parse_settings(&body)
+    let request: SettingsRequest = serde_json::from_value(Value::Object(body))
+        .map_err(|e| AppError::bad_request(ErrorCode::InvalidSettings, e.to_string()))?;
+    Ok(request.parse()?)
 }
 
 /// `POST /admin/events {event_id, target_url, capacity, rate_per_minute, opens_at,

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod body;
 pub mod browser;
 pub mod client;
 pub mod console;

@@ -3,7 +3,12 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use vestibule::domain::{EventId, SessionId, UserId};
-use vestibule::http::api::parse_join;
+use vestibule::http::api::JoinRequest;
+
+fn parse_join(map: &serde_json::Map<String, Value>) -> Result<(), vestibule::domain::InvalidInput> {
+    let request: JoinRequest = serde_json::from_value(Value::Object(map.clone())).unwrap();
+    request.parse().map(|_| ())
+}
 
 fn allowed(s: &str) -> bool {
     (1..=64).contains(&s.chars().count())

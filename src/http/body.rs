@@ -1,0 +1,121 @@
+//! Request bodies: one type per body that is both its parser and its OpenAPI schema.
+//!
+//! [`JsonBody<T>`] is the extractor: `application/json` (else 415), at most
+//! [`super::api::MAX_BODY_BYTES`] (else 413), valid JSON (else 400 `invalid_json`), an
+//! object (else 400 `invalid_body`), read into `T`. A body type takes each field as the
+//! client sent it ([`Field`]: any JSON value, or none) and checks it in its `parse`, with
+//! the error code of that field; unknown fields are collected, for the types that refuse
+//! them. So a client learns which field is wrong and why, in the codes of
+//! `domain::ErrorCode`.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::domain::{ErrorCode, InvalidInput};
+use crate::error::AppError;
+
+/// A field as the client sent it: any JSON value, or none.
+pub type Field = Option<Value>;
+
+/// Fields a body type does not know (refused by the types that refuse them).
+pub type Unknown = BTreeMap<String, Value>;
+
+/// A JSON body read into `T` (see the module's doc).
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let content_type = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim();
+        if !mime.eq_ignore_ascii_case("application/json") {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
+                "send the body as JSON with content-type: application/json",
+            ));
+        }
+        let body = Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::PayloadTooLarge,
+                    format!(
+                        "the body must be at most {} bytes",
+                        super::api::MAX_BODY_BYTES
+                    ),
+                )
+            } else {
+                AppError::bad_request(ErrorCode::UnreadableBody, e.body_text())
+            }
+        })?;
+        let value: Value = serde_json::from_slice(&body).map_err(|e| {
+            AppError::bad_request(
+                ErrorCode::InvalidJson,
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+        if !value.is_object() {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidBody,
+                "the body must be a JSON object",
+            ));
+        }
+        // Every field is any value (checked by the type's own parse): an object always
+        // reads.
+        serde_json::from_value(value)
+            .map(JsonBody)
+            .map_err(|e| AppError::bad_request(ErrorCode::InvalidBody, e.to_string()))
+    }
+}
+
+/// Field `name` as a string, required: with `code` when missing or not a string.
+pub fn string(field: &Field, name: &str, code: ErrorCode) -> Result<String, InvalidInput> {
+    match field {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(InvalidInput {
+            code,
+            message: format!("{name} must be a string"),
+        }),
+        None => Err(InvalidInput {
+            code,
+            message: format!("{name} is required"),
+        }),
+    }
+}
+
+/// Refuses the first unknown field with `code`, naming the fields expected.
+pub fn refuse_unknown(
+    unknown: &Unknown,
+    expected: &[&str],
+    code: ErrorCode,
+) -> Result<(), InvalidInput> {
+    match unknown.keys().next() {
+        None => Ok(()),
+        Some(name) => Err(InvalidInput {
+            code,
+            message: format!(
+                "unknown field {name:?}; expected {}",
+                if expected.len() == 1 {
+                    expected[0].to_string()
+                } else {
+                    format!("one of {}", expected.join(", "))
+                }
+            ),
+        }),
+    }
+}
