@@ -17,6 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{self, Field, JsonBody};
+use super::client::ClientLimiter;
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
 use crate::error::{AppError, ErrorBody};
@@ -33,8 +34,12 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The routes, each with its OpenAPI operation (`#[utoipa::path]` on its handler).
 pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(join)).merge(others())
+}
+
+/// Every route but the join.
+fn others() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(join))
         .routes(routes!(status, leave))
         .routes(routes!(verify))
         .routes(routes!(gate))
@@ -45,10 +50,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics))
 }
 
-/// The routes as served: with the catch-all 404 for unknown API paths and the limits.
-pub fn router() -> Router<AppState> {
-    let (router, _) = routes().split_for_parts();
+/// The routes as served: with the catch-all 404 for unknown API paths and the limits (the
+/// join limit a layer of the join route alone).
+pub fn router(joins: ClientLimiter) -> Router<AppState> {
+    let (join, _) = OpenApiRouter::new().routes(routes!(join)).split_for_parts();
+    let (router, _) = others().split_for_parts();
     router
+        .merge(join.route_layer(axum::middleware::from_fn_with_state(
+            joins,
+            super::limits::limit_joins,
+        )))
         .route("/api/{*rest}", any(no_such_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -14,21 +14,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use leptos::prelude::ServerFnError;
 use leptos::server_fn::error::ServerFnUrlError;
-use leptos::server_fn::ServerFn;
 
 use super::client::ClientLimiter;
 use crate::domain::ErrorCode;
 use crate::error::AppError;
-use crate::server_fns::JoinEvent;
 use crate::telemetry::names;
-
-fn is_join(request: &Request) -> bool {
-    request.method() == Method::POST
-        && matches!(
-            request.uri().path(),
-            super::api::JOIN_PATH | <JoinEvent as ServerFn>::PATH
-        )
-}
 
 /// A browser posting a form (no JavaScript) to a server function: it should land back on
 /// its page with the reason, not on a JSON document.
@@ -54,25 +44,24 @@ fn form_post_back(request: &Request, message: &str) -> Option<Response> {
     Some(Redirect::to(&target).into_response())
 }
 
-/// Middleware: 429 with `Retry-After` for a client joining too fast.
+/// Middleware of the join routes (the JSON join and the page's): 429 with `Retry-After`
+/// for a client joining too fast.
 pub async fn limit_joins(
     State(limiter): State<ClientLimiter>,
     request: Request,
     next: Next,
 ) -> Response {
-    if is_join(&request) {
-        let client = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        if let Some(Err(wait)) = client.map(|peer| limiter.check_client(peer, request.headers())) {
-            metrics::counter!(names::RATE_LIMITED).increment(1);
-            let message = "too many joins from this address; slow down";
-            if let Some(back) = form_post_back(&request, message) {
-                return back;
-            }
-            return rate_limited(message, wait);
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(Err(wait)) = client.map(|peer| limiter.check_client(peer, request.headers())) {
+        metrics::counter!(names::RATE_LIMITED).increment(1);
+        let message = "too many joins from this address; slow down";
+        if let Some(back) = form_post_back(&request, message) {
+            return back;
         }
+        return rate_limited(message, wait);
     }
     next.run(request).await
 }

@@ -18,12 +18,14 @@ pub mod serve;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos::server_fn::ServerFn;
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{shell, App};
+use crate::server_fns::JoinEvent;
 use crate::state::AppState;
 use crate::telemetry;
 use client::ClientLimiter;
@@ -57,15 +59,37 @@ pub fn router(state: AppState, limits: Limits) -> Router {
                 .precompressed_br()
                 .precompressed_gzip(),
         );
-    let routes = generate_route_list(App);
-    let mut router = Router::new();
+    // The page's join (a server function) is routed here, with the join limit as its
+    // layer, as the JSON join is in `api::router`.
+    let join_fn = <JoinEvent as ServerFn>::PATH;
+    let routes = generate_route_list_with_exclusions(App, Some(vec![join_fn.to_string()]));
+    let join_page = {
+        let state = state.clone();
+        move |request: axum::extract::Request| {
+            let state = state.clone();
+            async move {
+                leptos_axum::handle_server_fns_with_context(
+                    move || leptos::prelude::provide_context(state.clone()),
+                    request,
+                )
+                .await
+            }
+        }
+    };
+    let mut router = Router::new().route(
+        join_fn,
+        axum::routing::post(join_page).route_layer(axum::middleware::from_fn_with_state(
+            limits.joins.clone(),
+            limits::limit_joins,
+        )),
+    );
     if let Some(token) = &limits.admin_token {
         router = router
             .merge(admin::router(token, state.failures.clone()))
             .merge(console::router());
     }
     router
-        .merge(api::router())
+        .merge(api::router(limits.joins))
         .merge(openapi::router())
         .nest_service(&format!("/{}", options.site_pkg_dir), pkg)
         .leptos_routes_with_context(&state, routes, || {}, {
@@ -73,10 +97,6 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn_with_state(
-            limits.joins,
-            limits::limit_joins,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             limits.request_timeout,
             limits::deadline,
