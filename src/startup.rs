@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use secrecy::ExposeSecret;
 
+use crate::client::{ClientLimiter, FailureBudget};
 use crate::config::{Config, GranterMode};
 use crate::console_session::Console;
 use crate::granter::{self, Granter, Health};
-use crate::http::client::{ClientLimiter, FailureBudget};
 use crate::http::{fast, router, serve, Limits};
 use crate::passes::{self, Keyring};
 use crate::service::{Service, ServiceSettings};

@@ -21,7 +21,7 @@ pub struct Shared {
     pub metrics_token: Option<secrecy::SecretString>,
     /// Failed tries at the admin and metrics tokens, per client: the admin API, `/metrics`
     /// and the console's sign-in share it.
-    pub failures: crate::http::client::FailureBudget,
+    pub failures: crate::client::FailureBudget,
     /// The operator's console; `None` without an admin token.
     pub console: Option<crate::console_session::Console>,
 }

@@ -3,7 +3,7 @@
 //! Mounted only when `WAITING_ROOM_ADMIN_TOKEN` is set (otherwise the paths are 404 like
 //! any unknown API route); every request needs `Authorization: Bearer <token>`, compared in
 //! constant time. Wrong tokens count against the client's budget of failed tries
-//! ([`super::client::FailureBudget`]): a client over it is answered 429 before its token is
+//! ([`crate::client::FailureBudget`]): a client over it is answered 429 before its token is
 //! compared. Bodies over [`MAX_BODY_BYTES`] are refused (413 `payload_too_large`), as on the
 //! public API.
 
@@ -23,9 +23,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::api::MAX_BODY_BYTES;
+use super::body::MAX_BODY_BYTES;
 use super::body::{self, Field, JsonBody, Unknown};
-use super::client::FailureBudget;
+use crate::client::FailureBudget;
 use crate::domain::SessionView;
 use crate::domain::{ErrorCode, InvalidInput};
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
@@ -71,7 +71,7 @@ struct Door {
 }
 
 async fn require_token(State(door): State<Door>, request: Request, next: Next) -> Response {
-    let peer = super::client::peer(request.extensions());
+    let peer = crate::client::peer(request.extensions());
     let verdict = door
         .failures
         .bearer_is(peer, request.headers(), &door.token);

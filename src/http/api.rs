@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{self, Field, JsonBody};
-use super::client::ClientLimiter;
+use crate::client::ClientLimiter;
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
 use crate::error::{AppError, ErrorBody};
@@ -25,8 +25,8 @@ use crate::service::{JoinOutcome, Proof, Service, ServiceError};
 use crate::state::AppState;
 use crate::visitor::{cookie_value, PASS_COOKIE, VISITOR_PREFIX};
 
-/// Largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
+pub use super::body::MAX_BODY_BYTES;
+pub use crate::client::bearer;
 /// Where joins are posted.
 pub const JOIN_PATH: &str = "/api/waiting-room/sessions";
 /// Where the public keys of passes are published.
@@ -421,14 +421,6 @@ async fn jwks(State(service): State<Service>) -> Result<Response, AppError> {
         .into_response())
 }
 
-/// The credentials of `Authorization: Bearer <credentials>` (the scheme in any case).
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
-    let (scheme, credentials) = value.split_once(' ')?;
-    let credentials = credentials.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
-}
-
 /// What `/healthz` and `/readyz` say.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -495,7 +487,7 @@ async fn metrics(
     headers: HeaderMap,
 ) -> Response {
     if let Some(token) = &state.metrics_token {
-        let peer = super::client::peer(&extensions);
+        let peer = crate::client::peer(&extensions);
         match state.failures.bearer_is(peer, &headers, token) {
             Ok(true) => {}
             Ok(false) => {

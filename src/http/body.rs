@@ -1,7 +1,7 @@
 //! Request bodies: one type per body that is both its parser and its OpenAPI schema.
 //!
 //! [`JsonBody<T>`] is the extractor: `application/json` (else 415), at most
-//! [`super::api::MAX_BODY_BYTES`] (else 413), valid JSON (else 400 `invalid_json`), an
+//! [`MAX_BODY_BYTES`] (else 413), valid JSON (else 400 `invalid_json`), an
 //! object (else 400 `invalid_body`), read into `T`. A body type takes each field as the
 //! client sent it ([`Field`]: any JSON value, or none) and checks it in its `parse`, with
 //! the error code of that field; unknown fields are collected, for the types that refuse
@@ -18,6 +18,9 @@ use serde_json::Value;
 
 use crate::domain::{ErrorCode, InvalidInput};
 use crate::error::AppError;
+
+/// Largest request body accepted (JSON routes, admin routes and server functions).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// A field as the client sent it: any JSON value, or none.
 pub type Field = Option<Value>;
@@ -54,10 +57,7 @@ where
                 AppError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     ErrorCode::PayloadTooLarge,
-                    format!(
-                        "the body must be at most {} bytes",
-                        super::api::MAX_BODY_BYTES
-                    ),
+                    format!("the body must be at most {MAX_BODY_BYTES} bytes"),
                 )
             } else {
                 AppError::bad_request(ErrorCode::UnreadableBody, e.body_text())

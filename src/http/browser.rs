@@ -21,7 +21,7 @@ use crate::error::AppError;
 use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue};
 
 /// Largest body a server function accepts (the JSON API has the same limit).
-pub const MAX_FORM_BYTES: usize = super::api::MAX_BODY_BYTES;
+pub const MAX_FORM_BYTES: usize = super::body::MAX_BODY_BYTES;
 
 /// The path of one of the pages' server functions.
 pub fn is_server_fn(path: &str) -> bool {

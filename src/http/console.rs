@@ -7,7 +7,7 @@
 //!   `HttpOnly`, `SameSite=Strict`, `Secure` over https, good for 12 hours.
 //!   A new token ends every session made with the old one. Wrong tokens count against the
 //!   client's budget of failed tries, shared with the admin API and `/metrics`
-//!   ([`super::client::FailureBudget`]); a client over it is refused before its token is
+//!   ([`crate::client::FailureBudget`]); a client over it is refused before its token is
 //!   compared.
 //! - Every form carries a token derived from the session (`csrf`), and posts from another
 //!   site are refused before that ([`super::browser`]), so another site cannot steer an
@@ -112,7 +112,7 @@ async fn sign_in(
         Ok(c) => c,
         Err(r) => return r.answer(&headers),
     };
-    let peer = super::client::peer(&extensions);
+    let peer = crate::client::peer(&extensions);
     let token = form.ok().and_then(|Form(f)| f.get("token").cloned());
     let right = state.failures.attempt(peer, &headers, || {
         token.as_deref().is_some_and(|t| console.is_token(t))

@@ -1,9 +1,9 @@
 //! Abuse limits: a per-client rate limit on joins and a deadline for every request (and the
 //! answer to a client over its budget of failed tries at a token). The
 //! client is the TCP peer, or behind trusted proxies the address they forward (see
-//! [`super::client::client_ip`]). A browser's form post that hits a limit is sent back to its page with
+//! [`crate::client::client_ip`]). A browser's form post that hits a limit is sent back to its page with
 //! the reason, as a refused join is; everyone else gets the JSON error.
-//! (Body limits: [`super::api::MAX_BODY_BYTES`] and [`super::browser`].)
+//! (Body limits: [`super::body::MAX_BODY_BYTES`] and [`super::browser`].)
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use leptos::prelude::ServerFnError;
 use leptos::server_fn::error::ServerFnUrlError;
 
-use super::client::ClientLimiter;
+use crate::client::ClientLimiter;
 use crate::domain::ErrorCode;
 use crate::error::AppError;
 use crate::telemetry::names;
@@ -86,7 +86,7 @@ pub fn whole_seconds(wait: Duration) -> u64 {
 }
 
 /// The answer to a client over its budget of failed tries at a token (see
-/// [`super::client::FailureBudget`]), counted in `vestibule_rate_limited_total`.
+/// [`crate::client::FailureBudget`]), counted in `vestibule_rate_limited_total`.
 pub fn too_many_failures(wait: Duration) -> Response {
     metrics::counter!(names::RATE_LIMITED).increment(1);
     rate_limited(

@@ -2,14 +2,14 @@
 //! routes ([`admin`]), the console's form posts ([`console`]), the middleware (client
 //! limits, deadline, CSRF guard and security headers), the OpenAPI document and the server
 //! loop. Failed tries at the admin and metrics tokens are limited per client
-//! ([`client::FailureBudget`], in the state). The pages themselves are the Leptos app
+//! ([`crate::client::FailureBudget`], in the state). The pages themselves are the Leptos app
 //! (`crate::app`).
 
 pub mod admin;
 pub mod api;
 pub mod body;
 pub mod browser;
-pub mod client;
+
 pub mod console;
 pub mod fast;
 pub mod limits;
@@ -25,10 +25,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{shell, App};
+use crate::client::ClientLimiter;
 use crate::server_fns::JoinEvent;
 use crate::state::AppState;
 use crate::telemetry;
-use client::ClientLimiter;
 
 /// The limits every request passes through.
 pub struct Limits {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
-use axum::http::{Extensions, HeaderMap};
+use axum::http::{header, Extensions, HeaderMap};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
@@ -134,7 +134,7 @@ impl FailureBudget {
         secret: &SecretString,
     ) -> Result<bool, Duration> {
         self.attempt(peer, headers, || {
-            let given = super::api::bearer(headers).unwrap_or_default();
+            let given = bearer(headers).unwrap_or_default();
             bool::from(given.as_bytes().ct_eq(secret.expose_secret().as_bytes()))
         })
     }
@@ -210,6 +210,14 @@ pub fn client_key(ip: IpAddr) -> IpAddr {
             None => IpAddr::V6(Ipv6Addr::from(v6.to_bits() & (u128::MAX << 64))),
         },
     }
+}
+
+/// The credentials of `Authorization: Bearer <credentials>` (the scheme in any case).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, credentials) = value.split_once(' ')?;
+    let credentials = credentials.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !credentials.is_empty()).then_some(credentials)
 }
 
 /// The client's address. From a trusted proxy, the right-most address of
