@@ -423,7 +423,7 @@ async fn jwks(State(service): State<Service>) -> Result<Response, AppError> {
 
 /// What `/healthz` and `/readyz` say.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Health {
+pub struct HealthAnswer {
     /// `ok` (healthz), `ready` or `not_ready` (readyz).
     status: &'static str,
     /// Redis answers (readyz).
@@ -436,9 +436,9 @@ pub struct Health {
 
 /// `GET /healthz`: the process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", summary = "The process is up",
-    responses((status = 200, description = "{status: ok}", body = Health)))]
-async fn healthz() -> Json<Health> {
-    Json(Health {
+    responses((status = 200, description = "{status: ok}", body = HealthAnswer)))]
+async fn healthz() -> Json<HealthAnswer> {
+    Json(HealthAnswer {
         status: "ok",
         redis: None,
         granter: None,
@@ -449,13 +449,13 @@ async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     summary = "Redis answers and the granter ran recently",
     responses(
-        (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Not ready", body = Health),
+        (status = 200, description = "Ready", body = HealthAnswer),
+        (status = 503, description = "Not ready", body = HealthAnswer),
     ))]
 async fn readyz(State(state): State<AppState>) -> Response {
     let redis = state.service.store().ping().await.is_ok();
     let granter = state.granter.is_recent(crate::clock::now_ms());
-    let body = Json(Health {
+    let body = Json(HealthAnswer {
         status: if redis && granter {
             "ready"
         } else {

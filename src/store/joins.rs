@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use redis::Value;
 use tokio::sync::oneshot;
 
-use super::registry::Known;
+use super::registry::Registered;
 use super::scripts::{self, JOIN_ARGS, JOIN_EVENT_ARGS, JOIN_EVENT_KEYS};
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
@@ -45,7 +45,7 @@ pub(super) enum Written {
 pub(super) struct Ask {
     /// When the join was asked for (this process's clock): its deadline counts from here.
     queued_at_ms: u64,
-    pub(super) known: Arc<Known>,
+    pub(super) known: Arc<Registered>,
     pub(super) tag: String,
     pub(super) user: UserId,
     /// False: only look up the user's live place.
@@ -55,7 +55,7 @@ pub(super) struct Ask {
 impl Ask {
     /// A join asked for at `queued_at_ms` (the room's clock).
     pub(super) fn new(
-        known: Arc<Known>,
+        known: Arc<Registered>,
         tag: String,
         user: UserId,
         create: bool,
@@ -140,11 +140,12 @@ impl Store {
         // The batch's events, in order of first appearance: one entry per (event, number),
         // whichever copy of the mapping each join holds (the script counts each entry's
         // joins from the one `seq` it read).
-        let mut events: Vec<&Arc<Known>> = Vec::new();
+        let mut events: Vec<&Arc<Registered>> = Vec::new();
         let mut index: Vec<usize> = Vec::with_capacity(batch.len());
         for p in &batch {
-            let same =
-                |k: &&Arc<Known>| k.event == p.ask.known.event && k.number == p.ask.known.number;
+            let same = |k: &&Arc<Registered>| {
+                k.event == p.ask.known.event && k.number == p.ask.known.number
+            };
             let i = match events.iter().position(same) {
                 Some(i) => i,
                 None => {

@@ -38,7 +38,7 @@ pub use grant::{
     UNCONFIGURED_RETENTION_MS,
 };
 pub use polls::{REFRESH as SNAPSHOT_REFRESH, SESSIONS as REMEMBERED_SESSIONS};
-use registry::{Known, EVENT_CACHE};
+use registry::{Registered, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, SessionRecord};
 pub use settings::{Draw, EventOverview, EventSettings};
 
@@ -76,8 +76,8 @@ pub struct Store {
     conn: Connector,
     durability: Durability,
     scripts: Arc<Scripts>,
-    by_event: Arc<quick_cache::sync::Cache<EventId, Arc<Known>>>,
-    by_number: Arc<quick_cache::sync::Cache<u32, Arc<Known>>>,
+    by_event: Arc<quick_cache::sync::Cache<EventId, Arc<Registered>>>,
+    by_number: Arc<quick_cache::sync::Cache<u32, Arc<Registered>>>,
     polls: Arc<polls::Polls>,
     joins: Arc<joins::Joins>,
     /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it.

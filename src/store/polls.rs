@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::ids::{tag_text, SessionKey};
-use super::registry::Known;
+use super::registry::Registered;
 use super::scripts::{self, Reply, HEARTBEAT_ARGS};
 use super::session::SessionRecord;
 use super::view::{self, Ahead, EventState};
@@ -51,7 +51,7 @@ const BEATS_PER_CALL: usize = 2_000;
 
 /// A session this process has seen in Redis, still waiting then.
 struct Seen {
-    known: Arc<Known>,
+    known: Arc<Registered>,
     key: SessionKey,
     user: UserId,
     /// The event's epoch when Redis last answered for this session.
@@ -72,13 +72,15 @@ struct Snapshot {
     left_complete: bool,
 }
 
+/// What this process holds of one polled event: its snapshot, and whether a poll is
+/// reading it again.
 #[derive(Default)]
-struct Lane {
+struct Memory {
     snapshot: RwLock<Option<Arc<Snapshot>>>,
     reading: AtomicBool,
 }
 
-impl Lane {
+impl Memory {
     /// The snapshot held, and its age.
     fn current(&self) -> Option<(Arc<Snapshot>, Duration)> {
         let snapshot = self
@@ -93,7 +95,7 @@ impl Lane {
 
 /// Heartbeats waiting for the next flush, per event.
 struct Beats {
-    known: Arc<Known>,
+    known: Arc<Registered>,
     epoch: Arc<str>,
     /// join number → (tag, time of the poll in unix ms)
     polls: HashMap<u64, (u64, u64)>,
@@ -101,7 +103,7 @@ struct Beats {
 
 pub(super) struct Polls {
     sessions: quick_cache::sync::Cache<SessionId, Arc<Seen>>,
-    events: quick_cache::sync::Cache<u32, Arc<Lane>>,
+    events: quick_cache::sync::Cache<u32, Arc<Memory>>,
     /// Per event number and epoch: heartbeats of one epoch are written under it only.
     beats: Mutex<HashMap<(u32, Arc<str>), Beats>>,
 }
@@ -120,7 +122,7 @@ impl Polls {
     pub(super) fn saw(
         &self,
         record: &SessionRecord,
-        known: Arc<Known>,
+        known: Arc<Registered>,
         epoch: &str,
         beat_due: u64,
     ) {
@@ -156,11 +158,11 @@ impl Polls {
 impl Store {
     /// The answer to a poll from memory if the event's snapshot is younger than
     /// [`REFRESH`]; `None`: ask [`Store::status`] (which reads the snapshot again, or
-    /// Redis). No await: the server's fast lane answers with it before routing.
+    /// Redis). No await: the server's fast memory answers with it before routing.
     pub fn status_from_memory(&self, sid: &SessionId) -> Option<SessionRecord> {
         let seen = self.polls.sessions.get(sid)?;
-        let lane = self.polls.events.get(&seen.known.number)?;
-        let (snapshot, age) = lane.current()?;
+        let memory = self.polls.events.get(&seen.known.number)?;
+        let (snapshot, age) = memory.current()?;
         if age >= REFRESH {
             return None;
         }
@@ -204,22 +206,22 @@ impl Store {
     /// The event's snapshot: the one in memory while younger than [`REFRESH`], else read
     /// again by this poll (one poll at a time per event; the others use the old one while
     /// it is younger than [`MAX_AGE`]). `None`: Redis must answer.
-    async fn snapshot(&self, known: &Arc<Known>) -> Option<Arc<Snapshot>> {
-        let lane = match self.polls.events.get(&known.number) {
-            Some(lane) => lane,
+    async fn snapshot(&self, known: &Arc<Registered>) -> Option<Arc<Snapshot>> {
+        let memory = match self.polls.events.get(&known.number) {
+            Some(memory) => memory,
             None => {
-                let lane = Arc::new(Lane::default());
-                self.polls.events.insert(known.number, lane.clone());
-                lane
+                let memory = Arc::new(Memory::default());
+                self.polls.events.insert(known.number, memory.clone());
+                memory
             }
         };
-        let current = lane.current();
+        let current = memory.current();
         if let Some((snapshot, age)) = &current {
             if *age < REFRESH {
                 return Some(snapshot.clone());
             }
         }
-        if lane
+        if memory
             .reading
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
             .is_err()
@@ -229,17 +231,17 @@ impl Store {
                 .map(|(snapshot, _)| snapshot);
         }
         // Cleared however this ends, a dropped request included.
-        let _reading = Reading(&lane.reading);
+        let _reading = Reading(&memory.reading);
         let previous = current.map(|(snapshot, _)| snapshot);
         match self.read_snapshot(known, previous.as_deref()).await {
             Ok(fresh) => {
                 let fresh = Arc::new(fresh);
-                *lane.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+                *memory.snapshot.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
                 Some(fresh)
             }
             Err(e) => {
                 tracing::debug!(error = %e, "snapshot read failed; polls read Redis");
-                *lane.snapshot.write().unwrap_or_else(|e| e.into_inner()) = None;
+                *memory.snapshot.write().unwrap_or_else(|e| e.into_inner()) = None;
                 None
             }
         }
@@ -250,7 +252,7 @@ impl Store {
     /// wake (see `lua/snapshot.lua`).
     async fn read_snapshot(
         &self,
-        known: &Known,
+        known: &Registered,
         previous: Option<&Snapshot>,
     ) -> Result<Snapshot, StoreError> {
         let previous = previous.filter(|p| p.left_complete);
@@ -368,7 +370,11 @@ struct SnapshotReply {
 }
 
 impl Store {
-    async fn snapshot_call(&self, known: &Known, since: u64) -> Result<SnapshotReply, StoreError> {
+    async fn snapshot_call(
+        &self,
+        known: &Registered,
+        since: u64,
+    ) -> Result<SnapshotReply, StoreError> {
         let k = &known.keys;
         let call = scripts::Snapshot {
             meta: &k.meta,

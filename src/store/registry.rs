@@ -16,7 +16,7 @@ pub(super) const EVENT_CACHE: usize = 100_000;
 
 /// A registered event, as this process remembers it.
 #[derive(Debug)]
-pub(super) struct Known {
+pub(super) struct Registered {
     pub(super) event: EventId,
     pub(super) number: u32,
     /// Its keys, built once instead of on every request.
@@ -30,7 +30,7 @@ impl Store {
         &self,
         event: &EventId,
         register: bool,
-    ) -> Result<Option<Arc<Known>>, StoreError> {
+    ) -> Result<Option<Arc<Registered>>, StoreError> {
         if let Some(known) = self.by_event.get(event) {
             return Ok(Some(known));
         }
@@ -42,7 +42,7 @@ impl Store {
     pub(super) async fn looked_up(
         &self,
         event: &EventId,
-    ) -> Result<Option<Arc<Known>>, StoreError> {
+    ) -> Result<Option<Arc<Registered>>, StoreError> {
         if let Some(known) = self.by_event.get(event) {
             return Ok(Some(known));
         }
@@ -56,7 +56,10 @@ impl Store {
     /// it if new), written into its meta, whatever this process remembers. So an event
     /// whose keys were deleted is numbered again before its settings are written, and its
     /// registry entry is not dropped under it.
-    pub(super) async fn registered_now(&self, event: &EventId) -> Result<Arc<Known>, StoreError> {
+    pub(super) async fn registered_now(
+        &self,
+        event: &EventId,
+    ) -> Result<Arc<Registered>, StoreError> {
         match self.ask_registry(event, true).await? {
             Some(known) => Ok(known),
             None => Err(StoreError::Unexpected("an event was not registered".into())),
@@ -69,7 +72,7 @@ impl Store {
         &self,
         event: &EventId,
         create: bool,
-    ) -> Result<Option<Arc<Known>>, StoreError> {
+    ) -> Result<Option<Arc<Registered>>, StoreError> {
         let call = scripts::Register {
             events: EVENTS,
             closing: CLOSING,
@@ -105,7 +108,7 @@ impl Store {
     pub(super) async fn locate(
         &self,
         sid: &SessionId,
-    ) -> Result<Option<(SessionKey, Arc<Known>)>, StoreError> {
+    ) -> Result<Option<(SessionKey, Arc<Registered>)>, StoreError> {
         let Some(key) = SessionKey::decode(sid) else {
             return Ok(None);
         };
@@ -127,7 +130,11 @@ impl Store {
     /// Writes the event's number into its meta (which every session script checks: see
     /// `stale_number` in common.lua), and its epoch if it has none, and remembers it. Only
     /// after asking the registry (see [`Store::ask_registry`]).
-    async fn mark_number(&self, event: EventId, number: u32) -> Result<Arc<Known>, StoreError> {
+    async fn mark_number(
+        &self,
+        event: EventId,
+        number: u32,
+    ) -> Result<Arc<Registered>, StoreError> {
         let keys = EventKeys::new(&event);
         let mut pipe = redis::pipe();
         pipe.hset(&keys.meta, "number", event_number_hex(number))
@@ -142,14 +149,14 @@ impl Store {
     }
 
     /// Drops a mapping found stale.
-    pub(super) fn forget(&self, known: &Known) {
+    pub(super) fn forget(&self, known: &Registered) {
         self.by_event.remove(&known.event);
         self.by_number.remove(&known.number);
         self.polls.outdated(known.number);
     }
 
-    pub(super) fn remember(&self, event: EventId, number: u32) -> Arc<Known> {
-        let known = Arc::new(Known {
+    pub(super) fn remember(&self, event: EventId, number: u32) -> Arc<Registered> {
+        let known = Arc::new(Registered {
             keys: Arc::new(EventKeys::new(&event)),
             event: event.clone(),
             number,

@@ -8,7 +8,7 @@ use redis::{Script, Value};
 use super::ids::{event_number_hex, random_tag, tag_text, SessionKey};
 use super::joins::{Ask, Written};
 use super::keys::EventKeys;
-use super::registry::Known;
+use super::registry::Registered;
 use super::scripts::{self, Reply};
 use super::view::{self, Ahead, EventState};
 use super::{Store, StoreError, Writes};
@@ -291,7 +291,7 @@ impl Store {
         script: &Script,
         call: impl for<'k> Fn(&'k EventKeys, &SessionKey) -> (Vec<&'k str>, Vec<String>),
         writes: Writes,
-    ) -> Result<Option<(Option<Reply>, Arc<Known>)>, StoreError> {
+    ) -> Result<Option<(Option<Reply>, Arc<Registered>)>, StoreError> {
         let mut refreshed = false;
         loop {
             let Some((key, known)) = self.locate(sid).await? else {

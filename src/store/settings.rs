@@ -62,7 +62,7 @@ pub struct EventOverview {
 }
 
 impl Store {
-    /// Known events with their settings and counts, in id order: at most `limit` after
+    /// Registered events with their settings and counts, in id order: at most `limit` after
     /// `after`, and whether more follow.
     pub async fn events(
         &self,

@@ -91,12 +91,12 @@ local function user_bucket(prefix, user)
 end
 
 local function pack(s)
-  return string.format('%s|%d|%d|%s', s.st, s.seen, s.untl, s.tag)
+  return string.format('%s|%d|%d|%s', s.st, s.seen, s.until_ms, s.tag)
 end
 
 local function unpack_record(q, rec, user)
-  local st, seen, untl, tag = string.match(rec, '^(%u)|(%d+)|(%d+)|([%x%-]+)$')
-  return { st = st, q = q, seen = tonumber(seen), untl = tonumber(untl), tag = tag, user = user }
+  local st, seen, until_ms, tag = string.match(rec, '^(%u)|(%d+)|(%d+)|([%x%-]+)$')
+  return { st = st, q = q, seen = tonumber(seen), until_ms = tonumber(until_ms), tag = tag, user = user }
 end
 
 -- Session q, or nil if there is none (or its tag is not `tag`, when given).
@@ -187,7 +187,7 @@ end
 -- given: a batch of joins reads them once per event.
 local function place(meta, left, ranks, s, now, m, gone)
   m = m or redis.call('HMGET', meta, unpack(STATE_FIELDS))
-  local reply = { 'now', now, 'st', s.st, 'q', s.q, 'until', s.untl, 'user', s.user }
+  local reply = { 'now', now, 'st', s.st, 'q', s.q, 'until', s.until_ms, 'user', s.user }
   put_state(reply, m)
   if s.st == 'W' then
     local round = tonumber(m[7]) or 0

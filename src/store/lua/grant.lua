@@ -129,10 +129,10 @@ local function take_turn(q, rec, tag)
     abandoned = abandoned + 1
     return nil, pack(s)
   end
-  local untl = now + session_ms
+  local until_ms = now + session_ms
   free = free - 1
   granted = granted + 1
-  return untl, 'A|' .. seen .. '|' .. string.format('%d', untl) .. '|' .. tag
+  return until_ms, 'A|' .. seen .. '|' .. string.format('%d', until_ms) .. '|' .. tag
 end
 
 -- Whether everyone waiting is to be drawn now: at the opening of a drawn event, and for
@@ -194,10 +194,10 @@ local function admit_drawn()
       local rec = redis.call('HGET', key, f)
       if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
         local tag = string.sub(rec, -17)
-        local untl, granted_rec = take_turn(q, rec, tag)
-        if untl then
+        local until_ms, granted_rec = take_turn(q, rec, tag)
+        if until_ms then
           redis.call('HSET', key, f, granted_rec)
-          redis.call('ZADD', active, untl, session_id(event_hex, q, tag))
+          redis.call('ZADD', active, until_ms, session_id(event_hex, q, tag))
         end
       end
     end
@@ -274,12 +274,12 @@ local function admit_from_stream()
         passed_left[#passed_left + 1] = q
       end
       if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-        local untl, new_rec = take_turn(q, rec, tags[n])
+        local until_ms, new_rec = take_turn(q, rec, tags[n])
         -- An entry delivered twice in a chunk sees the record the first one wrote.
         records[q] = new_rec
-        if untl then
+        if until_ms then
           group_by_bucket(writes, worder, q, q % BUCKET, new_rec)
-          adds[#adds + 1] = untl
+          adds[#adds + 1] = until_ms
           adds[#adds + 1] = sids[n]
         end
       end

@@ -85,7 +85,7 @@ local function join(ev, tag, user, create_place, deadline)
   local existing = tonumber(redis.call('HGET', ub, user))
   if existing then
     local s = load(ev.sessions, existing)
-    if s and (s.st == 'W' or (s.st == 'A' and s.untl > now)) then
+    if s and (s.st == 'W' or (s.st == 'A' and s.until_ms > now)) then
       if s.st == 'W' then
         s.seen = now
         save(ev.sessions, s)
@@ -106,7 +106,7 @@ local function join(ev, tag, user, create_place, deadline)
   end
   ev.seq = ev.seq + 1
   local q = ev.seq
-  local s = { st = 'W', q = q, seen = now, untl = 0, tag = tag, user = user }
+  local s = { st = 'W', q = q, seen = now, until_ms = 0, tag = tag, user = user }
   create(ev.sessions, s)
   redis.call('HSET', ub, user, q)
   local sid = session_id(ev.hex, q, tag)

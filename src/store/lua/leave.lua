@@ -17,11 +17,11 @@ if not s then
   return false
 end
 local freed = 0
-if s.st == 'A' and s.untl > now then
+if s.st == 'A' and s.until_ms > now then
   redis.call('ZREM', K.active, A.session_id)
   finish(K.sessions, K.users, K.done, s, 'L', now)
   redis.call('ZREMRANGEBYSCORE', K.revoked, '-inf', now)
-  redis.call('ZADD', K.revoked, s.untl, A.session_id)
+  redis.call('ZADD', K.revoked, s.until_ms, A.session_id)
   redis.call('HINCRBY', K.meta, 'revoked', 1)
   redis.call('HSET', K.meta, 'due', now)
   freed = 1
