@@ -7,6 +7,34 @@
 //! The crate is built twice: with `ssr` as the server and with `hydrate` as the WASM that
 //! brings the page's islands to life in the browser. [`domain`], [`app`] and [`server_fns`]
 //! are shared; everything else is server-only.
+//!
+//! # A map, from the top down
+//!
+//! A request comes in at the top and goes down; no module imports one above it.
+//!
+//! - `main.rs`, [`startup`]: the binary, and the wiring of store, service, granter and
+//!   router; graceful shutdown. [`config`]: every setting (flags, environment).
+//! - [`http`]: the HTTP surface. The router ([`http::router`]), the JSON routes
+//!   ([`http::api`]), the admin routes ([`http::admin`]), the console's form posts
+//!   ([`http::console`]), request bodies ([`http::body`]), limits and deadlines
+//!   ([`http::limits`]), CSRF guard and headers ([`http::browser`]), the OpenAPI document
+//!   ([`http::openapi`]), the server loop and its fast lane ([`http::serve`],
+//!   [`http::fast`]).
+//! - [`app`]: the pages (Leptos, server-rendered, with islands); [`server_fns`]: the thin
+//!   server functions behind them.
+//! - [`error`]: the one error type of the HTTP surface, and the one `match` that gives
+//!   each of the room's failures its status and code. [`state`]: what handlers reach.
+//! - [`service`]: the room's operations, by who calls them (visitors, the gate, operators),
+//!   in the room's own words ([`service::ServiceError`]).
+//! - [`granter`]: the loop that admits people, over the schedule of events due.
+//! - [`passes`]: the passes' keys, the verified-pass cache and revocations; [`visitor`]:
+//!   the visitor and pass cookies; [`console_session`]: the console's session;
+//!   [`client`]: who a request is from, and per-client limits; [`telemetry`]: logs and
+//!   metrics.
+//! - [`store`]: the only code that talks to Redis: every key ([`store::keys`]), every
+//!   script and its contract ([`store::scripts`]), a session's place ([`store`]'s `view`).
+//! - [`draw`]: the uniform shuffle of a fair start; [`domain`]: the types shared with the
+//!   browser; [`clock`]: the room's time (movable in tests).
 
 // The views of the islands are deeply nested types.
 #![recursion_limit = "256"]
