@@ -349,6 +349,28 @@ impl TestApp {
     }
 }
 
+/// Asserts that an answer of the JSON API (routed, or from the fast lane) carries the
+/// security headers every such answer gets (README, "Browsers").
+pub fn assert_api_headers(res: &reqwest::Response) {
+    let status = res.status();
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "strict-origin"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+    ] {
+        assert_eq!(
+            res.headers().get(name).and_then(|v| v.to_str().ok()),
+            Some(value),
+            "{name} on the {status}"
+        );
+    }
+}
+
 /// The admin token of tests that pass `--admin-token ADMIN_TOKEN`.
 pub const ADMIN_TOKEN: &str = "admin-secret";
 

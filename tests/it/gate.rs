@@ -196,23 +196,7 @@ async fn gate_answers_from_memory_carry_the_security_headers_of_routed_answers()
     assert_eq!(opened.status(), StatusCode::NO_CONTENT);
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     for res in [&opened, &refused] {
-        let status = res.status();
-        for (name, value) in [
-            ("cache-control", "no-store"),
-            ("x-content-type-options", "nosniff"),
-            ("x-frame-options", "DENY"),
-            ("referrer-policy", "strict-origin"),
-            (
-                "content-security-policy",
-                "default-src 'none'; frame-ancestors 'none'",
-            ),
-        ] {
-            assert_eq!(
-                res.headers().get(name).and_then(|v| v.to_str().ok()),
-                Some(value),
-                "{name} on the {status}"
-            );
-        }
+        crate::common::assert_api_headers(res);
     }
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "wrong_event");

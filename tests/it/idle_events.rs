@@ -34,6 +34,25 @@ struct Quiet {
     cpu: f64,
 }
 
+impl Quiet {
+    /// The same Redis work as `empty`'s window: commands and their run time within twice
+    /// as much, with slack for a few commands of noise (counts, not clock time).
+    fn costs_about_as_much_as(&self, empty: &Quiet) {
+        assert!(
+            self.commands <= 2 * empty.commands + 20,
+            "{} commands vs {}",
+            self.commands,
+            empty.commands
+        );
+        assert!(
+            self.usec <= 2 * empty.usec + 20_000,
+            "{} µs vs {} µs",
+            self.usec,
+            empty.usec
+        );
+    }
+}
+
 async fn quiet_window(redis: &TestRedis, window: Duration) -> Quiet {
     // What the allocator freed after the events' keys went is handed back to the system
     // now, not over the next ten seconds in the window (a one-off after a mass deletion,
@@ -199,18 +218,7 @@ async fn twenty_thousand_idle_events_cost_no_redis_time_no_delay_and_no_metrics(
     // The same work as an empty room: the granter's looks at an empty schedule. One
     // script or command per event per pass would be 20,000 a pass; a script walking every
     // event inside Redis, a second of Redis time.
-    assert!(
-        dormant.commands <= 2 * empty.commands + 20,
-        "{} commands vs {}",
-        dormant.commands,
-        empty.commands
-    );
-    assert!(
-        dormant.usec <= 2 * empty.usec + 20_000,
-        "{} µs vs {} µs",
-        dormant.usec,
-        empty.usec
-    );
+    dormant.costs_about_as_much_as(&empty);
     // 2× an empty room, with slack for the noise of a busy machine (20 ms of CPU in a
     // 5-second window).
     assert!(
@@ -311,18 +319,7 @@ async fn made_up_events_with_sessions_cost_no_pass_until_something_is_due() {
     );
     // Before the schedule, every pass (every 200 ms) ran a script for each of them:
     // 30,000 scripts in this window.
-    assert!(
-        busy.commands <= 2 * empty.commands + 20,
-        "{} commands vs {}",
-        busy.commands,
-        empty.commands
-    );
-    assert!(
-        busy.usec <= 2 * empty.usec + 20_000,
-        "{} µs vs {} µs",
-        busy.usec,
-        empty.usec
-    );
+    busy.costs_about_as_much_as(&empty);
 }
 
 #[tokio::test]

@@ -39,19 +39,8 @@ async fn polls_of_a_waiting_session_read_redis_at_most_once_per_refresh() {
         .send()
         .await
         .unwrap();
-    for (name, value) in [
-        ("content-type", "application/json"),
-        ("cache-control", "no-store"),
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "strict-origin"),
-        (
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        ),
-    ] {
-        assert_eq!(res.headers()[name], value, "{name}");
-    }
+    assert_eq!(res.headers()["content-type"], "application/json");
+    crate::common::assert_api_headers(&res);
     // One snapshot read per 100 ms at most (and a heartbeat write or none).
     let allowed = took.as_millis() as u64 / 100 + 3;
     eprintln!("{polls} polls in {took:?}: {scripts} script calls (allowed {allowed})");
