@@ -58,6 +58,17 @@ pub enum EventsMode {
     Registered,
 }
 
+/// What the shop's door does when Redis cannot be reached (README, "A sale that has a
+/// state").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailMode {
+    /// The door stays shut for those without a pass (passes this process knows still
+    /// open it).
+    Closed,
+    /// Everyone is let through: a shop that prefers overload to downtime.
+    Open,
+}
+
 /// Vestibule: a virtual waiting room for high-demand sales.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "vestibule", version, about)]
@@ -130,6 +141,11 @@ pub struct Config {
     /// the event) or `registered` (only events an operator created; others are 404).
     #[arg(long, env = "WAITING_ROOM_EVENTS", value_enum, default_value_t = EventsMode::Open)]
     pub events: EventsMode,
+
+    /// What the shop's door (the gate) does while Redis cannot be reached: `closed` keeps
+    /// it shut for those without a pass, `open` lets everyone through.
+    #[arg(long, env = "WAITING_ROOM_FAIL_MODE", value_enum, default_value_t = FailMode::Closed)]
+    pub fail_mode: FailMode,
 
     /// Longest pause of the granter between passes when nothing wakes it.
     #[arg(long, env = "WAITING_ROOM_GRANTER_TICK_MS", default_value_t = 200,

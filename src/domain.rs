@@ -34,8 +34,10 @@ macro_rules! error_codes {
 error_codes! {
     AlreadyJoined = "already_joined",
     CrossSite = "cross_site",
+    EventClosed = "event_closed",
     EventExists = "event_exists",
     EventsFull = "events_full",
+    EventSuspended = "event_suspended",
     Internal = "internal",
     InvalidBody = "invalid_body",
     InvalidEventId = "invalid_event_id",
@@ -48,6 +50,7 @@ error_codes! {
     InvalidRound = "invalid_round",
     InvalidSessionId = "invalid_session_id",
     InvalidSettings = "invalid_settings",
+    InvalidState = "invalid_state",
     InvalidTokenField = "invalid_token_field",
     InvalidUserId = "invalid_user_id",
     MethodNotAllowed = "method_not_allowed",
@@ -278,6 +281,8 @@ pub enum Status {
     Left,
     /// Stopped polling while waiting, so its turn was skipped.
     Abandoned,
+    /// The sale ended (sold out, closed, or its end time passed) before its turn.
+    Closed,
 }
 
 impl Status {
@@ -288,6 +293,7 @@ impl Status {
             Status::Expired => "EXPIRED",
             Status::Left => "LEFT",
             Status::Abandoned => "ABANDONED",
+            Status::Closed => "CLOSED",
         }
     }
 
@@ -300,6 +306,86 @@ impl Status {
 impl fmt::Display for Status {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// An event's sale, as its operator sets it (README, "A sale that has a state").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SaleState {
+    /// Joins and admissions as usual.
+    #[default]
+    Open,
+    /// Over: no new joins (410), the line is closed; admitted buyers finish.
+    SoldOut,
+    /// Over, likewise, for any other reason.
+    Closed,
+    /// Maintenance: no joins, no admissions, no door opens; the line is kept as it is.
+    Suspended,
+}
+
+impl SaleState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SaleState::Open => "open",
+            SaleState::SoldOut => "sold_out",
+            SaleState::Closed => "closed",
+            SaleState::Suspended => "suspended",
+        }
+    }
+
+    /// The state named `text`, if it is one.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            SaleState::Open,
+            SaleState::SoldOut,
+            SaleState::Closed,
+            SaleState::Suspended,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// Why a sale takes nobody any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ClosedReason {
+    SoldOut,
+    Closed,
+    /// Its end time (`endsAt`) passed.
+    Ended,
+}
+
+impl ClosedReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClosedReason::SoldOut => "sold_out",
+            ClosedReason::Closed => "closed",
+            ClosedReason::Ended => "ended",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            ClosedReason::SoldOut,
+            ClosedReason::Closed,
+            ClosedReason::Ended,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
+    }
+
+    /// Why a sale in `state`, ending at `ends_at_ms`, is over at `now`, if it is.
+    pub fn of(state: SaleState, ends_at_ms: Option<u64>, now: u64) -> Option<Self> {
+        match state {
+            SaleState::SoldOut => Some(ClosedReason::SoldOut),
+            SaleState::Closed => Some(ClosedReason::Closed),
+            _ if ends_at_ms.is_some_and(|at| now >= at) => Some(ClosedReason::Ended),
+            _ => None,
+        }
     }
 }
 
@@ -346,6 +432,12 @@ pub struct SessionView {
     /// while WAITING and when one is posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Why the sale is over; only when CLOSED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_reason: Option<ClosedReason>,
+    /// The sale is suspended for maintenance: the place is kept, nobody is admitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
 }
 
 /// What the place page shows: the session, and once it is admitted, where to go on to
@@ -397,6 +489,19 @@ pub struct EventFigures {
     pub last_wait_seconds: Option<u64>,
     /// The message the people waiting see; null when none is posted.
     pub message: Option<String>,
+    /// The sale's state, as the operator set it.
+    pub state: SaleState,
+    /// When the sale ends (RFC 3339), when one is set.
+    pub ends_at: Option<String>,
+    /// Why it takes nobody any more (its state, or its end passed); null while it does.
+    pub closed_reason: Option<ClosedReason>,
+    /// How long a session lasts, as set; null = the room's default …
+    pub session_seconds: Option<u64>,
+    /// … and the length in force either way: a pass is renewed to this while its buyer
+    /// keeps using the shop.
+    pub session_seconds_in_force: u64,
+    /// The longest a session may last with renewals (from its admission); null = no cap.
+    pub max_session_seconds: Option<u64>,
 }
 
 /// One sample of an event's line, recorded by the granter every few seconds while the

@@ -89,6 +89,10 @@ impl From<ServiceError> for AppError {
             ServiceError::SessionNotFound => (StatusCode::NOT_FOUND, ErrorCode::SessionNotFound),
             ServiceError::UnknownEvent => (StatusCode::NOT_FOUND, ErrorCode::UnknownEvent),
             ServiceError::EventExists => (StatusCode::CONFLICT, ErrorCode::EventExists),
+            ServiceError::EventClosed(_) => (StatusCode::GONE, ErrorCode::EventClosed),
+            ServiceError::EventSuspended => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::EventSuspended)
+            }
             ServiceError::PassRefused(refusal) => (
                 StatusCode::UNAUTHORIZED,
                 match refusal {
@@ -97,6 +101,7 @@ impl From<ServiceError> for AppError {
                     Refusal::WrongEvent => ErrorCode::WrongEvent,
                     Refusal::Expired => ErrorCode::PassExpired,
                     Refusal::Revoked => ErrorCode::PassRevoked,
+                    Refusal::Suspended => ErrorCode::EventSuspended,
                 },
             ),
             ServiceError::NotYourPlace => (StatusCode::FORBIDDEN, ErrorCode::NotYourPlace),

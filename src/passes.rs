@@ -45,6 +45,11 @@ pub struct Claims {
     pub iat: u64,
     /// Expiry: the end of the session's slot (unix seconds).
     pub exp: u64,
+    /// From when (unix seconds) the gate renews the slot as its buyer keeps using the shop
+    /// (half of the event's session length before `exp`; README, "Sessions that follow
+    /// the buyer"). Absent: never renewed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rnw: Option<u64>,
 }
 
 /// The keys that sign and verify passes: the current one, and earlier ones that still
@@ -169,6 +174,8 @@ pub struct Pass {
     pub session: String,
     /// Unix seconds.
     pub expires: u64,
+    /// From when (unix seconds) a check renews it, if ever.
+    pub renew_from: Option<u64>,
 }
 
 /// Passes verified recently, by their text: the signature is checked once per pass,
@@ -220,6 +227,7 @@ impl PassCache {
                 event: claims.aud,
                 session: claims.sub,
                 expires: claims.exp,
+                renew_from: claims.rnw,
             };
             let answer = look(&pass);
             if mine.len() >= PASS_CACHE {
@@ -242,8 +250,9 @@ const WATCH_IDLE_MS: u64 = 30 * 1_000;
 /// Redis at most this many small reads per [`REVOCATION_REFRESH`], whatever is shown.
 const MAX_WATCHED: usize = 1_000;
 
-/// An event's revocation mark: its meta's epoch and its count of revoked passes.
-pub type Mark = (String, u64);
+/// An event's revocation mark: its meta's epoch, its count of revoked passes, and whether
+/// its sale is suspended (no door opens meanwhile).
+pub type Mark = (String, u64, bool);
 
 /// The sessions whose passes ended early, per event this process guards. Read on every
 /// gate check without a lock (an atomically swapped map); changed a few times a second at
@@ -264,6 +273,11 @@ struct Watched {
 }
 
 impl Revocations {
+    /// Whether the event's sale is suspended; `None` when the event is not watched yet.
+    pub fn is_suspended(&self, event: &str) -> Option<bool> {
+        self.events.load().get(event).map(|w| w.mark.2)
+    }
+
     /// `None` when the event is not watched yet: read it with [`Revocations::load`].
     pub fn is_revoked(&self, event: &str, session: &str, now_ms: u64) -> Option<bool> {
         let events = self.events.load();
@@ -392,6 +406,7 @@ mod tests {
             jti: "s".into(),
             iat: 1,
             exp,
+            rnw: None,
         }
     }
 
@@ -456,11 +471,11 @@ mod tests {
         let r = Revocations::default();
         let e = EventId::parse("E1").unwrap();
         assert_eq!(r.is_revoked("E1", "a", 0), None);
-        r.load(&e, ("ep1".into(), 2), vec!["a".into()], 0);
+        r.load(&e, ("ep1".into(), 2, false), vec!["a".into()], 0);
         assert_eq!(r.is_revoked("E1", "a", 0), Some(true));
         assert_eq!(r.is_revoked("E1", "b", 0), Some(false));
         // An older read does not undo a newer one; a local leave shows at once.
-        r.load(&e, ("ep1".into(), 1), vec![], 0);
+        r.load(&e, ("ep1".into(), 1, false), vec![], 0);
         assert_eq!(r.is_revoked("E1", "a", 0), Some(true));
         r.add(&e, "b");
         assert_eq!(r.is_revoked("E1", "b", 0), Some(true));
@@ -474,8 +489,8 @@ mod tests {
         // its count is lower.
         let r = Revocations::default();
         let e = EventId::parse("E1").unwrap();
-        r.load(&e, ("old".into(), 5), vec!["a".into()], 0);
-        r.load(&e, ("new".into(), 1), vec!["z".into()], 0);
+        r.load(&e, ("old".into(), 5, false), vec!["a".into()], 0);
+        r.load(&e, ("new".into(), 1, false), vec!["z".into()], 0);
         assert_eq!(r.is_revoked("E1", "z", 0), Some(true));
         assert_eq!(r.is_revoked("E1", "a", 0), Some(false));
     }

@@ -61,6 +61,10 @@ impl Application {
             config.heartbeat_ms(),
             config.room_clock(),
         )?
+        .with_event_defaults(crate::store::EventDefaults {
+            capacity: config.capacity,
+            session_ms: config.session_seconds * 1_000,
+        })
         .with_request_deadline(std::time::Duration::from_millis(config.request_timeout_ms));
         let secrets = config.secret_source()?;
         if let Some(pem) = &secrets.signing_key {
@@ -75,6 +79,7 @@ impl Application {
                 max_poll_ms: config.max_poll_ms(),
                 events: config.events,
                 secrets,
+                fail_mode: config.fail_mode,
             },
         );
         // Ready while passes keep coming: every tick, at least every few seconds.

@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 
 use super::hydration_flag;
 use super::join_page::error_text;
-use crate::domain::{PlaceView, SessionView, Status};
+use crate::domain::{ClosedReason, PlaceView, SessionView, Status};
 use crate::server_fns::{get_status, leave_queue, LeaveQueue};
 
 /// Retry pace after a failed poll (network or server away).
@@ -202,6 +202,10 @@ pub fn StatusCard(
 /// Headline and one line of detail for a status.
 fn describe(view: &SessionView) -> (String, String) {
     match view.status {
+        Status::Waiting if view.suspended => (
+            "The sale is paused for maintenance".into(),
+            "Your place is kept. This page will carry on by itself when the sale resumes.".into(),
+        ),
         Status::Waiting if view.pre_queue && view.position.is_none() => {
             ("You're in the pre-queue".into(), String::new())
         }
@@ -227,6 +231,25 @@ fn describe(view: &SessionView) -> (String, String) {
         Status::Abandoned => (
             "Your turn was skipped".into(),
             "This page stopped checking in while you waited, so your turn passed.".into(),
+        ),
+        Status::Closed => closed_text(view.closed_reason.unwrap_or(ClosedReason::Closed)),
+    }
+}
+
+/// What a visitor reads when a sale is over.
+pub fn closed_text(reason: ClosedReason) -> (String, String) {
+    match reason {
+        ClosedReason::SoldOut => (
+            "Sold out".into(),
+            "Everything has been sold: the line is closed. Thank you for waiting.".into(),
+        ),
+        ClosedReason::Closed => (
+            "The sale is closed".into(),
+            "The line takes nobody any more.".into(),
+        ),
+        ClosedReason::Ended => (
+            "The sale has ended".into(),
+            "The sale is over: the line takes nobody any more.".into(),
         ),
     }
 }

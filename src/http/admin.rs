@@ -27,7 +27,7 @@ use super::body::MAX_BODY_BYTES;
 use super::body::{self, Field, JsonBody, Unknown};
 use crate::client::FailureBudget;
 use crate::domain::SessionView;
-use crate::domain::{ErrorCode, InvalidInput};
+use crate::domain::{ErrorCode, InvalidInput, SaleState};
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
 use crate::error::{AppError, ErrorBody};
 use crate::service::{parse_rfc3339, Service};
@@ -44,6 +44,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(show, replace))
         .routes(routes!(pause))
         .routes(routes!(resume))
+        .routes(routes!(set_state))
         .routes(routes!(history))
         .routes(routes!(post_message, take_down_message))
         .routes(routes!(revoke))
@@ -273,6 +274,60 @@ async fn replace(
     Ok(Json(service.put_settings(&event, &settings, false).await?))
 }
 
+/// The body of `POST /api/admin/events/{id}/state`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+pub struct StateRequest {
+    /// `open`, `sold_out`, `closed` or `suspended`.
+    #[schema(value_type = SaleState, required = true)]
+    #[serde(default)]
+    state: Field,
+    /// Anything else: refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: Unknown,
+}
+
+impl StateRequest {
+    pub fn parse(&self) -> Result<SaleState, InvalidInput> {
+        body::refuse_unknown(&self.unknown, &["state"], ErrorCode::InvalidState)?;
+        match &self.state {
+            Some(Value::String(text)) => SaleState::parse(text),
+            _ => None,
+        }
+        .ok_or_else(|| InvalidInput {
+            code: ErrorCode::InvalidState,
+            message: "state must be one of open, sold_out, closed, suspended".into(),
+        })
+    }
+}
+
+/// `POST /api/admin/events/{id}/state {"state"}`: the sale's state. `sold_out` and
+/// `closed` end it (no joins, 410; the line is closed; admitted buyers finish),
+/// `suspended` holds everything for maintenance (the line is kept), `open` resumes.
+#[utoipa::path(post, path = "/api/admin/events/{id}/state", tag = "operators",
+    summary = "Set the sale's state: open, sold_out, closed or suspended",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    request_body = StateRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id or state", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
+async fn set_state(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody<StateRequest>,
+) -> Result<Json<EventFigures>, AppError> {
+    let event = event_id(id)?;
+    let state = body.parse()?;
+    Ok(Json(service.set_state(&event, state).await?))
+}
+
 /// `POST /api/admin/events/{id}/pause`: no admissions; joins and positions go on.
 #[utoipa::path(post, path = "/api/admin/events/{id}/pause", tag = "operators",
     summary = "Pause admissions (joins and positions go on)",
@@ -377,6 +432,21 @@ pub struct SettingsRequest {
     #[schema(value_type = Option<Queueing>)]
     #[serde(default)]
     pub queueing: Field,
+    /// The end of the sale (RFC 3339): no joins after it, and the people still waiting
+    /// are told the sale is over (CLOSED).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(default)]
+    pub ends_at: Field,
+    /// How long a session lasts, and is renewed to while its buyer keeps using the shop
+    /// (10-86400); null = the room's default.
+    #[schema(value_type = Option<u64>, minimum = 10, maximum = 86_400)]
+    #[serde(default)]
+    pub session_seconds: Field,
+    /// The longest a session may last with renewals, from its admission (10-86400);
+    /// null = no cap.
+    #[schema(value_type = Option<u64>, minimum = 10, maximum = 86_400)]
+    #[serde(default)]
+    pub max_session_seconds: Field,
     /// Anything else: refused.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -431,14 +501,20 @@ fn target_url(raw: &str) -> Result<String, String> {
 }
 
 /// The fields of an event's settings.
-const FIELDS: [&str; 6] = [
+const FIELDS: [&str; 9] = [
     "capacity",
     "ratePerMinute",
     "paused",
     "targetUrl",
     "opensAt",
     "queueing",
+    "endsAt",
+    "sessionSeconds",
+    "maxSessionSeconds",
 ];
+
+/// Longest session accepted, with or without renewals (a day).
+pub const MAX_SESSION_SECONDS: u64 = 86_400;
 
 impl SettingsRequest {
     /// Settings from a PUT body (or the console's form): every field optional, unknown
@@ -456,7 +532,24 @@ impl SettingsRequest {
                 "paused" => self.paused.as_ref(),
                 "targetUrl" => self.target_url.as_ref(),
                 "opensAt" => self.opens_at.as_ref(),
+                "endsAt" => self.ends_at.as_ref(),
+                "sessionSeconds" => self.session_seconds.as_ref(),
+                "maxSessionSeconds" => self.max_session_seconds.as_ref(),
                 _ => self.queueing.as_ref(),
+            }
+        };
+        let seconds = |name: &str| -> Result<Option<u64>, InvalidInput> {
+            match field(name) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| (10..=MAX_SESSION_SECONDS).contains(n))
+                    .map(|s| Some(s * 1_000))
+                    .ok_or_else(|| {
+                        invalid(&format!(
+                            "{name} must be a whole number of seconds from 10 to {MAX_SESSION_SECONDS}"
+                        ))
+                    }),
             }
         };
         let count = |name: &str, min: u64| -> Result<Option<u64>, InvalidInput> {
@@ -498,6 +591,25 @@ impl SettingsRequest {
             ),
             Some(_) => return Err(invalid("queueing must be a string")),
         };
+        let ends_at_ms = match field("endsAt") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(at)) => Some(parse_rfc3339(at).ok_or_else(|| {
+                invalid("endsAt must be an RFC 3339 time such as 2026-12-01T18:00:00Z")
+            })?),
+            Some(_) => return Err(invalid("endsAt must be a string")),
+        };
+        if let (Some(opens), Some(ends)) = (opens_at_ms, ends_at_ms) {
+            if ends <= opens {
+                return Err(invalid("endsAt must be after opensAt"));
+            }
+        }
+        let session_ms = seconds("sessionSeconds")?;
+        let session_cap_ms = seconds("maxSessionSeconds")?;
+        if let (Some(length), Some(cap)) = (session_ms, session_cap_ms) {
+            if cap < length {
+                return Err(invalid("maxSessionSeconds must be at least sessionSeconds"));
+            }
+        }
         Ok(EventSettings {
             target_url,
             capacity: count("capacity", 0)?,
@@ -505,6 +617,9 @@ impl SettingsRequest {
             paused,
             opens_at_ms,
             queueing,
+            ends_at_ms,
+            session_ms,
+            session_cap_ms,
         })
     }
 }

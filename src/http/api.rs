@@ -23,7 +23,7 @@ use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
 use crate::error::{AppError, ErrorBody};
 use crate::service::{JoinOutcome, Proof, Service, ServiceError};
 use crate::state::AppState;
-use crate::visitor::{cookie_value, PASS_COOKIE, VISITOR_PREFIX};
+use crate::visitor::{cookie_value, is_https, PASS_COOKIE, VISITOR_PREFIX};
 
 pub use super::body::MAX_BODY_BYTES;
 pub use crate::client::bearer;
@@ -43,6 +43,7 @@ fn others() -> OpenApiRouter<AppState> {
         .routes(routes!(status, leave))
         .routes(routes!(verify))
         .routes(routes!(gate))
+        .routes(routes!(checkout))
         .routes(routes!(draw))
         .routes(routes!(jwks))
         .routes(routes!(healthz))
@@ -402,7 +403,65 @@ async fn gate(
     let checked = service
         .check_pass(&event, presented_pass(request.headers()))
         .await;
-    Ok(gate_answer(checked))
+    let renewed = match &checked {
+        Ok(Some(pass)) => Some(pass.clone()),
+        _ => None,
+    };
+    let mut answer = gate_answer(checked.map(|_| ()));
+    if let Some(pass) = renewed {
+        // The renewed pass for the buyer's cookie: the proxy passes it on (nginx:
+        // auth_request_set and add_header; README, "Sessions that follow the buyer").
+        let secrets = service.secrets().await?;
+        let seconds = pass_seconds_left(&service, &pass);
+        let cookie = secrets
+            .cookies
+            .pass(&pass, seconds, is_https(request.headers()));
+        answer.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    Ok(answer)
+}
+
+/// Seconds a pass has left (its cookie's lifetime).
+fn pass_seconds_left(service: &Service, pass: &str) -> u64 {
+    let exp = pass
+        .split('.')
+        .nth(1)
+        .and_then(|claims| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<crate::passes::Claims>(&json).ok())
+        .map_or(0, |c| c.exp);
+    exp.saturating_sub(service.now() / 1_000)
+}
+
+/// `POST /api/waiting-room/checkout`: the shop's checkout is done (the buyer paid, or left
+/// the checkout). The pass (`Authorization: Bearer`, or the `vestibule_pass` cookie) is the
+/// credential: its session ends, and its slot goes to the next person at once. Answers the
+/// session, now `LEFT`, and removes the pass cookie.
+#[utoipa::path(post, path = "/api/waiting-room/checkout", tag = "shops",
+    summary = "The buyer is done: end the session of this pass",
+    security(("pass" = []), ("passCookie" = [])),
+    responses(
+        (status = 200, description = "The session, ended (LEFT); its slot goes to the next person", body = SessionView),
+        (status = 401, description = "No pass, or one the room did not sign", body = ErrorBody),
+        (status = 404, description = "The pass's session is gone (purged)", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
+async fn checkout(
+    State(service): State<Service>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let view = service.checkout(presented_pass(&headers)).await?;
+    let secrets = service.secrets().await?;
+    let mut answer = Json(view).into_response();
+    answer.headers_mut().insert(
+        header::SET_COOKIE,
+        secrets.cookies.clear_pass(is_https(&headers)),
+    );
+    Ok(answer)
 }
 
 /// `GET /.well-known/jwks.json`: the public keys of passes (current and retired).

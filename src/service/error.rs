@@ -1,7 +1,7 @@
 //! What can go wrong in the room's operations, in the room's own words. `crate::error`
 //! maps each to an HTTP status and a code, in one place.
 
-use crate::domain::InvalidInput;
+use crate::domain::{ClosedReason, InvalidInput};
 use crate::store::StoreError;
 
 /// Why an operation of the room did not happen.
@@ -20,6 +20,14 @@ pub enum ServiceError {
     /// An operator created an event whose id an operator configured before.
     #[error("an event with this id exists: change it on its page")]
     EventExists,
+    /// The sale is over: no new place (and the line is closed).
+    #[error("this sale is over ({}): the line takes nobody any more", .0.as_str())]
+    EventClosed(ClosedReason),
+    /// The sale is suspended for maintenance: no new place for now.
+    #[error(
+        "this sale is paused for maintenance; places in line are kept: please come back shortly"
+    )]
+    EventSuspended,
     /// The shop's door does not open for this pass.
     #[error("{0}")]
     PassRefused(Refusal),
@@ -54,6 +62,8 @@ pub enum Refusal {
     Expired,
     #[error("this pass's session has ended (left or revoked)")]
     Revoked,
+    #[error("the sale is suspended for maintenance")]
+    Suspended,
 }
 
 impl From<StoreError> for ServiceError {

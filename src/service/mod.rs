@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use crate::config::{EventsMode, SecretSource};
+use crate::config::{EventsMode, FailMode, SecretSource};
 use crate::passes::{PassCache, Revocations};
 use crate::store::Store;
 
@@ -34,6 +34,8 @@ pub struct ServiceSettings {
     pub max_poll_ms: u64,
     pub events: EventsMode,
     pub secrets: SecretSource,
+    /// What the gate does while Redis cannot be reached.
+    pub fail_mode: FailMode,
 }
 
 /// Shared handle to the waiting room; cheap to clone (one shared allocation).

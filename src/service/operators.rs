@@ -4,7 +4,8 @@
 use super::visitors::{decayed, wait_seconds};
 use super::{rfc3339, Service, ServiceError};
 use crate::domain::{
-    ErrorCode, EventFigures, EventHistory, EventId, InvalidInput, Queueing, MAX_MESSAGE_CHARS,
+    ClosedReason, ErrorCode, EventFigures, EventHistory, EventId, InvalidInput, Queueing,
+    SaleState, MAX_MESSAGE_CHARS,
 };
 use crate::store::{Draw, EventOverview, EventSettings, HISTORY_MS, SAMPLE_MS};
 
@@ -98,7 +99,27 @@ impl Service {
                 .then(|| wait_seconds(e.waiting, per_minute))
                 .flatten(),
             message: e.message,
+            state: e.state,
+            ends_at: settings.ends_at_ms.and_then(rfc3339),
+            closed_reason: ClosedReason::of(e.state, settings.ends_at_ms, now),
+            session_seconds: settings.session_ms.map(|ms| ms / 1_000),
+            session_seconds_in_force: settings
+                .session_ms
+                .unwrap_or(self.inner.settings.session_ms)
+                / 1_000,
+            max_session_seconds: settings.session_cap_ms.map(|ms| ms / 1_000),
         }
+    }
+
+    /// Sets the sale's state (README, "A sale that has a state"); every instance obeys it
+    /// at its next pass, this one at once.
+    pub async fn set_state(
+        &self,
+        event: &EventId,
+        state: SaleState,
+    ) -> Result<EventFigures, ServiceError> {
+        self.inner.store.set_state(event, state).await?;
+        self.event(event).await
     }
 
     /// The event's draw number `round` as published, with the digest of its order; `None`

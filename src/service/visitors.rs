@@ -1,8 +1,10 @@
 //! A visitor's place: join, find, status, leave, and the view its owner is given.
 
-use super::{rfc3339, Service, ServiceError};
+use super::{rfc3339, Refusal, Service, ServiceError};
 use crate::config::EventsMode;
-use crate::domain::{refresh_after_ms, EventId, SessionId, SessionView, Status, UserId};
+use crate::domain::{
+    refresh_after_ms, ClosedReason, EventId, SaleState, SessionId, SessionView, Status, UserId,
+};
 use crate::passes::Claims;
 use crate::store::{JoinMode, JoinReply, SessionRecord};
 use crate::telemetry::names;
@@ -56,6 +58,8 @@ impl Service {
             JoinReply::Created(record) => (true, record),
             JoinReply::Existing(record) => (false, record),
             JoinReply::UnknownEvent => return Err(ServiceError::UnknownEvent),
+            JoinReply::Closed(reason) => return Err(ServiceError::EventClosed(reason)),
+            JoinReply::Suspended => return Err(ServiceError::EventSuspended),
             JoinReply::NoPlace => return Err(ServiceError::Internal),
         };
         let outcome = if created { "created" } else { "existing" };
@@ -85,12 +89,63 @@ impl Service {
             JoinReply::Existing(record) | JoinReply::Created(record) => {
                 Ok(Some(self.view(record, now).await?))
             }
-            JoinReply::NoPlace => Ok(None),
+            JoinReply::NoPlace | JoinReply::Closed(_) | JoinReply::Suspended => Ok(None),
             JoinReply::UnknownEvent => match self.inner.settings.events {
                 EventsMode::Open => Ok(None),
                 EventsMode::Registered => Err(ServiceError::UnknownEvent),
             },
         }
+    }
+
+    /// Standby (README, "Always on"): the user's live place if it has one, else a new one
+    /// only if it is admitted at once (a free slot, nobody waiting, the sale open); `None`
+    /// when the user would have to wait (nothing is written). For a browser sent by the
+    /// shop's door: with a pass it goes straight back, without a page to read.
+    pub async fn enter(
+        &self,
+        event: &EventId,
+        user: &UserId,
+    ) -> Result<Option<SessionView>, ServiceError> {
+        let now = self.now();
+        let mode = JoinMode::IfAdmitted {
+            register_event: self.inner.settings.events == EventsMode::Open,
+        };
+        match self.inner.store.join(event, user, mode).await? {
+            JoinReply::Created(record) => {
+                metrics::counter!(names::JOINS, "outcome" => "admitted at once").increment(1);
+                Ok(Some(self.view(record, now).await?))
+            }
+            JoinReply::Existing(record) => Ok(Some(self.view(record, now).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The sale of an event as a visitor's page shows it: why it takes nobody (if it is
+    /// over), and whether it is suspended.
+    pub async fn sale(
+        &self,
+        event: &EventId,
+    ) -> Result<(Option<ClosedReason>, bool), ServiceError> {
+        let (state, ends_at) = self.inner.store.sale(event).await?;
+        Ok((
+            ClosedReason::of(state, ends_at, self.now()),
+            state == SaleState::Suspended,
+        ))
+    }
+
+    /// The shop's checkout: the buyer is done (paid, or left the checkout), and the session
+    /// of `pass` ends, its slot going to the next person at once. The pass must be valid
+    /// (signed by the room, not expired); any event's door.
+    pub async fn checkout(&self, pass: Option<&str>) -> Result<SessionView, ServiceError> {
+        let pass = super::gate::presented(pass)?;
+        let secrets = self.secrets().await?;
+        let claims = secrets
+            .keyring
+            .verify(pass)
+            .map_err(|e| ServiceError::PassRefused(Refusal::Invalid(e)))?;
+        let sid = SessionId::parse(&claims.sub)
+            .map_err(|e| ServiceError::PassRefused(Refusal::Invalid(e.message)))?;
+        self.leave(sid).await
     }
 
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, ServiceError> {
@@ -131,20 +186,16 @@ impl Service {
 
     async fn view(&self, r: SessionRecord, now: u64) -> Result<SessionView, ServiceError> {
         let access_token = if r.status == Status::Active {
-            let sid = r.session_id.to_string();
             let secrets = self.secrets().await?;
-            Some(
-                secrets.keyring.issue(&Claims {
-                    aud: r.event_id.to_string(),
-                    sub: sid.clone(),
-                    jti: sid,
-                    iat: r
-                        .active_until_ms
-                        .saturating_sub(self.inner.settings.session_ms)
-                        / 1_000,
-                    exp: r.active_until_ms / 1_000,
-                }),
-            )
+            let length = r.session_ms.unwrap_or(self.inner.settings.session_ms);
+            Some(pass_for(
+                &secrets.keyring,
+                &r.event_id,
+                &r.session_id,
+                r.since_ms,
+                r.active_until_ms,
+                length,
+            ))
         } else {
             None
         };
@@ -191,8 +242,32 @@ impl Service {
             access_token,
             target_url: if active { r.target_url } else { None },
             message: if waiting { r.message } else { None },
+            closed_reason: r.closed_reason,
+            suspended: waiting && r.suspended,
         }
     }
+}
+
+/// The pass of an ACTIVE session admitted at `since_ms` whose slot ends at `until_ms`, in
+/// an event whose sessions last `length_ms`: renewed by the gate from half that length
+/// before its end.
+pub(super) fn pass_for(
+    keyring: &crate::passes::Keyring,
+    event: &EventId,
+    session: &SessionId,
+    since_ms: u64,
+    until_ms: u64,
+    length_ms: u64,
+) -> String {
+    let sid = session.to_string();
+    keyring.issue(&Claims {
+        aud: event.to_string(),
+        sub: sid.clone(),
+        jti: sid,
+        iat: since_ms / 1_000,
+        exp: until_ms / 1_000,
+        rnw: Some(until_ms.saturating_sub(length_ms / 2) / 1_000),
+    })
 }
 
 /// The decayed admission count `count` recorded at `at_ms`, as of `now`: about the

@@ -117,6 +117,18 @@ impl Store {
         Ok(())
     }
 
+    /// Brings the event's next time in the schedule forward to `at` (unix ms) if it has a
+    /// later one (or none): the expiry of a slot taken at once by a join.
+    pub(super) async fn schedule_by(&self, event: &EventId, at: u64) -> Result<(), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZADD")
+            .arg(DUE)
+            .arg("LT")
+            .arg(at)
+            .arg(event.as_str());
+        self.query::<()>(&pipe).await
+    }
+
     /// One granter pass over the events whose time has come: each leased, passed, and
     /// given its next time (or taken out) unless woken meanwhile.
     pub async fn grant_due(&self, params: &GrantParams) -> Result<PassOutcome, StoreError> {

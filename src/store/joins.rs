@@ -39,6 +39,32 @@ pub(super) enum Written {
     Stale,
     /// Run after its deadline: nothing written.
     Late,
+    /// The sale is over (the reason: sold_out, closed, ended): nothing written.
+    Closed(String),
+    /// The sale is suspended: nothing written.
+    Suspended,
+}
+
+/// What a join may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Create {
+    /// A place, unless the user has a live one.
+    Place,
+    /// Only look up the user's live place.
+    Not,
+    /// A place only if it is admitted at once (standby); else nothing.
+    IfAdmitted,
+}
+
+impl Create {
+    /// The script's word for it (JOIN_ARGS `create`).
+    fn word(self) -> &'static str {
+        match self {
+            Create::Place => "1",
+            Create::Not => "0",
+            Create::IfAdmitted => "s",
+        }
+    }
 }
 
 /// One join to write.
@@ -48,8 +74,9 @@ pub(super) struct Ask {
     pub(super) known: Arc<Registered>,
     pub(super) tag: String,
     pub(super) user: UserId,
-    /// False: only look up the user's live place.
-    pub(super) create: bool,
+    /// What the join may do: make a place, only look one up, or make one only if it is
+    /// admitted at once (standby).
+    pub(super) create: Create,
 }
 
 impl Ask {
@@ -58,7 +85,7 @@ impl Ask {
         known: Arc<Registered>,
         tag: String,
         user: UserId,
-        create: bool,
+        create: Create,
         queued_at_ms: u64,
     ) -> Self {
         Self {
@@ -160,6 +187,8 @@ impl Store {
         let fixed = scripts::Join {
             now: self.clock.for_script(),
             events: events.len().to_string(),
+            default_capacity: self.event_defaults.capacity.to_string(),
+            session_ms: self.event_defaults.session_ms.to_string(),
         };
         let mut keys: Vec<&str> = Vec::with_capacity(events.len() * JOIN_EVENT_KEYS.len());
         let mut args: Vec<String> = fixed.args().into_iter().map(String::from).collect();
@@ -178,14 +207,14 @@ impl Store {
             args.push((i + 1).to_string());
             args.push(p.ask.tag.clone());
             args.push(p.ask.user.to_string());
-            args.push(if p.ask.create { "1" } else { "0" }.to_string());
-            args.push(if p.ask.create {
+            args.push(p.ask.create.word().to_string());
+            args.push(if p.ask.create != Create::Not {
                 self.join_deadline(p.ask.queued_at_ms).to_string()
             } else {
                 "0".to_string()
             });
         }
-        let writes = if batch.iter().any(|p| p.ask.create) {
+        let writes = if batch.iter().any(|p| p.ask.create != Create::Not) {
             Writes::Acknowledged
         } else {
             Writes::Incidental
@@ -232,6 +261,21 @@ impl Store {
                     tracing::warn!(event = %known.event, error = %e, "a join's wake was not written");
                 }
             }
+            // Admitted at once: the event is due at the earliest end of those slots.
+            let due = replies
+                .iter()
+                .zip(&index)
+                .filter(|(_, j)| **j == i)
+                .filter_map(|(r, _)| match r {
+                    Ok(Written::Row(row)) => admitted_until(row),
+                    _ => None,
+                })
+                .min();
+            if let Some(at) = due {
+                if let Err(e) = self.schedule_by(&known.event, at).await {
+                    tracing::warn!(event = %known.event, error = %e, "an expiry was not scheduled");
+                }
+            }
         }
         for (p, r) in batch.into_iter().zip(replies) {
             // The asker may have gone away; its join stands all the same.
@@ -266,10 +310,25 @@ fn written(v: Value) -> Result<Written, StoreError> {
         Value::SimpleString(s) if s == "STALE" => Ok(Written::Stale),
         Value::BulkString(s) if s == b"LATE" => Ok(Written::Late),
         Value::SimpleString(s) if s == "LATE" => Ok(Written::Late),
+        Value::BulkString(s) if s == b"SUSPENDED" => Ok(Written::Suspended),
+        Value::BulkString(s) if s.starts_with(b"CLOSED:") => {
+            Ok(Written::Closed(text(&s[b"CLOSED:".len()..])))
+        }
         Value::BulkString(s) => Err(StoreError::Unexpected(text(&s))),
         Value::Array(items) => Ok(Written::Row(Value::Array(items))),
         other => Err(StoreError::Unexpected(format!("a join answered {other:?}"))),
     }
+}
+
+/// The end of the slot of a join admitted at once (`due`: see join.lua).
+fn admitted_until(row: &Value) -> Option<u64> {
+    let Value::Array(items) = row else {
+        return None;
+    };
+    items.chunks(2).find_map(|pair| match pair {
+        [Value::BulkString(name), Value::Int(at)] if name == b"due" => u64::try_from(*at).ok(),
+        _ => None,
+    })
 }
 
 /// The join may be admitted at once (`wake`: see join.lua).

@@ -39,7 +39,7 @@ pub use grant::{
 };
 pub use polls::{REFRESH as SNAPSHOT_REFRESH, SESSIONS as REMEMBERED_SESSIONS};
 use registry::{Registered, EVENT_CACHE};
-pub use session::{JoinMode, JoinReply, Left, SessionRecord};
+pub use session::{JoinMode, JoinReply, Left, Renewal, SessionRecord};
 pub use settings::{Draw, EventOverview, EventSettings};
 
 use crate::clock::Clock;
@@ -56,6 +56,49 @@ use scripts::Scripts;
 pub struct Durability {
     pub replicas: u32,
     pub timeout_ms: u64,
+}
+
+/// When Redis last answered, and when it last could not be reached (unix ms, the system's
+/// clock).
+#[derive(Debug, Default)]
+struct Reach {
+    answered_ms: std::sync::atomic::AtomicU64,
+    failed_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Reach {
+    fn note<T>(&self, result: &Result<T, StoreError>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        match result {
+            Err(StoreError::Unavailable(_)) => {
+                self.failed_ms.store(crate::clock::now_ms(), Relaxed)
+            }
+            Err(_) => {}
+            Ok(_) => self.answered_ms.store(crate::clock::now_ms(), Relaxed),
+        }
+    }
+
+    fn away(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (answered, failed) = (self.answered_ms.load(Relaxed), self.failed_ms.load(Relaxed));
+        failed > answered && crate::clock::now_ms().saturating_sub(answered) > 1_000
+    }
+}
+
+/// The settings of events that have none of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventDefaults {
+    pub capacity: u64,
+    pub session_ms: u64,
+}
+
+impl Default for EventDefaults {
+    fn default() -> Self {
+        Self {
+            capacity: 100,
+            session_ms: 300_000,
+        }
+    }
 }
 
 /// Whether a script call changes what was acknowledged to someone (and so waits for
@@ -90,6 +133,11 @@ pub struct Store {
     clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
     /// The room's time (see [`Clock`]): given to every script as its `now`.
     clock: Clock,
+    /// When Redis last answered, and last failed to.
+    reach: Arc<Reach>,
+    /// The capacity and session length of events without their own (a join admitted at
+    /// once counts against them).
+    event_defaults: EventDefaults,
     /// How long after a join call is sent Redis may still write it: the shorter of the
     /// response timeout and the request deadline, less a margin for the clocks' offset,
     /// so that a call this process gave up on (and answered 503) is never written later.
@@ -118,10 +166,18 @@ impl Store {
             woken: Arc::default(),
             clock_offset_ms: Arc::default(),
             clock,
+            reach: Arc::default(),
+            event_defaults: EventDefaults::default(),
             join_budget_ms: (response_timeout.as_millis() as u64)
                 .saturating_sub(250)
                 .max(100),
         })
+    }
+
+    /// The capacity and session length of events without their own.
+    pub fn with_event_defaults(mut self, defaults: EventDefaults) -> Self {
+        self.event_defaults = defaults;
+        self
     }
 
     /// Joins are answered failed after `deadline` at the latest (the request deadline):
@@ -150,20 +206,27 @@ impl Store {
     }
 
     /// Each event's revocation mark: the epoch of its meta (new whenever the event starts
-    /// anew) and how many passes it has revoked in it (the counter the leave script keeps).
+    /// anew), how many passes it has revoked in it (the counter the leave script keeps),
+    /// and whether its sale is suspended.
     pub async fn revocation_counts(
         &self,
         events: &[EventId],
-    ) -> Result<Vec<(String, u64)>, StoreError> {
+    ) -> Result<Vec<(String, u64, bool)>, StoreError> {
         futures::stream::iter(events.to_vec())
             .map(|event| async move {
                 let mut pipe = redis::pipe();
                 pipe.cmd("HMGET")
                     .arg(&self.event_keys(&event).meta)
                     .arg("epoch")
-                    .arg("revoked");
-                let ((epoch, count),): ((Option<String>, Option<u64>),) = self.query(&pipe).await?;
-                Ok((epoch.unwrap_or_default(), count.unwrap_or_default()))
+                    .arg("revoked")
+                    .arg("state");
+                type Read = ((Option<String>, Option<u64>, Option<String>),);
+                let ((epoch, count, state),): Read = self.query(&pipe).await?;
+                Ok((
+                    epoch.unwrap_or_default(),
+                    count.unwrap_or_default(),
+                    state.as_deref() == Some("suspended"),
+                ))
             })
             .buffered(CONCURRENT_EVENTS)
             .try_collect()
@@ -175,7 +238,7 @@ impl Store {
     pub async fn revoked(
         &self,
         event: &EventId,
-    ) -> Result<((String, u64), Vec<String>), StoreError> {
+    ) -> Result<((String, u64, bool), Vec<String>), StoreError> {
         let k = self.event_keys(event);
         let mut pipe = redis::pipe();
         pipe.atomic()
@@ -183,13 +246,21 @@ impl Store {
             .arg(&k.meta)
             .arg("epoch")
             .arg("revoked")
+            .arg("state")
             .cmd("ZRANGE")
             .arg(&k.revoked)
             .arg(0)
             .arg(-1);
-        let ((epoch, count), sids): ((Option<String>, Option<u64>), Vec<String>) =
-            self.query(&pipe).await?;
-        Ok(((epoch.unwrap_or_default(), count.unwrap_or_default()), sids))
+        type Read = ((Option<String>, Option<u64>, Option<String>), Vec<String>);
+        let ((epoch, count, state), sids): Read = self.query(&pipe).await?;
+        Ok((
+            (
+                epoch.unwrap_or_default(),
+                count.unwrap_or_default(),
+                state.as_deref() == Some("suspended"),
+            ),
+            sids,
+        ))
     }
 
     /// The secret stored at `key`, which is `fresh` if nobody stored one before: every
@@ -209,6 +280,18 @@ impl Store {
     /// Runs one script (one command, so that a cluster follows `MOVED` for it); for
     /// [`Writes::Acknowledged`] under [`Durability`], followed by `WAIT` on the same server.
     async fn script<T: FromRedisValue>(
+        &self,
+        script: &Script,
+        keys: &[&str],
+        args: &[&str],
+        writes: Writes,
+    ) -> Result<T, StoreError> {
+        let result = self.script_call(script, keys, args, writes).await;
+        self.reach.note(&result);
+        result
+    }
+
+    async fn script_call<T: FromRedisValue>(
         &self,
         script: &Script,
         keys: &[&str],
@@ -251,8 +334,19 @@ impl Store {
     ///
     /// [`run`]: Store::run
     async fn query<T: FromRedisValue>(&self, pipe: &Pipeline) -> Result<T, StoreError> {
-        let mut conn = self.conn.get().await?;
-        self.run(&mut conn, pipe).await
+        let result = async {
+            let mut conn = self.conn.get().await?;
+            self.run(&mut conn, pipe).await
+        }
+        .await;
+        self.reach.note(&result);
+        result
+    }
+
+    /// Redis cannot be reached: its last answer is older than its last failure to answer
+    /// by more than a second (the granter asks it every tick, so this follows at once).
+    pub fn redis_away(&self) -> bool {
+        self.reach.away()
     }
 
     /// Runs a command or a pipeline, once more in two cases:

@@ -429,13 +429,16 @@ fn answer(sid: SessionId, seen: &Seen, s: &Snapshot, now: u64) -> Option<Session
         rank: None,
     };
     let place = view::place("W", q, 0, state, ahead, now).ok()?;
-    debug_assert_eq!(place.0, Status::Waiting);
+    // A sale that closed reads Redis: the granter is closing its line.
+    if place.status != Status::Waiting {
+        return None;
+    }
     Some(SessionRecord::new(
         sid,
         seen.known.event.clone(),
         seen.user.clone(),
         place,
-        0,
+        (0, 0),
         state,
     ))
 }

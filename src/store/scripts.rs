@@ -85,24 +85,43 @@ contract! {
 pub struct Join {
     pub now: String,
     pub events: String,
+    /// Capacity of events without their own (a standby admission counts against it).
+    pub default_capacity: String,
+    /// Session length of events without their own.
+    pub session_ms: String,
 }
 
 impl Join {
     pub const KEYS: &'static [&'static str] = &[];
-    pub const ARGS: &'static [&'static str] = &["now", "events"];
+    pub const ARGS: &'static [&'static str] = &["now", "events", "default_capacity", "session_ms"];
 
     /// The fixed arguments, in the contract's order.
     pub fn args(&self) -> Vec<&str> {
-        vec![self.now.as_str(), self.events.as_str()]
+        vec![
+            self.now.as_str(),
+            self.events.as_str(),
+            self.default_capacity.as_str(),
+            self.session_ms.as_str(),
+        ]
     }
 }
 
 /// `lua/join.lua`: the keys of each event of a batch.
-pub const JOIN_EVENT_KEYS: &[&str] = &["stream", "meta", "sessions", "users", "left", "ranks"];
+pub const JOIN_EVENT_KEYS: &[&str] = &[
+    "stream", "meta", "sessions", "users", "left", "ranks", "active",
+];
 /// `lua/join.lua`: the arguments of each event of a batch, after the fixed ones.
 pub const JOIN_EVENT_ARGS: &[&str] = &["number", "id"];
 /// `lua/join.lua`: the arguments of each join, after the events'.
 pub const JOIN_ARGS: &[&str] = &["event", "tag", "user", "create", "deadline"];
+
+contract! {
+    /// `lua/renew.lua`: an ACTIVE session's slot extended while its buyer shops.
+    Renew {
+        keys { meta, sessions, active, revoked }
+        args { now, session_id, q, tag, session_ms }
+    }
+}
 
 contract! {
     /// `lua/snapshot.lua`: what a poll answered from memory needs of its event.
@@ -218,6 +237,7 @@ pub struct Scripts {
     pub take_due: Script,
     pub reschedule: Script,
     pub place: Script,
+    pub renew: Script,
 }
 
 impl Scripts {
@@ -304,10 +324,17 @@ impl Scripts {
                 &[],
                 include_str!("lua/place.lua"),
             ),
+            renew: script(
+                "renew.lua",
+                Renew::KEYS,
+                Renew::ARGS,
+                &[],
+                include_str!("lua/renew.lua"),
+            ),
         }
     }
 
-    pub fn all(&self) -> [&Script; 11] {
+    pub fn all(&self) -> [&Script; 12] {
         [
             &self.join,
             &self.status,
@@ -320,6 +347,7 @@ impl Scripts {
             &self.take_due,
             &self.reschedule,
             &self.place,
+            &self.renew,
         ]
     }
 }
@@ -426,7 +454,7 @@ mod tests {
     fn every_script_reads_only_the_names_its_contract_gives() {
         // `K.x` and `A.x` in a script's body must be names of its contract: a misspelt
         // name would be nil at run time.
-        let scripts: [(&str, &[&str], &[&str]); 11] = [
+        let scripts: [(&str, &[&str], &[&str]); 12] = [
             (include_str!("lua/join.lua"), Join::KEYS, Join::ARGS),
             (include_str!("lua/status.lua"), Status::KEYS, Status::ARGS),
             (include_str!("lua/leave.lua"), Leave::KEYS, Leave::ARGS),
@@ -462,6 +490,7 @@ mod tests {
                 Reschedule::ARGS,
             ),
             (include_str!("lua/place.lua"), Place::KEYS, Place::ARGS),
+            (include_str!("lua/renew.lua"), Renew::KEYS, Renew::ARGS),
         ];
         for (body, keys, args) in scripts {
             for (prefix, names) in [("K.", keys), ("A.", args)] {

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use redis::{Script, Value};
 
 use super::ids::{event_number_hex, random_tag, tag_text, SessionKey};
-use super::joins::{Ask, Written};
+use super::joins::{Ask, Create, Written};
 use super::keys::EventKeys;
 use super::registry::Registered;
 use super::scripts::{self, Reply};
-use super::view::{self, Ahead, EventState};
+use super::view::{self, Ahead, EventState, Place};
 use super::{Store, StoreError, Writes};
-use crate::domain::{EventId, SessionId, Status, UserId};
+use crate::domain::{ClosedReason, EventId, SessionId, Status, UserId};
 
 /// A session as stored, with what the view needs to derive position and estimate.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,6 +37,14 @@ pub struct SessionRecord {
     pub opens_at_ms: Option<u64>,
     /// The operator's words to the people waiting, when there are some.
     pub message: Option<String>,
+    /// Why the sale is over, when it closed this session.
+    pub closed_reason: Option<ClosedReason>,
+    /// Waiting while the sale is suspended.
+    pub suspended: bool,
+    /// When an ACTIVE session was admitted (unix ms; its pass's `iat`).
+    pub since_ms: u64,
+    /// The event's own session length (ms), if it has one.
+    pub session_ms: Option<u64>,
 }
 
 /// What a join may do.
@@ -45,6 +53,9 @@ pub enum JoinMode {
     /// Make a place, unless the user has a live one. `register_event`: an event never seen
     /// before is registered by this join (else it is [`JoinReply::UnknownEvent`]).
     Create { register_event: bool },
+    /// Make a place only if it is admitted at once (standby: README, "Always on"), else
+    /// write nothing; the user's live place is found as by [`JoinMode::Peek`].
+    IfAdmitted { register_event: bool },
     /// Only look up the user's live place; writes nothing.
     Peek,
 }
@@ -56,10 +67,27 @@ pub enum JoinReply {
     Created(SessionRecord),
     /// The user's live session for the event, unchanged (but for its heartbeat).
     Existing(SessionRecord),
-    /// [`JoinMode::Peek`] and the user has no live session.
+    /// [`JoinMode::Peek`] and the user has no live session (or [`JoinMode::IfAdmitted`]
+    /// and no standby).
     NoPlace,
     /// The event is not registered, and the join may not register it.
     UnknownEvent,
+    /// The sale is over: no new place.
+    Closed(ClosedReason),
+    /// The sale is suspended: no new place.
+    Suspended,
+}
+
+/// An ACTIVE session's slot after a renewal (see [`Store::renew`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renewal {
+    pub event_id: EventId,
+    /// The end of its slot (unix ms).
+    pub until_ms: u64,
+    /// Its admission (unix ms).
+    pub since_ms: u64,
+    /// The event's session length (ms).
+    pub length_ms: u64,
 }
 
 /// The outcome of a leave.
@@ -76,23 +104,27 @@ impl SessionRecord {
         session_id: SessionId,
         event_id: EventId,
         user_id: UserId,
-        (status, position, pre_queue): (Status, u64, bool),
-        active_until_ms: u64,
+        place: Place,
+        (active_until_ms, since_ms): (u64, u64),
         state: &EventState,
     ) -> Self {
         Self {
             session_id,
             event_id,
             user_id,
-            status,
-            position,
+            status: place.status,
+            position: place.position,
             active_until_ms,
             admissions: state.rate,
             admissions_at_ms: state.rate_at_ms,
             target_url: state.target.clone(),
-            pre_queue,
+            pre_queue: place.pre_queue,
             opens_at_ms: state.opens_at_ms,
             message: state.message.clone(),
+            closed_reason: place.closed_reason,
+            suspended: place.suspended,
+            since_ms,
+            session_ms: state.session_ms,
         }
     }
 }
@@ -114,7 +146,8 @@ fn record(
     let place = view::place(&letter, q, until, &state, ahead, reply.get("now")?)?;
     let user: String = reply.get("user")?;
     let user = UserId::parse(&user).map_err(|e| StoreError::Unexpected(e.message))?;
-    let record = SessionRecord::new(session_id, event_id, user, place, until, &state);
+    let since: u64 = reply.opt("seen")?.unwrap_or(0);
+    let record = SessionRecord::new(session_id, event_id, user, place, (until, since), &state);
     Ok((record, state.epoch))
 }
 
@@ -129,6 +162,8 @@ impl Store {
         let register = matches!(
             mode,
             JoinMode::Create {
+                register_event: true
+            } | JoinMode::IfAdmitted {
                 register_event: true
             }
         );
@@ -150,7 +185,11 @@ impl Store {
                 known.clone(),
                 tag.clone(),
                 user.clone(),
-                matches!(mode, JoinMode::Create { .. }),
+                match mode {
+                    JoinMode::Create { .. } => Create::Place,
+                    JoinMode::IfAdmitted { .. } => Create::IfAdmitted,
+                    JoinMode::Peek => Create::Not,
+                },
                 self.clock.now_ms(),
             );
             match self.write_join(ask).await? {
@@ -165,6 +204,12 @@ impl Store {
                 Written::Stale => return Err(StoreError::StaleEvent),
                 Written::NoPlace => return Ok(JoinReply::NoPlace),
                 Written::Late => return Err(StoreError::Late),
+                Written::Suspended => return Ok(JoinReply::Suspended),
+                Written::Closed(reason) => {
+                    return Ok(JoinReply::Closed(
+                        ClosedReason::parse(&reason).unwrap_or(ClosedReason::Closed),
+                    ))
+                }
                 Written::Row(row) => break (row, known),
             }
         };
@@ -277,6 +322,46 @@ impl Store {
                     record: record(sid, known.event.clone(), &reply)?.0,
                 }))
             }
+            _ => Ok(None),
+        }
+    }
+
+    /// Renews an ACTIVE session's slot as its buyer keeps using the shop (`lua/renew.lua`):
+    /// `None` when it holds no slot (or is unknown), else its slot as it stands after the
+    /// renewal (unchanged unless less than half was left, and never past the event's cap).
+    pub async fn renew(&self, sid: SessionId) -> Result<Option<Renewal>, StoreError> {
+        let default_ms = self.event_defaults.session_ms.to_string();
+        let reply = self
+            .session_script(
+                &sid,
+                &self.scripts.renew,
+                |k, key| {
+                    let call = scripts::Renew {
+                        meta: &k.meta,
+                        sessions: &k.sessions,
+                        active: &k.active,
+                        revoked: &k.revoked,
+                        now: self.clock.for_script(),
+                        session_id: sid.to_string(),
+                        q: key.seq.to_string(),
+                        tag: key.tag_text(),
+                        session_ms: default_ms.clone(),
+                    };
+                    (
+                        call.keys(),
+                        call.args().into_iter().map(String::from).collect(),
+                    )
+                },
+                Writes::Acknowledged,
+            )
+            .await?;
+        match reply {
+            Some((Some(reply), known)) => Ok(Some(Renewal {
+                event_id: known.event.clone(),
+                until_ms: reply.get("until")?,
+                since_ms: reply.get("since")?,
+                length_ms: reply.get("length")?,
+            })),
             _ => Ok(None),
         }
     }

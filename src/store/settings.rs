@@ -4,7 +4,7 @@
 use futures::{StreamExt, TryStreamExt};
 
 use super::{Store, StoreError, CONCURRENT_EVENTS, HISTORY_MS, SAMPLE_MS};
-use crate::domain::{EventId, Queueing, Sample};
+use crate::domain::{EventId, Queueing, SaleState, Sample};
 
 /// Per-event settings, kept in the event's meta hash so every instance obeys them at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +22,12 @@ pub struct EventSettings {
     pub opens_at_ms: Option<u64>,
     /// `None` = the default: draw at the opening if there is one, else FIFO.
     pub queueing: Option<Queueing>,
+    /// When the sale ends (unix ms): no joins after it, and the line is closed.
+    pub ends_at_ms: Option<u64>,
+    /// How long a session lasts (and is renewed to); `None` = the configured default.
+    pub session_ms: Option<u64>,
+    /// The longest a session may last with renewals, from its admission; `None` = no cap.
+    pub session_cap_ms: Option<u64>,
 }
 
 /// One draw, as recorded when it was made (README, "A fair start").
@@ -59,6 +65,8 @@ pub struct EventOverview {
     pub admissions_at_ms: u64,
     /// The operator's words to the people waiting.
     pub message: Option<String>,
+    /// The sale's state (set on its own: see [`Store::set_state`]).
+    pub state: SaleState,
 }
 
 impl Store {
@@ -87,6 +95,37 @@ impl Store {
         })
         .await?;
         self.wake(event).await
+    }
+
+    /// Sets the sale's state (one write; the granter acts on it at its next pass, and at
+    /// once here): `open` takes the mark away.
+    pub async fn set_state(&self, event: &EventId, state: SaleState) -> Result<(), StoreError> {
+        self.operator_write(event, |pipe, meta| {
+            match state {
+                SaleState::Open => pipe.hdel(meta, "state").ignore(),
+                other => pipe.hset(meta, "state", other.as_str()).ignore(),
+            };
+        })
+        .await?;
+        self.wake(event).await
+    }
+
+    /// The sale's state and end (unix ms) as Redis holds them; open and none for an event
+    /// never seen. Writes nothing.
+    pub async fn sale(&self, event: &EventId) -> Result<(SaleState, Option<u64>), StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(&self.event_keys(event).meta)
+            .arg("state")
+            .arg("ends_at");
+        let ((state, ends_at),): ((Option<String>, Option<u64>),) = self.query(&pipe).await?;
+        Ok((
+            state
+                .as_deref()
+                .and_then(SaleState::parse)
+                .unwrap_or_default(),
+            ends_at,
+        ))
     }
 
     /// An operator's write to an event's meta, in one atomic step: the event is numbered
@@ -144,6 +183,10 @@ impl Store {
                 "rate",
                 "rate_ts",
                 "message",
+                "state",
+                "ends_at",
+                "session_ms",
+                "session_cap_ms",
             ])
             .cmd("ZCARD")
             .arg(&k.active);
@@ -170,6 +213,9 @@ impl Store {
                 paused: text(4).as_deref() == Some("1"),
                 opens_at_ms: number(6),
                 queueing: text(7).as_deref().and_then(Queueing::parse),
+                ends_at_ms: number(15),
+                session_ms: number(16),
+                session_cap_ms: number(17),
             },
             joined: seq,
             waiting: seq.saturating_sub(head) + drawn.saturating_sub(reached),
@@ -178,6 +224,10 @@ impl Store {
             admissions: text(11).and_then(|r| r.parse().ok()).unwrap_or(0.0),
             admissions_at_ms: number(12).unwrap_or(0),
             message: text(13).filter(|m| !m.is_empty()),
+            state: text(14)
+                .as_deref()
+                .and_then(SaleState::parse)
+                .unwrap_or_default(),
         })
     }
 
@@ -282,6 +332,12 @@ impl Store {
                 put("paused", settings.paused.then(|| "1".to_string()));
             }
             put("opens_at", settings.opens_at_ms.map(|at| at.to_string()));
+            put("ends_at", settings.ends_at_ms.map(|at| at.to_string()));
+            put("session_ms", settings.session_ms.map(|ms| ms.to_string()));
+            put(
+                "session_cap_ms",
+                settings.session_cap_ms.map(|ms| ms.to_string()),
+            );
             put(
                 "queueing",
                 settings.queueing.map(|q| q.as_str().to_string()),

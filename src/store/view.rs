@@ -4,7 +4,7 @@
 
 use super::scripts::Reply;
 use super::StoreError;
-use crate::domain::{Queueing, Status};
+use crate::domain::{ClosedReason, Queueing, SaleState, Status};
 
 /// What every waiting session of an event shares in its answer (the meta's
 /// `STATE_FIELDS`).
@@ -29,6 +29,11 @@ pub struct EventState {
     pub message: Option<String>,
     /// Random, new whenever Redis lost the event (see `polls.rs`).
     pub epoch: String,
+    /// The sale's state, as the operator set it, and when it ends (unix ms).
+    pub state: SaleState,
+    pub ends_at_ms: Option<u64>,
+    /// The event's own session length (ms), if it has one.
+    pub session_ms: Option<u64>,
 }
 
 impl EventState {
@@ -52,6 +57,12 @@ impl EventState {
             draw_next: number("draw_next")?,
             message: text("message")?,
             epoch: text("epoch")?.unwrap_or_default(),
+            state: text("state")?
+                .as_deref()
+                .and_then(SaleState::parse)
+                .unwrap_or_default(),
+            ends_at_ms: reply.opt("ends_at")?,
+            session_ms: reply.opt("session_ms")?,
         })
     }
 
@@ -70,8 +81,20 @@ pub struct Ahead {
     pub rank: Option<u64>,
 }
 
-/// A session's status, position (1 = next; 0 when it has none: not waiting, or waiting
-/// for a draw) and whether it is in the pre-queue, at `now`.
+/// Where a session stands at a moment: what [`place`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub status: Status,
+    /// 1 = next; 0 when it has none (not waiting, or waiting for a draw).
+    pub position: u64,
+    pub pre_queue: bool,
+    /// Why the sale is over, for a session it closed.
+    pub closed_reason: Option<ClosedReason>,
+    /// Waiting while the sale is suspended.
+    pub suspended: bool,
+}
+
+/// A session's [`Place`] at `now`.
 ///
 /// - An ACTIVE session whose slot ended is EXPIRED (the granter writes it so later).
 /// - Before the opening of a drawn event nobody has a place yet.
@@ -79,6 +102,8 @@ pub struct Ahead {
 ///   is being written, by the most it can have ahead: everyone of the draw not reached.
 /// - Anyone else: everyone of the draw not reached yet, then its join number minus the
 ///   granter's head, less those ahead who left.
+/// - A session waiting when the sale is over is CLOSED at once (the granter writes it so
+///   later); one waiting while the sale is suspended keeps its place.
 pub fn place(
     letter: &str,
     q: u64,
@@ -86,24 +111,42 @@ pub fn place(
     state: &EventState,
     ahead: Ahead,
     now: u64,
-) -> Result<(Status, u64, bool), StoreError> {
+) -> Result<Place, StoreError> {
+    let closed_reason = ClosedReason::of(state.state, state.ends_at_ms, now);
     let status = match letter {
+        "W" if closed_reason.is_some() => Status::Closed,
         "W" => Status::Waiting,
         "A" if until_ms <= now => Status::Expired,
         "A" => Status::Active,
         "E" => Status::Expired,
         "L" => Status::Left,
         "B" => Status::Abandoned,
+        "C" => Status::Closed,
         other => return Err(StoreError::Unexpected(format!("unknown status {other:?}"))),
     };
+    let done = |status| Place {
+        status,
+        position: 0,
+        pre_queue: false,
+        closed_reason: (status == Status::Closed)
+            .then(|| closed_reason.unwrap_or(ClosedReason::Closed)),
+        suspended: false,
+    };
     if status != Status::Waiting {
-        return Ok((status, 0, false));
+        return Ok(done(status));
     }
+    let waiting = |position, pre_queue| Place {
+        status,
+        position,
+        pre_queue,
+        closed_reason: None,
+        suspended: state.state == SaleState::Suspended,
+    };
     let before_opening = state.opens_at_ms.is_some_and(|at| now < at);
     let drawn = Queueing::in_force(state.queueing, state.opens_at_ms) == Queueing::DrawAtOpen;
     let undrawn = state.draw_n.saturating_sub(state.draw_next);
     let position = if drawn && state.draw_round == 0 && state.opens_at_ms.is_some() {
-        return Ok((status, 0, true));
+        return Ok(waiting(0, true));
     } else if state.in_draw(q) {
         match ahead.rank {
             Some(rank) => (rank + 1).saturating_sub(state.draw_next).max(1),
@@ -112,7 +155,7 @@ pub fn place(
     } else {
         (undrawn + q.saturating_sub(state.head)).saturating_sub(ahead.gone)
     };
-    Ok((status, position, before_opening))
+    Ok(waiting(position, before_opening))
 }
 
 #[cfg(test)]
@@ -129,7 +172,8 @@ mod tests {
     }
 
     fn pos(state: &EventState, q: u64, ahead: Ahead) -> (Status, u64, bool) {
-        place("W", q, 0, state, ahead, NOW).unwrap()
+        let p = place("W", q, 0, state, ahead, NOW).unwrap();
+        (p.status, p.position, p.pre_queue)
     }
 
     #[test]
@@ -149,7 +193,7 @@ mod tests {
         let at = |letter, until| {
             place(letter, 1, until, &s, Ahead::default(), NOW)
                 .unwrap()
-                .0
+                .status
         };
         assert_eq!(at("A", NOW + 1), Status::Active);
         assert_eq!(at("A", NOW), Status::Expired, "a slot ends at its time");
@@ -158,7 +202,9 @@ mod tests {
         assert_eq!(at("B", 0), Status::Abandoned);
         assert!(place("X", 1, 0, &s, Ahead::default(), NOW).is_err());
         assert_eq!(
-            place("A", 1, NOW + 1, &s, Ahead::default(), NOW).unwrap().1,
+            place("A", 1, NOW + 1, &s, Ahead::default(), NOW)
+                .unwrap()
+                .position,
             0,
             "no position unless waiting"
         );
@@ -204,5 +250,52 @@ mod tests {
         assert_eq!(pos(&s, 5, Ahead::default()).1, 60);
         // A later join waits behind the 60 of the draw not reached yet.
         assert_eq!(pos(&s, 103, Ahead::default()), (Status::Waiting, 63, false));
+    }
+
+    #[test]
+    fn a_sale_that_is_over_closes_the_line_and_a_suspended_one_keeps_it() {
+        let over = EventState {
+            state: SaleState::SoldOut,
+            ..fifo(0)
+        };
+        let p = place("W", 3, 0, &over, Ahead::default(), NOW).unwrap();
+        assert_eq!(
+            (p.status, p.position, p.closed_reason),
+            (Status::Closed, 0, Some(ClosedReason::SoldOut))
+        );
+        // Admitted buyers finish on their passes.
+        let p = place("A", 1, NOW + 5, &over, Ahead::default(), NOW).unwrap();
+        assert_eq!((p.status, p.closed_reason), (Status::Active, None));
+        let ended = EventState {
+            ends_at_ms: Some(NOW),
+            ..fifo(0)
+        };
+        assert_eq!(
+            place("W", 3, 0, &ended, Ahead::default(), NOW)
+                .unwrap()
+                .closed_reason,
+            Some(ClosedReason::Ended)
+        );
+        let not_yet = EventState {
+            ends_at_ms: Some(NOW + 1),
+            ..fifo(0)
+        };
+        assert_eq!(pos(&not_yet, 3, Ahead::default()).0, Status::Waiting);
+        let suspended = EventState {
+            state: SaleState::Suspended,
+            ..fifo(0)
+        };
+        let p = place("W", 3, 0, &suspended, Ahead::default(), NOW).unwrap();
+        assert_eq!(
+            (p.status, p.position, p.suspended),
+            (Status::Waiting, 3, true)
+        );
+        // Closed by the granter: its record says so.
+        assert_eq!(
+            place("C", 3, 0, &fifo(0), Ahead::default(), NOW)
+                .unwrap()
+                .status,
+            Status::Closed
+        );
     }
 }

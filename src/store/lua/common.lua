@@ -6,7 +6,8 @@
 -- encoding): session number q of an event is in the hash `<sessions prefix><q // 64>`,
 -- its record in field `<q % 64>` packed as "S|seen|until|tag" and its user id in field
 -- `u<q % 64>`. S is the status letter (W waiting, A active, E expired, L left,
--- B abandoned), seen the last heartbeat (unix ms), until the end of the active period
+-- B abandoned, C closed: the sale ended before its turn), seen the last heartbeat (unix ms;
+-- once admitted, the time of its admission), until the end of the active period
 -- (unix ms, 0 while waiting), tag the random part of the session id: its last 17
 -- characters, "TTTT-TTTTTTTTTTTT".
 -- Users live in 4,096 buckets `<users prefix><first 3 hex digits of SHA-1(user)>`:
@@ -163,7 +164,21 @@ end
 -- the epoch): read by status, join and leave for one session, and by snapshot.lua for a
 -- process's memory. Rust computes the answer from them (src/store/view.rs).
 local STATE_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
-  'draw_ready', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch' }
+  'draw_ready', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch', 'state', 'ends_at',
+  'session_ms' }
+
+-- Why an event takes no one any more, or nil while it is open (README, "A sale that has a
+-- state"): the operator's `state` ('sold_out', 'closed'), or 'ended' once its `ends_at`
+-- (ms) has passed. ('suspended' is not closed: the line is kept.)
+local function closed_reason(state, ends_at, now)
+  if state == 'sold_out' or state == 'closed' then
+    return state
+  end
+  if ends_at and now >= tonumber(ends_at) then
+    return 'ended'
+  end
+  return nil
+end
 
 -- Appends `name, value` to a name/value reply unless the value is nil or false.
 local function put(reply, name, value)
@@ -187,7 +202,8 @@ end
 -- given: a batch of joins reads them once per event.
 local function place(meta, left, ranks, s, now, m, gone)
   m = m or redis.call('HMGET', meta, unpack(STATE_FIELDS))
-  local reply = { 'now', now, 'st', s.st, 'q', s.q, 'until', s.until_ms, 'user', s.user }
+  local reply = { 'now', now, 'st', s.st, 'q', s.q, 'until', s.until_ms, 'user', s.user,
+    'seen', s.seen }
   put_state(reply, m)
   if s.st == 'W' then
     local round = tonumber(m[7]) or 0

@@ -70,7 +70,8 @@ local expired = expire_ended()
 -- (most new ACTIVE sessions per minute, counted in fixed one-minute windows).
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
   'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq',
-  'admitted', 'sampled_at', 'draw_ready', 'placing_until', 'target', 'message', 'configured')
+  'admitted', 'sampled_at', 'draw_ready', 'placing_until', 'target', 'message', 'configured',
+  'session_ms', 'state', 'ends_at')
 local capacity = tonumber(cfg[1]) or tonumber(A.default_capacity)
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
@@ -103,12 +104,24 @@ local placing_until = tonumber(cfg[17]) or 0
 local opened = not opens_at or now >= opens_at
 local paused = cfg[2] == '1'
 local configured = cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] or cfg[18] or cfg[19] or cfg[20]
+  or cfg[21] or cfg[22] or cfg[23]
+-- The event's own session length, if it has one.
+session_ms = tonumber(cfg[21]) or session_ms
+-- A sale that is over (README, "A sale that has a state") admits nobody: its line is
+-- closed, a batch at a time (CLOSED); a suspended one admits nobody and keeps its line.
+local closing = closed_reason(cfg[22], cfg[23], now) ~= nil
+local suspended = cfg[22] == 'suspended'
+local closed_count = 0
 if not configured then
   -- A made-up event's leftovers last a bounded time, whatever the retention.
   retention_ms = math.min(retention_ms, tonumber(A.unconfigured_retention_ms))
 end
-if not opened then
+if not opened or suspended then
   free = 0
+end
+if closing then
+  -- Everyone left in line is closed, however many slots are free; nobody is admitted.
+  free = redis.call('EXISTS', stream) == 1 and math.huge or 0
 end
 
 -- Forgets those who left while waiting, once passed (both of their records).
@@ -122,6 +135,13 @@ end
 -- slot (nil if abandoned) and its new record; the caller writes a granted one.
 local function take_turn(q, rec, tag)
   local seen = string.match(rec, '^W|(%d+)|')
+  if closing then
+    local s = unpack_record(q, rec, nil)
+    load_user(sessions, s)
+    finish(sessions, users, done, s, 'C', now)
+    closed_count = closed_count + 1
+    return nil, pack(s)
+  end
   if now - tonumber(seen) > abandon_ms then
     local s = unpack_record(q, rec, nil)
     load_user(sessions, s)
@@ -132,13 +152,15 @@ local function take_turn(q, rec, tag)
   local until_ms = now + session_ms
   free = free - 1
   granted = granted + 1
-  return until_ms, 'A|' .. seen .. '|' .. string.format('%d', until_ms) .. '|' .. tag
+  -- Once admitted, `seen` is the time of the admission (a pass's `iat`, and the start of
+  -- the event's longest session).
+  return until_ms, 'A|' .. string.format('%d', now) .. '|' .. string.format('%d', until_ms) .. '|' .. tag
 end
 
 -- Whether everyone waiting is to be drawn now: at the opening of a drawn event, and for
 -- 'random' whenever the last draw is used up and a slot is free.
 local function due_for_draw()
-  if not opened or next < n or seq <= head then
+  if closing or not opened or next < n or seq <= head then
     return false
   end
   -- 'random' draws when a slot is free: among everyone waiting at that moment.
@@ -174,7 +196,7 @@ end
 -- Admits the next people of the draw, in its order (skipping those who left; abandoning
 -- those who stopped polling), while there are free slots; the order a chunk at a time.
 local function admit_drawn()
-  while ready and free > 0 and not paused and next < n do
+  while ready and free > 0 and (closing or not paused) and next < n do
     if read >= batch then
       more = 1
       return
@@ -212,7 +234,7 @@ end
 -- through first). Entries are handled a chunk at a time (one XREADGROUP), with one call
 -- per chunk for reading the records, writing them, adding to `active` and acknowledging.
 local function admit_from_stream()
-  while free > 0 and not paused and next >= n and queueing ~= 'random' do
+  while free > 0 and (closing or not paused) and next >= n and (closing or queueing ~= 'random') do
     if read >= batch then
       more = 1
       break
@@ -365,6 +387,10 @@ local function report()
   if not opened and waiting > 0 then
     soon(opens_at)
   end
+  -- People waiting when the sale ends have their line closed then.
+  if not closing and cfg[23] and waiting > 0 then
+    soon(tonumber(cfg[23]))
+  end
   local oldest_done = first_score(done)
   soon(oldest_done and oldest_done + retention_ms)
   soon(first_score(revoked))
@@ -448,7 +474,8 @@ local admitted = record_progress()
 purge()
 local waiting, active_now, due, idle, place = report()
 local idle_mark = settle(waiting, active_now, due, idle, admitted)
-local reply = { 'granted', granted, 'expired', expired, 'abandoned', abandoned, 'more', more,
+local reply = { 'granted', granted, 'expired', expired, 'abandoned', abandoned,
+  'closed', closed_count, 'more', more,
   'due', due or -1, 'waiting', waiting, 'active', active_now, 'idle', idle_mark }
 if place then
   reply[#reply + 1] = 'place'

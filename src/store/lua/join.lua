@@ -1,31 +1,39 @@
 -- Joins of one or more events' lines, written together (store/joins.rs), in order: each
 -- is atomic and makes at most one live session per (event, user).
 -- Contract (src/store/scripts.rs, Join): `events` (m) events, each with EVENT_KEYS
--- (stream, meta, sessions prefix, users prefix, left, ranks prefix) and EVENT_ARGS (its
--- number, 6 hex digits, and its id); then the joins, each with JOIN_ARGS: its event
+-- (stream, meta, sessions prefix, users prefix, left, ranks prefix, active) and EVENT_ARGS
+-- (its number, 6 hex digits, and its id); then the joins, each with JOIN_ARGS: its event
 -- (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, create ('1': join; '0': only look up the user's
--- live session), deadline (unix ms on the script's clock; 0: none).
+-- live session; 's': join only if admitted at once), deadline (unix ms on the script's clock; 0: none). `default_capacity` and
+-- `session_ms` are the room's defaults, for events without their own.
 -- Returns {now, replies}: per join in order, the place (see `place` in common.lua) with
--- `created` (1|0), `sid` and `wake` (1|0); false when
--- only looking up and there is no live session; 'STALE' when the event's meta does not
--- carry the number given (see stale_number in common.lua: nothing was written for it);
--- 'LATE' when Redis runs it after its deadline (the caller has answered "failed", or is
--- about to: nothing was written, so a retry makes the place anew); 'LINEFULL' once the
--- event has had 2^36 joins. wake: the join may be admitted at once (its event is not
--- `blocked`, and no pass is due there already), so the caller puts the event in the
--- granter's schedule; the meta's `due` says a pass is due now. A wake more than
--- STALE_WAKE_MS old that no pass answered (its process died between this script and the
--- schedule) is made again.
+-- `created` (1|0), `sid`, `wake` (1|0) and, for one admitted at once, `due` (the end of its
+-- slot); false when only looking up and there is no live session; 'STALE' when the
+-- event's meta does not carry the number given (see stale_number in common.lua: nothing
+-- was written for it); 'LATE' when Redis runs it after its deadline (the caller has
+-- answered "failed", or is about to: nothing was written, so a retry makes the place
+-- anew); 'CLOSED:<reason>' when the sale is over (sold_out, closed, ended) and
+-- 'SUSPENDED' while it is suspended (nothing written); 'LINEFULL' once the event has had
+-- 2^36 joins.
 --
--- What every join of an event shares is read once per call: the meta (the number check,
--- the view's fields, `seq`, `due` and `blocked`, one HMGET) and those who left ahead of
--- the newest join; the join counter `seq` is counted here and written once at the end. A
--- new join then costs four commands: the user's bucket read, the session, the user's entry
--- and the stream entry (`NOMKSTREAM`: the stream and its group are made when it is
--- missing).
+-- Standby (README, "Always on"): a join to an event with a free slot, nobody waiting, no
+-- draw to work through, open and not paused (nor rate-limited) is admitted here, at once:
+-- the same atomic step as the join, so capacity stays exact with any number of instances
+-- and the moment the event fills the next join waits in line as usual. Its stream entry is
+-- written (the record of arrival) and the group moved past it.
+-- wake: a join that waits and may be admitted at once (its event is not `blocked`, and no
+-- pass is due there already) asks the caller to put the event in the granter's schedule;
+-- the meta's `due` says a pass is due now. A wake more than STALE_WAKE_MS old that no pass
+-- answered (its process died between this script and the schedule) is made again.
+--
+-- What every join of an event shares is read once per call: the meta (one HMGET) and those
+-- who left ahead of the newest join; the join counter `seq` is counted here and written
+-- once at the end.
 local STALE_WAKE_MS = 2000
+local EXTRA_FIELDS = { 'number', 'seq', 'due', 'blocked', 'capacity', 'paused', 'rate_per_min',
+  'win_start', 'win_n', 'session_ms', 'admitted', 'rate', 'rate_ts' }
 local JOIN_FIELDS = { unpack(STATE_FIELDS) }
-for _, field in ipairs({ 'number', 'seq', 'due', 'blocked' }) do
+for _, field in ipairs(EXTRA_FIELDS) do
   JOIN_FIELDS[#JOIN_FIELDS + 1] = field
 end
 local now = now_ms()
@@ -40,14 +48,21 @@ for e = 1, m do
   if not ev then
     ev = keys
     ev.hex, ev.id = hex, args.id
-    -- The view's fields, then number, seq, due and blocked.
     local f = redis.call('HMGET', meta, unpack(JOIN_FIELDS))
-    local n = #STATE_FIELDS
-    ev.stale = f[n + 1] ~= hex
-    ev.seq0 = tonumber(f[n + 2]) or 0
-    ev.seq = ev.seq0
-    ev.due, ev.blocked = tonumber(f[n + 3]), f[n + 4] == '1'
+    local x = {}
+    for i, field in ipairs(EXTRA_FIELDS) do
+      x[field] = f[#STATE_FIELDS + i]
+    end
     ev.fields = f
+    ev.stale = x.number ~= hex
+    ev.seq0 = tonumber(x.seq) or 0
+    ev.seq = ev.seq0
+    ev.head0 = tonumber(f[1]) or 0
+    ev.head = ev.head0
+    ev.due, ev.blocked = tonumber(x.due), x.blocked == '1'
+    ev.closed = closed_reason(f[14], f[15], now)
+    ev.suspended = f[14] == 'suspended'
+    ev.x = x
     entries[meta .. '|' .. hex] = ev
   end
   events[e] = ev
@@ -74,6 +89,45 @@ local function wake(ev)
   return 1
 end
 
+-- Whether a new join is admitted at once (standby: see the header), and if so its slot's
+-- end. Counts the slot (the event's active set is read once a call).
+local function standby(ev)
+  local f, x = ev.fields, ev.x
+  if ev.seq ~= ev.head or x.paused == '1' or ev.suspended or ev.closed then
+    return nil
+  end
+  local opens_at = tonumber(f[5])
+  if opens_at and now < opens_at then
+    return nil
+  end
+  -- A draw not worked through yet (or whose order is not written): its people come first.
+  if (tonumber(f[10]) or 0) > (tonumber(f[11]) or 0) then
+    return nil
+  end
+  if not ev.active_n then
+    ev.active_n = redis.call('ZCARD', ev.active)
+    ev.admitted_n = 0
+  end
+  local capacity = tonumber(x.capacity) or tonumber(A.default_capacity)
+  if ev.active_n >= capacity then
+    return nil
+  end
+  local rate_per_min = tonumber(x.rate_per_min)
+  if rate_per_min then
+    local win_start, win_n = tonumber(x.win_start) or 0, tonumber(x.win_n) or 0
+    if now - win_start >= 60000 then
+      win_start, win_n = now, 0
+    end
+    if win_n >= rate_per_min then
+      return nil
+    end
+    x.win_start, x.win_n, ev.windowed = win_start, win_n + 1, true
+  end
+  ev.active_n = ev.active_n + 1
+  ev.admitted_n = ev.admitted_n + 1
+  return now + (tonumber(x.session_ms) or tonumber(A.session_ms))
+end
+
 local function join(ev, tag, user, create_place, deadline)
   if ev.stale then
     return 'STALE'
@@ -96,31 +150,57 @@ local function join(ev, tag, user, create_place, deadline)
       return reply
     end
   end
-  if create_place ~= '1' then
+  if create_place == '0' then
     return false
+  end
+  if ev.closed then
+    return 'CLOSED:' .. ev.closed
+  end
+  if ev.suspended then
+    return 'SUSPENDED'
   end
   -- The join number and the stream entry are written together, so stream order is
   -- join order and `head` (entries granted so far) can be compared with `seq`.
   if ev.seq + 1 >= 2 ^ 36 then
     return 'LINEFULL'
   end
+  local until_ms = standby(ev)
+  if create_place == 's' and not until_ms then
+    -- Only if admitted at once (the page of a visitor sent by the gate): nothing else.
+    return false
+  end
   ev.seq = ev.seq + 1
   local q = ev.seq
   local s = { st = 'W', q = q, seen = now, until_ms = 0, tag = tag, user = user }
+  if until_ms then
+    s.st, s.until_ms = 'A', until_ms
+  end
   create(ev.sessions, s)
   redis.call('HSET', ub, user, q)
   local sid = session_id(ev.hex, q, tag)
   -- The group reads from the very first entry; creating it with the stream means no join
   -- can ever be added before the group exists.
-  if not redis.call('XADD', ev.stream, 'NOMKSTREAM', '*', 'sessionId', sid, 'eventId', ev.id,
-      'userId', user) then
+  local id = redis.call('XADD', ev.stream, 'NOMKSTREAM', '*', 'sessionId', sid, 'eventId', ev.id,
+    'userId', user)
+  if not id then
     redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
-    redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user)
+    id = redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user)
   end
-  local reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields, gone(ev))
+  local reply
+  if until_ms then
+    -- Admitted: the granter has nothing to read up to here.
+    redis.call('XGROUP', 'SETID', ev.stream, GROUP, id)
+    redis.call('ZADD', ev.active, until_ms, sid)
+    ev.head = q
+    reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields)
+    put(reply, 'wake', 0)
+    put(reply, 'due', until_ms)
+  else
+    reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields, gone(ev))
+    put(reply, 'wake', wake(ev))
+  end
   put(reply, 'created', 1)
   put(reply, 'sid', sid)
-  put(reply, 'wake', wake(ev))
   return reply
 end
 
@@ -133,6 +213,19 @@ end
 for _, ev in pairs(entries) do
   if ev.seq ~= ev.seq0 then
     redis.call('HSET', ev.meta, 'seq', ev.seq)
+  end
+  if ev.head ~= ev.head0 then
+    redis.call('HSET', ev.meta, 'head', ev.head)
+  end
+  if ev.admitted_n and ev.admitted_n > 0 then
+    -- As the granter counts its admissions (grant.lua, record_progress).
+    local x = ev.x
+    redis.call('HINCRBY', ev.meta, 'admitted', ev.admitted_n)
+    local rate = (tonumber(x.rate) or 0) * math.exp(-(now - (tonumber(x.rate_ts) or now)) / 60000)
+    redis.call('HSET', ev.meta, 'rate', tostring(rate + ev.admitted_n), 'rate_ts', now)
+    if ev.windowed then
+      redis.call('HSET', ev.meta, 'win_start', x.win_start, 'win_n', x.win_n)
+    end
   end
 end
 return { now, replies }
