@@ -46,7 +46,7 @@ RUST_LOG="${RUST_LOG:-warn}" \
   ./target/release/vestibule > "$work/server.log" 2>&1 &
 server_pid=$!
 # The shop behind nginx: any process that logs each request it serves.
-python3 end2end/shop/origin.py "$shop_port" "$work/shop.log" &
+python3 end2end/shop/origin.py "$shop_port" "$work/shop.log" "http://127.0.0.1:$app_port" &
 shop_pid=$!
 touch "$work/shop.log"
 start_nginx "$work/nginx" "$nginx_port" "$app_port" "$shop_port"

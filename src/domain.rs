@@ -450,6 +450,20 @@ pub struct PlaceView {
     pub continue_to: Option<String>,
 }
 
+/// What an event's page (`/e/{eventId}`) offers a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Door {
+    /// This browser has a place there: its page (and a redirect to it).
+    Place(String),
+    /// The line takes joins: the "Join the line" button.
+    Join,
+    /// The sale is over, and why.
+    Closed(ClosedReason),
+    /// Down for maintenance: nobody joins or is admitted until the operator resumes it.
+    Suspended,
+}
+
 /// Longest message an operator may post to the people waiting, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 280;
 

@@ -7,7 +7,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{PlaceView, SessionView};
+use crate::domain::{Door, PlaceView, SessionView};
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
@@ -165,28 +165,29 @@ pub async fn join_event(event_id: String, return_to: String) -> Result<SessionVi
     Ok(view)
 }
 
-/// The page of an event's line: `Some(place page)` (and a redirect there) when this
-/// browser already has a place; `None` when it has none yet.
+/// The page of an event's line: the place's page (and a redirect there) when this browser
+/// already has a place; else whether the line takes joins, or why not (the sale is over,
+/// or suspended).
 #[server]
-pub async fn find_place(
-    event_id: String,
-    return_to: String,
-) -> Result<Option<String>, ServerFnError> {
+pub async fn find_place(event_id: String, return_to: String) -> Result<Door, ServerFnError> {
     use crate::domain::EventId;
     use ssr::{fail, headers, place_url, service};
 
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    let Some(visitor) = secrets.cookies.visitor(&headers()) else {
-        return Ok(None);
-    };
-    let Some(view) = service.find(&event, &visitor).await.map_err(fail)? else {
-        return Ok(None);
-    };
-    let url = place_url(view.session_id, return_to.trim());
-    leptos_axum::redirect(&url);
-    Ok(Some(url))
+    if let Some(visitor) = secrets.cookies.visitor(&headers()) {
+        if let Some(view) = service.find(&event, &visitor).await.map_err(fail)? {
+            let url = place_url(view.session_id, return_to.trim());
+            leptos_axum::redirect(&url);
+            return Ok(Door::Place(url));
+        }
+    }
+    Ok(match service.sale(&event).await.map_err(fail)? {
+        (Some(reason), _) => Door::Closed(reason),
+        (None, true) => Door::Suspended,
+        (None, false) => Door::Join,
+    })
 }
 
 /// Where a session stands (and a heartbeat for a waiting one). Once it is admitted, the

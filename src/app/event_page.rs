@@ -1,7 +1,9 @@
 //! `/e/{eventId}?return=<url>`: an event's line, where a protected shop sends its visitors.
 //!
 //! Opening it shows this browser's place when it has one (a redirect to the place's page),
-//! else a one-click "Join the line" button. The page itself never writes: a GET that
+//! else a one-click "Join the line" button, or why the line takes nobody (the sale is
+//! over, or suspended). (A browser's navigation here may be let straight through to the
+//! shop first when there is room: `crate::http::standby`.) The page itself never writes: a GET that
 //! joined would put browsers in line from link prefetchers, crawlers and other sites'
 //! `<img>` tags, and make events out of any URL. The button posts to the `join_event`
 //! server function, with or without JavaScript.
@@ -13,6 +15,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
+use super::status_card::closed_text;
+use crate::domain::Door;
 use crate::server_fns::{find_place, JoinEvent};
 
 #[component]
@@ -41,14 +45,33 @@ pub fn EventPage() -> impl IntoView {
                     (event.clone(), return_to.clone(), join_url, error.clone());
                 Suspend::new(async move {
                     match place.await {
-                        Ok(Some(url)) => view! {
+                        Ok(Door::Place(url)) => view! {
                             <section class="card">
                                 <h1>"You're already in this line"</h1>
                                 <p><a href=url>"See your place"</a></p>
                             </section>
                         }
                         .into_any(),
-                        Ok(None) => view! {
+                        Ok(Door::Closed(reason)) => {
+                            let (headline, detail) = closed_text(reason);
+                            view! {
+                                <section class="card" data-status="CLOSED">
+                                    <p class="event">"Event " <strong>{event.clone()}</strong></p>
+                                    <h1>{headline}</h1>
+                                    <p class="lede">{detail}</p>
+                                </section>
+                            }
+                            .into_any()
+                        }
+                        Ok(Door::Suspended) => view! {
+                            <section class="card" data-status="SUSPENDED">
+                                <p class="event">"Event " <strong>{event.clone()}</strong></p>
+                                <h1>"The sale is paused for maintenance"</h1>
+                                <p class="lede">"Please come back in a little while: the line is kept as it is."</p>
+                            </section>
+                        }
+                        .into_any(),
+                        Ok(Door::Join) => view! {
                             <section class="card">
                                 <p class="event">"Event " <strong>{event.clone()}</strong></p>
                                 <h1>"This sale has a line"</h1>

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 use super::admin::SettingsRequest;
 use crate::console_session::{removal, Console, Flash, SESSION_COOKIE};
 use crate::domain::ErrorCode;
-use crate::domain::{EventId, SessionId};
+use crate::domain::{EventId, SaleState, SessionId};
 use crate::error::AppError;
 use crate::service::Service;
 use crate::state::AppState;
@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/events/{id}/pause", post(pause))
         .route("/admin/events/{id}/resume", post(resume))
         .route("/admin/events/{id}/message", post(message))
+        .route("/admin/events/{id}/state", post(set_state))
         .route("/admin/events/{id}/revoke", post(revoke))
 }
 
@@ -192,6 +193,8 @@ fn settings_of(
     for (field, key) in [
         ("capacity", "capacity"),
         ("rate_per_minute", "ratePerMinute"),
+        ("session_seconds", "sessionSeconds"),
+        ("max_session_seconds", "maxSessionSeconds"),
     ] {
         if let Some(v) = text(field) {
             body.insert(
@@ -204,6 +207,7 @@ fn settings_of(
     for (field, key) in [
         ("target_url", "targetUrl"),
         ("opens_at", "opensAt"),
+        ("ends_at", "endsAt"),
         ("queueing", "queueing"),
     ] {
         if let Some(v) = text(field) {
@@ -316,6 +320,41 @@ async fn resume(
         service.set_paused(&event, false).await?;
         Ok("Resumed: people are let in again.".into())
     })
+    .await
+}
+
+/// `POST /admin/events/{id}/state {state: open|sold_out|closed|suspended}`.
+async fn set_state(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Fields,
+) -> Response {
+    on_event(
+        state,
+        headers,
+        id,
+        form,
+        |service, event, fields| async move {
+            let wanted = fields.get("state").map_or("", |v| v.trim());
+            let sale = SaleState::parse(wanted).ok_or_else(|| {
+                AppError::bad_request(
+                    ErrorCode::InvalidState,
+                    "state must be one of open, sold_out, closed, suspended",
+                )
+            })?;
+            service.set_state(&event, sale).await?;
+            Ok(match sale {
+                SaleState::Open => "The sale is open.",
+                SaleState::SoldOut => "Sold out: no more joins, and the people waiting are told.",
+                SaleState::Closed => "Closed: no more joins, and the people waiting are told.",
+                SaleState::Suspended => {
+                    "Suspended: everyone sees the maintenance page; the line is kept."
+                }
+            }
+            .into())
+        },
+    )
     .await
 }
 

@@ -15,6 +15,7 @@ pub mod fast;
 pub mod limits;
 pub mod openapi;
 pub mod serve;
+pub mod standby;
 
 use axum::http::{header, HeaderValue};
 use axum::Router;
@@ -62,7 +63,11 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     // The page's join (a server function) is routed here, with the join limit as its
     // layer, as the JSON join is in `api::router`.
     let join_fn = <JoinEvent as ServerFn>::PATH;
-    let routes = generate_route_list_with_exclusions(App, Some(vec![join_fn.to_string()]));
+    // So is an event's page, which may let a browser straight through (`standby`).
+    let routes = generate_route_list_with_exclusions(
+        App,
+        Some(vec![join_fn.to_string(), "/e/{event}".to_string()]),
+    );
     let join_page = {
         let state = state.clone();
         move |request: axum::extract::Request| {
@@ -76,7 +81,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             }
         }
     };
-    let mut router = Router::new().route(
+    let mut router = Router::new().route("/e/{event}", standby::route(limits.joins.clone())).route(
         join_fn,
         axum::routing::post(join_page).route_layer(axum::middleware::from_fn_with_state(
             limits.joins.clone(),

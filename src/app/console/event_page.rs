@@ -1,5 +1,5 @@
 //! `/admin/events/{eventId}`: one event's figures and charts (refreshed in place), and its
-//! controls: pause and resume, the message to the people waiting, the settings, and ending
+//! controls: the sale's state, pause and resume, the message to the people waiting, the settings, and ending
 //! one session.
 
 use leptos::prelude::*;
@@ -11,7 +11,7 @@ use super::events_page::SignIn;
 use super::live::LiveEvent;
 use super::{FlashNote, SettingsFields, SignOut};
 use crate::app::join_page::error_text;
-use crate::domain::{EventFigures, MAX_MESSAGE_CHARS};
+use crate::domain::{EventFigures, SaleState, MAX_MESSAGE_CHARS};
 
 #[component]
 pub fn ConsoleEvent() -> impl IntoView {
@@ -84,7 +84,33 @@ fn Controls(figures: EventFigures, csrf: String) -> impl IntoView {
         (action("pause"), "Pause admissions")
     };
     let hidden = move || view! { <input type="hidden" name="csrf" value=csrf.clone()/> };
+    let sale = figures.state;
+    let state_option = move |s: SaleState, text: &'static str| {
+        view! { <option value=s.as_str() selected=s == sale>{text}</option> }
+    };
+    let sale_now = match figures.closed_reason {
+        Some(reason) => format!("The sale takes nobody: {}.", reason.as_str().replace('_', " ")),
+        None if sale == SaleState::Suspended => {
+            "Suspended: everyone sees the maintenance page; the line is kept.".into()
+        }
+        None => "Open: joins are taken.".into(),
+    };
     view! {
+        <section aria-labelledby="sale-title" class="panel">
+            <h2 id="sale-title">"Sale"</h2>
+            <p class="hint" data-testid="sale-state">{sale_now}</p>
+            <form method="post" action=action("state") class="inline">
+                {hidden()}
+                <label for="sale-state">"State"</label>
+                <select id="sale-state" name="state">
+                    {state_option(SaleState::Open, "Open")}
+                    {state_option(SaleState::SoldOut, "Sold out (ends the line)")}
+                    {state_option(SaleState::Closed, "Closed (ends the line)")}
+                    {state_option(SaleState::Suspended, "Suspended (maintenance page, line kept)")}
+                </select>
+                <button type="submit">"Set the state"</button>
+            </form>
+        </section>
         <section aria-labelledby="steer-title" class="panel">
             <h2 id="steer-title">"Steer"</h2>
             <form method="post" action=pause_action class="inline">

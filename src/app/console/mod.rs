@@ -64,6 +64,20 @@ fn SettingsFields(prefix: &'static str, values: Option<EventFigures>) -> impl In
         .as_ref()
         .and_then(|v| v.opens_at.clone())
         .unwrap_or_default();
+    let ends = values
+        .as_ref()
+        .and_then(|v| v.ends_at.clone())
+        .unwrap_or_default();
+    let session = values
+        .as_ref()
+        .and_then(|v| v.session_seconds)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let max_session = values
+        .as_ref()
+        .and_then(|v| v.max_session_seconds)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let queueing = values.as_ref().map(|v| v.queueing);
     let option = move |q: Option<Queueing>, text: &'static str| {
         let value = q.map_or("", Queueing::as_str);
@@ -80,6 +94,12 @@ fn SettingsFields(prefix: &'static str, values: Option<EventFigures>) -> impl In
         <input id=id("rate") type="number" name="rate_per_minute" min="1" value=rate/>
         <label for=id("opens")>"Opens at (RFC 3339, e.g. 2026-12-01T10:00:00Z; empty: open now)"</label>
         <input id=id("opens") type="text" name="opens_at" value=opens/>
+        <label for=id("ends")>"Ends at (RFC 3339; empty: no end): no joins after it, and the people still waiting are told"</label>
+        <input id=id("ends") type="text" name="ends_at" value=ends/>
+        <label for=id("session")>"Session length in seconds (10-86400; empty: the room's default), renewed while the buyer uses the shop"</label>
+        <input id=id("session") type="number" name="session_seconds" min="10" max="86400" value=session/>
+        <label for=id("max-session")>"Longest session in seconds, renewals included (empty: no cap)"</label>
+        <input id=id("max-session") type="number" name="max_session_seconds" min="10" max="86400" value=max_session/>
         <label for=id("queueing")>"Order"</label>
         <select id=id("queueing") name="queueing">
             {option(None, "Default (a draw at the opening when there is one, else first come)")}
