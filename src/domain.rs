@@ -553,7 +553,9 @@ pub struct EventHistory {
 /// capped at 10 s; terminal sessions are not polled at all (0).
 pub fn refresh_after_ms(status: Status, position: Option<u64>) -> u64 {
     match (status, position) {
-        (Status::Waiting, Some(p)) => (1_000 + p.saturating_sub(1).saturating_mul(100)).min(10_000),
+        // Next in line: twice a second, so a slot given back reaches them within a second.
+        (Status::Waiting, Some(1)) => 500,
+        (Status::Waiting, Some(p)) => (1_000 + p.saturating_sub(2).saturating_mul(100)).min(10_000),
         (Status::Waiting, None) => 2_000,
         (Status::Active, _) => 5_000,
         _ => 0,
@@ -620,7 +622,8 @@ mod tests {
 
     #[test]
     fn refresh_hint_grows_with_position_within_bounds() {
-        assert_eq!(refresh_after_ms(Status::Waiting, Some(1)), 1_000);
+        assert_eq!(refresh_after_ms(Status::Waiting, Some(1)), 500);
+        assert_eq!(refresh_after_ms(Status::Waiting, Some(2)), 1_000);
         assert!(refresh_after_ms(Status::Waiting, Some(10)) > 1_000);
         assert_eq!(refresh_after_ms(Status::Waiting, Some(1_000_000)), 10_000);
         assert_eq!(refresh_after_ms(Status::Left, None), 0);

@@ -70,12 +70,13 @@ test("a new event and joins from other browsers move its figures, in place", asy
   // Marks this document: the figures below must change without a reload.
   await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
 
-  for (const _ of [1, 2]) {
+  for (const n of [1, 2]) {
     const visitor = await browser.newContext();
     const tab = await visitor.newPage();
     await tab.goto(`/e/${event}`);
-    await tab.getByRole("button", { name: "Join the line" }).click();
-    await expect(tab.getByTestId("status")).toHaveText(/ACTIVE|WAITING/);
+    // The first is let in at once (standby: the event has room); the second waits.
+    if (n === 2) await tab.getByRole("button", { name: "Join the line" }).click();
+    await expect(tab.getByTestId("status")).toHaveText(n === 1 ? "ACTIVE" : "WAITING");
     await visitor.close();
   }
   await expect(page.getByTestId("active")).toHaveText("1 / 1", { timeout: 15_000 });
@@ -227,4 +228,46 @@ test("a waiting visitor downloads the main WASM only; the console's code loads o
   const files = [...new Set(console.filter((p) => p.endsWith(".wasm")))];
   expect(files).toContain(wasm[0]);
   expect(files.length).toBeGreaterThan(1);
+});
+
+test("the sale's state, its end and its session length are shown and set from the console", async ({
+  page,
+  browser,
+  request,
+}) => {
+  const event = uniqueEvent("sale");
+  await signIn(page);
+  await createEvent(page, event, 1);
+  await expect(page.getByTestId("sale-state")).toHaveText("Open: joins are taken.");
+  await apiJoin(request, event, "holds-the-slot");
+  const waiting = await apiJoin(request, event, "waits");
+  expect(waiting.status).toBe("WAITING");
+
+  // Session length and cap, with the other settings.
+  await page.getByLabel(/^Session length/).fill("600");
+  await page.getByLabel(/^Longest session/).fill("1800");
+  await page.getByRole("button", { name: "Save the settings" }).click();
+  await expect(page.getByTestId("flash")).toHaveText("Settings saved.");
+  await expect(page.getByLabel(/^Session length/)).toHaveValue("600");
+  await expect(page.getByLabel(/^Longest session/)).toHaveValue("1800");
+
+  // Sold out: the people waiting are told, new visitors see it.
+  await page.getByLabel("State", { exact: true }).selectOption("sold_out");
+  await page.getByRole("button", { name: "Set the state" }).click();
+  await expect(page.getByTestId("flash")).toContainText("Sold out");
+  await expect(page.getByTestId("sale-state")).toHaveText("The sale takes nobody: sold out.");
+  await expect.poll(() => status(request, waiting.sessionId), { timeout: 15_000 }).toBe("CLOSED");
+  const visitor = await browser.newContext();
+  const tab = await visitor.newPage();
+  await tab.goto(`/e/${event}`);
+  await expect(tab.getByRole("heading", { level: 1 })).toHaveText("Sold out");
+
+  // Open again.
+  await page.getByLabel("State", { exact: true }).selectOption("open");
+  await page.getByRole("button", { name: "Set the state" }).click();
+  await expect(page.getByTestId("sale-state")).toHaveText("Open: joins are taken.");
+  await tab.reload();
+  await expect(tab.getByRole("button", { name: "Join the line" })).toBeVisible();
+  await noViolations(page);
+  await visitor.close();
 });

@@ -119,7 +119,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
 
     view! {
         <div class="live" data-hydrated=hydration_flag()>
-            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() opens_in leave leaving/> }}
+            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() go_on=go_on.get() opens_in leave leaving/> }}
             <p class="error" role="alert">{move || problem.get()}</p>
         </div>
     }
@@ -129,6 +129,9 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
 pub fn StatusCard(
     view: SessionView,
     continue_to: Option<String>,
+    /// Admitted on the way to the shop: the page goes on by itself (without JavaScript,
+    /// by its refresh).
+    go_on: bool,
     /// Seconds to the opening, while in the pre-queue.
     opens_in: RwSignal<u64>,
     /// Leaves the line (or gives the slot back) of this session id.
@@ -142,6 +145,12 @@ pub fn StatusCard(
     let leave_id = session_id.clone();
     let leave_url = <LeaveQueue as ServerFn>::url();
     let (headline, detail) = describe(&view);
+    // Without JavaScript: refresh at the server's pace, or once admitted on the way to the
+    // shop, go there now (the answer that rendered this page set the pass cookie).
+    let refresh = match (&continue_to, go_on && view.status == Status::Active) {
+        (Some(url), true) => format!("0;url={}", attribute(url)),
+        _ => refresh.to_string(),
+    };
 
     view! {
         <section class="card" data-status=view.status.as_str()>
@@ -197,6 +206,14 @@ pub fn StatusCard(
             {(!live).then(|| view! { <p><a href="/">"Join again"</a></p> })}
         </section>
     }
+}
+
+/// `text` safe inside a double-quoted HTML attribute.
+fn attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Headline and one line of detail for a status.

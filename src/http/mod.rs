@@ -81,13 +81,15 @@ pub fn router(state: AppState, limits: Limits) -> Router {
             }
         }
     };
-    let mut router = Router::new().route("/e/{event}", standby::route(limits.joins.clone())).route(
-        join_fn,
-        axum::routing::post(join_page).route_layer(axum::middleware::from_fn_with_state(
-            limits.joins.clone(),
-            limits::limit_joins,
-        )),
-    );
+    let mut router = Router::new()
+        .route("/e/{event}", standby::route(limits.joins.clone()))
+        .route(
+            join_fn,
+            axum::routing::post(join_page).route_layer(axum::middleware::from_fn_with_state(
+                limits.joins.clone(),
+                limits::limit_joins,
+            )),
+        );
     if let Some(token) = &limits.admin_token {
         router = router
             .merge(admin::router(token, state.failures.clone()))

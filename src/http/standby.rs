@@ -62,7 +62,8 @@ async fn door(state: AppState, joins: ClientLimiter, event: String, request: Req
         .unwrap_or_default();
     let peer = crate::client::peer(request.extensions());
     let headers = request.headers().clone();
-    if let Some(through) = straight_through(&state, &joins, &event, &return_to, peer, &headers).await
+    if let Some(through) =
+        straight_through(&state, &joins, &event, &return_to, peer, &headers).await
     {
         return through;
     }
@@ -139,7 +140,10 @@ mod tests {
 
     #[test]
     fn only_a_top_level_navigation_is_let_through() {
-        let nav = [("sec-fetch-mode", "navigate"), ("sec-fetch-dest", "document")];
+        let nav = [
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-dest", "document"),
+        ];
         assert!(is_navigation(&headers(&nav)));
         assert!(is_navigation(&headers(&[("sec-fetch-mode", "navigate")])));
         for not in [

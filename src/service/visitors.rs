@@ -97,9 +97,9 @@ impl Service {
         }
     }
 
-    /// Standby (README, "Always on"): the user's live place if it has one, else a new one
-    /// only if it is admitted at once (a free slot, nobody waiting, the sale open); `None`
-    /// when the user would have to wait (nothing is written). For a browser sent by the
+    /// Standby (README, "Always on"): a new place for the user only if it is admitted at
+    /// once (a free slot, nobody waiting, the sale open); `None` when the user would have
+    /// to wait, or already has a place there (nothing is written). For a browser sent by the
     /// shop's door: with a pass it goes straight back, without a page to read.
     pub async fn enter(
         &self,
@@ -115,7 +115,8 @@ impl Service {
                 metrics::counter!(names::JOINS, "outcome" => "admitted at once").increment(1);
                 Ok(Some(self.view(record, now).await?))
             }
-            JoinReply::Existing(record) => Ok(Some(self.view(record, now).await?)),
+            // A place this browser already has is shown by its page (it may have come
+            // back to give the slot back).
             _ => Ok(None),
         }
     }

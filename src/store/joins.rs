@@ -196,7 +196,16 @@ impl Store {
             let k = &known.keys;
             // JOIN_EVENT_KEYS
             keys.extend(
-                [&k.stream, &k.meta, &k.sessions, &k.users, &k.left, &k.ranks].map(String::as_str),
+                [
+                    &k.stream,
+                    &k.meta,
+                    &k.sessions,
+                    &k.users,
+                    &k.left,
+                    &k.ranks,
+                    &k.active,
+                ]
+                .map(String::as_str),
             );
             // JOIN_EVENT_ARGS
             args.push(super::ids::event_number_hex(known.number));

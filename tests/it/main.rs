@@ -4,6 +4,7 @@
 #![cfg(feature = "ssr")]
 #![allow(dead_code)]
 
+mod always_on;
 mod api_errors;
 mod cluster;
 mod common;

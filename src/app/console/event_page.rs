@@ -89,7 +89,10 @@ fn Controls(figures: EventFigures, csrf: String) -> impl IntoView {
         view! { <option value=s.as_str() selected=s == sale>{text}</option> }
     };
     let sale_now = match figures.closed_reason {
-        Some(reason) => format!("The sale takes nobody: {}.", reason.as_str().replace('_', " ")),
+        Some(reason) => format!(
+            "The sale takes nobody: {}.",
+            reason.as_str().replace('_', " ")
+        ),
         None if sale == SaleState::Suspended => {
             "Suspended: everyone sees the maintenance page; the line is kept.".into()
         }
