@@ -119,6 +119,13 @@ impl Service {
         state: SaleState,
     ) -> Result<EventFigures, ServiceError> {
         self.inner.store.set_state(event, state).await?;
+        // This process's door knows at once (the others at their next revocation read).
+        if self.inner.revocations.is_suspended(event.as_str()).is_some() {
+            let (mark, sessions) = self.inner.store.revoked(event).await?;
+            self.inner
+                .revocations
+                .load(event, mark, sessions, self.now());
+        }
         self.event(event).await
     }
 

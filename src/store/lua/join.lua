@@ -191,7 +191,8 @@ local function join(ev, tag, user, create_place, deadline)
     -- Admitted: the granter has nothing to read up to here.
     redis.call('XGROUP', 'SETID', ev.stream, GROUP, id)
     redis.call('ZADD', ev.active, until_ms, sid)
-    ev.head = q
+    -- Later joins of this call count their places from here (`head` in the view).
+    ev.head, ev.fields[1], ev.gone = q, tostring(q), nil
     reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields)
     put(reply, 'wake', 0)
     put(reply, 'due', until_ms)
