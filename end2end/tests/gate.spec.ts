@@ -36,6 +36,8 @@ test("through nginx: sent to the line, back in the shop with a pass for that eve
   request,
 }, testInfo) => {
   const js = testInfo.project.name === "hydrated";
+  // Many steps, each waiting on what the page shows: room for a busy machine.
+  test.setTimeout(90_000);
   const a = uniqueEvent("shopa");
   const b = uniqueEvent("shopb");
   await createEvent(request, a);
@@ -92,10 +94,10 @@ test("through nginx: sent to the line, back in the shop with a pass for that eve
   // The slot went to the other browser, which goes on to the shop (by itself with
   // JavaScript; without it, the page refreshes itself and offers the way on).
   if (!js) {
-    await expect(them.getByTestId("status")).toHaveText("ACTIVE", { timeout: 10_000 });
+    await expect(them.getByTestId("status")).toHaveText("ACTIVE", { timeout: 30_000 });
     await them.getByTestId("continue").click();
   }
-  await expect(them).toHaveURL(`${NGINX}/shop/${a}/`, { timeout: 10_000 });
+  await expect(them).toHaveURL(`${NGINX}/shop/${a}/`, { timeout: 30_000 });
   await expect(them.getByRole("heading")).toHaveText(`The shop of ${a}`);
   await second.close();
 });
