@@ -145,9 +145,9 @@ redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n 200000 --csv \
   > "$work/xadd.csv"
 rcli DEL benchstream > /dev/null
 # The Redis side of a join alone: the join script, run by redis-benchmark (distinct users).
-# Loads a script as the store builds it (the group's name, common.lua, a newline, the script;
-# see src/store/scripts.rs) and prints its SHA.
-sha() { rcli SCRIPT LOAD "$(printf "local GROUP = 'granter'\n"; cat src/store/lua/common.lua; printf '\n'; cat "src/store/lua/$1.lua")"; }
+# Loads a script exactly as the store sends it (the server prints it: its contract's
+# generated head, common.lua, the script; see src/store/scripts.rs) and prints its SHA.
+sha() { rcli SCRIPT LOAD "$(./target/release/vestibule --print-script "$1.lua")"; }
 rb_script() {
   local row
   row=$(redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n "$1" -r 100000000 --csv EVALSHA "${@:2}" \
@@ -157,10 +157,12 @@ rb_script() {
 }
 # The event's number is in its meta (the scripts check it), as registration writes it.
 rcli HSET 'wr:{rb}:meta' number 000001 > /dev/null
-# One join per call (the script takes a batch: 1 event, then event 1's join, no deadline).
-row=$(rb_script 100000 "$(sha join)" 6 \
+# One join per call (the Join contract: no `now` (Redis's clock), a batch of 1 event, a
+# full event (capacity 0: no standby admission), a session length; then event 1's join, no
+# deadline).
+row=$(rb_script 100000 "$(sha join)" 7 \
   'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' 'wr:{rb}:rank:' \
-  1 000001 rb 1 8000-000000000001 u__rand_int__ 1 0)
+  'wr:{rb}:active' '' 1 0 600000 000001 rb 1 8000-000000000001 u__rand_int__ 1 0)
 IFS=, read -r join_script_rps join_script_p99 <<< "$row"
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
 xadd_rps=$(tail -n 1 "$work/xadd.csv" | cut -d, -f2 | tr -d '"')
@@ -194,7 +196,7 @@ read -r first_q first_tag first_event < <(head -n 1 "$work/ids" \
   | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:8] + s[9:13] + s[15:18], 16), s[19:], s[:6])')
 
 row=$(rb_script 200000 "$(sha status)" 4 \
-  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' 'wr:{line}:rank:' "$first_q" "$first_tag" 5000 "$first_event")
+  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' 'wr:{line}:rank:' '' "$first_q" "$first_tag" 5000 "$first_event")
 IFS=, read -r status_script_rps status_script_p99 <<< "$row"
 say "status script alone (redis-benchmark EVALSHA): rps=$status_script_rps p99_ms=$status_script_p99"
 

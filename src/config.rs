@@ -239,6 +239,11 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// Print a Redis script's source as the store sends it (`join.lua`, …) and exit: for
+    /// `bench.sh`, which runs a script alone with redis-benchmark.
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub print_script: Option<String>,
 }
 
 impl Config {

@@ -16,6 +16,21 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(file) = &config.print_script {
+        return match vestibule::store::scripts::sources()
+            .into_iter()
+            .find(|(name, _)| name == file)
+        {
+            Some((_, code)) => {
+                print!("{code}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("vestibule: no script named {file}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     telemetry::init_logs(config.log_format);
     let app = match leptos_options(config.site_addr) {
         Ok(options) => Application::build(config, options).await,

@@ -36,6 +36,8 @@ test("through nginx: straight into an empty event's shop, the line once it is fu
   request,
 }, testInfo) => {
   const js = testInfo.project.name === "hydrated";
+  // Many steps, each waiting on what the page shows: room for a busy machine.
+  test.setTimeout(90_000);
   const a = uniqueEvent("shopa");
   const b = uniqueEvent("shopb");
   await createEvent(request, a);
@@ -82,7 +84,7 @@ test("through nginx: straight into an empty event's shop, the line once it is fu
   await page.getByRole("button", { name: "Pay" }).click();
   await expect(page.getByTestId("checkout")).toHaveText("room answered 200");
   const paid = Date.now();
-  await expect(them).toHaveURL(`${NGINX}/shop/${a}/`, { timeout: 10_000 });
+  await expect(them).toHaveURL(`${NGINX}/shop/${a}/`, { timeout: 30_000 });
   const landed = Date.now() - paid;
   console.log(`checkout → the next browser in the shop: ${landed} ms (JavaScript ${js ? "on" : "off"})`);
   await expect(them.getByRole("heading")).toHaveText(`The shop of ${a}`);
@@ -92,7 +94,7 @@ test("through nginx: straight into an empty event's shop, the line once it is fu
   await second.close();
 });
 
-test("with JavaScript on and off, giving the slot back shuts the door within a second", async ({
+test("with JavaScript on and off, giving the slot back shuts the door at once", async ({
   page,
   request,
 }) => {
@@ -105,11 +107,9 @@ test("with JavaScript on and off, giving the slot back shuts the door within a s
   const before = served(a).length;
   await page.getByRole("button", { name: "I'm done: give my slot back" }).click();
   await expect(page.getByTestId("status")).toHaveText("LEFT");
-  const gaveBack = Date.now();
-  // The pass no longer opens the door (the page cleared the cookie; the gate refuses the
-  // pass itself too, which the Rust tests check within a second on every instance).
-  await expect.poll(async () => (await door(page, `/shop/${a}/`)).status, { timeout: 1_000 }).toBe(302);
-  expect(Date.now() - gaveBack).toBeLessThan(1_000);
+  // The pass no longer opens the door: the answer that said LEFT also cleared the cookie
+  // (the gate refuses the pass itself too, which the Rust tests check on every instance).
+  expect((await door(page, `/shop/${a}/`)).status).toBe(302);
   expect(served(a)).toHaveLength(before);
 });
 
@@ -129,8 +129,8 @@ test("a pass that was given back no longer opens the door, even when replayed", 
   const open = () =>
     request.get(`${NGINX}/shop/${event}/`, { headers: { cookie: `vestibule_pass=${pass}` }, maxRedirects: 0 });
   expect((await open()).status()).toBe(200);
-  await request.delete(`/api/waiting-room/sessions/${me.sessionId}`);
-  const left = Date.now();
-  await expect.poll(async () => (await open()).status(), { timeout: 1_000 }).toBe(302);
-  expect(Date.now() - left).toBeLessThan(1_000);
+  expect((await request.delete(`/api/waiting-room/sessions/${me.sessionId}`)).status()).toBe(200);
+  // Refused from the answer on (this room's process learnt of it as it answered; the Rust
+  // tests check the other instances).
+  expect((await open()).status()).toBe(302);
 });

@@ -211,17 +211,145 @@ fn prelude(file: &str, keys: &[&str], args: &[&str], items: &[(&str, &[&str])]) 
     head
 }
 
-fn script(
+/// A script's source as the store sends it: the generated head, common.lua, the body.
+fn source(
     file: &str,
     keys: &[&str],
     args: &[&str],
     items: &[(&str, &[&str])],
     body: &str,
-) -> Script {
-    Script::new(&format!(
-        "{}{COMMON}\n{body}",
-        prelude(file, keys, args, items)
-    ))
+) -> String {
+    format!("{}{COMMON}\n{body}", prelude(file, keys, args, items))
+}
+
+/// Every script's file name and source, in the order of [`Scripts::all`].
+pub fn sources() -> [(&'static str, String); 12] {
+    [
+        (
+            "join.lua",
+            source(
+                "join.lua",
+                Join::KEYS,
+                Join::ARGS,
+                &[
+                    ("EVENT_KEYS", JOIN_EVENT_KEYS),
+                    ("EVENT_ARGS", JOIN_EVENT_ARGS),
+                    ("JOIN_ARGS", JOIN_ARGS),
+                ],
+                include_str!("lua/join.lua"),
+            ),
+        ),
+        (
+            "status.lua",
+            source(
+                "status.lua",
+                Status::KEYS,
+                Status::ARGS,
+                &[],
+                include_str!("lua/status.lua"),
+            ),
+        ),
+        (
+            "leave.lua",
+            source(
+                "leave.lua",
+                Leave::KEYS,
+                Leave::ARGS,
+                &[],
+                include_str!("lua/leave.lua"),
+            ),
+        ),
+        (
+            "grant.lua",
+            source(
+                "grant.lua",
+                Grant::KEYS,
+                Grant::ARGS,
+                &[],
+                include_str!("lua/grant.lua"),
+            ),
+        ),
+        (
+            "register.lua",
+            source(
+                "register.lua",
+                Register::KEYS,
+                Register::ARGS,
+                &[],
+                include_str!("lua/register.lua"),
+            ),
+        ),
+        (
+            "unregister.lua",
+            source(
+                "unregister.lua",
+                Unregister::KEYS,
+                Unregister::ARGS,
+                &[],
+                include_str!("lua/unregister.lua"),
+            ),
+        ),
+        (
+            "snapshot.lua",
+            source(
+                "snapshot.lua",
+                Snapshot::KEYS,
+                Snapshot::ARGS,
+                &[],
+                include_str!("lua/snapshot.lua"),
+            ),
+        ),
+        (
+            "heartbeat.lua",
+            source(
+                "heartbeat.lua",
+                Heartbeat::KEYS,
+                Heartbeat::ARGS,
+                &[("BEAT_ARGS", HEARTBEAT_ARGS)],
+                include_str!("lua/heartbeat.lua"),
+            ),
+        ),
+        (
+            "take_due.lua",
+            source(
+                "take_due.lua",
+                TakeDue::KEYS,
+                TakeDue::ARGS,
+                &[],
+                include_str!("lua/take_due.lua"),
+            ),
+        ),
+        (
+            "reschedule.lua",
+            source(
+                "reschedule.lua",
+                Reschedule::KEYS,
+                Reschedule::ARGS,
+                &[("UPDATE_ARGS", RESCHEDULE_ARGS)],
+                include_str!("lua/reschedule.lua"),
+            ),
+        ),
+        (
+            "place.lua",
+            source(
+                "place.lua",
+                Place::KEYS,
+                Place::ARGS,
+                &[],
+                include_str!("lua/place.lua"),
+            ),
+        ),
+        (
+            "renew.lua",
+            source(
+                "renew.lua",
+                Renew::KEYS,
+                Renew::ARGS,
+                &[],
+                include_str!("lua/renew.lua"),
+            ),
+        ),
+    ]
 }
 
 /// Every script the store runs. Built once; Redis caches them by SHA1.
@@ -242,95 +370,21 @@ pub struct Scripts {
 
 impl Scripts {
     pub fn new() -> Self {
+        let [join, status, leave, grant, register, unregister, snapshot, heartbeat, take_due, reschedule, place, renew] =
+            sources().map(|(_, code)| Script::new(&code));
         Self {
-            join: script(
-                "join.lua",
-                Join::KEYS,
-                Join::ARGS,
-                &[
-                    ("EVENT_KEYS", JOIN_EVENT_KEYS),
-                    ("EVENT_ARGS", JOIN_EVENT_ARGS),
-                    ("JOIN_ARGS", JOIN_ARGS),
-                ],
-                include_str!("lua/join.lua"),
-            ),
-            status: script(
-                "status.lua",
-                Status::KEYS,
-                Status::ARGS,
-                &[],
-                include_str!("lua/status.lua"),
-            ),
-            leave: script(
-                "leave.lua",
-                Leave::KEYS,
-                Leave::ARGS,
-                &[],
-                include_str!("lua/leave.lua"),
-            ),
-            grant: script(
-                "grant.lua",
-                Grant::KEYS,
-                Grant::ARGS,
-                &[],
-                include_str!("lua/grant.lua"),
-            ),
-            register: script(
-                "register.lua",
-                Register::KEYS,
-                Register::ARGS,
-                &[],
-                include_str!("lua/register.lua"),
-            ),
-            unregister: script(
-                "unregister.lua",
-                Unregister::KEYS,
-                Unregister::ARGS,
-                &[],
-                include_str!("lua/unregister.lua"),
-            ),
-            snapshot: script(
-                "snapshot.lua",
-                Snapshot::KEYS,
-                Snapshot::ARGS,
-                &[],
-                include_str!("lua/snapshot.lua"),
-            ),
-            heartbeat: script(
-                "heartbeat.lua",
-                Heartbeat::KEYS,
-                Heartbeat::ARGS,
-                &[("BEAT_ARGS", HEARTBEAT_ARGS)],
-                include_str!("lua/heartbeat.lua"),
-            ),
-            take_due: script(
-                "take_due.lua",
-                TakeDue::KEYS,
-                TakeDue::ARGS,
-                &[],
-                include_str!("lua/take_due.lua"),
-            ),
-            reschedule: script(
-                "reschedule.lua",
-                Reschedule::KEYS,
-                Reschedule::ARGS,
-                &[("UPDATE_ARGS", RESCHEDULE_ARGS)],
-                include_str!("lua/reschedule.lua"),
-            ),
-            place: script(
-                "place.lua",
-                Place::KEYS,
-                Place::ARGS,
-                &[],
-                include_str!("lua/place.lua"),
-            ),
-            renew: script(
-                "renew.lua",
-                Renew::KEYS,
-                Renew::ARGS,
-                &[],
-                include_str!("lua/renew.lua"),
-            ),
+            join,
+            status,
+            leave,
+            grant,
+            register,
+            unregister,
+            snapshot,
+            heartbeat,
+            take_due,
+            reschedule,
+            place,
+            renew,
         }
     }
 
