@@ -120,7 +120,12 @@ impl Service {
     ) -> Result<EventFigures, ServiceError> {
         self.inner.store.set_state(event, state).await?;
         // This process's door knows at once (the others at their next revocation read).
-        if self.inner.revocations.is_suspended(event.as_str()).is_some() {
+        if self
+            .inner
+            .revocations
+            .is_suspended(event.as_str())
+            .is_some()
+        {
             let (mark, sessions) = self.inner.store.revoked(event).await?;
             self.inner
                 .revocations

@@ -107,10 +107,12 @@ impl Service {
         user: &UserId,
     ) -> Result<Option<SessionView>, ServiceError> {
         let now = self.now();
-        let mode = JoinMode::IfAdmitted {
-            register_event: self.inner.settings.events == EventsMode::Open,
-        };
-        match self.inner.store.join(event, user, mode).await? {
+        match self
+            .inner
+            .store
+            .join(event, user, JoinMode::IfAdmitted)
+            .await?
+        {
             JoinReply::Created(record) => {
                 metrics::counter!(names::JOINS, "outcome" => "admitted at once").increment(1);
                 Ok(Some(self.view(record, now).await?))

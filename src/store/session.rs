@@ -54,8 +54,9 @@ pub enum JoinMode {
     /// before is registered by this join (else it is [`JoinReply::UnknownEvent`]).
     Create { register_event: bool },
     /// Make a place only if it is admitted at once (standby: README, "Always on"), else
-    /// write nothing; the user's live place is found as by [`JoinMode::Peek`].
-    IfAdmitted { register_event: bool },
+    /// write nothing; the user's live place is found as by [`JoinMode::Peek`]. Never
+    /// registers an event: an event never seen is [`JoinReply::UnknownEvent`].
+    IfAdmitted,
     /// Only look up the user's live place; writes nothing.
     Peek,
 }
@@ -159,14 +160,10 @@ impl Store {
         user: &UserId,
         mode: JoinMode,
     ) -> Result<JoinReply, StoreError> {
-        let register = matches!(
-            mode,
-            JoinMode::Create {
-                register_event: true
-            } | JoinMode::IfAdmitted {
-                register_event: true
-            }
-        );
+        let register = mode
+            == JoinMode::Create {
+                register_event: true,
+            };
         let tag = tag_text(random_tag());
         let peek = mode == JoinMode::Peek;
         let mut refreshed = false;
@@ -187,7 +184,7 @@ impl Store {
                 user.clone(),
                 match mode {
                     JoinMode::Create { .. } => Create::Place,
-                    JoinMode::IfAdmitted { .. } => Create::IfAdmitted,
+                    JoinMode::IfAdmitted => Create::IfAdmitted,
                     JoinMode::Peek => Create::Not,
                 },
                 self.clock.now_ms(),

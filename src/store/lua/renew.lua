@@ -19,7 +19,10 @@ if redis.call('ZSCORE', K.revoked, A.session_id) then
 end
 local m = redis.call('HMGET', K.meta, 'session_ms', 'session_cap_ms', 'state', 'ends_at')
 local length = tonumber(m[1]) or tonumber(A.session_ms)
-if s.until_ms - now < length / 2 and not closed_reason(m[3], m[4], now) then
+-- Due from the pass's `rnw` on (the second in which half of the length is left, as
+-- src/service/visitors.rs writes it): the door asks from then, and is answered.
+local due_ms = math.floor((s.until_ms - math.floor(length / 2)) / 1000) * 1000
+if now >= due_ms and not closed_reason(m[3], m[4], now) then
   local wanted = now + length
   local cap = tonumber(m[2])
   if cap then
