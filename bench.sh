@@ -16,7 +16,7 @@ else
 fi
 
 setup_toolchain
-apt_install wrk redis-tools procps
+apt_install wrk redis-tools procps nginx
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 build_release
@@ -33,6 +33,7 @@ pids=()
 cluster_nodes=""
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  stop_nginx "$work/nginx"
   stop_redis "$redis_port"
   # shellcheck disable=SC2086
   [ -n "$cluster_nodes" ] && stop_cluster $cluster_nodes
@@ -257,6 +258,80 @@ calls_load=$(( $(redis_calls) - calls_before ))
 gate_calls_per_1000=$(python3 -c "print(f'{max(0, $calls_load - $calls_idle) * 1000 / $(field gate requests):.3f}')")
 say "Redis commands per 1,000 gate checks: $gate_calls_per_1000 ($calls_load in the window, $calls_idle in a quiet one)"
 
+# --- 2c. standby: the shop's URL, through nginx, back in the shop with a pass ---------
+# A real nginx (end2end/shop/nginx.conf.template) in front of the end-to-end shop. A flow is
+# what a browser does at an empty event: the shop's URL without a pass (nginx: 302 to the
+# line), the line's page as a navigation (the room: 303 back with a pass), the shop's URL
+# with the pass (200). Against it: one request to the shop with a pass through the same
+# nginx. The same Python client (threads, keep-alive connections) runs both.
+say "standby through nginx: shop URL → shop with a pass, against a direct request to the shop"
+shop_port=$(free_port)
+nginx_port=$(free_port)
+python3 end2end/shop/origin.py "$shop_port" "$work/shop.log" "$app" > /dev/null 2>&1 &
+pids+=("$!")
+start_nginx "$work/nginx" "$nginx_port" "$app_port" "$shop_port"
+admin PUT /api/admin/events/standby \
+  "{\"capacity\":1000000000,\"targetUrl\":\"http://127.0.0.1:$nginx_port/shop/standby/\"}"
+cat > "$work/standby.py" <<'EOF'
+import http.client, sys, threading, time
+port, mode, seconds, threads = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+NAV = {"accept": "text/html", "sec-fetch-mode": "navigate", "sec-fetch-dest": "document",
+       "sec-fetch-site": "same-site"}
+def get(conn, path, headers):
+    conn.request("GET", path, headers=headers)
+    res = conn.getresponse()
+    res.read()
+    return res
+def flow(conn, i):
+    """The three requests of a browser let straight through; its pass, or None."""
+    path = f"/shop/standby/item?n={i}"
+    first = get(conn, path, {})
+    if first.status != 302:
+        return None
+    back = get(conn, first.getheader("location"), NAV)
+    cookie = next((c.split(";")[0] for c in back.headers.get_all("set-cookie") or []
+                   if c.startswith("vestibule_pass=")), None)
+    if back.status != 303 or not back.getheader("location", "").endswith(path) or not cookie:
+        return None
+    shop = get(conn, path, {"cookie": cookie})
+    return cookie if shop.status == 200 else None
+lat, errors, lock = [], [0], threading.Lock()
+held = flow(http.client.HTTPConnection("127.0.0.1", port), "pass")
+assert held, "the standby flow did not reach the shop"
+def worker(t):
+    conn, mine, n, end = http.client.HTTPConnection("127.0.0.1", port), [], 0, time.time() + seconds
+    while time.time() < end:
+        n += 1
+        start = time.perf_counter()
+        if mode == "flow":
+            ok = flow(conn, f"{t}-{n}") is not None
+        else:
+            ok = get(conn, "/shop/standby/item", {"cookie": held}).status == 200
+        mine.append(time.perf_counter() - start)
+        if not ok:
+            with lock:
+                errors[0] += 1
+    with lock:
+        lat.extend(mine)
+pool = [threading.Thread(target=worker, args=(t,)) for t in range(threads)]
+began = time.time()
+for t in pool:
+    t.start()
+for t in pool:
+    t.join()
+lat.sort()
+pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000
+print(f"RESULT rps={len(lat) / (time.time() - began):.0f} p50_ms={pct(0.5):.2f} "
+      f"p99_ms={pct(0.99):.2f} errors={errors[0]} non2xx=0 requests={len(lat)}")
+EOF
+for leg in direct flow; do
+  python3 "$work/standby.py" "$nginx_port" "$leg" "${dur%s}" 16 > "$work/standby_$leg.out" 2>&1 \
+    || { cat "$work/standby_$leg.out"; die "the standby $leg run failed"; }
+  grep '^RESULT' "$work/standby_$leg.out" | sed 's/^RESULT //' > "$work/standby_$leg"
+  say "standby_$leg: $(cat "$work/standby_$leg")"
+done
+[ "$(field standby_flow errors)" = 0 ] || die "standby flows failed: $(cat "$work/standby_flow")"
+
 # --- 3. granter drain: open the line --------------------------------------------------
 # An AOF rewrite triggered by the fill would share the two cores with the drain.
 while rcli INFO persistence | grep -q '^aof_rewrite_in_progress:1'; do sleep 0.2; done
@@ -431,6 +506,7 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| ↳ Redis commands per 1,000 polls (INFO commandstats, scripts' commands included: the window under load less a quiet window) | $poll_calls_per_1000 ($poll_calls_load vs $poll_calls_idle quiet) | | | ≤ 10 |"
   echo "| ↳ Redis side of a poll alone (status script via redis-benchmark) | | $status_script_rps req/s, p99 $status_script_p99 ms | $(ratio "$(field poll rps)" "$status_script_rps")× script | |"
   echo "| status poll latency p50 / p99 | $(field poll p50_ms) / $(field poll p99_ms) ms | bare $(field bare_poll p50_ms) / $(field bare_poll p99_ms) ms | | p99 ≤ 10 ms |"
+  echo "| standby: shop URL → shop with a pass, through nginx (3 requests: 302, the room's 303 with the pass, the shop), 16 clients | $(field standby_flow rps) flows/s, p50 $(field standby_flow p50_ms) ms, p99 $(field standby_flow p99_ms) ms | a direct request to the shop with a pass through the same nginx: $(field standby_direct rps) req/s, p99 $(field standby_direct p99_ms) ms | $(ratio "$(field standby_flow p99_ms)" "$(field standby_direct p99_ms)")× the direct p99 | reported |"
   echo "| gate checks (nginx auth_request), 64 conns | $(field gate rps) req/s | bare axum 204 $(field bare_gate rps) req/s | ${gate_ratio}× bare | ≥ 0.80× |"
   echo "| gate latency p50 / p99 | $(field gate p50_ms) / $(field gate p99_ms) ms | bare $(field bare_gate p50_ms) / $(field bare_gate p99_ms) ms | | |"
   echo "| ↳ Redis commands per 1,000 gate checks (INFO commandstats: the window under load less a quiet window) | $gate_calls_per_1000 ($calls_load vs $calls_idle quiet) | | | no Redis round trip per check |"
