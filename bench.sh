@@ -271,7 +271,7 @@ python3 end2end/shop/origin.py "$shop_port" "$work/shop.log" "$app" > /dev/null 
 pids+=("$!")
 start_nginx "$work/nginx" "$nginx_port" "$app_port" "$shop_port"
 admin PUT /api/admin/events/standby \
-  "{\"capacity\":1000000000,\"targetUrl\":\"http://127.0.0.1:$nginx_port/shop/standby/\"}"
+  "{\"capacity\":1000000,\"targetUrl\":\"http://127.0.0.1:$nginx_port/shop/standby/\"}"
 cat > "$work/standby.py" <<'EOF'
 import http.client, sys, threading, time
 port, mode, seconds, threads = int(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
