@@ -118,8 +118,8 @@ test("a pass that was given back no longer opens the door, even when replayed", 
   const open = () =>
     request.get(`${NGINX}/shop/${event}/`, { headers: { cookie: `vestibule_pass=${pass}` }, maxRedirects: 0 });
   expect((await open()).status()).toBe(200);
-  await request.delete(`/api/waiting-room/sessions/${me.sessionId}`);
-  const left = Date.now();
-  await expect.poll(async () => (await open()).status(), { timeout: 1_000 }).toBe(302);
-  expect(Date.now() - left).toBeLessThan(1_000);
+  expect((await request.delete(`/api/waiting-room/sessions/${me.sessionId}`)).status()).toBe(200);
+  // Refused from the answer on (this room's process learnt of it as it answered; the Rust
+  // tests check the other instances).
+  expect((await open()).status()).toBe(302);
 });
