@@ -4,7 +4,7 @@
 use super::visitors::pass_for;
 use super::{Refusal, Secrets, Service, ServiceError};
 use crate::config::FailMode;
-use crate::domain::{EventId, SessionId};
+use crate::domain::{EventId, SessionId, SessionView};
 use crate::passes::Claims;
 
 /// What memory tells of a pass at a door.
@@ -61,6 +61,21 @@ impl Service {
             Decision::Renew(session, held) => self.renew(secrets, event, &session, held).await,
             _ => Ok(None),
         }
+    }
+
+    /// The shop's checkout: the buyer is done (paid, or left the checkout), and the session
+    /// of `pass` ends, its slot going to the next person at once. The pass must be valid
+    /// (signed by the room, not expired); any event's door.
+    pub async fn checkout(&self, pass: Option<&str>) -> Result<SessionView, ServiceError> {
+        let pass = presented(pass)?;
+        let secrets = self.secrets().await?;
+        let claims = secrets
+            .keyring
+            .verify(pass)
+            .map_err(|e| ServiceError::PassRefused(Refusal::Invalid(e)))?;
+        let sid = SessionId::parse(&claims.sub)
+            .map_err(|e| ServiceError::PassRefused(Refusal::Invalid(e.message)))?;
+        self.leave(sid).await
     }
 
     /// Renews the slot of a pass due for it, and gives the pass of the slot as it now

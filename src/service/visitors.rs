@@ -1,6 +1,6 @@
 //! A visitor's place: join, find, status, leave, and the view its owner is given.
 
-use super::{rfc3339, Refusal, Service, ServiceError};
+use super::{rfc3339, Service, ServiceError};
 use crate::config::EventsMode;
 use crate::domain::{
     refresh_after_ms, ClosedReason, EventId, SaleState, SessionId, SessionView, Status, UserId,
@@ -134,21 +134,6 @@ impl Service {
             ClosedReason::of(state, ends_at, self.now()),
             state == SaleState::Suspended,
         ))
-    }
-
-    /// The shop's checkout: the buyer is done (paid, or left the checkout), and the session
-    /// of `pass` ends, its slot going to the next person at once. The pass must be valid
-    /// (signed by the room, not expired); any event's door.
-    pub async fn checkout(&self, pass: Option<&str>) -> Result<SessionView, ServiceError> {
-        let pass = super::gate::presented(pass)?;
-        let secrets = self.secrets().await?;
-        let claims = secrets
-            .keyring
-            .verify(pass)
-            .map_err(|e| ServiceError::PassRefused(Refusal::Invalid(e)))?;
-        let sid = SessionId::parse(&claims.sub)
-            .map_err(|e| ServiceError::PassRefused(Refusal::Invalid(e.message)))?;
-        self.leave(sid).await
     }
 
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, ServiceError> {
