@@ -8,10 +8,13 @@
 //! [`Clock::Manual`] (`--clock manual`, for tests) is a time that only moves when told
 //! ([`Clock::advance`]), given to every script as its `now`: the tests of expiry,
 //! retention, abandonment and openings move it instead of sleeping.
+//!
+//! [`Clock::monotonic_ms`] measures ages inside this process (how old a poll snapshot
+//! is): a monotonic clock in production, the manual time in tests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Unix time in milliseconds, from the system clock.
 pub fn now_ms() -> u64 {
@@ -40,6 +43,16 @@ impl Clock {
     pub fn now_ms(&self) -> u64 {
         match self {
             Clock::System => now_ms(),
+            Clock::Manual(at) => at.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Milliseconds on a clock that never goes back, for ages within this process: since
+    /// the process first asked (system), or the manual time (so a test moves ages too).
+    pub fn monotonic_ms(&self) -> u64 {
+        static START: OnceLock<Instant> = OnceLock::new();
+        match self {
+            Clock::System => START.get_or_init(Instant::now).elapsed().as_millis() as u64,
             Clock::Manual(at) => at.load(Ordering::SeqCst),
         }
     }
@@ -75,5 +88,14 @@ mod tests {
         shared.advance(Duration::from_secs(1));
         assert_eq!(clock.now_ms(), start + 2_500, "clones share one time");
         assert_eq!(Clock::System.for_script(), "", "scripts read Redis's TIME");
+        let mark = clock.monotonic_ms();
+        clock.advance(Duration::from_millis(100));
+        assert_eq!(
+            clock.monotonic_ms() - mark,
+            100,
+            "ages move with a manual clock"
+        );
+        let (a, b) = (Clock::System.monotonic_ms(), Clock::System.monotonic_ms());
+        assert!(b >= a, "the system's never goes back");
     }
 }

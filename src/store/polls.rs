@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -62,7 +62,8 @@ struct Seen {
 
 /// What an event's waiting sessions share, as of `read_at`.
 struct Snapshot {
-    read_at: Instant,
+    /// When it was read, on [`crate::clock::Clock::monotonic_ms`].
+    read_at: u64,
     state: EventState,
     /// Join numbers of those ahead of the head who left, ascending.
     left: Arc<Vec<u64>>,
@@ -81,14 +82,14 @@ struct Memory {
 }
 
 impl Memory {
-    /// The snapshot held, and its age.
-    fn current(&self) -> Option<(Arc<Snapshot>, Duration)> {
+    /// The snapshot held, and its age at `now` ([`crate::clock::Clock::monotonic_ms`]).
+    fn current(&self, now: u64) -> Option<(Arc<Snapshot>, Duration)> {
         let snapshot = self
             .snapshot
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()?;
-        let age = snapshot.read_at.elapsed();
+        let age = Duration::from_millis(now.saturating_sub(snapshot.read_at));
         Some((snapshot, age))
     }
 }
@@ -162,7 +163,7 @@ impl Store {
     pub fn status_from_memory(&self, sid: &SessionId) -> Option<SessionRecord> {
         let seen = self.polls.sessions.get(sid)?;
         let memory = self.polls.events.get(&seen.known.number)?;
-        let (snapshot, age) = memory.current()?;
+        let (snapshot, age) = memory.current(self.clock.monotonic_ms())?;
         if age >= REFRESH {
             return None;
         }
@@ -215,7 +216,7 @@ impl Store {
                 memory
             }
         };
-        let current = memory.current();
+        let current = memory.current(self.clock.monotonic_ms());
         if let Some((snapshot, age)) = &current {
             if *age < REFRESH {
                 return Some(snapshot.clone());
@@ -297,7 +298,7 @@ impl Store {
             }
         }
         Ok(Snapshot {
-            read_at: Instant::now(),
+            read_at: self.clock.monotonic_ms(),
             state,
             left: Arc::new(gone),
             left_n: since,

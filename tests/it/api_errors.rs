@@ -418,7 +418,7 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
     let mut redis = TestRedis::start();
     let app = spawn_app(&redis, &[]).await;
     let sid = app.join_id("E1", "before").await;
-    crate::common::until(|| async { app.status_of(&sid).await == "ACTIVE" }).await;
+    assert_eq!(app.status_of(&sid).await, "ACTIVE", "at its join");
     redis.kill();
 
     for path in [JOIN.to_string(), format!("{JOIN}/{sid}")] {
@@ -456,8 +456,11 @@ async fn redis_away_is_a_prompt_503_json_with_retry_after_and_then_recovers() {
     assert_eq!(health.status(), StatusCode::OK, "the process itself is up");
 
     redis.launch();
-    crate::common::until(|| async { ready(&app).await == StatusCode::OK }).await;
-    crate::common::until(|| async { app.status(&sid).await.0 == StatusCode::OK }).await;
+    // Redis is a real process starting again: waited on.
+    crate::common::until(|| async {
+        ready(&app).await == StatusCode::OK && app.status(&sid).await.0 == StatusCode::OK
+    })
+    .await;
     assert_eq!(app.status_of(&sid).await, "ACTIVE");
 }
 

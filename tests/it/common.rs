@@ -193,15 +193,18 @@ pub async fn spawn_process(redis: &impl Backend, extra: &[&str]) -> TestApp {
         granter: None,
         clock: None,
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(app.addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the server did not listen on {port}"
-        );
+    listening(app.addr).await;
+    app
+}
+
+/// Waits until a server process of the test's own accepts connections on `addr`, however
+/// long a busy machine takes to start it (up to [`GUARD`]).
+pub async fn listening(addr: SocketAddr) {
+    let guard = Instant::now() + GUARD;
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(Instant::now() < guard, "nothing listened on {addr}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    app
 }
 
 pub async fn spawn_app(redis: &impl Backend, extra: &[&str]) -> TestApp {
@@ -326,6 +329,17 @@ impl TestApp {
             .as_ref()
             .expect("an in-process app")
             .pass()
+            .await
+            .expect("a granter pass")
+    }
+
+    /// One granter pass over the events due now in the schedule, as the loop takes when
+    /// woken or when an event's time comes: what only a wake or the schedule makes due.
+    pub async fn pass_due(&self) -> vestibule::store::PassOutcome {
+        self.granter
+            .as_ref()
+            .expect("an in-process app")
+            .pass_due()
             .await
             .expect("a granter pass")
     }

@@ -6,9 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::{
-    admin, keys, spawn_app, spawn_stepped, until, TestApp, TestRedis, ADMIN_TOKEN,
-};
+use crate::common::{admin, keys, spawn_app, spawn_stepped, TestApp, TestRedis, ADMIN_TOKEN};
 
 const SOON: Duration = Duration::from_secs(5);
 
@@ -205,7 +203,7 @@ async fn the_granter_samples_a_busy_line_every_few_seconds_and_once_as_it_goes_q
 #[tokio::test]
 async fn the_wait_of_the_last_in_line_is_the_estimate_that_person_is_shown() {
     let redis = TestRedis::start();
-    let app = spawn_app(
+    let app = spawn_stepped(
         &redis,
         &[
             "--admin-token",
@@ -222,7 +220,11 @@ async fn the_wait_of_the_last_in_line_is_the_estimate_that_person_is_shown() {
         ids.push(app.join_id("eta", &format!("u{n}")).await);
     }
     // Sessions of one second: admissions go on, so there is a recent rate.
-    until(|| async { app.status_of(&ids[4]).await == "ACTIVE" }).await;
+    for _ in 0..2 {
+        app.advance(Duration::from_secs(1));
+        app.pass().await;
+    }
+    assert_eq!(app.status_of(&ids[4]).await, "ACTIVE");
     let figures = figures(&app, "eta").await;
     let waiting = figures["waiting"].as_u64().unwrap();
     assert!(waiting >= 1, "{figures}");
@@ -247,7 +249,7 @@ async fn a_message_reaches_the_people_waiting_for_that_event_only() {
     let waiting = app.join_id("msg", "second").await;
     let elsewhere = app.join_id("other", "x").await;
     let _also_waiting = app.join_id("other", "y").await;
-    until(|| async { app.status_of(&admitted).await == "ACTIVE" }).await;
+    assert_eq!(app.status_of(&admitted).await, "ACTIVE");
 
     let (status, body) = admin(
         &app,
@@ -511,7 +513,7 @@ async fn console_forms_check_what_they_are_given_and_change_nothing_when_refused
 
     // Ending a session of another event from this event's page is refused.
     let theirs = app.join_id("other", "someone").await;
-    crate::common::until(|| async { app.status_of(&theirs).await == "ACTIVE" }).await;
+    assert_eq!(app.status_of(&theirs).await, "ACTIVE");
     let res = post(
         &app,
         &cookie,

@@ -226,7 +226,7 @@ async fn positions_after_repeated_draws_pass_a_chi_square_test_of_uniformity() {
     const DRAWS: usize = 240;
     const PEOPLE: usize = 6;
     let redis = TestRedis::start();
-    let app = Arc::new(spawn_app(&redis, &["--admin-token", ADMIN_TOKEN]).await);
+    let app = Arc::new(spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await);
     let mut counts = [[0u32; PEOPLE]; PEOPLE];
     for batch in 0..DRAWS / 24 {
         let mut tasks = Vec::new();
@@ -250,16 +250,19 @@ async fn positions_after_repeated_draws_pass_a_chi_square_test_of_uniformity() {
                     json!({ "capacity": 0, "opensAt": rfc3339_in(&app, -1) }),
                 )
                 .await;
-                until(|| async { draw_of(&app, &event).await.0 == StatusCode::OK }).await;
-                let mut places = Vec::new();
-                for sid in &sids {
-                    places.push(app.status(sid).await.1["position"].as_u64().unwrap() as usize);
-                }
-                places
+                (event, sids)
             }));
         }
+        let mut events = Vec::new();
         for task in tasks {
-            for (person, place) in task.await.unwrap().into_iter().enumerate() {
+            events.push(task.await.unwrap());
+        }
+        // One pass over every event: each opening has passed, each draw is made.
+        app.pass().await;
+        for (event, sids) in events {
+            assert_eq!(draw_of(&app, &event).await.0, StatusCode::OK, "{event}");
+            for (person, sid) in sids.iter().enumerate() {
+                let place = app.status(sid).await.1["position"].as_u64().unwrap() as usize;
                 counts[person][place - 1] += 1;
             }
         }

@@ -132,8 +132,10 @@ async fn redis_away_for_ten_seconds_under_load_then_everything_recovers() {
     let run = Arc::new(AtomicBool::new(true));
     type Tally = (Vec<String>, HashMap<u16, u64>, Duration);
     let mut load: Vec<tokio::task::JoinHandle<Tally>> = Vec::new();
+    // Each load task passes this once its first join went through.
+    let going = Arc::new(tokio::sync::Barrier::new(5));
     for t in 0..4 {
-        let (app, run) = (app.clone(), run.clone());
+        let (app, run, going) = (app.clone(), run.clone(), going.clone());
         load.push(tokio::spawn(async move {
             let (mut accepted, mut codes, mut slowest) =
                 (Vec::new(), HashMap::new(), Duration::ZERO);
@@ -145,6 +147,9 @@ async fn redis_away_for_ten_seconds_under_load_then_everything_recovers() {
                 *codes.entry(status.as_u16()).or_default() += 1;
                 if status == StatusCode::ACCEPTED {
                     accepted.push(body["sessionId"].as_str().unwrap().to_string());
+                    if accepted.len() == 1 {
+                        going.wait().await;
+                    }
                 } else {
                     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
                     assert_eq!(body["error"]["code"], "unavailable");
@@ -155,15 +160,8 @@ async fn redis_away_for_ten_seconds_under_load_then_everything_recovers() {
             (accepted, codes, slowest)
         }));
     }
-    // Joins go through, then Redis goes away for ten seconds.
-    until(|| async {
-        redis::cmd("XLEN")
-            .arg(crate::common::keys("away").stream)
-            .query::<u64>(&mut redis.conn())
-            .unwrap_or(0)
-            > 20
-    })
-    .await;
+    // Joins go through (every task's), then Redis goes away for ten seconds.
+    going.wait().await;
     redis.stop_gracefully();
     let down = Instant::now();
     // /readyz is red while Redis is away (the granter's last pass gets old).
@@ -239,7 +237,11 @@ async fn a_redis_restart_with_aof_keeps_every_session_and_place() {
     for i in 0..10 {
         ids.push(app.join_id("aof", &format!("u{i}")).await);
     }
-    until(|| async { active_set(&redis, "aof").len() == 2 }).await;
+    assert_eq!(
+        active_set(&redis, "aof").len(),
+        2,
+        "the first two at their joins"
+    );
     let mut before = Vec::new();
     for sid in &ids {
         before.push(app.status(sid).await.1);
@@ -254,7 +256,8 @@ async fn a_redis_restart_with_aof_keeps_every_session_and_place() {
     }
     // And the line still moves.
     app.leave(&ids[0]).await;
-    until(|| async { app.status_of(&ids[2]).await == "ACTIVE" }).await;
+    app.pass().await;
+    assert_eq!(app.status_of(&ids[2]).await, "ACTIVE");
 }
 
 #[tokio::test]

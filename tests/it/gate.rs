@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use vestibule::passes::Keyring;
 
-use crate::common::{admin, spawn_app, until, TestApp, TestRedis, ADMIN_TOKEN};
+use crate::common::{admin, spawn_app, spawn_stepped, TestApp, TestRedis, ADMIN_TOKEN};
 
 const SOON: Duration = Duration::from_secs(5);
 const GATE: &str = "/api/waiting-room/gate";
@@ -93,7 +93,7 @@ async fn c1_a_repeat_join_from_another_client_learns_nothing_of_the_place() {
 #[tokio::test]
 async fn h1_an_event_configured_before_its_first_join_never_stops_the_granter() {
     let redis = TestRedis::start();
-    let app = spawn_app(
+    let app = spawn_stepped(
         &redis,
         &[
             "--admin-token",
@@ -117,7 +117,9 @@ async fn h1_an_event_configured_before_its_first_join_never_stops_the_granter() 
     // (the configured one included) handles.
     let (first, _) = admitted(&app, "other", "u1").await;
     let second = app.join_id("other", "u2").await;
-    until(|| async { app.status_of(&second).await == "ACTIVE" }).await;
+    app.advance(Duration::from_secs(1));
+    app.pass().await;
+    assert_eq!(app.status_of(&second).await, "ACTIVE");
     assert_eq!(app.status_of(&first).await, "EXPIRED");
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
@@ -410,8 +412,8 @@ async fn a_pass_given_back_after_its_event_started_anew_is_refused_on_every_inst
     // at a higher count, must not take the new, lower count for an old read.
     let redis = TestRedis::start();
     let args = ["--session-seconds", "2", "--retention-seconds", "1"];
-    let one = spawn_app(&redis, &args).await;
-    let two = spawn_app(&redis, &args).await;
+    let one = spawn_stepped(&redis, &args).await;
+    let two = spawn_stepped(&redis, &args).await;
     for user in ["a", "b"] {
         let (sid, pass) = admitted(&one, "anew", user).await;
         assert_eq!(gate(&two, "anew", &pass).await.0, StatusCode::NO_CONTENT);
@@ -419,15 +421,16 @@ async fn a_pass_given_back_after_its_event_started_anew_is_refused_on_every_inst
         refused_within(&two, "anew", &pass, Duration::from_secs(10)).await;
     }
     // Both passes expire, the sessions are purged: the event ends and loses its keys.
+    for app in [&one, &two] {
+        app.advance(Duration::from_secs(3));
+    }
+    one.pass().await;
     let meta = crate::common::keys("anew").meta;
-    crate::common::until(|| async {
-        let exists: bool = redis::cmd("EXISTS")
-            .arg(&meta)
-            .query(&mut redis.conn())
-            .unwrap();
-        !exists
-    })
-    .await;
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(&meta)
+        .query(&mut redis.conn())
+        .unwrap();
+    assert!(!exists, "the event ended");
     // It starts anew; one pass is given back (the new count: 1).
     let (sid, pass) = admitted(&one, "anew", "c").await;
     assert_eq!(gate(&two, "anew", &pass).await.0, StatusCode::NO_CONTENT);

@@ -646,7 +646,7 @@ async fn silent_sockets_cannot_use_up_the_servers_files() {
         .spawn()
         .expect("prlimit (util-linux) runs the server");
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    crate::common::until(|| async { tokio::net::TcpStream::connect(addr).await.is_ok() }).await;
+    crate::common::listening(addr).await;
     let mut silent = Vec::new();
     for _ in 0..300 {
         silent.push(tokio::net::TcpStream::connect(addr).await.unwrap());

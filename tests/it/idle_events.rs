@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 
 use crate::common::{
-    command_work, keys, spawn_app, spawn_process, spawn_stepped, until, Backend, TestApp, TestRedis,
+    command_work, keys, spawn_process, spawn_stepped, until, Backend, TestApp, TestRedis,
 };
 
 /// Redis's own CPU time (user + system, seconds) from `INFO cpu`.
@@ -113,7 +113,7 @@ async fn freed_to_active_side_by_side(a: &TestApp, b: &TestApp, event: &str) -> 
     let mut holders = Vec::new();
     for app in [a, b] {
         let holder = app.join_id(event, "holder").await;
-        until(|| async { app.status_of(&holder).await == "ACTIVE" }).await;
+        assert_eq!(app.status_of(&holder).await, "ACTIVE", "at its join");
         holders.push(holder);
     }
     let (mut ta, mut tb) = (Vec::new(), Vec::new());
@@ -173,7 +173,6 @@ async fn twenty_thousand_idle_events_cost_no_redis_time_no_delay_and_no_metrics(
     // Every event's session ends (a second), then is purged (a second later): then the
     // event is idle and leaves the schedule. Waited on as it happens, however long a busy
     // machine takes.
-    until(|| async { scheduled(&redis) == 0 }).await;
     // The pass that ended the last ones has marked every event for its registry entry to
     // go (after a grace of 20 s: twice the request deadline).
     until(|| async {
@@ -181,7 +180,7 @@ async fn twenty_thousand_idle_events_cost_no_redis_time_no_delay_and_no_metrics(
             .arg(vestibule::store::keys::CLOSING)
             .query(&mut redis.conn())
             .unwrap();
-        marked == 20_000
+        scheduled(&redis) == 0 && marked == 20_000
     })
     .await;
 
@@ -325,12 +324,13 @@ async fn made_up_events_with_sessions_cost_no_pass_until_something_is_due() {
 #[tokio::test]
 async fn a_quiet_event_keeps_no_join_past_the_retention() {
     let redis = TestRedis::start();
-    let app = spawn_app(
+    let app = spawn_stepped(
         &redis,
         &["--session-seconds", "1", "--retention-seconds", "1"],
     )
     .await;
     let sid = app.join_id("quiet", "someone").await;
+    assert_eq!(app.status_of(&sid).await, "ACTIVE");
     let k = keys("quiet");
     let xlen = |redis: &TestRedis| -> u64 {
         redis::cmd("XLEN")
@@ -340,17 +340,23 @@ async fn a_quiet_event_keeps_no_join_past_the_retention() {
     };
     assert_eq!(xlen(&redis), 1);
     // Admitted, expired after 1 s, purged 1 s later: then idle, with an empty stream.
-    until(|| async { xlen(&redis) == 0 }).await;
+    app.advance(Duration::from_millis(1_000));
+    app.pass_due().await;
+    assert_eq!(app.status_of(&sid).await, "EXPIRED");
+    assert_eq!(xlen(&redis), 1, "kept for the retention");
+    app.advance(Duration::from_millis(1_000));
+    app.pass_due().await;
+    assert_eq!(xlen(&redis), 0);
     assert_eq!(
         app.status(&sid).await.0,
         StatusCode::NOT_FOUND,
         "the session is purged"
     );
-    until(|| async { scheduled(&redis) == 0 }).await;
+    assert_eq!(scheduled(&redis), 0, "idle: out of the schedule");
     // A new join wakes it again, and is admitted.
     let again = app.join_id("quiet", "someone-else").await;
     assert_eq!(scheduled(&redis), 1);
-    until(|| async { app.status_of(&again).await == "ACTIVE" }).await;
+    assert_eq!(app.status_of(&again).await, "ACTIVE");
 }
 
 /// The scripts of the schedule, as the store runs them.

@@ -1,41 +1,41 @@
 //! Session lifecycle and fairness: expiry, release, abandonment, idempotent join,
 //! position and estimate, admission tokens.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{active_set, keys, spawn_app, spawn_stepped, until, TestApp, TestRedis};
+use crate::common::{active_set, keys, spawn_app, spawn_stepped, TestApp, TestRedis};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const SOON: Duration = Duration::from_secs(5);
 
 #[tokio::test]
-async fn an_expired_slot_admits_the_next_within_a_second_with_nobody_polling() {
+async fn an_expired_slot_admits_the_next_at_its_expiry_with_nobody_polling() {
     let redis = TestRedis::start();
-    // A long tick: only the expiry timer can wake the granter in time.
-    let app = spawn_app(
-        &redis,
-        &[
-            "--capacity",
-            "1",
-            "--session-seconds",
-            "1",
-            "--granter-tick-ms",
-            "60000",
-        ],
-    )
-    .await;
+    // Only the schedule makes the event due: passes over the events due now.
+    let app = spawn_stepped(&redis, &["--capacity", "1", "--session-seconds", "1"]).await;
     let first = app.join_id("exp", "a").await;
     let second = app.join_id("exp", "b").await;
-    until(|| async { active_set(&redis, "exp") == vec![first.clone()] }).await;
-    let started = Instant::now();
-    // Nobody polls: watch Redis directly.
-    crate::common::until(|| async { active_set(&redis, "exp") == vec![second.clone()] }).await;
-    let waited = started.elapsed();
-    println!("the next was admitted {waited:?} after the slot was taken (a 1 s session)");
-    // The tick is a minute: only the expiry's own timer admits within seconds (a loaded
-    // machine makes it slower, not a minute).
-    assert!(waited < Duration::from_secs(20), "took {waited:?}");
+    assert_eq!(active_set(&redis, "exp"), vec![first.clone()]);
+    // Whatever the joins made due now changes nothing: the slot is held.
+    app.pass_due().await;
+    assert_eq!(active_set(&redis, "exp"), vec![first.clone()]);
+    // Then the event is not due: its next time is the expiry, a second on.
+    let early = app.pass_due().await;
+    assert!(early.reports.is_empty(), "{:?}", early.reports);
+    let next = early.next_in.expect("the expiry is in the schedule");
+    assert!(
+        next > Duration::from_millis(900) && next <= Duration::from_secs(1),
+        "{next:?}"
+    );
+    app.advance(Duration::from_millis(999));
+    assert!(app.pass_due().await.reports.is_empty(), "not due before it");
+    // Nobody polls: the expiry's own time in the schedule admits the next.
+    app.advance(Duration::from_millis(1));
+    let due = app.pass_due().await;
+    assert_eq!(due.reports.len(), 1, "{:?}", due.reports);
+    assert_eq!(due.reports[0].granted, 1);
+    assert_eq!(active_set(&redis, "exp"), vec![second.clone()]);
     assert_eq!(app.status_of(&first).await, "EXPIRED");
     assert_eq!(app.status_of(&second).await, "ACTIVE");
 }
@@ -43,15 +43,21 @@ async fn an_expired_slot_admits_the_next_within_a_second_with_nobody_polling() {
 #[tokio::test]
 async fn releasing_an_active_slot_admits_the_next_at_once_and_leave_is_idempotent() {
     let redis = TestRedis::start();
-    let app = spawn_app(&redis, &["--capacity", "1", "--granter-tick-ms", "60000"]).await;
+    let app = spawn_stepped(&redis, &["--capacity", "1"]).await;
     let first = app.join_id("rel", "a").await;
     let second = app.join_id("rel", "b").await;
-    until(|| async { app.status_of(&first).await == "ACTIVE" }).await;
+    assert_eq!(app.status_of(&first).await, "ACTIVE");
+    app.pass_due().await;
+    assert!(app.pass_due().await.reports.is_empty(), "nothing is due");
 
     let (code, body) = app.leave(&first).await;
     assert_eq!(code, StatusCode::OK);
     assert_eq!(body["status"], "LEFT");
-    until(|| async { app.status_of(&second).await == "ACTIVE" }).await;
+    // The leave made the event due now (no time passes): the next pass admits.
+    let due = app.pass_due().await;
+    assert_eq!(due.reports.len(), 1, "{:?}", due.reports);
+    assert_eq!(due.reports[0].granted, 1);
+    assert_eq!(app.status_of(&second).await, "ACTIVE");
     let (code, body) = app.leave(&first).await;
     assert_eq!(
         (code, body["status"].clone()),
@@ -168,7 +174,11 @@ async fn status_carries_estimate_and_poll_hint() {
     for i in 0..30 {
         ids.push(app.join_id("eta", &format!("u{i}")).await);
     }
-    until(|| async { active_set(&redis, "eta").len() == 2 }).await;
+    assert_eq!(
+        active_set(&redis, "eta").len(),
+        2,
+        "the first two at their joins"
+    );
     let (_, near) = app.status(&ids[2]).await;
     let (_, far) = app.status(&ids[29]).await;
     assert_eq!(near["position"], 1);
@@ -397,9 +407,9 @@ async fn a_poll_rewrites_the_heartbeat_only_once_it_is_a_tenth_of_the_abandon_pe
     assert_eq!(seen(), joined, "fresh heartbeats are not rewritten");
     app.advance(Duration::from_millis(1_000));
     assert_eq!(app.status_of(&sid).await, "WAITING");
-    // Written with the next batch of heartbeats (within a quarter of the period).
-    // Written with the next batch of heartbeats (every quarter of a second here).
-    crate::common::until(|| async { seen() >= joined + 1_000 }).await;
+    // Written with the next batch of heartbeats, with the time of the poll.
+    app.flush_heartbeats().await;
+    assert_eq!(seen(), joined + 1_000);
 }
 
 /// The registry's entry for an event, `#number`'s event, and the free numbers.

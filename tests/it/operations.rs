@@ -3,7 +3,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::common::{active_set, admin, spawn_app, spawn_stepped, until, TestRedis, ADMIN_TOKEN};
+use crate::common::{active_set, admin, spawn_app, spawn_stepped, TestRedis, ADMIN_TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -53,23 +53,14 @@ async fn admin_routes_are_off_without_a_token_and_refuse_a_wrong_one() {
 #[tokio::test]
 async fn raising_capacity_admits_the_next_people_at_once() {
     let redis = TestRedis::start();
-    let app = spawn_app(
-        &redis,
-        &[
-            "--admin-token",
-            TOKEN,
-            "--capacity",
-            "1",
-            "--granter-tick-ms",
-            "60000",
-        ],
-    )
-    .await;
+    let app = spawn_stepped(&redis, &["--admin-token", TOKEN, "--capacity", "1"]).await;
     let mut ids = Vec::new();
     for i in 0..4 {
         ids.push(app.join_id("cap", &format!("u{i}")).await);
     }
-    until(|| async { active_set(&redis, "cap").len() == 1 }).await;
+    assert_eq!(active_set(&redis, "cap").len(), 1);
+    app.pass_due().await;
+    assert!(app.pass_due().await.reports.is_empty(), "nothing is due");
 
     let (status, body) = admin(
         &app,
@@ -80,8 +71,10 @@ async fn raising_capacity_admits_the_next_people_at_once() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["capacity"], 3);
-    // The tick is a minute: only the settings change itself can have woken the granter.
-    until(|| async { active_set(&redis, "cap").len() == 3 }).await;
+    // No time passes: only the settings change itself can have made the event due now.
+    let due = app.pass_due().await;
+    assert_eq!(due.reports.len(), 1, "{:?}", due.reports);
+    assert_eq!(active_set(&redis, "cap").len(), 3);
     let (_, listed) = admin(&app, reqwest::Method::GET, "/api/admin/events", None).await;
     let cap = listed["events"]
         .as_array()
