@@ -29,6 +29,7 @@ work=$(mktemp -d)
 redis_port=$(free_port)
 app_port=$(free_port)
 bare_port=$(free_port)
+bare_xadd_port=$(free_port)
 pids=()
 cluster_nodes=""
 cleanup() {
@@ -99,6 +100,23 @@ run_wrk() {
   say "$name: $(cat "$work/$name")"
 }
 field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$work/$1"; }
+# CPU seconds Redis has used (INFO cpu: user + system, its main thread and children).
+redis_cpu() { rcli INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.6f", s }'; }
+# CPU seconds process $1 has used (/proc: user + system).
+proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.6f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# run_cpu NAME PID CONNS SCRIPT URL [ARGS...]: run_wrk, and the CPU per request (µs) of
+# process PID and of Redis over the run, into $work/NAME.cpu ("server=… redis=…").
+run_cpu() {
+  local name=$1 pid=$2 r0 p0
+  shift 2
+  r0=$(redis_cpu); p0=$(proc_cpu "$pid")
+  run_wrk "$name" "$@"
+  python3 -c "
+n = $(field "$name" requests) or 1
+print(f'server={($(proc_cpu "$pid") - $p0) * 1e6 / n:.1f} redis={($(redis_cpu) - $r0) * 1e6 / n:.1f}')" > "$work/$name.cpu"
+  say "$name CPU per request (µs): $(cat "$work/$name.cpu")"
+}
+cpu() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$work/$1.cpu"; }
 rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
 # Redis's own count of commands (INFO commandstats, commands run by scripts included), and
 # of script calls alone.
@@ -122,8 +140,14 @@ RUST_LOG=warn ./target/release/vestibule > "$work/server.log" 2>&1 &
 app_pid=$!
 pids+=("$app_pid")
 ADDR="127.0.0.1:$bare_port" ./target/release/examples/bare_axum > /dev/null 2>&1 &
-pids+=("$!")
-for port in "$app_port" "$bare_port"; do
+bare_pid=$!
+pids+=("$bare_pid")
+# The same baseline with one XADD per join on the same Redis (src/bench/bare_axum.rs).
+REDIS_URL="redis://127.0.0.1:$redis_port" ADDR="127.0.0.1:$bare_xadd_port" \
+  ./target/release/examples/bare_axum > /dev/null 2>&1 &
+bare_xadd_pid=$!
+pids+=("$bare_xadd_pid")
+for port in "$app_port" "$bare_port" "$bare_xadd_port"; do
   for _ in $(seq 1 100); do
     curl -s -o /dev/null "http://127.0.0.1:$port/" && break   # any HTTP answer
     sleep 0.1
@@ -131,14 +155,18 @@ for port in "$app_port" "$bare_port"; do
 done
 app="http://127.0.0.1:$app_port"
 bare="http://127.0.0.1:$bare_port"
+bare_xadd="http://127.0.0.1:$bare_xadd_port"
 
 # --- 1. joins --------------------------------------------------------------------------
 say "joins at 64 connections ($dur each)"
-run_wrk bare_join 64 "$work/join.lua" "$bare" bench
+run_cpu bare_join "$bare_pid" 64 "$work/join.lua" "$bare" bench
+# The ceiling of a join that touches Redis here: the bare handler and one XADD.
+run_cpu bare_xadd_join "$bare_xadd_pid" 64 "$work/join.lua" "$bare_xadd" bench
+rcli EVAL "for _, k in ipairs(redis.call('KEYS', 'bench-xadd:*')) do redis.call('DEL', k) end" 0 > /dev/null
 # The 50 events exist before the measured run (their first joins register them).
 wrk -t2 -c64 -d1s -s "$work/join.lua" "$app" -- bench > /dev/null 2>&1
 join_scripts_before=$(script_calls "$redis_port")
-run_wrk join 64 "$work/join.lua" "$app" bench
+run_cpu join "$app_pid" 64 "$work/join.lua" "$app" bench
 join_calls_per_join=$(python3 -c "print(f'{($(script_calls "$redis_port") - $join_scripts_before) / $(field join requests):.3f}')")
 say "script calls per join: $join_calls_per_join"
 redis-benchmark -h 127.0.0.1 -p "$redis_port" -c 64 -n 200000 --csv \
@@ -454,6 +482,12 @@ spread_ids() {
 say "polls spread over the 50 join events, one Redis"
 spread_ids rcli > "$work/spread_ids"
 run_wrk spread_poll 64 "$work/poll.lua" "$app" "$work/spread_ids"
+# Every join into one hot event (registered by a first second of joins). Last on this
+# server: its ~200,000 sessions would crowd the polled line out of the server's memory of
+# sessions (src/store/polls.rs, SESSIONS) and make the poll rows read Redis.
+say "joins into one hot event at 64 connections"
+wrk -t2 -c64 -d1s -s "$work/join.lua" "$app" -- hot > /dev/null 2>&1
+run_cpu hot_join "$app_pid" 64 "$work/join.lua" "$app" hot
 kill -TERM "$app_pid"; wait "$app_pid" 2>/dev/null || true
 
 say "starting a Redis Cluster (3 primaries, 3 replicas)"
@@ -502,7 +536,12 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo
   echo "| scenario | Vestibule | baseline (same run) | ratio | target |"
   echo "|---|---|---|---|---|"
+  echo "| bare axum + one XADD per join on the same Redis (the ceiling of a join that writes to Redis here), 64 conns | | $(field bare_xadd_join rps) req/s, p99 $(field bare_xadd_join p99_ms) ms; server $(cpu bare_xadd_join server) µs, Redis $(cpu bare_xadd_join redis) µs CPU per join | $(ratio "$(field bare_xadd_join rps)" "$(field bare_join rps)")× bare | |"
   echo "| join throughput, 64 conns | $(field join rps) req/s | bare axum $(field bare_join rps) req/s; redis-benchmark XADD $xadd_rps req/s | ${join_ratio}× bare | ≥ 0.60× |"
+  echo "| ↳ joins over 50 events against the XADD ceiling | $(field join rps) req/s | bare + XADD $(field bare_xadd_join rps) req/s | $(ratio "$(field join rps)" "$(field bare_xadd_join rps)")× ceiling | ≥ 0.80× |"
+  echo "| ↳ joins into one hot event, 64 conns | $(field hot_join rps) req/s, p99 $(field hot_join p99_ms) ms | bare + XADD $(field bare_xadd_join rps) req/s | $(ratio "$(field hot_join rps)" "$(field bare_xadd_join rps)")× ceiling | ≥ 0.80× |"
+  echo "| ↳ Redis CPU per join (INFO cpu over the run, AOF on; the granter's ticks included) | 50 events $(cpu join redis) µs, one event $(cpu hot_join redis) µs | bare + XADD $(cpu bare_xadd_join redis) µs | | ≤ 10 µs |"
+  echo "| ↳ server CPU per join (/proc over the run) | $(cpu join server) µs | bare axum $(cpu bare_join server) µs | $(ratio "$(cpu join server)" "$(cpu bare_join server)")× bare | ≤ 1.6× |"
   echo "| ↳ Redis side of a join alone (the join script, one join per call, via redis-benchmark, 64 conns) | | $join_script_rps req/s, p99 $join_script_p99 ms | $(ratio "$(field join rps)" "$join_script_rps")× script | |"
   echo "| ↳ script calls per join under that load (INFO commandstats, EVALSHA) | $join_calls_per_join | | | ≤ 0.25 |"
   echo "| join latency p50 / p99 | $(field join p50_ms) / $(field join p99_ms) ms | bare $(field bare_join p50_ms) / $(field bare_join p99_ms) ms; XADD p99 $xadd_p99 ms | | p99 ≤ 10 ms |"
@@ -530,5 +569,5 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| Redis Cluster: status polls over the 50 events, 64 conns | $(field cluster_poll rps) req/s, p99 $(field cluster_poll p99_ms) ms | one Redis, same kind of ids $(field spread_poll rps) req/s | $(ratio "$(field cluster_poll rps)" "$(field spread_poll rps)")× one Redis | |"
   echo "| ↳ script calls on each primary during those two loads (INFO commandstats) | $cluster_spread | | | spread over the three |"
   echo
-  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx), gate $(field gate errors)/$(field gate non2xx), opening polls $(field opening_poll errors)/$(field opening_poll non2xx), cluster join $(field cluster_join errors)/$(field cluster_join non2xx), cluster poll $(field cluster_poll errors)/$(field cluster_poll non2xx), standby flows $(field standby_flow errors), standby direct $(field standby_direct errors)."
+  echo "Errors: join $(field join errors)/$(field join non2xx) (socket/non-2xx), hot join $(field hot_join errors)/$(field hot_join non2xx), bare + XADD $(field bare_xadd_join errors)/$(field bare_xadd_join non2xx), poll $(field poll errors)/$(field poll non2xx), pollers $(field pollers errors)/$(field pollers non2xx), gate $(field gate errors)/$(field gate non2xx), opening polls $(field opening_poll errors)/$(field opening_poll non2xx), cluster join $(field cluster_join errors)/$(field cluster_join non2xx), cluster poll $(field cluster_poll errors)/$(field cluster_poll non2xx), standby flows $(field standby_flow errors), standby direct $(field standby_direct errors)."
 } | tee "$out/results.md"
