@@ -100,7 +100,8 @@ run_wrk() {
   say "$name: $(cat "$work/$name")"
 }
 field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$work/$1"; }
-# CPU seconds Redis has used (INFO cpu: user + system, its main thread and children).
+# CPU seconds the redis-server process has used (INFO cpu: used_cpu_user + used_cpu_sys;
+# not its forked children, which only rewrite the AOF).
 redis_cpu() { rcli INFO cpu | tr -d '\r' | awk -F: '/^used_cpu_(user|sys):/ { s += $2 } END { printf "%.6f", s }'; }
 # CPU seconds process $1 has used (/proc: user + system).
 proc_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.6f", ($14 + $15) / hz }' "/proc/$1/stat"; }
@@ -116,7 +117,7 @@ n = $(field "$name" requests) or 1
 print(f'server={($(proc_cpu "$pid") - $p0) * 1e6 / n:.1f} redis={($(redis_cpu) - $r0) * 1e6 / n:.1f}')" > "$work/$name.cpu"
   say "$name CPU per request (µs): $(cat "$work/$name.cpu")"
 }
-cpu() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$work/$1.cpu"; }
+cpu() { field "$1.cpu" "$2"; }
 rcli() { redis-cli -h 127.0.0.1 -p "$redis_port" "$@"; }
 # Redis's own count of commands (INFO commandstats, commands run by scripts included), and
 # of script calls alone.

@@ -171,10 +171,9 @@ async fn twenty_thousand_idle_events_cost_no_redis_time_no_delay_and_no_metrics(
     };
     let busy_scrape = scrape().await.len();
     // Every event's session ends (a second), then is purged (a second later): then the
-    // event is idle and leaves the schedule. Waited on as it happens, however long a busy
-    // machine takes.
-    // The pass that ended the last ones has marked every event for its registry entry to
-    // go (after a grace of 20 s: twice the request deadline).
+    // event is idle and leaves the schedule, and the pass that ended the last ones has
+    // marked every event for its registry entry to go (after a grace of 20 s: twice the
+    // request deadline). Waited on as it happens, however long a busy machine takes.
     until(|| async {
         let marked: u64 = redis::cmd("ZCARD")
             .arg(vestibule::store::keys::CLOSING)
