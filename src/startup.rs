@@ -17,6 +17,7 @@ use crate::client::{ClientLimiter, FailureBudget};
 use crate::config::{Config, GranterMode};
 use crate::console_session::Console;
 use crate::granter::{self, Granter, Health};
+use crate::http::api::JoinLane;
 use crate::http::{fast, router, serve, Limits};
 use crate::passes::{self, Keyring};
 use crate::service::{Service, ServiceSettings};
@@ -109,7 +110,6 @@ impl Application {
             shutdown.clone(),
         ));
         let listener = TcpListener::bind(options.site_addr).await?;
-        let fast_lane = fast::lane(service.clone());
         let admin_token = config.admin_token()?;
         let state = AppState(Arc::new(Shared {
             leptos_options: options,
@@ -129,6 +129,11 @@ impl Application {
             request_timeout: std::time::Duration::from_millis(config.request_timeout_ms),
             admin_token,
         };
+        let fast_lane = fast::lane(JoinLane {
+            service: state.service.clone(),
+            limiter: limits.joins.clone(),
+            deadline: limits.request_timeout,
+        });
         Ok(Self {
             listener,
             router: router(state, limits),

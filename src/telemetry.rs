@@ -88,9 +88,14 @@ pub async fn track_http(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(request).await;
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    http_histogram(route, method, response.status().as_u16())
-        .record(started.elapsed().as_secs_f64());
+    record_http(route, method, response.status().as_u16(), started);
     response
+}
+
+/// Records one request's latency, as [`track_http`] does (for a request answered without
+/// the router: the server's join lane).
+pub fn record_http(route: &str, method: &'static str, status: u16, started: Instant) {
+    http_histogram(route, method, status).record(started.elapsed().as_secs_f64());
 }
 
 /// The method as a label: the standard ones, else "other" (a client must not be able to

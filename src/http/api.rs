@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
+use hyper::body::Incoming;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -52,7 +53,9 @@ fn others() -> OpenApiRouter<AppState> {
 }
 
 /// The routes as served: with the catch-all 404 for unknown API paths and the limits (the
-/// join limit a layer of the join route alone).
+/// join limit a layer of the join route alone). A server answers JSON joins in its join
+/// lane ([`join_lane`], the same checks and answers) before the router sees them; the
+/// route answers a router used without that lane.
 pub fn router(joins: ClientLimiter) -> Router<AppState> {
     let (join, _) = OpenApiRouter::new().routes(routes!(join)).split_for_parts();
     let (router, _) = others().split_for_parts();
@@ -71,15 +74,13 @@ pub fn router(joins: ClientLimiter) -> Router<AppState> {
 /// loaded yet, an event never guarded here, a malformed id) goes to the `gate` route. Its
 /// answers skip the router's layers, so they get the default headers here, as routed ones
 /// do ([`super::browser::with_default_headers`]).
-pub fn gate_fast_lane(service: Service) -> super::serve::FastLane {
-    std::sync::Arc::new(move |request| {
-        let id = request.uri().path().strip_prefix(GATE_PREFIX)?;
-        if !(request.method() == axum::http::Method::GET && crate::domain::is_valid_name(id)) {
-            return None;
-        }
-        let checked = service.check_pass_from_memory(id, presented_pass(request.headers()))?;
-        Some(super::browser::with_default_headers(gate_answer(checked)))
-    })
+pub fn gate_fast_lane(service: &Service, request: &hyper::Request<Incoming>) -> Option<Response> {
+    let id = request.uri().path().strip_prefix(GATE_PREFIX)?;
+    if !(request.method() == axum::http::Method::GET && crate::domain::is_valid_name(id)) {
+        return None;
+    }
+    let checked = service.check_pass_from_memory(id, presented_pass(request.headers()))?;
+    Some(super::browser::with_default_headers(gate_answer(checked)))
 }
 
 /// Where the gate is asked.
@@ -180,6 +181,10 @@ async fn join(
     State(service): State<Service>,
     JsonBody(body): JsonBody<JoinRequest>,
 ) -> Result<Response, AppError> {
+    answer_join(&service, body).await
+}
+
+async fn answer_join(service: &Service, body: JoinRequest) -> Result<Response, AppError> {
     let (event, user, proof) = body.parse()?;
     Ok(
         match service.join(&event, &user, Proof::Session(proof)).await? {
@@ -187,6 +192,46 @@ async fn join(
             JoinOutcome::Existing(view) => (StatusCode::OK, Json(view)).into_response(),
         },
     )
+}
+
+/// What the join lane needs: the service and the join's limits.
+pub struct JoinLane {
+    pub service: Service,
+    pub limiter: ClientLimiter,
+    pub deadline: std::time::Duration,
+}
+
+/// Whether the server's join lane takes the request: `POST` [`JOIN_PATH`].
+pub fn is_json_join(request: &hyper::Request<Incoming>) -> bool {
+    request.method() == axum::http::Method::POST && request.uri().path() == JOIN_PATH
+}
+
+/// The JSON join without the router (see [`super::fast`]): what the `join` route and its
+/// layers do, in one task: the join limit (429), the request deadline (503), the body's
+/// checks (400/413/415), the join, the default headers and the latency histogram. The
+/// route stays for the OpenAPI document, and answers the same.
+pub async fn join_lane(
+    lane: std::sync::Arc<JoinLane>,
+    request: hyper::Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> Response {
+    let started = std::time::Instant::now();
+    let response = match super::limits::refuse_json_join(&lane.limiter, peer, request.headers()) {
+        Some(refused) => refused,
+        None => {
+            super::limits::within(lane.deadline, async {
+                match body::read_json::<JoinRequest>(request).await {
+                    Ok(body) => answer_join(&lane.service, body)
+                        .await
+                        .unwrap_or_else(IntoResponse::into_response),
+                    Err(refused) => refused.into_response(),
+                }
+            })
+            .await
+        }
+    };
+    crate::telemetry::record_http(JOIN_PATH, "POST", response.status().as_u16(), started);
+    super::browser::with_default_headers(response)
 }
 
 /// `?round=N` of the draw route.

@@ -57,13 +57,26 @@ pub async fn limit_joins(
         .map(|c| c.0.ip());
     if let Some(Err(wait)) = client.map(|peer| limiter.check_client(peer, request.headers())) {
         metrics::counter!(names::RATE_LIMITED).increment(1);
-        let message = "too many joins from this address; slow down";
-        if let Some(back) = form_post_back(&request, message) {
+        if let Some(back) = form_post_back(&request, TOO_MANY_JOINS) {
             return back;
         }
-        return rate_limited(message, wait);
+        return rate_limited(TOO_MANY_JOINS, wait);
     }
     next.run(request).await
+}
+
+const TOO_MANY_JOINS: &str = "too many joins from this address; slow down";
+
+/// The join limit for a JSON join the router does not see (the server's join lane): the
+/// same 429 as [`limit_joins`], counted the same, or `None` to go on.
+pub fn refuse_json_join(
+    limiter: &ClientLimiter,
+    peer: SocketAddr,
+    headers: &axum::http::HeaderMap,
+) -> Option<Response> {
+    let wait = limiter.check_client(peer.ip(), headers).err()?;
+    metrics::counter!(names::RATE_LIMITED).increment(1);
+    Some(rate_limited(TOO_MANY_JOINS, wait))
 }
 
 /// 429 `rate_limited` with `Retry-After`: `wait` in whole seconds, rounded up, at least 1.
@@ -98,13 +111,30 @@ pub fn too_many_failures(wait: Duration) -> Response {
 /// Middleware: a request that takes longer than the deadline is answered 503 (JSON), or
 /// for a browser's form post, back on its page with the reason.
 pub async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    let message = "the request took too long; please retry";
-    let back = form_post_back(&request, message);
+    let back = form_post_back(&request, TOO_LONG);
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => back.unwrap_or_else(|| {
-            AppError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Timeout, message)
-                .into_response()
-        }),
+        Err(_) => back.unwrap_or_else(timed_out),
     }
+}
+
+/// The same deadline for a request the router does not see (the server's join lane).
+pub async fn within(
+    limit: Duration,
+    work: impl std::future::Future<Output = Response>,
+) -> Response {
+    tokio::time::timeout(limit, work)
+        .await
+        .unwrap_or_else(|_| timed_out())
+}
+
+const TOO_LONG: &str = "the request took too long; please retry";
+
+fn timed_out() -> Response {
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Timeout,
+        TOO_LONG,
+    )
+    .into_response()
 }

@@ -11,8 +11,9 @@
 //!   the kernel's backlog without taking a file descriptor, so silent sockets cannot use
 //!   up the process's descriptors and starve everyone else;
 //! - the peer address for [`axum::extract::ConnectInfo`], and a fast lane: a function
-//!   that may answer a request from memory before the router sees it (the gate, which a
-//!   proxy asks before every request to the shop).
+//!   that may answer a request before the router sees it, from memory (the gate, which a
+//!   proxy asks before every request to the shop) or with a handler of its own (the JSON
+//!   join, the request of an opening).
 //!
 //! Stops accepting on `stop`, then lets in-flight requests finish (at most
 //! [`DRAIN`]).
@@ -37,8 +38,25 @@ use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-/// Answers a request from memory when it can; `None` leaves it to the router.
-pub type FastLane = Arc<dyn Fn(&hyper::Request<Incoming>) -> Option<Response> + Send + Sync>;
+/// What the fast lane makes of a request.
+pub enum Lane {
+    /// Answered from memory.
+    Answered(Response),
+    /// Answered by the lane's own handler, without the router (the JSON join).
+    Handled(Pin<Box<dyn Future<Output = Response> + Send>>),
+    /// Left to the router.
+    Routed(hyper::Request<Incoming>),
+}
+
+/// A request's work, once the lane has seen it.
+enum Work {
+    Answered(Response),
+    Handled(Pin<Box<dyn Future<Output = Response> + Send>>),
+    Routed(Router, hyper::Request<Incoming>),
+}
+
+/// Answers a request (sent by `peer`) before the router when it can.
+pub type FastLane = Arc<dyn Fn(hyper::Request<Incoming>, SocketAddr) -> Lane + Send + Sync>;
 
 /// How long a stopping server waits for its connections' requests to finish.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -116,23 +134,25 @@ pub async fn serve(
         };
         let activity = Arc::new(Activity::new());
         let (router, fast_lane, seen) = (router.clone(), fast_lane.clone(), activity.clone());
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let in_flight = InFlight::new(&seen);
-            // Answered from memory, or routed: the router (one shared count) is taken only
+            // Answered by the lane, or routed: the router (one shared count) is taken only
             // by the requests it answers.
-            let work = match fast_lane(&request) {
-                Some(response) => Err(response),
-                None => {
+            let work = match fast_lane(request, peer) {
+                Lane::Answered(response) => Work::Answered(response),
+                Lane::Handled(handler) => Work::Handled(handler),
+                Lane::Routed(mut request) => {
                     request
                         .extensions_mut()
                         .insert(ConnectInfo::<SocketAddr>(peer));
-                    Ok((router.clone(), request))
+                    Work::Routed(router.clone(), request)
                 }
             };
             async move {
                 let response = match work {
-                    Err(answered) => answered,
-                    Ok((router, request)) => {
+                    Work::Answered(answered) => answered,
+                    Work::Handled(handler) => handler.await,
+                    Work::Routed(router, request) => {
                         let Ok(response) = router.oneshot(request.map(Body::new)).await;
                         response
                     }

@@ -64,6 +64,10 @@ impl Service {
         };
         let outcome = if created { "created" } else { "existing" };
         metrics::counter!(names::JOINS, "outcome" => outcome).increment(1);
+        if created && record.status == Status::Active {
+            // Admitted at once (standby): a grant, as the granter's are.
+            metrics::counter!(names::GRANTS).increment(1);
+        }
         if created {
             return Ok(JoinOutcome::Created(self.view(record, now).await?));
         }
@@ -115,6 +119,7 @@ impl Service {
         {
             JoinReply::Created(record) => {
                 metrics::counter!(names::JOINS, "outcome" => "admitted at once").increment(1);
+                metrics::counter!(names::GRANTS).increment(1);
                 Ok(Some(self.view(record, now).await?))
             }
             // A place this browser already has is shown by its page (it may have come

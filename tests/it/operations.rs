@@ -217,19 +217,33 @@ async fn revoking_a_session_frees_its_slot_and_bad_settings_are_refused() {
 async fn metrics_are_exposed_in_prometheus_format() {
     let redis = TestRedis::start();
     let app = spawn_stepped(&redis, &[]).await;
+    let metrics = || async {
+        app.http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // A counter's value (absent: 0). Tests share the process's metrics: only ever more.
+    let counter = |text: &str, name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or(0.0)
+    };
+    let grants_before = counter(&metrics().await, "vestibule_grants_total");
+    // Standby: admitted at the join itself, a grant all the same.
     let sid = app.join_id("metrics-ev", "u").await;
-    app.pass().await;
     assert_eq!(app.status_of(&sid).await, "ACTIVE");
     app.leave(&sid).await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    app.pass().await;
+    let text = metrics().await;
+    assert!(
+        counter(&text, "vestibule_grants_total") >= grants_before + 1.0,
+        "an admission at the join is counted as a grant:\n{text}"
+    );
     for needle in [
         "vestibule_joins_total",
         "vestibule_grants_total",
@@ -263,6 +277,8 @@ async fn joins_from_one_client_are_rate_limited() {
             .await
             .unwrap();
         codes.push(res.status().as_u16());
+        // Answered by the server's join lane, with the headers of every JSON answer.
+        crate::common::assert_api_headers(&res);
         if res.status() == StatusCode::TOO_MANY_REQUESTS {
             assert!(res.headers().contains_key("retry-after"));
             assert_eq!(
