@@ -20,7 +20,8 @@ use redis::Value;
 use tokio::sync::oneshot;
 
 use super::registry::Registered;
-use super::scripts::{self, JOIN_ARGS, JOIN_EVENT_ARGS, JOIN_EVENT_KEYS};
+use super::scripts::{self, Reply, JOIN_ARGS, JOIN_EVENT_ARGS, JOIN_EVENT_KEYS};
+use super::view::EventState;
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
 
@@ -29,10 +30,21 @@ const WRITERS: usize = 4;
 /// Most joins per call.
 const BATCH: usize = 64;
 
+/// A join the script answered with a place: its row, and its event's state as the call
+/// left it (decoded once per event and call, shared by the call's joins of that event).
+pub(super) struct Joined {
+    /// The session's part of its place, `created`, `sid`, `wake`, `due` (see join.lua),
+    /// as the script wrote it (read by the caller).
+    pub(super) row: Value,
+    pub(super) state: Arc<EventState>,
+    /// The script's time.
+    pub(super) now: u64,
+}
+
 /// What became of one join of a batch.
 pub(super) enum Written {
-    /// `{created, sessionId, view, wake}`, as the script wrote it (read by the caller).
-    Row(Value),
+    /// A place, made or found.
+    Row(Joined),
     /// Only looking up, and the user has no live place.
     NoPlace,
     /// The event's meta does not carry the number used: nothing written.
@@ -229,7 +241,7 @@ impl Store {
             Writes::Incidental
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let reply: Result<(i64, Vec<Value>), StoreError> =
+        let reply: Result<(i64, Vec<Value>, Vec<Value>), StoreError> =
             self.script(&self.scripts.join, &keys, &args, writes).await;
         debug_assert_eq!(keys.len(), events.len() * JOIN_EVENT_KEYS.len());
         debug_assert_eq!(
@@ -239,14 +251,19 @@ impl Store {
                 + batch.len() * JOIN_ARGS.len()
         );
         let replies = match reply {
-            Ok((redis_now, replies)) if replies.len() == batch.len() => {
+            Ok((redis_now, states, replies)) if replies.len() == batch.len() => {
                 self.saw_redis_clock(redis_now);
+                let now = u64::try_from(redis_now).unwrap_or_default();
+                let states: Vec<Result<Arc<EventState>, StoreError>> = states
+                    .into_iter()
+                    .map(|state| Ok(Arc::new(EventState::decode(&Reply::decode(state)?)?)))
+                    .collect();
                 replies
                     .into_iter()
-                    .map(written)
+                    .map(|row| written(row, &states, now))
                     .collect::<Vec<Result<Written, StoreError>>>()
             }
-            Ok((_, replies)) => {
+            Ok((_, _, replies)) => {
                 let e = StoreError::Unexpected(format!(
                     "{} replies to {} joins",
                     replies.len(),
@@ -264,7 +281,7 @@ impl Store {
             let woke = replies
                 .iter()
                 .zip(&index)
-                .any(|(r, j)| *j == i && matches!(r, Ok(Written::Row(row)) if wakes(row)));
+                .any(|(r, j)| *j == i && matches!(r, Ok(Written::Row(j)) if wakes(&j.row)));
             if woke {
                 if let Err(e) = self.wake(&known.event).await {
                     tracing::warn!(event = %known.event, error = %e, "a join's wake was not written");
@@ -276,7 +293,7 @@ impl Store {
                 .zip(&index)
                 .filter(|(_, j)| **j == i)
                 .filter_map(|(r, _)| match r {
-                    Ok(Written::Row(row)) => admitted_until(row),
+                    Ok(Written::Row(joined)) => admitted_until(&joined.row),
                     _ => None,
                 })
                 .min();
@@ -311,7 +328,12 @@ impl Store {
     }
 }
 
-fn written(v: Value) -> Result<Written, StoreError> {
+/// A join's reply: a place (with its event's state, from `states`) or why there is none.
+fn written(
+    v: Value,
+    states: &[Result<Arc<EventState>, StoreError>],
+    now: u64,
+) -> Result<Written, StoreError> {
     let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
     match v {
         Value::Nil => Ok(Written::NoPlace),
@@ -324,28 +346,39 @@ fn written(v: Value) -> Result<Written, StoreError> {
             Ok(Written::Closed(text(&s[b"CLOSED:".len()..])))
         }
         Value::BulkString(s) => Err(StoreError::Unexpected(text(&s))),
-        Value::Array(items) => Ok(Written::Row(Value::Array(items))),
+        Value::Array(items) => {
+            let row = Value::Array(items);
+            let e = int_field(&row, b"ev")
+                .and_then(|e| usize::try_from(e).ok()?.checked_sub(1))
+                .ok_or_else(|| StoreError::Unexpected("a join's row without `ev`".into()))?;
+            let state = match states.get(e) {
+                Some(Ok(state)) => state.clone(),
+                Some(Err(e)) => return Err(e.clone()),
+                None => return Err(StoreError::Unexpected(format!("no state {e} for a join"))),
+            };
+            Ok(Written::Row(Joined { row, state, now }))
+        }
         other => Err(StoreError::Unexpected(format!("a join answered {other:?}"))),
     }
 }
 
-/// The end of the slot of a join admitted at once (`due`: see join.lua).
-fn admitted_until(row: &Value) -> Option<u64> {
+/// The integer field `name` of a row of name/value pairs.
+fn int_field(row: &Value, name: &[u8]) -> Option<i64> {
     let Value::Array(items) = row else {
         return None;
     };
     items.chunks(2).find_map(|pair| match pair {
-        [Value::BulkString(name), Value::Int(at)] if name == b"due" => u64::try_from(*at).ok(),
+        [Value::BulkString(n), Value::Int(v)] if n == name => Some(*v),
         _ => None,
     })
 }
 
+/// The end of the slot of a join admitted at once (`due`: see join.lua).
+fn admitted_until(row: &Value) -> Option<u64> {
+    int_field(row, b"due").and_then(|at| u64::try_from(at).ok())
+}
+
 /// The join may be admitted at once (`wake`: see join.lua).
 fn wakes(row: &Value) -> bool {
-    let Value::Array(items) = row else {
-        return false;
-    };
-    items
-        .chunks(2)
-        .any(|pair| matches!(pair, [Value::BulkString(name), Value::Int(1)] if name == b"wake"))
+    int_field(row, b"wake") == Some(1)
 }

@@ -138,18 +138,30 @@ fn record(
     reply: &Reply,
 ) -> Result<(SessionRecord, String), StoreError> {
     let state = EventState::decode(reply)?;
+    record_in(session_id, event_id, reply, &state, reply.get("now")?)
+}
+
+/// The same, from a session's own part of a reply (`put_session` in common.lua) and its
+/// event's state read apart (a batch of joins sends it once per event).
+fn record_in(
+    session_id: SessionId,
+    event_id: EventId,
+    reply: &Reply,
+    state: &EventState,
+    now: u64,
+) -> Result<(SessionRecord, String), StoreError> {
     let (q, until): (u64, u64) = (reply.get("q")?, reply.get("until")?);
     let ahead = Ahead {
         gone: reply.opt("gone")?.unwrap_or(0),
         rank: reply.opt("rank")?,
     };
     let letter: String = reply.get("st")?;
-    let place = view::place(&letter, q, until, &state, ahead, reply.get("now")?)?;
+    let place = view::place(&letter, q, until, state, ahead, now)?;
     let user: String = reply.get("user")?;
     let user = UserId::parse(&user).map_err(|e| StoreError::Unexpected(e.message))?;
     let since: u64 = reply.opt("seen")?.unwrap_or(0);
-    let record = SessionRecord::new(session_id, event_id, user, place, (until, since), &state);
-    Ok((record, state.epoch))
+    let record = SessionRecord::new(session_id, event_id, user, place, (until, since), state);
+    Ok((record, state.epoch.clone()))
 }
 
 impl Store {
@@ -211,11 +223,11 @@ impl Store {
             }
         };
         // The batch's writer put the event in the schedule, if the join may be admitted.
-        let reply = Reply::decode(row)?;
+        let reply = Reply::decode(row.row)?;
         let created: i64 = reply.get("created")?;
         let id: String = reply.get("sid")?;
         let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
-        let (record, epoch) = record(session_id, event.clone(), &reply)?;
+        let (record, epoch) = record_in(session_id, event.clone(), &reply, &row.state, row.now)?;
         // The script has just written a waiting session's heartbeat.
         let beat_due = self.clock.now_ms() + self.heartbeat_ms;
         self.polls.saw(&record, known, &epoch, beat_due);

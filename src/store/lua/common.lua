@@ -195,16 +195,16 @@ local function put_state(reply, m)
   end
 end
 
--- A session's answer, as name/value pairs: the script's time, its record (status letter,
--- join number, end of its slot, user), the event's state, and what only Redis can tell
--- of its place: those ahead of it who left (`gone`), or its rank in a draw (`rank`,
--- when the draw's order is written). `m` (STATE_FIELDS) and `gone` are read here unless
--- given: a batch of joins reads them once per event.
-local function place(meta, left, ranks, s, now, m, gone)
-  m = m or redis.call('HMGET', meta, unpack(STATE_FIELDS))
-  local reply = { 'now', now, 'st', s.st, 'q', s.q, 'until', s.until_ms, 'user', s.user,
-    'seen', s.seen }
-  put_state(reply, m)
+-- A session's own part of its answer, appended to `reply` as name/value pairs: its record
+-- (status letter, join number, end of its slot, user, last heartbeat) and what only Redis
+-- can tell of its place: those ahead of it who left (`gone`), or its rank in a draw
+-- (`rank`, when the draw's order is written). `m` is the event's state (STATE_FIELDS);
+-- `gone` is read here unless given (a batch of joins reads it once per event).
+local function put_session(reply, left, ranks, s, m, gone)
+  local n = #reply
+  reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4] = 'st', s.st, 'q', s.q
+  reply[n + 5], reply[n + 6], reply[n + 7], reply[n + 8] = 'until', s.until_ms, 'user', s.user
+  reply[n + 9], reply[n + 10] = 'seen', s.seen
   if s.st == 'W' then
     local round = tonumber(m[7]) or 0
     local lo, n = tonumber(m[9]) or 0, tonumber(m[10]) or 0
@@ -217,5 +217,14 @@ local function place(meta, left, ranks, s, now, m, gone)
       put(reply, 'gone', gone or redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q))
     end
   end
+end
+
+-- A session's whole answer, as name/value pairs: the script's time, the event's state
+-- (read here unless given as `m`) and the session's own part (put_session).
+local function place(meta, left, ranks, s, now, m)
+  m = m or redis.call('HMGET', meta, unpack(STATE_FIELDS))
+  local reply = { 'now', now }
+  put_state(reply, m)
+  put_session(reply, left, ranks, s, m)
   return reply
 end

@@ -6,9 +6,11 @@
 -- (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, create ('1': join; '0': only look up the user's
 -- live session; 's': join only if admitted at once), deadline (unix ms on the script's clock; 0: none). `default_capacity` and
 -- `session_ms` are the room's defaults, for events without their own.
--- Returns {now, replies}: per join in order, the place (see `place` in common.lua) with
--- `created` (1|0), `sid`, `wake` (1|0) and, for one admitted at once, `due` (the end of its
--- slot); false when only looking up and there is no live session; 'STALE' when the
+-- Returns {now, states, replies}: `states`, per distinct event of the call, its state
+-- (STATE_FIELDS as name/value pairs, as the call left them); `replies`, per join in order,
+-- the session's part of its place (see `put_session` in common.lua) with `ev` (its event's
+-- index in `states`), `created` (1|0), `sid`, `wake` (1|0) and, for one admitted at once,
+-- `due` (the end of its slot); false when only looking up and there is no live session; 'STALE' when the
 -- event's meta does not carry the number given (see stale_number in common.lua: nothing
 -- was written for it); 'LATE' when Redis runs it after its deadline (the caller has
 -- answered "failed", or is about to: nothing was written, so a retry makes the place
@@ -40,7 +42,7 @@ local now = now_ms()
 local m = tonumber(A.events)
 -- One entry per (meta, number), however often the batch names it: one count of `seq`, or
 -- two joins would get one number. (Two numbers for one meta: at most one is not stale.)
-local events, entries = {}, {}
+local events, entries, distinct = {}, {}, {}
 for e = 1, m do
   local keys, args = item(KEYS, 0, EVENT_KEYS, e), item(ARGV, A_FIXED, EVENT_ARGS, e)
   local meta, hex = keys.meta, args.number
@@ -48,6 +50,9 @@ for e = 1, m do
   if not ev then
     ev = keys
     ev.hex, ev.id = hex, args.id
+    -- Its index among the call's distinct events: its state is the reply's `states[e]`.
+    distinct[#distinct + 1] = ev
+    ev.e = #distinct
     local f = redis.call('HMGET', meta, unpack(JOIN_FIELDS))
     local x = {}
     for i, field in ipairs(EXTRA_FIELDS) do
@@ -144,7 +149,8 @@ local function join(ev, tag, user, create_place, deadline)
         s.seen = now
         save(ev.sessions, s)
       end
-      local reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields)
+      local reply = { 'ev', ev.e }
+      put_session(reply, ev.left, ev.ranks, s, ev.fields)
       put(reply, 'created', 0)
       put(reply, 'sid', session_id(ev.hex, s.q, s.tag))
       return reply
@@ -193,11 +199,13 @@ local function join(ev, tag, user, create_place, deadline)
     redis.call('ZADD', ev.active, until_ms, sid)
     -- Later joins of this call count their places from here (`head` in the view).
     ev.head, ev.fields[1], ev.gone = q, tostring(q), nil
-    reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields)
+    reply = { 'ev', ev.e }
+    put_session(reply, ev.left, ev.ranks, s, ev.fields)
     put(reply, 'wake', 0)
     put(reply, 'due', until_ms)
   else
-    reply = place(ev.meta, ev.left, ev.ranks, s, now, ev.fields, gone(ev))
+    reply = { 'ev', ev.e }
+    put_session(reply, ev.left, ev.ranks, s, ev.fields, gone(ev))
     put(reply, 'wake', wake(ev))
   end
   put(reply, 'created', 1)
@@ -229,4 +237,14 @@ for _, ev in pairs(entries) do
     end
   end
 end
-return { now, replies }
+-- Each distinct event's state once (as the call left it: what every reply of it shares),
+-- instead of once per join.
+local states = {}
+for e, ev in ipairs(distinct) do
+  local state = {}
+  if not ev.stale then
+    put_state(state, ev.fields)
+  end
+  states[e] = state
+end
+return { now, states, replies }
