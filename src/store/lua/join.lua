@@ -141,7 +141,17 @@ local function join(ev, tag, user, create_place, deadline)
     return 'LATE'
   end
   local ub = user_bucket(ev.users, user)
-  local existing = tonumber(redis.call('HGET', ub, user))
+  -- A join that makes a place unless the user has one (create '1', the sale open, a number
+  -- left) claims the user's entry for its number in the same step as the look-up: one
+  -- HSETNX for the common case, a user's first join. Nothing below returns before that
+  -- place is made. Otherwise, and when the user has an entry, it is read.
+  local claimed, existing = false, nil
+  if create_place == '1' and not ev.closed and not ev.suspended and ev.seq + 1 < 2 ^ 36 then
+    claimed = redis.call('HSETNX', ub, user, ev.seq + 1) == 1
+  end
+  if not claimed then
+    existing = tonumber(redis.call('HGET', ub, user))
+  end
   if existing then
     local s = load(ev.sessions, existing)
     if s and (s.st == 'W' or (s.st == 'A' and s.until_ms > now)) then
@@ -182,7 +192,9 @@ local function join(ev, tag, user, create_place, deadline)
     s.st, s.until_ms = 'A', until_ms
   end
   create(ev.sessions, s)
-  redis.call('HSET', ub, user, q)
+  if not claimed then
+    redis.call('HSET', ub, user, q)
+  end
   local sid = session_id(ev.hex, q, tag)
   -- The group reads from the very first entry; creating it with the stream means no join
   -- can ever be added before the group exists.
