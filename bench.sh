@@ -195,6 +195,17 @@ row=$(rb_script 100000 "$(sha join)" 7 \
   'wr:{rb}:active' '' 1 0 600000 000001 rb 1 8000-000000000001 u__rand_int__ 1 0)
 IFS=, read -r join_script_rps join_script_p99 <<< "$row"
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
+# The same at batch 64: one call carries 64 joins of one event (as the store's writer
+# batches them under load), each with its own random user.
+batch_args=()
+for _ in $(seq 64); do batch_args+=(1 8000-000000000001 u__rand_int__ 1 0); done
+rcli HSET 'wr:{rb64}:meta' number 000002 > /dev/null
+row=$(rb_script $((quick ? 300 : 3000)) "$(sha join)" 7 \
+  'waiting-room-joins:{rb64}' 'wr:{rb64}:meta' 'wr:{rb64}:s:' 'wr:{rb64}:u:' 'wr:{rb64}:left' \
+  'wr:{rb64}:rank:' 'wr:{rb64}:active' '' 1 0 600000 000002 rb64 "${batch_args[@]}")
+IFS=, read -r join_batch_calls join_batch_p99 <<< "$row"
+join_batch_rps=$(python3 -c "print(f'{$join_batch_calls * 64:.0f}')")
+say "join script alone at batch 64: $join_batch_calls calls/s = $join_batch_rps joins/s, p99_ms=$join_batch_p99"
 xadd_rps=$(tail -n 1 "$work/xadd.csv" | cut -d, -f2 | tr -d '"')
 xadd_p99=$(tail -n 1 "$work/xadd.csv" | cut -d, -f7 | tr -d '"')
 say "redis-benchmark XADD: rps=$xadd_rps p99_ms=$xadd_p99"
@@ -544,6 +555,7 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| ↳ Redis CPU per join (INFO cpu over the run, AOF on; the granter's ticks included) | 50 events $(cpu join redis) µs, one event $(cpu hot_join redis) µs | bare + XADD $(cpu bare_xadd_join redis) µs | | ≤ 10 µs |"
   echo "| ↳ server CPU per join (/proc over the run) | $(cpu join server) µs | bare axum $(cpu bare_join server) µs | $(ratio "$(cpu join server)" "$(cpu bare_join server)")× bare | ≤ 1.6× |"
   echo "| ↳ Redis side of a join alone (the join script, one join per call, via redis-benchmark, 64 conns) | | $join_script_rps req/s, p99 $join_script_p99 ms | $(ratio "$(field join rps)" "$join_script_rps")× script | |"
+  echo "| ↳ the join script alone at batch 64 (64 joins of one event per call, via redis-benchmark, 64 conns) | $join_batch_rps joins/s ($join_batch_calls calls/s, p99 $join_batch_p99 ms per call) | redis-benchmark XADD $xadd_rps req/s | $(ratio "$join_batch_rps" "$xadd_rps")× XADD | |"
   echo "| ↳ script calls per join under that load (INFO commandstats, EVALSHA) | $join_calls_per_join | | | ≤ 0.25 |"
   echo "| join latency p50 / p99 | $(field join p50_ms) / $(field join p99_ms) ms | bare $(field bare_join p50_ms) / $(field bare_join p99_ms) ms; XADD p99 $xadd_p99 ms | | p99 ≤ 10 ms |"
   echo "| status poll throughput, 64 conns, $filled sessions | $(field poll rps) req/s | bare axum $(field bare_poll rps) req/s | ${poll_ratio}× bare | ≥ 0.80× |"
