@@ -55,8 +55,7 @@ pub async fn limit_joins(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if let Some(Err(wait)) = client.map(|peer| limiter.check_client(peer, request.headers())) {
-        metrics::counter!(names::RATE_LIMITED).increment(1);
+    if let Some(wait) = client.and_then(|peer| over_join_limit(&limiter, peer, request.headers())) {
         if let Some(back) = form_post_back(&request, TOO_MANY_JOINS) {
             return back;
         }
@@ -67,6 +66,18 @@ pub async fn limit_joins(
 
 const TOO_MANY_JOINS: &str = "too many joins from this address; slow down";
 
+/// How long the client must wait before joining again, counted in
+/// `vestibule_rate_limited_total`; `None` when it may join now.
+fn over_join_limit(
+    limiter: &ClientLimiter,
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+) -> Option<Duration> {
+    let wait = limiter.check_client(peer, headers).err()?;
+    metrics::counter!(names::RATE_LIMITED).increment(1);
+    Some(wait)
+}
+
 /// The join limit for a JSON join the router does not see (the server's join lane): the
 /// same 429 as [`limit_joins`], counted the same, or `None` to go on.
 pub fn refuse_json_join(
@@ -74,8 +85,7 @@ pub fn refuse_json_join(
     peer: SocketAddr,
     headers: &axum::http::HeaderMap,
 ) -> Option<Response> {
-    let wait = limiter.check_client(peer.ip(), headers).err()?;
-    metrics::counter!(names::RATE_LIMITED).increment(1);
+    let wait = over_join_limit(limiter, peer.ip(), headers)?;
     Some(rate_limited(TOO_MANY_JOINS, wait))
 }
 

@@ -278,10 +278,9 @@ impl Store {
         // lost is made again by the event's next join or poll (see join.lua), at the
         // latest by the sweep.
         for (i, known) in events.iter().enumerate() {
-            let woke = replies
-                .iter()
-                .zip(&index)
-                .any(|(r, j)| *j == i && matches!(r, Ok(Written::Row(j)) if wakes(&j.row)));
+            let woke = replies.iter().zip(&index).any(|(r, j)| {
+                *j == i && matches!(r, Ok(Written::Row(joined)) if wakes(&joined.row))
+            });
             if woke {
                 if let Err(e) = self.wake(&known.event).await {
                     tracing::warn!(event = %known.event, error = %e, "a join's wake was not written");

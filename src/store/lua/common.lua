@@ -201,10 +201,10 @@ end
 -- (`rank`, when the draw's order is written). `m` is the event's state (STATE_FIELDS);
 -- `gone` is read here unless given (a batch of joins reads it once per event).
 local function put_session(reply, left, ranks, s, m, gone)
-  local n = #reply
-  reply[n + 1], reply[n + 2], reply[n + 3], reply[n + 4] = 'st', s.st, 'q', s.q
-  reply[n + 5], reply[n + 6], reply[n + 7], reply[n + 8] = 'until', s.until_ms, 'user', s.user
-  reply[n + 9], reply[n + 10] = 'seen', s.seen
+  local k = #reply
+  reply[k + 1], reply[k + 2], reply[k + 3], reply[k + 4] = 'st', s.st, 'q', s.q
+  reply[k + 5], reply[k + 6], reply[k + 7], reply[k + 8] = 'until', s.until_ms, 'user', s.user
+  reply[k + 9], reply[k + 10] = 'seen', s.seen
   if s.st == 'W' then
     local round = tonumber(m[7]) or 0
     local lo, n = tonumber(m[9]) or 0, tonumber(m[10]) or 0
@@ -220,9 +220,9 @@ local function put_session(reply, left, ranks, s, m, gone)
 end
 
 -- A session's whole answer, as name/value pairs: the script's time, the event's state
--- (read here unless given as `m`) and the session's own part (put_session).
-local function place(meta, left, ranks, s, now, m)
-  m = m or redis.call('HMGET', meta, unpack(STATE_FIELDS))
+-- and the session's own part (put_session).
+local function place(meta, left, ranks, s, now)
+  local m = redis.call('HMGET', meta, unpack(STATE_FIELDS))
   local reply = { 'now', now }
   put_state(reply, m)
   put_session(reply, left, ranks, s, m)

@@ -133,6 +133,13 @@ local function standby(ev)
   return now + (tonumber(x.session_ms) or tonumber(A.session_ms))
 end
 
+-- A join's reply: its event's index in `states` and the session's part of its place.
+local function answer(ev, s, gone)
+  local reply = { 'ev', ev.e }
+  put_session(reply, ev.left, ev.ranks, s, ev.fields, gone)
+  return reply
+end
+
 local function join(ev, tag, user, create_place, deadline)
   if ev.stale then
     return 'STALE'
@@ -159,8 +166,7 @@ local function join(ev, tag, user, create_place, deadline)
         s.seen = now
         save(ev.sessions, s)
       end
-      local reply = { 'ev', ev.e }
-      put_session(reply, ev.left, ev.ranks, s, ev.fields)
+      local reply = answer(ev, s)
       put(reply, 'created', 0)
       put(reply, 'sid', session_id(ev.hex, s.q, s.tag))
       return reply
@@ -211,13 +217,11 @@ local function join(ev, tag, user, create_place, deadline)
     redis.call('ZADD', ev.active, until_ms, sid)
     -- Later joins of this call count their places from here (`head` in the view).
     ev.head, ev.fields[1], ev.gone = q, tostring(q), nil
-    reply = { 'ev', ev.e }
-    put_session(reply, ev.left, ev.ranks, s, ev.fields)
+    reply = answer(ev, s)
     put(reply, 'wake', 0)
     put(reply, 'due', until_ms)
   else
-    reply = { 'ev', ev.e }
-    put_session(reply, ev.left, ev.ranks, s, ev.fields, gone(ev))
+    reply = answer(ev, s, gone(ev))
     put(reply, 'wake', wake(ev))
   end
   put(reply, 'created', 1)
