@@ -226,8 +226,10 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub join_rate_per_second: u32,
 
-    /// Burst of joins allowed from one client address above the steady rate.
-    #[arg(long, env = "WAITING_ROOM_JOIN_BURST", default_value_t = 50,
+    /// Burst of joins allowed from one client address above the steady rate. The default
+    /// lets the seed's scenario through (100 joins at once from one client); the defences
+    /// against bots are per event (README, "Bots and accounts").
+    #[arg(long, env = "WAITING_ROOM_JOIN_BURST", default_value_t = 120,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub join_burst: u32,
 

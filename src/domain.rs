@@ -40,6 +40,8 @@ error_codes! {
     EventSuspended = "event_suspended",
     Internal = "internal",
     InvalidBody = "invalid_body",
+    InvalidEnqueueToken = "invalid_enqueue_token",
+    InvalidEntry = "invalid_entry",
     InvalidEventId = "invalid_event_id",
     InvalidForm = "invalid_form",
     InvalidFormToken = "invalid_form_token",
@@ -56,6 +58,7 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed",
     NoConsole = "no_console",
     NoPass = "no_pass",
+    NoTokens = "no_tokens",
     NotDrawn = "not_drawn",
     NotFound = "not_found",
     NotYourPlace = "not_your_place",
@@ -67,6 +70,7 @@ error_codes! {
     SessionNotFound = "session_not_found",
     SignedOut = "signed_out",
     Timeout = "timeout",
+    TokenRequired = "token_required",
     Unauthorized = "unauthorized",
     Unavailable = "unavailable",
     UnknownEvent = "unknown_event",
@@ -516,6 +520,23 @@ pub struct EventFigures {
     pub session_seconds_in_force: u64,
     /// The longest a session may last with renewals (from its admission); null = no cap.
     pub max_session_seconds: Option<u64>,
+    /// Who may join (README, "Bots and accounts").
+    pub entry: Entry,
+    /// With `token`: the algorithm of the key tokens are checked with (`HS256`, `EdDSA`,
+    /// `ES256`; the key itself is never shown).
+    pub entry_key_alg: Option<String>,
+}
+
+/// Who may join an event's line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum Entry {
+    /// Anyone.
+    Open,
+    /// Only the shop's accounts, each with an enqueue token the shop signed: one place per
+    /// account.
+    Token,
 }
 
 /// One sample of an event's line, recorded by the granter every few seconds while the

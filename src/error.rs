@@ -85,7 +85,12 @@ impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         let message = e.to_string();
         let (status, code) = match e {
-            ServiceError::AlreadyJoined => (StatusCode::CONFLICT, ErrorCode::AlreadyJoined),
+            ServiceError::AlreadyJoined | ServiceError::PlaceElsewhere => {
+                (StatusCode::CONFLICT, ErrorCode::AlreadyJoined)
+            }
+            ServiceError::TokenRequired => (StatusCode::UNAUTHORIZED, ErrorCode::TokenRequired),
+            ServiceError::NoTokens => (StatusCode::BAD_REQUEST, ErrorCode::NoTokens),
+            ServiceError::BadToken(_) => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidEnqueueToken),
             ServiceError::SessionNotFound => (StatusCode::NOT_FOUND, ErrorCode::SessionNotFound),
             ServiceError::UnknownEvent => (StatusCode::NOT_FOUND, ErrorCode::UnknownEvent),
             ServiceError::EventExists => (StatusCode::CONFLICT, ErrorCode::EventExists),

@@ -27,6 +27,7 @@
 //! - [`service`]: the room's operations, by who calls them (visitors, the gate, operators),
 //!   in the room's own words ([`service::ServiceError`]).
 //! - [`granter`]: the loop that admits people, over the schedule of events due.
+//! - [`entry`]: enqueue tokens, the shop's word that a join is one of its accounts.
 //! - [`passes`]: the passes' keys, the verified-pass cache and revocations; [`visitor`]:
 //!   the visitor and pass cookies; [`console_session`]: the console's session;
 //!   [`client`]: who a request is from, and per-client limits; [`telemetry`]: logs and
@@ -53,6 +54,8 @@ pub mod config;
 pub mod console_session;
 #[cfg(feature = "ssr")]
 pub mod draw;
+#[cfg(feature = "ssr")]
+pub mod entry;
 #[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]

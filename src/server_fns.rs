@@ -145,22 +145,52 @@ pub(crate) mod ssr {
 }
 
 /// Joins the event's line as this browser's visitor (or finds its place there), then
-/// sends the browser to the place's page.
+/// sends the browser to the place's page. With the shop's enqueue token (the
+/// `vestibule_entry` cookie: see `crate::visitor`) for an event that takes tokens, the
+/// place is the shop's account's, one per account: this browser holds it (its signed
+/// `vestibule_places` cookie), and another browser of the same account is refused.
 #[server]
 pub async fn join_event(event_id: String, return_to: String) -> Result<SessionView, ServerFnError> {
     use crate::domain::EventId;
-    use crate::service::Proof;
-    use ssr::{fail, place_url, service, visitor};
+    use crate::service::{Proof, ServiceError};
+    use crate::visitor::{cookie_value, is_https, ENTRY_COOKIE};
+    use ssr::{fail, headers, place_url, service, set_cookie, visitor};
 
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    let user = visitor(secrets);
-    let outcome = service
-        .join(&event, &user, Proof::Visitor)
-        .await
-        .map_err(fail)?;
+    let headers = headers();
+    let https = is_https(&headers);
+    let token = cookie_value(&headers, ENTRY_COOKIE).filter(|t| !t.is_empty());
+    let account = match token {
+        Some(token) => match service.account(&event, token).await {
+            Ok(account) => Some(account),
+            // The event takes no tokens (any more): the browser joins as itself.
+            Err(ServiceError::NoTokens) => None,
+            Err(refused) => return Err(fail(refused)),
+        },
+        None => None,
+    };
+    let outcome = match &account {
+        Some(account) => {
+            let held = Proof::Held(secrets.cookies.held(&headers));
+            match service.join(&event, account, held).await {
+                Err(ServiceError::AlreadyJoined) => Err(ServiceError::PlaceElsewhere),
+                other => other,
+            }
+        }
+        None => {
+            service
+                .join(&event, &visitor(secrets), Proof::Visitor)
+                .await
+        }
+    }
+    .map_err(fail)?;
     let view = outcome.view().clone();
+    if account.is_some() {
+        set_cookie(secrets.cookies.hold(&headers, view.session_id, https));
+        set_cookie(secrets.cookies.clear_entry(https));
+    }
     leptos_axum::redirect(&place_url(view.session_id, return_to.trim()));
     Ok(view)
 }
@@ -170,18 +200,31 @@ pub async fn join_event(event_id: String, return_to: String) -> Result<SessionVi
 /// or suspended).
 #[server]
 pub async fn find_place(event_id: String, return_to: String) -> Result<Door, ServerFnError> {
-    use crate::domain::EventId;
+    use crate::domain::{EventId, Status};
     use ssr::{fail, headers, place_url, service};
 
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    if let Some(visitor) = secrets.cookies.visitor(&headers()) {
-        if let Some(view) = service.find(&event, &visitor).await.map_err(fail)? {
-            let url = place_url(view.session_id, return_to.trim());
-            leptos_axum::redirect(&url);
-            return Ok(Door::Place(url));
+    let headers = headers();
+    let mut found = None;
+    if let Some(visitor) = secrets.cookies.visitor(&headers) {
+        found = service.find(&event, &visitor).await.map_err(fail)?;
+    }
+    // A place this browser holds for the shop's account.
+    for sid in secrets.cookies.held(&headers) {
+        if found.is_some() {
+            break;
         }
+        if let Ok(view) = service.status(sid).await {
+            let live = matches!(view.status, Status::Waiting | Status::Active);
+            found = (view.event_id == event && live).then_some(view);
+        }
+    }
+    if let Some(view) = found {
+        let url = place_url(view.session_id, return_to.trim());
+        leptos_axum::redirect(&url);
+        return Ok(Door::Place(url));
     }
     Ok(match service.sale(&event).await.map_err(fail)? {
         (Some(reason), _) => Door::Closed(reason),

@@ -9,17 +9,29 @@
 //!   `SameSite=Lax`, scoped to `WAITING_ROOM_COOKIE_DOMAIN` when set so that the shop's
 //!   host receives it too.
 //!
-//! Both are `Secure` when the request came over https (`X-Forwarded-Proto: https` from the
+//! - `vestibule_entry`: the shop's enqueue token for an event with `entry: token`, taken
+//!   from the line's URL (`?enqueue_token=`) so that it does not stay there; `HttpOnly`,
+//!   `SameSite=Lax`, kept an hour at most (a token lives no longer), removed by the join.
+//! - `vestibule_places`: the places this browser made for the shop's accounts (their
+//!   session ids, at most [`MAX_HELD`]), signed: the proof that the browser holds an
+//!   account's place (another browser of the same account is refused, as a JSON caller
+//!   without the place's id is).
+//!
+//! All are `Secure` when the request came over https (`X-Forwarded-Proto: https` from the
 //! proxy in front, or a `Forwarded` header saying `proto=https`).
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use cookie::{Cookie, CookieJar, Key, SameSite};
 use sha2::{Digest, Sha512};
 
-use crate::domain::UserId;
+use crate::domain::{SessionId, UserId};
 
 pub const VISITOR_COOKIE: &str = "vestibule_visitor";
 pub const PASS_COOKIE: &str = "vestibule_pass";
+pub const ENTRY_COOKIE: &str = "vestibule_entry";
+pub const PLACES_COOKIE: &str = "vestibule_places";
+/// Most account places one browser's cookie remembers (the oldest are dropped).
+pub const MAX_HELD: usize = 8;
 /// The user ids of visitors of the page.
 pub const VISITOR_PREFIX: &str = "visitor:";
 /// How long a browser keeps its visitor id.
@@ -75,6 +87,69 @@ impl Cookies {
     /// `Set-Cookie` for a pass that lasts `seconds`.
     pub fn pass(&self, pass: &str, seconds: u64, secure: bool) -> HeaderValue {
         header_value(&self.pass_cookie(pass.to_owned(), seconds, secure))
+    }
+
+    /// The places of accounts this browser holds, as its signed cookie says.
+    pub fn held(&self, headers: &HeaderMap) -> Vec<SessionId> {
+        let mut jar = CookieJar::new();
+        for cookie in request_cookies(headers) {
+            jar.add_original(cookie);
+        }
+        jar.signed(&self.key)
+            .get(PLACES_COOKIE)
+            .map(|c| {
+                c.value()
+                    .split('.')
+                    .filter_map(|id| SessionId::parse(id).ok())
+                    .take(MAX_HELD)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// `Set-Cookie` for the places this browser holds with `sid` added (first).
+    pub fn hold(&self, headers: &HeaderMap, sid: SessionId, secure: bool) -> HeaderValue {
+        let mut held = self.held(headers);
+        held.retain(|h| *h != sid);
+        held.insert(0, sid);
+        held.truncate(MAX_HELD);
+        let value: Vec<String> = held.iter().map(ToString::to_string).collect();
+        let cookie = Cookie::build((PLACES_COOKIE, value.join(".")))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure)
+            .max_age(cookie::time::Duration::days(1))
+            .build();
+        let mut jar = CookieJar::new();
+        jar.signed_mut(&self.key).add(cookie);
+        header_value(jar.delta().next().expect("the cookie just added"))
+    }
+
+    /// `Set-Cookie` keeping the shop's enqueue token for an hour at most.
+    pub fn entry(&self, token: &str, secure: bool) -> Option<HeaderValue> {
+        let cookie = Cookie::build((ENTRY_COOKIE, token.to_owned()))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure)
+            .max_age(cookie::time::Duration::seconds(
+                crate::entry::MAX_LIFETIME_S as i64,
+            ))
+            .build();
+        HeaderValue::from_str(&cookie.to_string()).ok()
+    }
+
+    /// `Set-Cookie` that removes the enqueue token.
+    pub fn clear_entry(&self, secure: bool) -> HeaderValue {
+        let cookie = Cookie::build((ENTRY_COOKIE, ""))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure)
+            .max_age(cookie::time::Duration::ZERO)
+            .build();
+        header_value(&cookie)
     }
 
     /// `Set-Cookie` that removes the pass.
@@ -171,6 +246,31 @@ mod tests {
         let altered = set.to_str().unwrap().replacen(&id[..4], "ffff", 1);
         let altered = HeaderValue::from_str(&altered).unwrap();
         assert_eq!(cookies.visitor(&request_with(&altered)), None);
+    }
+
+    #[test]
+    fn the_places_cookie_proves_only_what_this_room_signed() {
+        let cookies = Cookies::new(b"secret", None);
+        let a = SessionId::from_bytes([1; 16]);
+        let b = SessionId::from_bytes([2; 16]);
+        let first = cookies.hold(&HeaderMap::new(), a, false);
+        let both = cookies.hold(&request_with(&first), b, false);
+        assert_eq!(cookies.held(&request_with(&both)), vec![b, a]);
+        assert!(Cookies::new(b"other", None)
+            .held(&request_with(&both))
+            .is_empty());
+        // An unsigned list proves nothing.
+        let plain = HeaderValue::from_str(&format!("{PLACES_COOKIE}={a}")).unwrap();
+        assert!(cookies.held(&request_with(&plain)).is_empty());
+        // At most MAX_HELD, the newest kept.
+        let mut headers = HeaderMap::new();
+        for n in 0..20u8 {
+            let set = cookies.hold(&headers, SessionId::from_bytes([n; 16]), false);
+            headers = request_with(&set);
+        }
+        let held = cookies.held(&headers);
+        assert_eq!(held.len(), MAX_HELD);
+        assert_eq!(held[0], SessionId::from_bytes([19; 16]));
     }
 
     #[test]

@@ -27,8 +27,9 @@ use super::body::MAX_BODY_BYTES;
 use super::body::{self, Field, JsonBody, Unknown};
 use crate::client::FailureBudget;
 use crate::domain::SessionView;
-use crate::domain::{ErrorCode, InvalidInput, SaleState};
+use crate::domain::{Entry, ErrorCode, InvalidInput, SaleState};
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
+use crate::entry::EntryKey;
 use crate::error::{AppError, ErrorBody};
 use crate::service::{parse_rfc3339, Service};
 use crate::state::AppState;
@@ -45,6 +46,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pause))
         .routes(routes!(resume))
         .routes(routes!(set_state))
+        .routes(routes!(set_entry))
         .routes(routes!(history))
         .routes(routes!(post_message, take_down_message))
         .routes(routes!(revoke))
@@ -326,6 +328,94 @@ async fn set_state(
     let event = event_id(id)?;
     let state = body.parse()?;
     Ok(Json(service.set_state(&event, state).await?))
+}
+
+/// The body of `PUT /api/admin/events/{id}/entry`.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(rename_all = "camelCase")]
+pub struct EntryRequest {
+    /// `open` (anyone) or `token` (only the shop's accounts, with an enqueue token).
+    #[schema(value_type = Entry, required = true)]
+    #[serde(default)]
+    entry: Field,
+    /// With `token`: `HS256`, `EdDSA` or `ES256`.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    alg: Field,
+    /// With `HS256`: the shared secret (32 to 512 bytes).
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    secret: Field,
+    /// With `EdDSA` (Ed25519) or `ES256` (P-256): the public key in PEM.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    public_key: Field,
+    /// Anything else: refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: Unknown,
+}
+
+impl EntryRequest {
+    /// The key tokens are checked with, or `None` for `open`.
+    pub fn parse(&self) -> Result<Option<EntryKey>, InvalidInput> {
+        let invalid = |m: String| InvalidInput {
+            code: ErrorCode::InvalidEntry,
+            message: m,
+        };
+        body::refuse_unknown(
+            &self.unknown,
+            &["entry", "alg", "secret", "publicKey"],
+            ErrorCode::InvalidEntry,
+        )?;
+        let text = |v: &Field| match v {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        match text(&self.entry).as_deref() {
+            Some("open") => Ok(None),
+            Some("token") => {
+                let alg = text(&self.alg)
+                    .ok_or_else(|| invalid("alg must be one of HS256, EdDSA, ES256".into()))?;
+                let material = match alg.as_str() {
+                    "HS256" => text(&self.secret)
+                        .ok_or_else(|| invalid("HS256 needs secret (a string)".into()))?,
+                    _ => text(&self.public_key)
+                        .ok_or_else(|| invalid(format!("{alg} needs publicKey (a PEM string)")))?,
+                };
+                EntryKey::parse(&alg, &material).map(Some).map_err(invalid)
+            }
+            _ => Err(invalid("entry must be open or token".into())),
+        }
+    }
+}
+
+/// `PUT /api/admin/events/{id}/entry {"entry": "open"}` or `{"entry": "token", "alg",
+/// "secret" | "publicKey"}`: who may join (README, "Bots and accounts"). Holds from this
+/// write on, on every instance; the answer shows the key's algorithm, never the key.
+#[utoipa::path(put, path = "/api/admin/events/{id}/entry", tag = "operators",
+    summary = "Who may join: anyone, or only the shop's accounts with an enqueue token",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    request_body = EntryRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id, entry or key (invalid_entry)", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
+async fn set_entry(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody<EntryRequest>,
+) -> Result<Json<EventFigures>, AppError> {
+    let event = event_id(id)?;
+    let key = body.parse()?;
+    Ok(Json(service.set_entry(&event, key.as_ref()).await?))
 }
 
 /// `POST /api/admin/events/{id}/pause`: no admissions; joins and positions go on.

@@ -21,6 +21,7 @@ use super::body::{self, Field, JsonBody};
 use crate::client::ClientLimiter;
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
+use crate::entry::{ACCOUNT_PREFIX, MAX_TOKEN_LEN};
 use crate::error::{AppError, ErrorBody};
 use crate::service::{JoinOutcome, Proof, Service, ServiceError};
 use crate::state::AppState;
@@ -114,38 +115,79 @@ pub struct JoinRequest {
     #[serde(default)]
     pub event_id: Field,
     /// 1-64 characters of `[A-Za-z0-9._:-]`, not starting with `visitor:` (the page's
-    /// visitors).
-    #[schema(value_type = String, required = true, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
+    /// visitors) or `account:` (the shop's accounts). Required unless `enqueueToken` is
+    /// given, and not with it.
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z0-9._:-]{1,64}$")]
     #[serde(default)]
     pub user_id: Field,
     /// Proof of an existing place: a repeat join without it is 409.
     #[schema(value_type = Option<String>, format = "uuid")]
     #[serde(default)]
     pub session_id: Field,
+    /// For an event with `entry: token`: the shop's signed token for one of its accounts
+    /// (README, "Bots and accounts"); the place is the account's (`account:<sub>`).
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    pub enqueue_token: Field,
+}
+
+/// Who joins: a user the caller names, or the account a token vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Joiner {
+    User(UserId),
+    Token(String),
 }
 
 impl JoinRequest {
-    /// The event, the user and the proof of an existing place, each checked with its own
-    /// code. User ids of the page's visitors (`visitor:…`) are not for JSON callers.
-    pub fn parse(self) -> Result<(EventId, UserId, Option<SessionId>), InvalidInput> {
+    /// The event, who joins and the proof of an existing place, each checked with its own
+    /// code. User ids of the page's visitors (`visitor:…`) and of accounts (`account:…`)
+    /// are not for JSON callers to name.
+    pub fn parse(self) -> Result<(EventId, Joiner, Option<SessionId>), InvalidInput> {
         let event = EventId::parse(&body::string(
             &self.event_id,
             "eventId",
             ErrorCode::InvalidEventId,
         )?)?;
-        let user = UserId::parse(&body::string(
-            &self.user_id,
-            "userId",
-            ErrorCode::InvalidUserId,
-        )?)?;
-        if user.as_str().starts_with(VISITOR_PREFIX) {
-            return Err(InvalidInput {
-                code: ErrorCode::InvalidUserId,
-                message: format!(
-                    "userId may not start with {VISITOR_PREFIX:?} (the page's visitors)"
-                ),
-            });
-        }
+        let joiner = match &self.enqueue_token {
+            None | Some(Value::Null) => {
+                let user = UserId::parse(&body::string(
+                    &self.user_id,
+                    "userId",
+                    ErrorCode::InvalidUserId,
+                )?)?;
+                for (prefix, whose) in [
+                    (VISITOR_PREFIX, "the page's visitors"),
+                    (ACCOUNT_PREFIX, "accounts with an enqueue token"),
+                ] {
+                    if user.as_str().starts_with(prefix) {
+                        return Err(InvalidInput {
+                            code: ErrorCode::InvalidUserId,
+                            message: format!("userId may not start with {prefix:?} ({whose})"),
+                        });
+                    }
+                }
+                Joiner::User(user)
+            }
+            Some(Value::String(_)) if !matches!(self.user_id, None | Some(Value::Null)) => {
+                return Err(InvalidInput {
+                    code: ErrorCode::InvalidUserId,
+                    message: "give userId or enqueueToken, not both: with a token the place is \
+                              its account's"
+                        .into(),
+                });
+            }
+            Some(Value::String(token)) if !token.is_empty() && token.len() <= MAX_TOKEN_LEN => {
+                Joiner::Token(token.clone())
+            }
+            Some(_) => {
+                return Err(InvalidInput {
+                    code: ErrorCode::InvalidEnqueueToken,
+                    message: format!(
+                        "enqueueToken must be a string of 1 to {MAX_TOKEN_LEN} characters"
+                    ),
+                })
+            }
+        };
         let proof = match &self.session_id {
             None | Some(Value::Null) => None,
             Some(Value::String(id)) => Some(SessionId::parse(id)?),
@@ -156,20 +198,21 @@ impl JoinRequest {
                 })
             }
         };
-        Ok((event, user, proof))
+        Ok((event, joiner, proof))
     }
 }
 
-/// `POST /api/waiting-room/sessions {"eventId", "userId", "sessionId"?}` → 202 with a new
-/// place, or 200 with the user's existing place when `sessionId` proves it is the
-/// caller's; a repeat join without that proof is 409 and discloses nothing.
+/// `POST /api/waiting-room/sessions {"eventId", "userId" | "enqueueToken", "sessionId"?}` →
+/// 202 with a new place, or 200 with the user's existing place when `sessionId` proves it
+/// is the caller's; a repeat join without that proof is 409 and discloses nothing.
 #[utoipa::path(post, path = "/api/waiting-room/sessions", tag = "visitors",
     summary = "Join an event's line",
     request_body = JoinRequest,
     responses(
         (status = 202, description = "A new place in line", body = SessionView),
         (status = 200, description = "The user's existing live session for the event (the request's sessionId proved it)", body = SessionView),
-        (status = 400, description = "Invalid JSON or field", body = ErrorBody),
+        (status = 400, description = "Invalid JSON or field; or an enqueueToken for an event that takes none (no_tokens)", body = ErrorBody),
+        (status = 401, description = "The event takes only the shop's accounts: no enqueueToken (token_required), or one that does not hold (invalid_enqueue_token)", body = ErrorBody),
         (status = 404, description = "Unknown event (WAITING_ROOM_EVENTS=registered)", body = ErrorBody),
         (status = 409, description = "The user already has a place and the request did not prove it is theirs", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
@@ -185,7 +228,11 @@ async fn join(
 }
 
 async fn answer_join(service: &Service, body: JoinRequest) -> Result<Response, AppError> {
-    let (event, user, proof) = body.parse()?;
+    let (event, joiner, proof) = body.parse()?;
+    let user = match joiner {
+        Joiner::User(user) => user,
+        Joiner::Token(token) => service.account(&event, &token).await?,
+    };
     Ok(
         match service.join(&event, &user, Proof::Session(proof)).await? {
             JoinOutcome::Created(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),

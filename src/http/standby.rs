@@ -51,6 +51,10 @@ pub fn route(joins: ClientLimiter) -> MethodRouter<AppState> {
 }
 
 async fn door(state: AppState, joins: ClientLimiter, event: String, request: Request) -> Response {
+    let https = is_https(request.headers());
+    if let Some(kept) = keep_entry_token(&state, &event, request.uri().query(), https).await {
+        return kept;
+    }
     let return_to = request
         .uri()
         .query()
@@ -77,6 +81,48 @@ async fn door(state: AppState, joins: ClientLimiter, event: String, request: Req
     );
     page(request).await.into_response()
 }
+
+/// The shop's enqueue token in the line's URL (`?enqueue_token=`, README, "Bots and
+/// accounts"): kept in the browser's `vestibule_entry` cookie and taken out of the URL (a
+/// 303 to the same page without it), so that it is not left in the address bar, the
+/// history or a shared link. `None` when the URL carries none.
+async fn keep_entry_token(
+    state: &AppState,
+    event: &str,
+    query: Option<&str>,
+    https: bool,
+) -> Option<Response> {
+    let query = query?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let token = pairs.iter().find(|(k, _)| k == ENTRY_PARAM)?.1.clone();
+    let rest: Vec<_> = pairs.iter().filter(|(k, _)| k != ENTRY_PARAM).collect();
+    let mut to = format!(
+        "/e/{}",
+        url::form_urlencoded::byte_serialize(event.as_bytes()).collect::<String>()
+    );
+    if !rest.is_empty() {
+        to.push('?');
+        to.push_str(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(rest)
+                .finish(),
+        );
+    }
+    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, to)]).into_response();
+    let fits = !token.is_empty() && token.len() <= crate::entry::MAX_TOKEN_LEN;
+    if fits {
+        let secrets = state.service.secrets().await.ok()?;
+        if let Some(cookie) = secrets.cookies.entry(&token, https) {
+            response.headers_mut().append(SET_COOKIE, cookie);
+        }
+    }
+    Some(response)
+}
+
+/// The query parameter that carries the shop's enqueue token to the line.
+pub const ENTRY_PARAM: &str = "enqueue_token";
 
 /// A redirect to the shop with the pass (and this browser's visitor cookie if it had
 /// none), when this browser is admitted now; `None` for the page.

@@ -13,6 +13,24 @@ pub enum ServiceError {
          resume it, or poll it with the id you were given"
     )]
     AlreadyJoined,
+    /// A join to an event with `entry: token` without a token.
+    #[error(
+        "this line is for the shop's customers: open it from the shop (a join needs the \
+         shop's enqueue token)"
+    )]
+    TokenRequired,
+    /// A token sent to an event that takes none.
+    #[error("this event takes no enqueue tokens: join without one")]
+    NoTokens,
+    /// A token that does not hold.
+    #[error("{0}")]
+    BadToken(crate::entry::TokenRefusal),
+    /// A browser's join as a shop's account whose place another browser holds.
+    #[error(
+        "your account already has a place in this line, in another browser or device: \
+         continue there"
+    )]
+    PlaceElsewhere,
     #[error("no session with this id (it may have been purged after it ended)")]
     SessionNotFound,
     #[error("there is no line for this event (events are created by the operator)")]

@@ -4,7 +4,7 @@
 use super::visitors::{decayed, wait_seconds};
 use super::{rfc3339, Service, ServiceError};
 use crate::domain::{
-    ClosedReason, ErrorCode, EventFigures, EventHistory, EventId, InvalidInput, Queueing,
+    ClosedReason, Entry, ErrorCode, EventFigures, EventHistory, EventId, InvalidInput, Queueing,
     SaleState, MAX_MESSAGE_CHARS,
 };
 use crate::store::{Draw, EventOverview, EventSettings, HISTORY_MS, SAMPLE_MS};
@@ -108,6 +108,12 @@ impl Service {
                 .unwrap_or(self.inner.settings.session_ms)
                 / 1_000,
             max_session_seconds: settings.session_cap_ms.map(|ms| ms / 1_000),
+            entry: if e.entry_alg.is_some() {
+                Entry::Token
+            } else {
+                Entry::Open
+            },
+            entry_key_alg: e.entry_alg,
         }
     }
 

@@ -16,12 +16,15 @@ const MIN_ADMISSIONS_FOR_ESTIMATE: f64 = 0.5;
 const RATE_WINDOW_MS: f64 = 60_000.0;
 
 /// What proves that a repeat join comes from the place's owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Proof {
     /// The user id itself was proven (the page's signed visitor cookie).
     Visitor,
     /// A JSON caller: the session id of the place, if it sent one.
     Session(Option<SessionId>),
+    /// A browser joining as a shop's account: the places its signed cookie says it holds
+    /// (another browser of the same account holds none of them).
+    Held(Vec<SessionId>),
 }
 
 /// The outcome of a join.
@@ -60,6 +63,7 @@ impl Service {
             JoinReply::UnknownEvent => return Err(ServiceError::UnknownEvent),
             JoinReply::Closed(reason) => return Err(ServiceError::EventClosed(reason)),
             JoinReply::Suspended => return Err(ServiceError::EventSuspended),
+            JoinReply::TokenRequired => return Err(ServiceError::TokenRequired),
             JoinReply::NoPlace => return Err(ServiceError::Internal),
         };
         let outcome = if created { "created" } else { "existing" };
@@ -74,6 +78,7 @@ impl Service {
         let proven = match proof {
             Proof::Visitor => true,
             Proof::Session(sid) => sid == Some(record.session_id),
+            Proof::Held(held) => held.contains(&record.session_id),
         };
         if !proven {
             return Err(ServiceError::AlreadyJoined);
@@ -93,7 +98,10 @@ impl Service {
             JoinReply::Existing(record) | JoinReply::Created(record) => {
                 Ok(Some(self.view(record, now).await?))
             }
-            JoinReply::NoPlace | JoinReply::Closed(_) | JoinReply::Suspended => Ok(None),
+            JoinReply::NoPlace
+            | JoinReply::Closed(_)
+            | JoinReply::Suspended
+            | JoinReply::TokenRequired => Ok(None),
             JoinReply::UnknownEvent => match self.inner.settings.events {
                 EventsMode::Open => Ok(None),
                 EventsMode::Registered => Err(ServiceError::UnknownEvent),

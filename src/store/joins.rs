@@ -55,6 +55,9 @@ pub(super) enum Written {
     Closed(String),
     /// The sale is suspended: nothing written.
     Suspended,
+    /// The event takes only accounts with an enqueue token, and the user is not one:
+    /// nothing written.
+    TokenRequired,
 }
 
 /// What a join may do.
@@ -341,6 +344,7 @@ fn written(
         Value::BulkString(s) if s == b"LATE" => Ok(Written::Late),
         Value::SimpleString(s) if s == "LATE" => Ok(Written::Late),
         Value::BulkString(s) if s == b"SUSPENDED" => Ok(Written::Suspended),
+        Value::BulkString(s) if s == b"TOKEN" => Ok(Written::TokenRequired),
         Value::BulkString(s) if s.starts_with(b"CLOSED:") => {
             Ok(Written::Closed(text(&s[b"CLOSED:".len()..])))
         }

@@ -77,6 +77,8 @@ pub enum JoinReply {
     Closed(ClosedReason),
     /// The sale is suspended: no new place.
     Suspended,
+    /// The event takes only accounts vouched for by an enqueue token: no new place.
+    TokenRequired,
 }
 
 /// An ACTIVE session's slot after a renewal (see [`Store::renew`]).
@@ -214,6 +216,7 @@ impl Store {
                 Written::NoPlace => return Ok(JoinReply::NoPlace),
                 Written::Late => return Err(StoreError::Late),
                 Written::Suspended => return Ok(JoinReply::Suspended),
+                Written::TokenRequired => return Ok(JoinReply::TokenRequired),
                 Written::Closed(reason) => {
                     return Ok(JoinReply::Closed(
                         ClosedReason::parse(&reason).unwrap_or(ClosedReason::Closed),

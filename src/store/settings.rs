@@ -67,6 +67,9 @@ pub struct EventOverview {
     pub message: Option<String>,
     /// The sale's state (set on its own: see [`Store::set_state`]).
     pub state: SaleState,
+    /// With `entry: token`, the algorithm of its key (set on its own: see
+    /// [`Store::set_entry`]); `None` while anyone may join.
+    pub entry_alg: Option<String>,
 }
 
 impl Store {
@@ -187,6 +190,8 @@ impl Store {
                 "ends_at",
                 "session_ms",
                 "session_cap_ms",
+                "entry",
+                "entry_key",
             ])
             .cmd("ZCARD")
             .arg(&k.active);
@@ -228,7 +233,38 @@ impl Store {
                 .as_deref()
                 .and_then(SaleState::parse)
                 .unwrap_or_default(),
+            entry_alg: (text(18).as_deref() == Some("token"))
+                .then(|| text(19).and_then(|k| k.split_once('\n').map(|(alg, _)| alg.to_owned())))
+                .flatten(),
         })
+    }
+
+    /// Sets who may join an event: with a key, only holders of a token it verifies (the
+    /// join script refuses everyone else from this write on, on every instance); `None`:
+    /// anyone. One atomic write.
+    pub async fn set_entry(&self, event: &EventId, key: Option<&str>) -> Result<(), StoreError> {
+        self.operator_write(event, |pipe, meta| {
+            match key {
+                Some(key) => pipe
+                    .hset(meta, "entry", "token")
+                    .ignore()
+                    .hset(meta, "entry_key", key)
+                    .ignore(),
+                None => pipe.hdel(meta, &["entry", "entry_key"]).ignore(),
+            };
+        })
+        .await
+    }
+
+    /// The event's entry key as stored, while it says `entry: token`; writes nothing.
+    pub async fn entry_key(&self, event: &EventId) -> Result<Option<String>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HMGET")
+            .arg(&self.event_keys(event).meta)
+            .arg("entry")
+            .arg("entry_key");
+        let ((entry, key),): ((Option<String>, Option<String>),) = self.query(&pipe).await?;
+        Ok(key.filter(|_| entry.as_deref() == Some("token")))
     }
 
     /// Sets or (with `None`) clears the message the people waiting for an event see.

@@ -661,3 +661,47 @@ async fn silent_sockets_cannot_use_up_the_servers_files() {
     assert_eq!(res.unwrap().status(), StatusCode::OK);
     drop(silent);
 }
+
+#[tokio::test]
+async fn the_seeds_scenario_passes_the_default_join_limit_100_joins_from_one_client_at_once() {
+    // The room's own defaults for the join limit, whatever they are.
+    let defaults =
+        <vestibule::config::Config as clap::Parser>::try_parse_from(["vestibule"]).unwrap();
+    let (rate, burst) = (
+        defaults.join_rate_per_second.to_string(),
+        defaults.join_burst.to_string(),
+    );
+    let redis = TestRedis::start();
+    let app = spawn_app(
+        &redis,
+        &["--join-rate-per-second", &rate, "--join-burst", &burst],
+    )
+    .await;
+    // 100 joins sent as fast as one client can, from 20 tasks at once.
+    let tasks: Vec<_> = (0..20)
+        .map(|t| {
+            let (http, url) = (app.http.clone(), app.url("/api/waiting-room/sessions"));
+            tokio::spawn(async move {
+                let mut codes = Vec::new();
+                for n in 0..5 {
+                    let res = http
+                        .post(&url)
+                        .json(&json!({ "eventId": "seed", "userId": format!("u{t}-{n}") }))
+                        .send()
+                        .await
+                        .unwrap();
+                    codes.push(res.status());
+                }
+                codes
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for task in tasks {
+        for code in task.await.unwrap() {
+            assert_eq!(code, StatusCode::ACCEPTED);
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 100);
+}

@@ -10,6 +10,7 @@ mod cluster;
 mod common;
 mod console;
 mod draw;
+mod entry;
 mod faults;
 mod gate;
 mod hardening;

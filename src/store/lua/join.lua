@@ -16,7 +16,9 @@
 -- answered "failed", or is about to: nothing was written, so a retry makes the place
 -- anew); 'CLOSED:<reason>' when the sale is over (sold_out, closed, ended) and
 -- 'SUSPENDED' while it is suspended (nothing written); 'LINEFULL' once the event has had
--- 2^36 joins.
+-- 2^36 joins; 'TOKEN' when the event takes only accounts vouched for by an enqueue token
+-- (its meta's `entry` is 'token': README, "Bots and accounts") and the user is not one
+-- (nothing written; only looking up is allowed).
 --
 -- Standby (README, "Always on"): a join to an event with a free slot, nobody waiting, no
 -- draw to work through, open and not paused (nor rate-limited) is admitted here, at once:
@@ -32,8 +34,10 @@
 -- who left ahead of the newest join; the join counter `seq` is counted here and written
 -- once at the end.
 local STALE_WAKE_MS = 2000
+-- The user ids of accounts (src/entry.rs, ACCOUNT_PREFIX).
+local ACCOUNT_PREFIX = 'account:'
 local EXTRA_FIELDS = { 'number', 'seq', 'due', 'blocked', 'capacity', 'paused', 'rate_per_min',
-  'win_start', 'win_n', 'session_ms', 'admitted', 'rate', 'rate_ts' }
+  'win_start', 'win_n', 'session_ms', 'admitted', 'rate', 'rate_ts', 'entry' }
 local JOIN_FIELDS = { unpack(STATE_FIELDS) }
 for _, field in ipairs(EXTRA_FIELDS) do
   JOIN_FIELDS[#JOIN_FIELDS + 1] = field
@@ -67,6 +71,7 @@ for e = 1, m do
     ev.due, ev.blocked = tonumber(x.due), x.blocked == '1'
     ev.closed = closed_reason(f[14], f[15], now)
     ev.suspended = f[14] == 'suspended'
+    ev.token = x.entry == 'token'
     ev.x = x
     entries[meta .. '|' .. hex] = ev
   end
@@ -146,6 +151,13 @@ local function join(ev, tag, user, create_place, deadline)
   end
   if deadline > 0 and now > deadline then
     return 'LATE'
+  end
+  if ev.token and create_place ~= '0' and string.sub(user, 1, #ACCOUNT_PREFIX) ~= ACCOUNT_PREFIX then
+    -- Standby's join ('s') is only ever a visitor's: the page, which asks for a token.
+    if create_place == 's' then
+      return false
+    end
+    return 'TOKEN'
   end
   local ub = user_bucket(ev.users, user)
   -- A join that makes a place unless the user has one (create '1', the sale open, a number

@@ -1,0 +1,469 @@
+//! Enqueue tokens (README, "Bots and accounts"): an event with `entry: token` takes only
+//! the shop's accounts, each with a token the shop signed, and holds one place per
+//! account, whatever the browser or the caller; the draw counts accounts.
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use leptos::server_fn::ServerFn;
+use reqwest::{header, Method, StatusCode};
+use serde_json::{json, Value};
+use vestibule::server_fns::JoinEvent;
+
+use crate::common::{admin, keys, spawn_stepped, TestApp, TestRedis, ADMIN_TOKEN};
+
+const SECRET: &str = "a shared secret of at least 32 bytes, for tests";
+
+/// An HS256 token for `sub` in `event`, living `life_s` from the room's now.
+fn token(app: &TestApp, event: &str, sub: &str, life_s: i64, secret: &str) -> String {
+    let exp = app.now_ms() as i64 / 1_000 + life_s;
+    encode(
+        &Header::new(Algorithm::HS256),
+        &json!({ "sub": sub, "aud": event, "exp": exp }),
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+async fn set_entry(app: &TestApp, event: &str, body: Value) -> (StatusCode, Value) {
+    admin(
+        app,
+        Method::PUT,
+        &format!("/api/admin/events/{event}/entry"),
+        Some(body),
+    )
+    .await
+}
+
+async fn token_entry(app: &TestApp, event: &str) {
+    let body = json!({ "entry": "token", "alg": "HS256", "secret": SECRET });
+    let (status, answer) = set_entry(app, event, body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
+async fn post_join(app: &TestApp, body: Value) -> (StatusCode, Value) {
+    let res = app
+        .http
+        .post(app.url("/api/waiting-room/sessions"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+fn xlen(redis: &TestRedis, event: &str) -> u64 {
+    redis::cmd("XLEN")
+        .arg(&keys(event).stream)
+        .query(&mut redis.conn())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn token_entry_refuses_missing_expired_wrongly_signed_and_other_event_tokens() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    token_entry(&app, "tok").await;
+    token_entry(&app, "other").await;
+    // A join already in the open line before the switch would not tell the script's refusal
+    // apart from the server's: this event never had one.
+    let refusals = [
+        (
+            json!({ "eventId": "tok", "userId": "u1" }),
+            StatusCode::UNAUTHORIZED,
+            "token_required",
+        ),
+        (
+            json!({ "eventId": "tok", "enqueueToken": token(&app, "tok", "fan", -120, SECRET) }),
+            StatusCode::UNAUTHORIZED,
+            "invalid_enqueue_token",
+        ),
+        (
+            json!({ "eventId": "tok", "enqueueToken": token(&app, "tok", "fan", 60, "another secret of at least thirty-two bytes") }),
+            StatusCode::UNAUTHORIZED,
+            "invalid_enqueue_token",
+        ),
+        (
+            json!({ "eventId": "tok", "enqueueToken": token(&app, "other", "fan", 60, SECRET) }),
+            StatusCode::UNAUTHORIZED,
+            "invalid_enqueue_token",
+        ),
+        (
+            json!({ "eventId": "tok", "enqueueToken": token(&app, "tok", "fan", 86_400, SECRET) }),
+            StatusCode::UNAUTHORIZED,
+            "invalid_enqueue_token",
+        ),
+        (
+            json!({ "eventId": "tok", "enqueueToken": "not-a-token" }),
+            StatusCode::UNAUTHORIZED,
+            "invalid_enqueue_token",
+        ),
+        (
+            json!({ "eventId": "tok", "userId": "account:fan" }),
+            StatusCode::BAD_REQUEST,
+            "invalid_user_id",
+        ),
+        (
+            json!({ "eventId": "tok", "userId": "fan", "enqueueToken": token(&app, "tok", "fan", 60, SECRET) }),
+            StatusCode::BAD_REQUEST,
+            "invalid_user_id",
+        ),
+        (
+            json!({ "eventId": "tok", "enqueueToken": 42 }),
+            StatusCode::BAD_REQUEST,
+            "invalid_enqueue_token",
+        ),
+        (
+            json!({ "eventId": "open", "enqueueToken": token(&app, "open", "fan", 60, SECRET) }),
+            StatusCode::BAD_REQUEST,
+            "no_tokens",
+        ),
+    ];
+    for (body, status, code) in refusals {
+        let (got, answer) = post_join(&app, body.clone()).await;
+        assert_eq!(
+            (got, answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(xlen(&redis, "tok"), 0, "a refused join wrote to the line");
+
+    // The shop's token for its account: a place, the account's.
+    let (status, place) = post_join(
+        &app,
+        json!({ "eventId": "tok", "enqueueToken": token(&app, "tok", "fan", 60, SECRET) }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{place}");
+    assert_eq!(place["userId"], "account:fan");
+
+    // The operator sees the rule and the algorithm, never the key.
+    let (status, event) = admin(&app, Method::GET, "/api/admin/events/tok", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (event["entry"].as_str(), event["entryKeyAlg"].as_str()),
+        (Some("token"), Some("HS256"))
+    );
+    assert!(!event.to_string().contains(SECRET), "{event}");
+    for bad in [
+        json!({ "entry": "token", "alg": "HS256", "secret": "short" }),
+        json!({ "entry": "token", "alg": "EdDSA", "publicKey": "not a key" }),
+        json!({ "entry": "token", "alg": "none" }),
+        json!({ "entry": "maybe" }),
+        json!({ "entry": "open", "extra": 1 }),
+    ] {
+        let (status, answer) = set_entry(&app, "tok", bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_entry", "{bad}: {answer}");
+    }
+    // Back to open: anyone again.
+    let (status, event) = set_entry(&app, "tok", json!({ "entry": "open" })).await;
+    assert_eq!(
+        (status, event["entry"].as_str()),
+        (StatusCode::OK, Some("open"))
+    );
+    assert_eq!(
+        post_join(&app, json!({ "eventId": "tok", "userId": "u1" }))
+            .await
+            .0,
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn the_switch_to_token_entry_holds_at_once_in_the_join_script() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let (status, before) = post_join(&app, json!({ "eventId": "sw", "userId": "early" })).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    token_entry(&app, "sw").await;
+    // No token: the server never reads the rule; the script refuses.
+    let (status, answer) = post_join(&app, json!({ "eventId": "sw", "userId": "late" })).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("token_required"))
+    );
+    assert_eq!(xlen(&redis, "sw"), 1);
+    // A place made before the switch is kept (admitted at once: the line was empty).
+    let sid = before["sessionId"].as_str().unwrap();
+    assert_eq!(app.status_of(sid).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn one_account_holds_one_place_whatever_the_caller_ed25519() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    let private = signing.to_pkcs8_pem(LineEnding::LF).unwrap();
+    let public = signing
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
+    let (status, answer) = set_entry(
+        &app,
+        "ed",
+        json!({ "entry": "token", "alg": "EdDSA", "publicKey": public }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let ed_token = |sub: &str, life: i64| {
+        let exp = app.now_ms() as i64 / 1_000 + life;
+        encode(
+            &Header::new(Algorithm::EdDSA),
+            &json!({ "sub": sub, "aud": "ed", "exp": exp }),
+            &EncodingKey::from_ed_pem(private.as_bytes()).unwrap(),
+        )
+        .unwrap()
+    };
+    // The same account from two programs (two tokens): one place.
+    let (status, first) = post_join(
+        &app,
+        json!({ "eventId": "ed", "enqueueToken": ed_token("fan@example.com", 60) }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{first}");
+    assert!(
+        first["userId"].as_str().unwrap().starts_with("account::"),
+        "{first}"
+    );
+    let (status, second) = post_join(
+        &app,
+        json!({ "eventId": "ed", "enqueueToken": ed_token("fan@example.com", 90) }),
+    )
+    .await;
+    assert_eq!(
+        (status, second["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("already_joined"))
+    );
+    assert!(
+        !second
+            .to_string()
+            .contains(first["sessionId"].as_str().unwrap()),
+        "the id leaked: {second}"
+    );
+    // With the place's id: the same place.
+    let (status, again) = post_join(
+        &app,
+        json!({ "eventId": "ed", "enqueueToken": ed_token("fan@example.com", 60), "sessionId": first["sessionId"] }),
+    )
+    .await;
+    assert_eq!(
+        (status, &again["sessionId"]),
+        (StatusCode::OK, &first["sessionId"])
+    );
+    // An HS256 token signed with the public key as the secret (algorithm confusion): refused.
+    let forged = encode(
+        &Header::new(Algorithm::HS256),
+        &json!({ "sub": "x", "aud": "ed", "exp": app.now_ms() / 1_000 + 60 }),
+        &EncodingKey::from_secret(public.as_bytes()),
+    )
+    .unwrap();
+    let (status, _) = post_join(&app, json!({ "eventId": "ed", "enqueueToken": forged })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(xlen(&redis, "ed"), 1);
+}
+
+/// A browser, as far as this test needs one: its cookies, sent back by hand.
+#[derive(Default)]
+struct Browser {
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn keep(&mut self, res: &reqwest::Response) {
+        for set in res.headers().get_all(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        pairs.join("; ")
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.cookies.iter().any(|(n, _)| n == name)
+    }
+
+    /// Opens a page; no redirect followed.
+    async fn open(&mut self, app: &TestApp, path: &str) -> reqwest::Response {
+        let res = no_redirects()
+            .get(app.url(path))
+            .header(header::COOKIE, self.header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        res
+    }
+
+    /// Posts the event page's join form, as the page does without JavaScript.
+    async fn join(&mut self, app: &TestApp, event: &str) -> reqwest::Response {
+        let res = no_redirects()
+            .post(app.url(<JoinEvent as ServerFn>::PATH))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html")
+            .header("origin", format!("http://{}", app.addr))
+            .header("sec-fetch-site", "same-origin")
+            .header(header::REFERER, format!("http://{}/e/{event}", app.addr))
+            .header(header::COOKIE, self.header())
+            .body(format!("event_id={event}&return_to="))
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        res
+    }
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn through_the_page_two_browsers_of_one_account_hold_one_place() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    token_entry(&app, "page").await;
+    let mut a = Browser::default();
+    let mut b = Browser::default();
+
+    // The shop sends its customer with a token: the token goes into a cookie, out of the URL.
+    let t = token(&app, "page", "fan-1", 300, SECRET);
+    let res = a
+        .open(
+            &app,
+            &format!("/e/page?enqueue_token={t}&return=https%3A%2F%2Fshop.example%2F"),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&res),
+        "/e/page?return=https%3A%2F%2Fshop.example%2F"
+    );
+    assert!(a.has("vestibule_entry"));
+    let res = a.join(&app, "page").await;
+    let to = location(&res);
+    assert!(to.starts_with("/queue/"), "{to}");
+    assert!(
+        a.has("vestibule_places") && !a.has("vestibule_entry"),
+        "{:?}",
+        a.cookies
+    );
+    let sid = to["/queue/".len()..36 + "/queue/".len()].to_string();
+    assert_eq!(app.status(&sid).await.1["userId"], "account:fan-1");
+
+    // Another browser of the same account: refused, and told why; no id.
+    b.open(
+        &app,
+        &format!(
+            "/e/page?enqueue_token={}",
+            token(&app, "page", "fan-1", 300, SECRET)
+        ),
+    )
+    .await;
+    let res = b.join(&app, "page").await;
+    let back = location(&res);
+    assert!(back.contains("__err") && !back.contains(&sid), "{back}");
+    let page = b
+        .open(&app, &back.replacen(&format!("http://{}", app.addr), "", 1))
+        .await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("another browser"), "{html}");
+
+    // The first browser finds its place again, with or without a new token.
+    let res = a.open(&app, "/e/page").await;
+    let shown = res.text().await.unwrap();
+    assert!(shown.contains(&sid), "the holder is not sent to its place");
+    a.open(
+        &app,
+        &format!(
+            "/e/page?enqueue_token={}",
+            token(&app, "page", "fan-1", 300, SECRET)
+        ),
+    )
+    .await;
+    let res = a.join(&app, "page").await;
+    assert_eq!(location(&res), format!("/queue/{sid}"));
+
+    // A browser without a token: told to come from the shop.
+    let mut c = Browser::default();
+    let res = c.join(&app, "page").await;
+    let back = location(&res);
+    let page = c
+        .open(&app, &back.replacen(&format!("http://{}", app.addr), "", 1))
+        .await;
+    assert!(page.text().await.unwrap().contains("open it from the shop"));
+    assert_eq!(xlen(&redis, "page"), 1);
+}
+
+#[tokio::test]
+async fn the_draw_holds_one_entry_per_account() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let at = |offset_ms: i64| {
+        let ns = i128::from(app.now_ms() as i64 + offset_ms) * 1_000_000;
+        time::OffsetDateTime::from_unix_timestamp_nanos(ns)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let settings = |opens: String| json!({ "capacity": 0, "opensAt": opens });
+    let (status, _) = admin(
+        &app,
+        Method::PUT,
+        "/api/admin/events/drawn",
+        Some(settings(at(3_600_000))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    token_entry(&app, "drawn").await;
+    // Five accounts, each trying three times (new tokens, as a bot farm with one account
+    // would): one entry each.
+    let mut created = 0;
+    for try_ in 0..3 {
+        for account in 0..5 {
+            let t = token(&app, "drawn", &format!("acct-{account}"), 60 + try_, SECRET);
+            let (status, _) =
+                post_join(&app, json!({ "eventId": "drawn", "enqueueToken": t })).await;
+            match status {
+                StatusCode::ACCEPTED => created += 1,
+                StatusCode::CONFLICT => {}
+                other => panic!("{other}"),
+            }
+        }
+    }
+    assert_eq!(created, 5);
+    let (status, _) = admin(
+        &app,
+        Method::PUT,
+        "/api/admin/events/drawn",
+        Some(settings(at(-1_000))),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    app.pass().await;
+    let draw: Value = app.get_json("/api/waiting-room/events/drawn/draw").await;
+    assert_eq!(draw["count"], 5, "{draw}");
+}
