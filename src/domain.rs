@@ -33,6 +33,7 @@ macro_rules! error_codes {
 
 error_codes! {
     AlreadyJoined = "already_joined",
+    ChallengeRequired = "challenge_required",
     CrossSite = "cross_site",
     EventClosed = "event_closed",
     EventExists = "event_exists",
@@ -525,6 +526,41 @@ pub struct EventFigures {
     /// With `token`: the algorithm of the key tokens are checked with (`HS256`, `EdDSA`,
     /// `ES256`; the key itself is never shown).
     pub entry_key_alg: Option<String>,
+    /// Whether a JSON join must solve a proof-of-work first (README, "Bots and accounts").
+    pub challenge: ChallengeMode,
+}
+
+/// Whether a join must solve a proof-of-work first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ChallengeMode {
+    /// Never (the default).
+    #[default]
+    Off,
+    /// When the line is long or joins come fast, harder as they grow.
+    Auto,
+    /// Always, harder as the line grows.
+    Always,
+}
+
+impl ChallengeMode {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "off" => Some(Self::Off),
+            "auto" => Some(Self::Auto),
+            "always" => Some(Self::Always),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Auto => "auto",
+            Self::Always => "always",
+        }
+    }
 }
 
 /// Who may join an event's line.

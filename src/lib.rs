@@ -27,7 +27,8 @@
 //! - [`service`]: the room's operations, by who calls them (visitors, the gate, operators),
 //!   in the room's own words ([`service::ServiceError`]).
 //! - [`granter`]: the loop that admits people, over the schedule of events due.
-//! - [`entry`]: enqueue tokens, the shop's word that a join is one of its accounts.
+//! - [`entry`]: enqueue tokens, the shop's word that a join is one of its accounts;
+//!   [`challenge`]: the proof-of-work a join may have to solve first.
 //! - [`passes`]: the passes' keys, the verified-pass cache and revocations; [`visitor`]:
 //!   the visitor and pass cookies; [`console_session`]: the console's session;
 //!   [`client`]: who a request is from, and per-client limits; [`telemetry`]: logs and
@@ -44,6 +45,8 @@ pub mod app;
 pub mod domain;
 pub mod server_fns;
 
+#[cfg(feature = "ssr")]
+pub mod challenge;
 #[cfg(feature = "ssr")]
 pub mod client;
 #[cfg(feature = "ssr")]

@@ -27,7 +27,7 @@ use super::body::MAX_BODY_BYTES;
 use super::body::{self, Field, JsonBody, Unknown};
 use crate::client::FailureBudget;
 use crate::domain::SessionView;
-use crate::domain::{Entry, ErrorCode, InvalidInput, SaleState};
+use crate::domain::{ChallengeMode, Entry, ErrorCode, InvalidInput, SaleState};
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
 use crate::entry::EntryKey;
 use crate::error::{AppError, ErrorBody};
@@ -351,6 +351,11 @@ pub struct EntryRequest {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     public_key: Field,
+    /// Whether a JSON join must solve a proof-of-work first: `off` (the default), `auto`
+    /// or `always`.
+    #[schema(value_type = Option<ChallengeMode>)]
+    #[serde(default)]
+    challenge: Field,
     /// Anything else: refused.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -358,22 +363,28 @@ pub struct EntryRequest {
 }
 
 impl EntryRequest {
-    /// The key tokens are checked with, or `None` for `open`.
-    pub fn parse(&self) -> Result<Option<EntryKey>, InvalidInput> {
+    /// The key tokens are checked with (`None` for `open`), and the challenge.
+    pub fn parse(&self) -> Result<(Option<EntryKey>, ChallengeMode), InvalidInput> {
         let invalid = |m: String| InvalidInput {
             code: ErrorCode::InvalidEntry,
             message: m,
         };
         body::refuse_unknown(
             &self.unknown,
-            &["entry", "alg", "secret", "publicKey"],
+            &["entry", "alg", "secret", "publicKey", "challenge"],
             ErrorCode::InvalidEntry,
         )?;
         let text = |v: &Field| match v {
             Some(Value::String(s)) => Some(s.clone()),
             _ => None,
         };
-        match text(&self.entry).as_deref() {
+        let challenge = match &self.challenge {
+            None | Some(Value::Null) => ChallengeMode::Off,
+            Some(Value::String(c)) => ChallengeMode::parse(c)
+                .ok_or_else(|| invalid("challenge must be one of off, auto, always".into()))?,
+            Some(_) => return Err(invalid("challenge must be one of off, auto, always".into())),
+        };
+        let key = match text(&self.entry).as_deref() {
             Some("open") => Ok(None),
             Some("token") => {
                 let alg = text(&self.alg)
@@ -387,13 +398,15 @@ impl EntryRequest {
                 EntryKey::parse(&alg, &material).map(Some).map_err(invalid)
             }
             _ => Err(invalid("entry must be open or token".into())),
-        }
+        }?;
+        Ok((key, challenge))
     }
 }
 
 /// `PUT /api/admin/events/{id}/entry {"entry": "open"}` or `{"entry": "token", "alg",
-/// "secret" | "publicKey"}`: who may join (README, "Bots and accounts"). Holds from this
-/// write on, on every instance; the answer shows the key's algorithm, never the key.
+/// "secret" | "publicKey"}`, with `"challenge"` (`off`, `auto`, `always`): who may join
+/// and at what cost (README, "Bots and accounts"). Holds from this write on, on every
+/// instance; the answer shows the key's algorithm, never the key.
 #[utoipa::path(put, path = "/api/admin/events/{id}/entry", tag = "operators",
     summary = "Who may join: anyone, or only the shop's accounts with an enqueue token",
     params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
@@ -414,8 +427,10 @@ async fn set_entry(
     JsonBody(body): JsonBody<EntryRequest>,
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    let key = body.parse()?;
-    Ok(Json(service.set_entry(&event, key.as_ref()).await?))
+    let (key, challenge) = body.parse()?;
+    Ok(Json(
+        service.set_entry(&event, key.as_ref(), challenge).await?,
+    ))
 }
 
 /// `POST /api/admin/events/{id}/pause`: no admissions; joins and positions go on.

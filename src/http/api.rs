@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::body::{self, Field, JsonBody};
+use crate::challenge::{CHALLENGE_HEADER, SOLUTION_HEADER};
 use crate::client::ClientLimiter;
 use crate::domain::ErrorCode;
 use crate::domain::{EventId, InvalidInput, SessionId, SessionView, UserId};
@@ -217,22 +218,52 @@ impl JoinRequest {
         (status = 409, description = "The user already has a place and the request did not prove it is theirs", body = ErrorBody),
         (status = 413, description = "Body over 16 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 428, description = "A challenge is in force and the request's Vestibule-Solution header is missing, wrong, expired, spent, or for another event or caller (challenge_required); a fresh challenge is in the Vestibule-Challenge header", body = ErrorBody,
+            headers(("Vestibule-Challenge" = String, description = "base64url of the challenge's JSON (ALTCHA v2, SHA-256)"))),
         (status = 429, description = "Too many joins from this address", body = ErrorBody),
         (status = 503, description = "Redis unavailable; retry after Retry-After", body = ErrorBody),
     ))]
 async fn join(
     State(service): State<Service>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<JoinRequest>,
 ) -> Result<Response, AppError> {
-    answer_join(&service, body).await
+    answer_join(&service, body, solution(&headers)).await
 }
 
-async fn answer_join(service: &Service, body: JoinRequest) -> Result<Response, AppError> {
+/// The `Vestibule-Solution` header, if any.
+fn solution(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(SOLUTION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn answer_join(
+    service: &Service,
+    body: JoinRequest,
+    solution: Option<String>,
+) -> Result<Response, AppError> {
     let (event, joiner, proof) = body.parse()?;
     let user = match joiner {
         Joiner::User(user) => user,
         Joiner::Token(token) => service.account(&event, &token).await?,
     };
+    if let Err((refusal, challenge)) = service
+        .pay(&event, user.as_str(), solution.as_deref())
+        .await
+    {
+        let mut response = AppError::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            ErrorCode::ChallengeRequired,
+            refusal.to_string(),
+        )
+        .into_response();
+        if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(CHALLENGE_HEADER, value);
+        }
+        return Ok(response);
+    }
     Ok(
         match service.join(&event, &user, Proof::Session(proof)).await? {
             JoinOutcome::Created(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),
@@ -267,8 +298,9 @@ pub async fn join_lane(
         Some(refused) => refused,
         None => {
             super::limits::within(lane.deadline, async {
+                let solution = solution(request.headers());
                 match body::read_json::<JoinRequest>(request).await {
-                    Ok(body) => answer_join(&lane.service, body)
+                    Ok(body) => answer_join(&lane.service, body, solution)
                         .await
                         .unwrap_or_else(IntoResponse::into_response),
                     Err(refused) => refused.into_response(),

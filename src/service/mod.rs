@@ -5,7 +5,7 @@
 //! layers over this; nothing here speaks HTTP: every failure is a [`ServiceError`], which
 //! `crate::error` maps to a status and a code in one place.
 
-mod accounts;
+mod door;
 mod error;
 mod gate;
 mod operators;
@@ -51,7 +51,7 @@ struct Inner {
     secrets: OnceCell<Secrets>,
     passes: PassCache,
     revocations: Arc<Revocations>,
-    rules: accounts::Rules,
+    rules: door::Rules,
 }
 
 impl Service {
@@ -63,7 +63,7 @@ impl Service {
                 secrets: OnceCell::new(),
                 passes: PassCache::new(),
                 revocations: Arc::default(),
-                rules: accounts::Rules::default(),
+                rules: door::Rules::default(),
             }),
         }
     }

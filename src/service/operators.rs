@@ -114,6 +114,7 @@ impl Service {
                 Entry::Open
             },
             entry_key_alg: e.entry_alg,
+            challenge: e.challenge,
         }
     }
 

@@ -4,6 +4,7 @@
 use secrecy::ExposeSecret;
 
 use super::{Service, ServiceError};
+use crate::challenge::Challenger;
 use crate::passes::Keyring;
 use crate::store::keys::{COOKIE_KEY, SIGNING_KEY};
 use crate::visitor::Cookies;
@@ -12,6 +13,8 @@ use crate::visitor::Cookies;
 pub struct Secrets {
     pub keyring: Keyring,
     pub cookies: Cookies,
+    /// Makes and checks the join's challenges (from the cookie secret).
+    pub challenger: Challenger,
 }
 
 impl Service {
@@ -49,6 +52,7 @@ impl Service {
                 })?;
                 Ok::<_, ServiceError>(Secrets {
                     keyring,
+                    challenger: Challenger::new(&cookie_secret),
                     cookies: Cookies::new(&cookie_secret, source.cookie_domain.clone()),
                 })
             })

@@ -99,6 +99,9 @@ pub struct EventKeys {
     pub orders: String,
     /// Prefix of a draw's ranks, `…:rank:<round>`: the rank of offsets 0, 1, …, likewise.
     pub ranks: String,
+    /// Prefix of the spent challenges, `…:pow:<nonce>`: a solved challenge's nonce, kept
+    /// until the challenge expires (`src/challenge.rs`), so that a solution is accepted once.
+    pub pow: String,
 }
 
 impl EventKeys {
@@ -118,6 +121,7 @@ impl EventKeys {
             series: format!("wr:{tag}:series"),
             orders: format!("wr:{tag}:order:"),
             ranks: format!("wr:{tag}:rank:"),
+            pow: format!("wr:{tag}:pow:"),
         }
     }
 }
@@ -150,6 +154,7 @@ mod tests {
             &k.series,
             &k.orders,
             &k.ranks,
+            &k.pow,
         ] {
             assert!(key.contains("{E1}"), "{key}");
         }

@@ -40,7 +40,7 @@ pub use grant::{
 pub use polls::{REFRESH as SNAPSHOT_REFRESH, SESSIONS as REMEMBERED_SESSIONS};
 use registry::{Registered, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, Renewal, SessionRecord};
-pub use settings::{Draw, EventOverview, EventSettings};
+pub use settings::{DoorRule, Draw, EventOverview, EventSettings};
 
 use crate::clock::Clock;
 use crate::domain::EventId;

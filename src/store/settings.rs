@@ -4,7 +4,7 @@
 use futures::{StreamExt, TryStreamExt};
 
 use super::{Store, StoreError, CONCURRENT_EVENTS, HISTORY_MS, SAMPLE_MS};
-use crate::domain::{EventId, Queueing, SaleState, Sample};
+use crate::domain::{ChallengeMode, EventId, Queueing, SaleState, Sample};
 
 /// Per-event settings, kept in the event's meta hash so every instance obeys them at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,6 +28,18 @@ pub struct EventSettings {
     pub session_ms: Option<u64>,
     /// The longest a session may last with renewals, from its admission; `None` = no cap.
     pub session_cap_ms: Option<u64>,
+}
+
+/// What a join to an event must bring: an enqueue token (its key, while `entry: token`),
+/// a solved challenge; and the line's pressure the challenge's level follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorRule {
+    pub entry_key: Option<String>,
+    pub challenge: ChallengeMode,
+    /// Joins so far.
+    pub joined: u64,
+    /// Joins the granter has not reached yet (a draw's people included until it is).
+    pub waiting: u64,
 }
 
 /// One draw, as recorded when it was made (README, "A fair start").
@@ -70,6 +82,7 @@ pub struct EventOverview {
     /// With `entry: token`, the algorithm of its key (set on its own: see
     /// [`Store::set_entry`]); `None` while anyone may join.
     pub entry_alg: Option<String>,
+    pub challenge: ChallengeMode,
 }
 
 impl Store {
@@ -192,6 +205,7 @@ impl Store {
                 "session_cap_ms",
                 "entry",
                 "entry_key",
+                "challenge",
             ])
             .cmd("ZCARD")
             .arg(&k.active);
@@ -236,13 +250,22 @@ impl Store {
             entry_alg: (text(18).as_deref() == Some("token"))
                 .then(|| text(19).and_then(|k| k.split_once('\n').map(|(alg, _)| alg.to_owned())))
                 .flatten(),
+            challenge: text(20)
+                .as_deref()
+                .and_then(ChallengeMode::parse)
+                .unwrap_or_default(),
         })
     }
 
-    /// Sets who may join an event: with a key, only holders of a token it verifies (the
-    /// join script refuses everyone else from this write on, on every instance); `None`:
-    /// anyone. One atomic write.
-    pub async fn set_entry(&self, event: &EventId, key: Option<&str>) -> Result<(), StoreError> {
+    /// Sets who may join an event and at what cost: with a key, only holders of a token it
+    /// verifies (the join script refuses everyone else from this write on, on every
+    /// instance); `None`: anyone. One atomic write.
+    pub async fn set_entry(
+        &self,
+        event: &EventId,
+        key: Option<&str>,
+        challenge: ChallengeMode,
+    ) -> Result<(), StoreError> {
         self.operator_write(event, |pipe, meta| {
             match key {
                 Some(key) => pipe
@@ -252,19 +275,60 @@ impl Store {
                     .ignore(),
                 None => pipe.hdel(meta, &["entry", "entry_key"]).ignore(),
             };
+            match challenge {
+                ChallengeMode::Off => pipe.hdel(meta, "challenge").ignore(),
+                other => pipe.hset(meta, "challenge", other.as_str()).ignore(),
+            };
         })
         .await
     }
 
-    /// The event's entry key as stored, while it says `entry: token`; writes nothing.
-    pub async fn entry_key(&self, event: &EventId) -> Result<Option<String>, StoreError> {
+    /// What a join to the event must bring, as Redis holds it now; writes nothing.
+    pub async fn door_rule(&self, event: &EventId) -> Result<DoorRule, StoreError> {
         let mut pipe = redis::pipe();
-        pipe.cmd("HMGET")
-            .arg(&self.event_keys(event).meta)
-            .arg("entry")
-            .arg("entry_key");
-        let ((entry, key),): ((Option<String>, Option<String>),) = self.query(&pipe).await?;
-        Ok(key.filter(|_| entry.as_deref() == Some("token")))
+        pipe.cmd("HMGET").arg(&self.event_keys(event).meta).arg(&[
+            "entry",
+            "entry_key",
+            "challenge",
+            "seq",
+            "head",
+        ]);
+        type Fields = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<u64>,
+            Option<u64>,
+        );
+        let ((entry, key, challenge, seq, head),): (Fields,) = self.query(&pipe).await?;
+        Ok(DoorRule {
+            entry_key: key.filter(|_| entry.as_deref() == Some("token")),
+            challenge: challenge
+                .as_deref()
+                .and_then(ChallengeMode::parse)
+                .unwrap_or_default(),
+            joined: seq.unwrap_or(0),
+            waiting: seq.unwrap_or(0).saturating_sub(head.unwrap_or(0)),
+        })
+    }
+
+    /// Spends a solved challenge's nonce (`src/challenge.rs`): true the first time, false
+    /// once spent. The mark lives `ttl_ms` (the challenge's life), in the event's slot.
+    pub async fn spend_nonce(
+        &self,
+        event: &EventId,
+        nonce: &str,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(format!("{}{nonce}", self.event_keys(event).pow))
+            .arg(1)
+            .arg("NX")
+            .arg("PX")
+            .arg(ttl_ms.max(1));
+        let (set,): (Option<String>,) = self.query(&pipe).await?;
+        Ok(set.is_some())
     }
 
     /// Sets or (with `None`) clears the message the people waiting for an event see.

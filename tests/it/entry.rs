@@ -467,3 +467,164 @@ async fn the_draw_holds_one_entry_per_account() {
     let draw: Value = app.get_json("/api/waiting-room/events/drawn/draw").await;
     assert_eq!(draw["count"], 5, "{draw}");
 }
+
+/// Solves a `Vestibule-Challenge` header as a client would: the `Vestibule-Solution`.
+fn solve(challenge: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let challenge: altcha::Challenge =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(challenge).unwrap()).unwrap();
+    let solution = altcha::solve_challenge(altcha::SolveChallengeOptions::new(&challenge))
+        .unwrap()
+        .unwrap();
+    URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(&altcha::Payload {
+            challenge,
+            solution,
+        })
+        .unwrap(),
+    )
+}
+
+/// A JSON join with an optional solution: the status, the body and the challenge header.
+async fn join_paying(
+    app: &TestApp,
+    event: &str,
+    user: &str,
+    solution: Option<&str>,
+) -> (StatusCode, Value, Option<String>) {
+    let mut req = app
+        .http
+        .post(app.url("/api/waiting-room/sessions"))
+        .json(&json!({ "eventId": event, "userId": user }));
+    if let Some(solution) = solution {
+        req = req.header("vestibule-solution", solution);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let challenge = res
+        .headers()
+        .get("vestibule-challenge")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, res.json().await.unwrap(), challenge)
+}
+
+#[tokio::test]
+async fn a_join_without_a_valid_solution_is_refused_with_a_fresh_challenge() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    for event in ["pow", "pow2"] {
+        let (status, answer) = set_entry(
+            &app,
+            event,
+            json!({ "entry": "open", "challenge": "always" }),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["challenge"].as_str()),
+            (StatusCode::OK, Some("always"))
+        );
+    }
+    // No solution: 428 and a challenge.
+    let (status, answer, challenge) = join_paying(&app, "pow", "u1", None).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{answer}");
+    assert_eq!(answer["error"]["code"], "challenge_required");
+    let challenge = challenge.expect("a challenge in the header");
+    let solution = solve(&challenge);
+    // Someone else's, or another event's: refused (and a fresh challenge).
+    let (status, answer, fresh) = join_paying(&app, "pow", "u2", Some(&solution)).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{answer}");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another"),
+        "{answer}"
+    );
+    assert!(fresh.is_some());
+    let (status, _, _) = join_paying(&app, "pow2", "u1", Some(&solution)).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(xlen(&redis, "pow"), 0, "a refused join wrote to the line");
+    // Its own: a place. Again (replayed, even after leaving): refused.
+    let (status, place, _) = join_paying(&app, "pow", "u1", Some(&solution)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{place}");
+    app.leave(place["sessionId"].as_str().unwrap()).await;
+    let (status, answer, _) = join_paying(&app, "pow", "u1", Some(&solution)).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("used"),
+        "{answer}"
+    );
+    // Expired: refused.
+    let (_, _, challenge) = join_paying(&app, "pow", "u3", None).await;
+    let late = solve(&challenge.unwrap());
+    app.advance(std::time::Duration::from_millis(
+        vestibule::challenge::LIFETIME_MS,
+    ));
+    let (status, answer, _) = join_paying(&app, "pow", "u3", Some(&late)).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired"),
+        "{answer}"
+    );
+    // Garbage: refused, never a 5xx.
+    for bad in ["", "!!!", "e30", &"A".repeat(5_000)] {
+        let (status, _, _) = join_paying(&app, "pow", "u4", Some(bad)).await;
+        assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{bad:.20}");
+    }
+    assert_eq!(xlen(&redis, "pow"), 1);
+}
+
+#[tokio::test]
+async fn in_auto_a_short_line_pays_nothing_and_the_level_follows_the_line() {
+    let redis = TestRedis::start();
+    // Capacity 0: everyone waits.
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN, "--capacity", "0"]).await;
+    let (status, _) = set_entry(
+        &app,
+        "auto",
+        json!({ "entry": "open", "challenge": "auto" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let level = |challenge: &str| {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine as _;
+        let c: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(challenge).unwrap()).unwrap();
+        c["parameters"]["data"]["l"].as_u64().unwrap()
+    };
+    // The seed's scenario: a short line joins freely.
+    for n in 0..999 {
+        let (status, answer, _) = join_paying(&app, "auto", &format!("a{n}"), None).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{n}: {answer}");
+    }
+    // A thousand waiting: level 1, once this process reads the line again (a minute
+    // later, so that the rate of joins asks for nothing).
+    app.advance(std::time::Duration::from_secs(60));
+    let (status, _, _) = join_paying(&app, "auto", "a999", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    app.advance(std::time::Duration::from_secs(60));
+    let (status, _, challenge) = join_paying(&app, "auto", "b0", None).await;
+    assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
+    assert_eq!(level(&challenge.unwrap()), 1);
+    // `always` on an empty line: level 1; and `off` again: free.
+    set_entry(
+        &app,
+        "calm",
+        json!({ "entry": "open", "challenge": "always" }),
+    )
+    .await;
+    let (_, _, challenge) = join_paying(&app, "calm", "c0", None).await;
+    assert_eq!(level(&challenge.unwrap()), 1);
+    set_entry(&app, "calm", json!({ "entry": "open", "challenge": "off" })).await;
+    assert_eq!(
+        join_paying(&app, "calm", "c0", None).await.0,
+        StatusCode::ACCEPTED
+    );
+}

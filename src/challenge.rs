@@ -1,0 +1,291 @@
+//! The proof-of-work at the join (README, "Bots and accounts"): per event `challenge: off |
+//! auto | always`. A join that must pay is answered `428 challenge_required` with a
+//! challenge in the `Vestibule-Challenge` header; the caller solves it and joins again with
+//! the solution in `Vestibule-Solution`.
+//!
+//! The scheme is ALTCHA's proof-of-work v2 (the `altcha` crate), in its deterministic mode:
+//! the room picks a counter below the level's bound, derives SHA-256(salt ‖ nonce ‖ counter)
+//! and gives the first half of that key as the prefix to find; the solver tries counters
+//! from 0 until the key starts with it (on average half the bound), and sends the whole
+//! key. The room checks the challenge's HMAC and the HMAC of the key it signed when it made
+//! the challenge: two HMACs, no hashing search, whatever the level. A challenge carries, in
+//! its signed `data`, the event, a digest of who it is for (the JSON caller's user or
+//! account, the page's visitor), its level and its expiry on the room's clock; a solution
+//! is accepted once (its nonce is kept in Redis until the challenge expires: see
+//! `Store::spend_nonce`).
+
+use std::collections::BTreeMap;
+
+use altcha::{create_challenge, verify_solution, Challenge, CreateChallengeOptions, Payload};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use crate::domain::ChallengeMode;
+
+/// The header that carries a challenge to the caller.
+pub const CHALLENGE_HEADER: &str = "vestibule-challenge";
+/// The header that carries the caller's solution back.
+pub const SOLUTION_HEADER: &str = "vestibule-solution";
+/// How long a challenge may be answered.
+pub const LIFETIME_MS: u64 = 300_000;
+/// Longest solution header accepted (bytes).
+pub const MAX_SOLUTION_LEN: usize = 2_048;
+/// The highest level.
+pub const MAX_LEVEL: u8 = 4;
+
+/// The bound on the counter at each level (index = level): a solver tries on average half
+/// of it (one SHA-256 each). Level 0 asks nothing.
+pub const COUNTER_BOUND: [u32; 5] = [0, 10_000, 50_000, 150_000, 400_000];
+
+/// The level an event's pressure asks for. `waiting`: people in its line; `joins_per_s`:
+/// its recent join rate. In `auto`, a short, calm line (standby included) costs nothing;
+/// the work grows with the line and with the rate of joins, up to [`MAX_LEVEL`]. In
+/// `always`, at least level 1.
+pub fn level(mode: ChallengeMode, waiting: u64, joins_per_s: f64) -> u8 {
+    let by_line = match waiting {
+        0..1_000 => 0,
+        1_000..10_000 => 1,
+        10_000..100_000 => 2,
+        100_000..1_000_000 => 3,
+        _ => 4,
+    };
+    let by_rate = match joins_per_s {
+        r if r < 50.0 => 0,
+        r if r < 200.0 => 1,
+        r if r < 1_000.0 => 2,
+        r if r < 5_000.0 => 3,
+        _ => 4,
+    };
+    let pressure = u8::max(by_line, by_rate);
+    match mode {
+        ChallengeMode::Off => 0,
+        ChallengeMode::Auto => pressure,
+        ChallengeMode::Always => pressure.max(1),
+    }
+}
+
+/// Why a solution was refused (each a sentence for people).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChallengeRefusal {
+    #[error("this join needs a solved challenge: solve the one in the Vestibule-Challenge header and send it in Vestibule-Solution")]
+    Missing,
+    #[error("the solution is not readable (base64url of the JSON {{challenge, solution}})")]
+    Unreadable,
+    #[error("the solution does not solve a challenge this room made")]
+    Wrong,
+    #[error("the challenge has expired: solve the new one")]
+    Expired,
+    #[error("the challenge was made for another event or caller")]
+    NotYours,
+    #[error("this solution was used already: solve the new challenge")]
+    Spent,
+}
+
+/// Makes and checks challenges with the room's secret.
+pub struct Challenger {
+    secret: String,
+    key_secret: String,
+}
+
+/// A solution that holds: its nonce, to be spent once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Solved {
+    pub nonce: String,
+}
+
+impl Challenger {
+    /// From the room's cookie secret (challenges are never shared with another room).
+    pub fn new(root: &[u8]) -> Self {
+        let derive = |label: &str| {
+            let mut h = Sha256::new();
+            h.update(label.as_bytes());
+            h.update(root);
+            hex(&h.finalize())
+        };
+        Self {
+            secret: derive("vestibule challenge\n"),
+            key_secret: derive("vestibule challenge key\n"),
+        }
+    }
+
+    /// A challenge at `level` (1..=[`MAX_LEVEL`]) for `who` in `event`, as the header
+    /// carries it: base64url (no padding) of its JSON.
+    pub fn issue(&self, event: &str, who: &str, level: u8, now_ms: u64) -> String {
+        let bound = COUNTER_BOUND[usize::from(level.clamp(1, MAX_LEVEL))];
+        let mut data = BTreeMap::new();
+        data.insert("e".to_string(), serde_json::Value::from(event));
+        data.insert("w".to_string(), serde_json::Value::from(digest(who)));
+        data.insert("l".to_string(), serde_json::Value::from(level));
+        data.insert(
+            "x".to_string(),
+            serde_json::Value::from(now_ms + LIFETIME_MS),
+        );
+        let challenge = create_challenge(CreateChallengeOptions {
+            algorithm: "SHA-256".into(),
+            cost: 1,
+            counter: Some(rand::random_range(0..bound)),
+            data: Some(data),
+            hmac_signature_secret: Some(self.secret.clone()),
+            hmac_key_signature_secret: Some(self.key_secret.clone()),
+            ..Default::default()
+        })
+        .expect("a SHA-256 challenge with a counter is always made");
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&challenge).expect("a challenge is JSON"))
+    }
+
+    /// Checks a solution header for `who` in `event` at `now_ms`.
+    pub fn check(
+        &self,
+        header: &str,
+        event: &str,
+        who: &str,
+        now_ms: u64,
+    ) -> Result<Solved, ChallengeRefusal> {
+        if header.len() > MAX_SOLUTION_LEN {
+            return Err(ChallengeRefusal::Unreadable);
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(header.trim())
+            .map_err(|_| ChallengeRefusal::Unreadable)?;
+        let payload: Payload =
+            serde_json::from_slice(&bytes).map_err(|_| ChallengeRefusal::Unreadable)?;
+        let options = altcha::VerifySolutionOptions {
+            hmac_key_signature_secret: Some(self.key_secret.clone()),
+            ..altcha::VerifySolutionOptions::new(
+                &payload.challenge,
+                &payload.solution,
+                self.secret.as_str(),
+            )
+        };
+        // Without the key's signature the crate would search nothing but hash once; a
+        // challenge of this room always has one.
+        if payload.challenge.parameters.key_signature.is_none() {
+            return Err(ChallengeRefusal::Wrong);
+        }
+        let verdict = verify_solution(options).map_err(|_| ChallengeRefusal::Wrong)?;
+        if !verdict.verified {
+            return Err(ChallengeRefusal::Wrong);
+        }
+        let data = signed_data(&payload.challenge).ok_or(ChallengeRefusal::Wrong)?;
+        if data.expires_ms <= now_ms {
+            return Err(ChallengeRefusal::Expired);
+        }
+        if data.event != event || data.who != digest(who) {
+            return Err(ChallengeRefusal::NotYours);
+        }
+        Ok(Solved {
+            nonce: payload.challenge.parameters.nonce,
+        })
+    }
+}
+
+struct Data {
+    event: String,
+    who: String,
+    expires_ms: u64,
+}
+
+fn signed_data(challenge: &Challenge) -> Option<Data> {
+    let data = challenge.parameters.data.as_ref()?;
+    Some(Data {
+        event: data.get("e")?.as_str()?.to_owned(),
+        who: data.get("w")?.as_str()?.to_owned(),
+        expires_ms: data.get("x")?.as_u64()?,
+    })
+}
+
+/// 16 bytes of SHA-256 of who a challenge is for, in hex: the challenge is public, the
+/// user id in it need not be.
+fn digest(who: &str) -> String {
+    hex(&Sha256::digest(who.as_bytes())[..16])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use altcha::{solve_challenge, SolveChallengeOptions};
+
+    const NOW: u64 = 1_800_000_000_000;
+
+    /// Solves a challenge header as a client would; the solution header.
+    pub fn solve(header: &str) -> String {
+        let challenge: Challenge =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        let solution = solve_challenge(SolveChallengeOptions::new(&challenge))
+            .unwrap()
+            .unwrap();
+        let payload = Payload {
+            challenge,
+            solution,
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap())
+    }
+
+    #[test]
+    fn a_solution_holds_for_its_event_and_caller_until_it_expires() {
+        let room = Challenger::new(b"root");
+        let header = room.issue("E1", "user:u1", 1, NOW);
+        let solution = solve(&header);
+        assert!(room.check(&solution, "E1", "user:u1", NOW).is_ok());
+        assert_eq!(
+            room.check(&solution, "E2", "user:u1", NOW),
+            Err(ChallengeRefusal::NotYours)
+        );
+        assert_eq!(
+            room.check(&solution, "E1", "user:u2", NOW),
+            Err(ChallengeRefusal::NotYours)
+        );
+        assert_eq!(
+            room.check(&solution, "E1", "user:u1", NOW + LIFETIME_MS),
+            Err(ChallengeRefusal::Expired)
+        );
+        // Another room's secret, or a changed challenge: not ours.
+        let other = Challenger::new(b"other");
+        assert_eq!(
+            other.check(&solution, "E1", "user:u1", NOW),
+            Err(ChallengeRefusal::Wrong)
+        );
+        assert_eq!(
+            room.check("bm90IGpzb24", "E1", "user:u1", NOW),
+            Err(ChallengeRefusal::Unreadable)
+        );
+        // A wrong key for a right challenge.
+        let mut payload: Payload =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&solution).unwrap()).unwrap();
+        payload.solution.derived_key = "00".repeat(32);
+        let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).unwrap());
+        assert_eq!(
+            room.check(&forged, "E1", "user:u1", NOW),
+            Err(ChallengeRefusal::Wrong)
+        );
+    }
+
+    #[test]
+    fn levels_follow_pressure() {
+        use ChallengeMode::*;
+        assert_eq!(
+            level(Auto, 0, 0.0),
+            0,
+            "standby and short lines pay nothing"
+        );
+        assert_eq!(level(Auto, 999, 10.0), 0);
+        assert_eq!(level(Auto, 5_000, 10.0), 1);
+        assert_eq!(level(Auto, 50_000, 10.0), 2);
+        assert_eq!(level(Auto, 10, 2_000.0), 3);
+        assert_eq!(level(Auto, 5_000_000, 0.0), MAX_LEVEL);
+        assert_eq!(level(Always, 0, 0.0), 1);
+        assert_eq!(level(Always, 50_000, 0.0), 2);
+        assert_eq!(level(Off, 5_000_000, 1e6), 0);
+        let mut last = 0;
+        for waiting in [0, 1_000, 10_000, 100_000, 1_000_000] {
+            let l = level(Auto, waiting, 0.0);
+            assert!(l >= last);
+            last = l;
+        }
+    }
+}

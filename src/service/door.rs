@@ -1,0 +1,143 @@
+//! What a join must bring (README, "Bots and accounts"): with `entry: token`, the shop's
+//! enqueue token for one of its accounts ([`crate::entry`]); with a challenge in force, a
+//! solved proof-of-work ([`crate::challenge`]) whose level follows the line's pressure.
+//! Each process reads an event's rule at most every [`RULE_TTL_MS`] (one HMGET), and only
+//! for JSON joins; the join script itself enforces `entry: token` on every join, so a
+//! switch holds at once.
+
+use std::sync::Arc;
+
+use super::{Service, ServiceError};
+use crate::challenge::{self, ChallengeRefusal, LIFETIME_MS};
+use crate::domain::{ChallengeMode, EventFigures, EventId, UserId};
+use crate::entry::{EntryKey, EntryRule, RULE_TTL_MS};
+
+/// Events whose rules a process remembers (the coldest are dropped first).
+const REMEMBERED_RULES: usize = 10_000;
+
+/// An event's rule as this process read it.
+#[derive(Clone)]
+struct Rule {
+    read_at_ms: u64,
+    entry: Option<Arc<EntryRule>>,
+    challenge: ChallengeMode,
+    joined: u64,
+    waiting: u64,
+    /// Joins a second, from this read and the one before.
+    joins_per_s: f64,
+}
+
+/// The rules this process read, per event.
+pub(super) struct Rules {
+    rules: quick_cache::sync::Cache<EventId, Rule>,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Self {
+            rules: quick_cache::sync::Cache::new(REMEMBERED_RULES),
+        }
+    }
+}
+
+impl Service {
+    async fn rule(&self, event: &EventId) -> Result<Rule, ServiceError> {
+        let now = self.now();
+        let before = self.inner.rules.rules.get(event);
+        if let Some(rule) = &before {
+            if now.saturating_sub(rule.read_at_ms) < RULE_TTL_MS {
+                return Ok(rule.clone());
+            }
+        }
+        let read = self.inner.store.door_rule(event).await?;
+        let joins_per_s = match &before {
+            Some(b) if now > b.read_at_ms => {
+                read.joined.saturating_sub(b.joined) as f64 * 1_000.0 / (now - b.read_at_ms) as f64
+            }
+            _ => 0.0,
+        };
+        let rule = Rule {
+            read_at_ms: now,
+            entry: read
+                .entry_key
+                .as_deref()
+                .and_then(EntryKey::from_stored)
+                .and_then(|key| key.rule().ok())
+                .map(Arc::new),
+            challenge: read.challenge,
+            joined: read.joined,
+            waiting: read.waiting,
+            joins_per_s,
+        };
+        self.inner.rules.rules.insert(event.clone(), rule.clone());
+        Ok(rule)
+    }
+
+    /// The account an enqueue token vouches for in `event`'s line. Refused when the event
+    /// takes no tokens (anyone may join it: join as yourself), or the token does not hold.
+    pub async fn account(&self, event: &EventId, token: &str) -> Result<UserId, ServiceError> {
+        let rule = self.rule(event).await?;
+        let entry = rule.entry.ok_or(ServiceError::NoTokens)?;
+        entry
+            .account(token, event.as_str(), self.now())
+            .map_err(ServiceError::BadToken)
+    }
+
+    /// Whether a JSON join of `who` to `event` may go on: `Ok` when no challenge is in
+    /// force, or `solution` solves one made for it (and is spent now: it is accepted once).
+    /// Else the refusal and a fresh challenge (the `Vestibule-Challenge` header).
+    pub async fn pay(
+        &self,
+        event: &EventId,
+        who: &str,
+        solution: Option<&str>,
+    ) -> Result<(), (ChallengeRefusal, String)> {
+        // Without the rule (Redis away) the join itself fails the same way: let it.
+        let Ok(rule) = self.rule(event).await else {
+            return Ok(());
+        };
+        let level = challenge::level(rule.challenge, rule.waiting, rule.joins_per_s);
+        if level == 0 {
+            return Ok(());
+        }
+        let Ok(secrets) = self.secrets().await else {
+            return Ok(());
+        };
+        let now = self.now();
+        let fresh = || secrets.challenger.issue(event.as_str(), who, level, now);
+        let Some(solution) = solution else {
+            return Err((ChallengeRefusal::Missing, fresh()));
+        };
+        let solved = secrets
+            .challenger
+            .check(solution, event.as_str(), who, now)
+            .map_err(|refusal| (refusal, fresh()))?;
+        match self
+            .inner
+            .store
+            .spend_nonce(event, &solved.nonce, LIFETIME_MS)
+            .await
+        {
+            Ok(true) | Err(_) => Ok(()),
+            Ok(false) => Err((ChallengeRefusal::Spent, fresh())),
+        }
+    }
+
+    /// Who may join the event from now on, on every instance (with a key, only accounts
+    /// vouched for by a token it verifies; `None`: anyone), and whether a join must solve
+    /// a challenge first.
+    pub async fn set_entry(
+        &self,
+        event: &EventId,
+        key: Option<&EntryKey>,
+        challenge: ChallengeMode,
+    ) -> Result<EventFigures, ServiceError> {
+        let stored = key.map(EntryKey::stored);
+        self.inner
+            .store
+            .set_entry(event, stored.as_deref(), challenge)
+            .await?;
+        self.inner.rules.rules.remove(event);
+        self.event(event).await
+    }
+}
