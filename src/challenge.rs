@@ -65,6 +65,18 @@ pub fn level(mode: ChallengeMode, waiting: u64, joins_per_s: f64) -> u8 {
     }
 }
 
+/// The time-lock of the page's join, per level (index = level), in seconds: a browser
+/// without JavaScript cannot solve a challenge, so its join form opens this long after it
+/// was served instead.
+pub const TIME_LOCK_S: [u64; 5] = [0, 2, 5, 10, 20];
+
+/// A join form's time-lock, checked: its nonce (spent once) and how long until it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unlocked {
+    pub nonce: String,
+    pub opens_in_ms: u64,
+}
+
 /// Why a solution was refused (each a sentence for people).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChallengeRefusal {
@@ -134,6 +146,61 @@ impl Challenger {
         URL_SAFE_NO_PAD.encode(serde_json::to_vec(&challenge).expect("a challenge is JSON"))
     }
 
+    /// A join form's time-lock for `event` at `level`, served at `now_ms`:
+    /// `<served ms>.<level>.<nonce>.<HMAC>`, opening [`TIME_LOCK_S`] later. Nothing is
+    /// stored: the form carries it.
+    pub fn lock(&self, event: &str, level: u8, now_ms: u64) -> String {
+        let level = level.min(MAX_LEVEL);
+        let nonce = format!("{:032x}", rand::random::<u128>());
+        let body = format!("{now_ms}.{level}.{nonce}");
+        let mac = self.mac(event, &body);
+        format!("{body}.{mac}")
+    }
+
+    /// Checks a join form's time-lock for `event` at `now_ms`.
+    pub fn check_lock(
+        &self,
+        lock: &str,
+        event: &str,
+        now_ms: u64,
+    ) -> Result<Unlocked, ChallengeRefusal> {
+        let (body, mac) = lock.rsplit_once('.').ok_or(ChallengeRefusal::Unreadable)?;
+        let expected = self.mac(event, body);
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            mac.as_bytes(),
+        )) {
+            return Err(ChallengeRefusal::NotYours);
+        }
+        let mut parts = body.split('.');
+        let (Some(served), Some(level), Some(nonce), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(ChallengeRefusal::Unreadable);
+        };
+        let served: u64 = served.parse().map_err(|_| ChallengeRefusal::Unreadable)?;
+        let level: usize = level.parse().map_err(|_| ChallengeRefusal::Unreadable)?;
+        let opens = served + TIME_LOCK_S.get(level).ok_or(ChallengeRefusal::Unreadable)? * 1_000;
+        if served + LIFETIME_MS <= now_ms {
+            return Err(ChallengeRefusal::Expired);
+        }
+        Ok(Unlocked {
+            nonce: nonce.to_owned(),
+            opens_in_ms: opens.saturating_sub(now_ms),
+        })
+    }
+
+    fn mac(&self, event: &str, body: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<Sha256>::new_from_slice(self.key_secret.as_bytes())
+            .expect("HMAC takes any key length");
+        mac.update(b"time-lock\n");
+        mac.update(event.as_bytes());
+        mac.update(b"\n");
+        mac.update(body.as_bytes());
+        hex(&mac.finalize().into_bytes())
+    }
+
     /// Checks a solution header for `who` in `event` at `now_ms`.
     pub fn check(
         &self,
@@ -178,6 +245,51 @@ impl Challenger {
             nonce: payload.challenge.parameters.nonce,
         })
     }
+}
+
+/// What checking a solution costs this process: CPU µs per [`Challenger::check`] (the
+/// whole of it: base64, JSON, both HMACs) and per [`Challenger::issue`], over `rounds`
+/// of each, one thread. For `bench.sh` (`vestibule --measure-challenge N`).
+pub fn measure(rounds: u32) -> (f64, f64) {
+    let room = Challenger::new(b"measure");
+    let now = 1_800_000_000_000;
+    let cpu = || {
+        let mut t = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes the timespec it is given.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+        t.tv_sec as f64 * 1e6 + t.tv_nsec as f64 / 1e3
+    };
+    let start = cpu();
+    let mut header = String::new();
+    for _ in 0..rounds {
+        header = room.issue("E1", "user:u1", 1, now);
+    }
+    let issue = (cpu() - start) / f64::from(rounds);
+    let challenge: Challenge = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(&header)
+            .expect("a challenge this room made"),
+    )
+    .expect("a challenge this room made");
+    let solution = altcha::solve_challenge(altcha::SolveChallengeOptions::new(&challenge))
+        .ok()
+        .flatten()
+        .expect("a level-1 challenge is solved");
+    let payload = Payload {
+        challenge,
+        solution,
+    };
+    let answer = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).expect("JSON"));
+    let start = cpu();
+    for _ in 0..rounds {
+        let checked = room.check(&answer, "E1", "user:u1", now);
+        assert!(checked.is_ok(), "the measured solution holds");
+    }
+    let check = (cpu() - start) / f64::from(rounds);
+    (check, issue)
 }
 
 struct Data {
@@ -263,6 +375,34 @@ mod tests {
             room.check(&forged, "E1", "user:u1", NOW),
             Err(ChallengeRefusal::Wrong)
         );
+    }
+
+    #[test]
+    fn a_time_lock_opens_on_time_for_its_event_only() {
+        let room = Challenger::new(b"root");
+        let lock = room.lock("E1", 2, NOW);
+        let early = room.check_lock(&lock, "E1", NOW + 1_000).unwrap();
+        assert_eq!(early.opens_in_ms, TIME_LOCK_S[2] * 1_000 - 1_000);
+        let ready = room
+            .check_lock(&lock, "E1", NOW + TIME_LOCK_S[2] * 1_000)
+            .unwrap();
+        assert_eq!(ready.opens_in_ms, 0);
+        assert_eq!(
+            room.check_lock(&lock, "E2", NOW + 5_000),
+            Err(ChallengeRefusal::NotYours)
+        );
+        assert_eq!(
+            room.check_lock(&lock, "E1", NOW + LIFETIME_MS),
+            Err(ChallengeRefusal::Expired)
+        );
+        // A shorter lock cannot be made from a longer one: the level is signed.
+        let (body, mac) = lock.rsplit_once('.').unwrap();
+        let forged = format!("{}.{mac}", body.replacen(".2.", ".0.", 1));
+        assert_eq!(
+            room.check_lock(&forged, "E1", NOW),
+            Err(ChallengeRefusal::NotYours)
+        );
+        assert!(room.check_lock("x", "E1", NOW).is_err());
     }
 
     #[test]

@@ -246,6 +246,11 @@ pub struct Config {
     /// `bench.sh`, which runs a script alone with redis-benchmark.
     #[arg(long, hide = true, value_name = "FILE")]
     pub print_script: Option<String>,
+
+    /// Measure what checking a join's challenge costs (CPU µs per check and per challenge
+    /// made, over N rounds) and exit: for `bench.sh`.
+    #[arg(long, hide = true, value_name = "N")]
+    pub measure_challenge: Option<u32>,
 }
 
 impl Config {

@@ -461,12 +461,21 @@ pub struct PlaceView {
 pub enum Door {
     /// This browser has a place there: its page (and a redirect to it).
     Place(String),
-    /// The line takes joins: the "Join the line" button.
-    Join,
+    /// The line takes joins: the "Join the line" button, after the time-lock when one is
+    /// in force (README, "Bots and accounts").
+    Join(Option<JoinLock>),
     /// The sale is over, and why.
     Closed(ClosedReason),
     /// Down for maintenance: nobody joins or is admitted until the operator resumes it.
     Suspended,
+}
+
+/// The time-lock of a page's join: the signed form token, and how long until it opens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinLock {
+    pub lock: String,
+    pub wait_seconds: u64,
 }
 
 /// Longest message an operator may post to the people waiting, in characters.

@@ -90,6 +90,10 @@ impl From<ServiceError> for AppError {
             }
             ServiceError::TokenRequired => (StatusCode::UNAUTHORIZED, ErrorCode::TokenRequired),
             ServiceError::NoTokens => (StatusCode::BAD_REQUEST, ErrorCode::NoTokens),
+            ServiceError::Locked(_) => (
+                StatusCode::PRECONDITION_REQUIRED,
+                ErrorCode::ChallengeRequired,
+            ),
             ServiceError::BadToken(_) => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidEnqueueToken),
             ServiceError::SessionNotFound => (StatusCode::NOT_FOUND, ErrorCode::SessionNotFound),
             ServiceError::UnknownEvent => (StatusCode::NOT_FOUND, ErrorCode::UnknownEvent),

@@ -16,6 +16,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(rounds) = config.measure_challenge {
+        let (check, issue) = vestibule::challenge::measure(rounds.max(1));
+        println!("challenge check {check:.2} us/join, challenge made {issue:.2} us");
+        return ExitCode::SUCCESS;
+    }
     if let Some(file) = &config.print_script {
         return match vestibule::store::scripts::sources()
             .into_iter()

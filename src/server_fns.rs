@@ -150,7 +150,11 @@ pub(crate) mod ssr {
 /// place is the shop's account's, one per account: this browser holds it (its signed
 /// `vestibule_places` cookie), and another browser of the same account is refused.
 #[server]
-pub async fn join_event(event_id: String, return_to: String) -> Result<SessionView, ServerFnError> {
+pub async fn join_event(
+    event_id: String,
+    return_to: String,
+    lock: Option<String>,
+) -> Result<SessionView, ServerFnError> {
     use crate::domain::EventId;
     use crate::service::{Proof, ServiceError};
     use crate::visitor::{cookie_value, is_https, ENTRY_COOKIE};
@@ -159,6 +163,12 @@ pub async fn join_event(event_id: String, return_to: String) -> Result<SessionVi
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
+    // The time-lock, when a challenge is in force (a browser without JavaScript cannot
+    // solve one).
+    service
+        .unlock(&event, lock.as_deref().filter(|l| !l.is_empty()))
+        .await
+        .map_err(fail)?;
     let headers = headers();
     let https = is_https(&headers);
     let token = cookie_value(&headers, ENTRY_COOKIE).filter(|t| !t.is_empty());
@@ -199,7 +209,11 @@ pub async fn join_event(event_id: String, return_to: String) -> Result<SessionVi
 /// already has a place; else whether the line takes joins, or why not (the sale is over,
 /// or suspended).
 #[server]
-pub async fn find_place(event_id: String, return_to: String) -> Result<Door, ServerFnError> {
+pub async fn find_place(
+    event_id: String,
+    return_to: String,
+    lock: Option<String>,
+) -> Result<Door, ServerFnError> {
     use crate::domain::{EventId, Status};
     use ssr::{fail, headers, place_url, service};
 
@@ -229,7 +243,12 @@ pub async fn find_place(event_id: String, return_to: String) -> Result<Door, Ser
     Ok(match service.sale(&event).await.map_err(fail)? {
         (Some(reason), _) => Door::Closed(reason),
         (None, true) => Door::Suspended,
-        (None, false) => Door::Join,
+        (None, false) => Door::Join(
+            service
+                .join_lock(&event, lock.as_deref())
+                .await
+                .map_err(fail)?,
+        ),
     })
 }
 

@@ -11,13 +11,27 @@
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
 use super::status_card::closed_text;
-use crate::domain::Door;
+use crate::domain::{Door, JoinLock};
 use crate::server_fns::{find_place, JoinEvent};
+
+/// A query parameter's value, percent-encoded (by hand: this page also builds for the
+/// browser, without the server's URL crate).
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
 
 #[component]
 pub fn EventPage() -> impl IntoView {
@@ -29,9 +43,10 @@ pub fn EventPage() -> impl IntoView {
         q.get("__err")
             .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(&e)))
     });
+    let lock = query.read_untracked().get("lock");
     let place = Resource::new(
-        move || (event.clone(), return_to.clone()),
-        |(event, return_to)| find_place(event, return_to),
+        move || (event.clone(), return_to.clone(), lock.clone()),
+        |(event, return_to, lock)| find_place(event, return_to, lock),
     );
     let join_url = <JoinEvent as ServerFn>::url();
     let event = params.read_untracked().get("event").unwrap_or_default();
@@ -71,22 +86,50 @@ pub fn EventPage() -> impl IntoView {
                             </section>
                         }
                         .into_any(),
-                        Ok(Door::Join) => view! {
-                            <section class="card">
-                                <p class="event">"Event " <strong>{event.clone()}</strong></p>
-                                <h1>"This sale has a line"</h1>
-                                <p class="lede">
-                                    "Join it with one click. We'll keep your place and take you to the shop when it's your turn."
-                                </p>
-                                <form method="post" action=join_url class="join-form">
-                                    <input type="hidden" name="event_id" value=event/>
-                                    <input type="hidden" name="return_to" value=return_to/>
-                                    <button type="submit">"Join the line"</button>
-                                </form>
-                                <p class="error" role="alert">{error}</p>
-                            </section>
+                        Ok(Door::Join(Some(JoinLock { lock, wait_seconds }))) if wait_seconds > 0 => {
+                            // The time-lock (README, "Bots and accounts"): the page comes
+                            // back by itself, carrying its lock, once the form opens.
+                            let mut again = format!("/e/{}?lock={}", encode(&event), encode(&lock));
+                            if !return_to.is_empty() {
+                                again.push_str(&format!("&return={}", encode(&return_to)));
+                            }
+                            let refresh = format!("{wait_seconds};url={again}");
+                            let unit = if wait_seconds == 1 { "second" } else { "seconds" };
+                            view! {
+                                <Meta http_equiv="refresh" content=refresh/>
+                                <section class="card" data-status="LOCKED">
+                                    <p class="event">"Event " <strong>{event.clone()}</strong></p>
+                                    <h1>"One moment before you join"</h1>
+                                    <p class="lede" role="status">
+                                        "To keep bots out, everyone waits " {wait_seconds} " " {unit}
+                                        " here before joining. This page comes back with the join button by itself."
+                                    </p>
+                                    <p><a href=again>"Continue"</a></p>
+                                    <p class="error" role="alert">{error}</p>
+                                </section>
+                            }
+                            .into_any()
                         }
-                        .into_any(),
+                        Ok(Door::Join(lock)) => {
+                            let lock = lock.map(|l| l.lock).unwrap_or_default();
+                            view! {
+                                <section class="card">
+                                    <p class="event">"Event " <strong>{event.clone()}</strong></p>
+                                    <h1>"This sale has a line"</h1>
+                                    <p class="lede">
+                                        "Join it with one click. We'll keep your place and take you to the shop when it's your turn."
+                                    </p>
+                                    <form method="post" action=join_url class="join-form">
+                                        <input type="hidden" name="event_id" value=event/>
+                                        <input type="hidden" name="return_to" value=return_to/>
+                                        <input type="hidden" name="lock" value=lock/>
+                                        <button type="submit">"Join the line"</button>
+                                    </form>
+                                    <p class="error" role="alert">{error}</p>
+                                </section>
+                            }
+                            .into_any()
+                        }
                         Err(e) => view! {
                             <section class="card">
                                 <h1>"We couldn't open this line"</h1>

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::{Service, ServiceError};
 use crate::challenge::{self, ChallengeRefusal, LIFETIME_MS};
-use crate::domain::{ChallengeMode, EventFigures, EventId, UserId};
+use crate::domain::{ChallengeMode, EventFigures, EventId, JoinLock, UserId};
 use crate::entry::{EntryKey, EntryRule, RULE_TTL_MS};
 
 /// Events whose rules a process remembers (the coldest are dropped first).
@@ -121,6 +121,62 @@ impl Service {
             Ok(true) | Err(_) => Ok(()),
             Ok(false) => Err((ChallengeRefusal::Spent, fresh())),
         }
+    }
+
+    /// The time-lock of the page's join form (README, "Bots and accounts"), when a challenge
+    /// is in force: the one `given` (from the page's refresh) while it holds, else a new
+    /// one; `None` while joins cost nothing.
+    pub async fn join_lock(
+        &self,
+        event: &EventId,
+        given: Option<&str>,
+    ) -> Result<Option<JoinLock>, ServiceError> {
+        let rule = self.rule(event).await?;
+        let level = challenge::level(rule.challenge, rule.waiting, rule.joins_per_s);
+        if level == 0 {
+            return Ok(None);
+        }
+        let secrets = self.secrets().await?;
+        let now = self.now();
+        if let Some(lock) = given {
+            if let Ok(held) = secrets.challenger.check_lock(lock, event.as_str(), now) {
+                return Ok(Some(JoinLock {
+                    lock: lock.to_owned(),
+                    wait_seconds: held.opens_in_ms.div_ceil(1_000),
+                }));
+            }
+        }
+        Ok(Some(JoinLock {
+            lock: secrets.challenger.lock(event.as_str(), level, now),
+            wait_seconds: challenge::TIME_LOCK_S[usize::from(level)],
+        }))
+    }
+
+    /// Whether the page's join may go on: `Ok` when joins cost nothing, or `lock` (the
+    /// join form's) is open, for this event, and not used before (it is spent now).
+    pub async fn unlock(&self, event: &EventId, lock: Option<&str>) -> Result<(), ServiceError> {
+        let rule = self.rule(event).await?;
+        if challenge::level(rule.challenge, rule.waiting, rule.joins_per_s) == 0 {
+            return Ok(());
+        }
+        let secrets = self.secrets().await?;
+        let lock = lock.ok_or(ServiceError::Locked(None))?;
+        let held = secrets
+            .challenger
+            .check_lock(lock, event.as_str(), self.now())
+            .map_err(|_| ServiceError::Locked(None))?;
+        if held.opens_in_ms > 0 {
+            return Err(ServiceError::Locked(Some(held.opens_in_ms.div_ceil(1_000))));
+        }
+        if !self
+            .inner
+            .store
+            .spend_nonce(event, &held.nonce, LIFETIME_MS)
+            .await?
+        {
+            return Err(ServiceError::Locked(None));
+        }
+        Ok(())
     }
 
     /// Who may join the event from now on, on every instance (with a key, only accounts

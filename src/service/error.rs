@@ -25,6 +25,13 @@ pub enum ServiceError {
     /// A token that does not hold.
     #[error("{0}")]
     BadToken(crate::entry::TokenRefusal),
+    /// The page's join before its time-lock opened (`Some(seconds)` left), or without a
+    /// usable one (expired, used, not this event's: the page makes a new one).
+    #[error("{}", match .0 {
+        Some(s) => format!("Please wait {s} more second{} before joining: everyone waits a moment here, to keep bots out.", if *s == 1 { "" } else { "s" }),
+        None => "This join form has expired or was used already: the page has a new one, please wait a moment and join again.".to_string(),
+    })]
+    Locked(Option<u64>),
     /// A browser's join as a shop's account whose place another browser holds.
     #[error(
         "your account already has a place in this line, in another browser or device: \

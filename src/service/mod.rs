@@ -1,5 +1,6 @@
 //! The waiting room's operations over the store, by who calls them: a visitor's place
-//! ([`visitors`]: join, status, leave), the shop's door ([`gate`]: does a pass open it),
+//! ([`visitors`]: join, status, leave), what a join must bring ([`door`]: an enqueue
+//! token's account, a solved challenge), the shop's door ([`gate`]: does a pass open it),
 //! the operators ([`operators`]: events, settings, messages, draws) and the room's keys
 //! ([`secrets`]). The JSON routes, the gate, the console and the server functions are thin
 //! layers over this; nothing here speaks HTTP: every failure is a [`ServiceError`], which

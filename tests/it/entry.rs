@@ -310,6 +310,11 @@ impl Browser {
 
     /// Posts the event page's join form, as the page does without JavaScript.
     async fn join(&mut self, app: &TestApp, event: &str) -> reqwest::Response {
+        self.join_with(app, event, "").await
+    }
+
+    /// The same with more form fields (`&lock=…`).
+    async fn join_with(&mut self, app: &TestApp, event: &str, more: &str) -> reqwest::Response {
         let res = no_redirects()
             .post(app.url(<JoinEvent as ServerFn>::PATH))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -318,7 +323,7 @@ impl Browser {
             .header("sec-fetch-site", "same-origin")
             .header(header::REFERER, format!("http://{}/e/{event}", app.addr))
             .header(header::COOKIE, self.header())
-            .body(format!("event_id={event}&return_to="))
+            .body(format!("event_id={event}&return_to={more}"))
             .send()
             .await
             .unwrap();
@@ -627,4 +632,87 @@ async fn in_auto_a_short_line_pays_nothing_and_the_level_follows_the_line() {
         join_paying(&app, "calm", "c0", None).await.0,
         StatusCode::ACCEPTED
     );
+}
+
+#[tokio::test]
+async fn the_readmes_python_solver_joins_through_a_challenge() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    set_entry(
+        &app,
+        "py",
+        json!({ "entry": "open", "challenge": "always" }),
+    )
+    .await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/end2end/bots/join.py");
+    let base = format!("http://{}", app.addr);
+    let out = tokio::process::Command::new("python3")
+        .args([script, &base, "py", "snake"])
+        .output()
+        .await
+        .expect("python3 runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.starts_with("202 "), "{said}");
+    assert_eq!(xlen(&redis, "py"), 1);
+}
+
+#[tokio::test]
+async fn without_javascript_the_time_lock_refuses_early_and_accepts_on_time_once() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    set_entry(
+        &app,
+        "tl",
+        json!({ "entry": "open", "challenge": "always" }),
+    )
+    .await;
+    let mut a = Browser::default();
+    // The page says how long, and comes back by itself with its lock.
+    let page = a.open(&app, "/e/tl").await.text().await.unwrap();
+    assert!(page.contains("data-status=\"LOCKED\""), "{page}");
+    let wait = vestibule::challenge::TIME_LOCK_S[1];
+    assert!(
+        page.contains(&format!("content=\"{wait};url=/e/tl?lock=")),
+        "{page}"
+    );
+    let start = page.find("?lock=").unwrap() + "?lock=".len();
+    let lock: String = page[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == '.')
+        .collect();
+    // Early: refused, and told how long.
+    let res = a.join_with(&app, "tl", &format!("&lock={lock}")).await;
+    let back = location(&res);
+    let page = a
+        .open(&app, &back.replacen(&format!("http://{}", app.addr), "", 1))
+        .await;
+    assert!(page.text().await.unwrap().contains("more second"));
+    // Without a lock: refused.
+    let res = a.join(&app, "tl").await;
+    assert!(location(&res).contains("__err"));
+    assert_eq!(xlen(&redis, "tl"), 0);
+    // On time: the page shows the button with the lock, and the join goes through.
+    app.advance(std::time::Duration::from_secs(wait));
+    let page = a
+        .open(&app, &format!("/e/tl?lock={lock}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("name=\"lock\" value=\"{lock}\"")),
+        "{page}"
+    );
+    let res = a.join_with(&app, "tl", &format!("&lock={lock}")).await;
+    assert!(location(&res).starts_with("/queue/"), "{}", location(&res));
+    // Once: another browser with the same lock is refused.
+    let mut b = Browser::default();
+    let res = b.join_with(&app, "tl", &format!("&lock={lock}")).await;
+    assert!(location(&res).contains("__err"), "{}", location(&res));
+    assert_eq!(xlen(&redis, "tl"), 1);
 }
