@@ -136,7 +136,7 @@ admin() {
 # --- processes -------------------------------------------------------------------------
 start_redis "$redis_port" "$work/redis"   # AOF on (appendfsync everysec), as ./run.sh runs it
 REDIS_URL="redis://127.0.0.1:$redis_port" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" \
-WAITING_ROOM_JOIN_RATE_PER_SECOND=0 WAITING_ROOM_ADMIN_TOKEN=bench WAITING_ROOM_ABANDON_SECONDS=3600 \
+WAITING_ROOM_JOIN_RATE_PER_SECOND=0 WAITING_ROOM_CHALLENGE=off WAITING_ROOM_ADMIN_TOKEN=bench WAITING_ROOM_ABANDON_SECONDS=3600 \
 RUST_LOG=warn ./target/release/vestibule > "$work/server.log" 2>&1 &
 app_pid=$!
 pids+=("$app_pid")
@@ -509,7 +509,7 @@ start_cluster "$work/cluster" $cluster_nodes
 cluster_urls=$(for p in $cluster_nodes; do printf 'redis://127.0.0.1:%s,' "$p"; done)
 cluster_app_port=$(free_port)
 REDIS_CLUSTER_URLS="${cluster_urls%,}" LEPTOS_SITE_ADDR="127.0.0.1:$cluster_app_port" \
-WAITING_ROOM_JOIN_RATE_PER_SECOND=0 WAITING_ROOM_ABANDON_SECONDS=3600 \
+WAITING_ROOM_JOIN_RATE_PER_SECOND=0 WAITING_ROOM_CHALLENGE=off WAITING_ROOM_ABANDON_SECONDS=3600 \
 RUST_LOG=warn ./target/release/vestibule > "$work/cluster-server.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 100); do
@@ -535,6 +535,12 @@ total = sum(int(n) for _, n in rows) or 1
 print(" / ".join(f"{int(n):,} ({100 * int(n) / total:.0f} %)" for _, n in rows))')
 say "script calls per primary (joins, polls, granter): $cluster_spread"
 
+# --- 8. the join's challenge: what checking a solution costs the room --------------------
+challenge_cost=$(./target/release/vestibule --measure-challenge 20000)
+challenge_check_us=$(echo "$challenge_cost" | sed -n 's/^challenge check \([0-9.]*\) us.*/\1/p')
+challenge_made_us=$(echo "$challenge_cost" | sed -n 's/.*challenge made \([0-9.]*\) us.*/\1/p')
+say "$challenge_cost"
+
 # --- table -----------------------------------------------------------------------------
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 join_ratio=$(ratio "$(field join rps)" "$(field bare_join rps)")
@@ -557,6 +563,7 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| ↳ Redis side of a join alone (the join script, one join per call, via redis-benchmark, 64 conns) | | $join_script_rps req/s, p99 $join_script_p99 ms | $(ratio "$(field join rps)" "$join_script_rps")× script | |"
   echo "| ↳ the join script alone at batch 64 (64 joins of one event per call, via redis-benchmark, 64 conns) | $join_batch_rps joins/s ($join_batch_calls calls/s, p99 $join_batch_p99 ms per call) | redis-benchmark XADD $xadd_rps req/s | $(ratio "$join_batch_rps" "$xadd_rps")× XADD | |"
   echo "| ↳ script calls per join under that load (INFO commandstats, EVALSHA) | $join_calls_per_join | | | ≤ 0.25 |"
+  echo "| ↳ checking a join's challenge (README, \"Bots and accounts\"): CPU per check (base64, JSON, two HMACs), one thread, 20,000 checks | $challenge_check_us µs (a challenge made: $challenge_made_us µs) | | | ≤ 10 µs |"
   echo "| join latency p50 / p99 | $(field join p50_ms) / $(field join p99_ms) ms | bare $(field bare_join p50_ms) / $(field bare_join p99_ms) ms; XADD p99 $xadd_p99 ms | | p99 ≤ 10 ms |"
   echo "| status poll throughput, 64 conns, $filled sessions | $(field poll rps) req/s | bare axum $(field bare_poll rps) req/s | ${poll_ratio}× bare | ≥ 0.80× |"
   echo "| ↳ Redis commands per 1,000 polls (INFO commandstats, scripts' commands included: the window under load less a quiet window) | $poll_calls_per_1000 ($poll_calls_load vs $poll_calls_idle quiet) | | | ≤ 10 |"

@@ -51,10 +51,10 @@ pub fn level(mode: ChallengeMode, waiting: u64, joins_per_s: f64) -> u8 {
         _ => 4,
     };
     let by_rate = match joins_per_s {
-        r if r < 50.0 => 0,
-        r if r < 200.0 => 1,
-        r if r < 1_000.0 => 2,
-        r if r < 5_000.0 => 3,
+        r if r < 200.0 => 0,
+        r if r < 1_000.0 => 1,
+        r if r < 5_000.0 => 2,
+        r if r < 20_000.0 => 3,
         _ => 4,
     };
     let pressure = u8::max(by_line, by_rate);
@@ -416,7 +416,13 @@ mod tests {
         assert_eq!(level(Auto, 999, 10.0), 0);
         assert_eq!(level(Auto, 5_000, 10.0), 1);
         assert_eq!(level(Auto, 50_000, 10.0), 2);
-        assert_eq!(level(Auto, 10, 2_000.0), 3);
+        assert_eq!(
+            level(Auto, 10, 100.0),
+            0,
+            "the seed's 100 joins pay nothing"
+        );
+        assert_eq!(level(Auto, 10, 2_000.0), 2);
+        assert_eq!(level(Auto, 10, 50_000.0), MAX_LEVEL);
         assert_eq!(level(Auto, 5_000_000, 0.0), MAX_LEVEL);
         assert_eq!(level(Always, 0, 0.0), 1);
         assert_eq!(level(Always, 50_000, 0.0), 2);

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::ChallengeMode;
 use crate::store::{Durability, GrantParams, Target};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,6 +48,10 @@ pub struct SecretSource {
     pub cookie_secret: Option<SecretString>,
     /// `Domain` of the pass cookie.
     pub cookie_domain: Option<String>,
+}
+
+fn parse_challenge(raw: &str) -> Result<ChallengeMode, String> {
+    ChallengeMode::parse(raw).ok_or_else(|| "one of off, auto, always".to_string())
 }
 
 /// Which events take joins.
@@ -141,6 +146,13 @@ pub struct Config {
     /// the event) or `registered` (only events an operator created; others are 404).
     #[arg(long, env = "WAITING_ROOM_EVENTS", value_enum, default_value_t = EventsMode::Open)]
     pub events: EventsMode,
+
+    /// The proof-of-work at the join for events without their own setting (README, "Bots
+    /// and accounts"): `off`, `auto` (only when the line is long or joins come fast) or
+    /// `always`.
+    #[arg(long, env = "WAITING_ROOM_CHALLENGE", default_value = "auto",
+          value_parser = parse_challenge)]
+    pub challenge: ChallengeMode,
 
     /// What the shop's door (the gate) does while Redis cannot be reached: `closed` keeps
     /// it shut for those without a pass, `open` lets everyone through.

@@ -535,7 +535,8 @@ pub struct EventFigures {
     /// With `token`: the algorithm of the key tokens are checked with (`HS256`, `EdDSA`,
     /// `ES256`; the key itself is never shown).
     pub entry_key_alg: Option<String>,
-    /// Whether a JSON join must solve a proof-of-work first (README, "Bots and accounts").
+    /// Whether a join must pay first (README, "Bots and accounts"): the event's own
+    /// setting, or the room's default.
     pub challenge: ChallengeMode,
 }
 
@@ -544,10 +545,11 @@ pub struct EventFigures {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ChallengeMode {
-    /// Never (the default).
-    #[default]
+    /// Never.
     Off,
-    /// When the line is long or joins come fast, harder as they grow.
+    /// When the line is long or joins come fast, harder as they grow (the room's default:
+    /// `WAITING_ROOM_CHALLENGE`).
+    #[default]
     Auto,
     /// Always, harder as the line grows.
     Always,

@@ -79,6 +79,7 @@ impl Application {
                 default_capacity: config.grant_params().default_capacity,
                 max_poll_ms: config.max_poll_ms(),
                 events: config.events,
+                challenge: config.challenge,
                 secrets,
                 fail_mode: config.fail_mode,
             },

@@ -351,8 +351,8 @@ pub struct EntryRequest {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     public_key: Field,
-    /// Whether a JSON join must solve a proof-of-work first: `off` (the default), `auto`
-    /// or `always`.
+    /// Whether a join must pay first: `off`, `auto` or `always`; absent or null: the
+    /// room's default (`WAITING_ROOM_CHALLENGE`).
     #[schema(value_type = Option<ChallengeMode>)]
     #[serde(default)]
     challenge: Field,
@@ -364,7 +364,7 @@ pub struct EntryRequest {
 
 impl EntryRequest {
     /// The key tokens are checked with (`None` for `open`), and the challenge.
-    pub fn parse(&self) -> Result<(Option<EntryKey>, ChallengeMode), InvalidInput> {
+    pub fn parse(&self) -> Result<(Option<EntryKey>, Option<ChallengeMode>), InvalidInput> {
         let invalid = |m: String| InvalidInput {
             code: ErrorCode::InvalidEntry,
             message: m,
@@ -379,8 +379,9 @@ impl EntryRequest {
             _ => None,
         };
         let challenge = match &self.challenge {
-            None | Some(Value::Null) => ChallengeMode::Off,
+            None | Some(Value::Null) => None,
             Some(Value::String(c)) => ChallengeMode::parse(c)
+                .map(Some)
                 .ok_or_else(|| invalid("challenge must be one of off, auto, always".into()))?,
             Some(_) => return Err(invalid("challenge must be one of off, auto, always".into())),
         };

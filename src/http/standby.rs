@@ -143,6 +143,11 @@ async fn straight_through(
         return None; // the page, which takes nothing
     }
     let service = &state.service;
+    // While joins must pay (a challenge in force: README, "Bots and accounts"), nobody
+    // skips the page's time-lock.
+    if service.challenge_level(&event).await.ok()? > 0 {
+        return None;
+    }
     let secrets = service.secrets().await.ok()?;
     let https = is_https(headers);
     let (user, new_cookie) = match secrets.cookies.visitor(headers) {

@@ -64,13 +64,23 @@ impl Service {
                 .and_then(EntryKey::from_stored)
                 .and_then(|key| key.rule().ok())
                 .map(Arc::new),
-            challenge: read.challenge,
+            challenge: read.challenge.unwrap_or(self.inner.settings.challenge),
             joined: read.joined,
             waiting: read.waiting,
             joins_per_s,
         };
         self.inner.rules.rules.insert(event.clone(), rule.clone());
         Ok(rule)
+    }
+
+    /// The level of the challenge a join to `event` must solve now (0: none).
+    pub async fn challenge_level(&self, event: &EventId) -> Result<u8, ServiceError> {
+        let rule = self.rule(event).await?;
+        Ok(challenge::level(
+            rule.challenge,
+            rule.waiting,
+            rule.joins_per_s,
+        ))
     }
 
     /// The account an enqueue token vouches for in `event`'s line. Refused when the event
@@ -93,10 +103,9 @@ impl Service {
         solution: Option<&str>,
     ) -> Result<(), (ChallengeRefusal, String)> {
         // Without the rule (Redis away) the join itself fails the same way: let it.
-        let Ok(rule) = self.rule(event).await else {
+        let Ok(level) = self.challenge_level(event).await else {
             return Ok(());
         };
-        let level = challenge::level(rule.challenge, rule.waiting, rule.joins_per_s);
         if level == 0 {
             return Ok(());
         }
@@ -131,8 +140,7 @@ impl Service {
         event: &EventId,
         given: Option<&str>,
     ) -> Result<Option<JoinLock>, ServiceError> {
-        let rule = self.rule(event).await?;
-        let level = challenge::level(rule.challenge, rule.waiting, rule.joins_per_s);
+        let level = self.challenge_level(event).await?;
         if level == 0 {
             return Ok(None);
         }
@@ -155,8 +163,7 @@ impl Service {
     /// Whether the page's join may go on: `Ok` when joins cost nothing, or `lock` (the
     /// join form's) is open, for this event, and not used before (it is spent now).
     pub async fn unlock(&self, event: &EventId, lock: Option<&str>) -> Result<(), ServiceError> {
-        let rule = self.rule(event).await?;
-        if challenge::level(rule.challenge, rule.waiting, rule.joins_per_s) == 0 {
+        if self.challenge_level(event).await? == 0 {
             return Ok(());
         }
         let secrets = self.secrets().await?;
@@ -181,12 +188,12 @@ impl Service {
 
     /// Who may join the event from now on, on every instance (with a key, only accounts
     /// vouched for by a token it verifies; `None`: anyone), and whether a join must solve
-    /// a challenge first.
+    /// a challenge first (`None`: the room's default).
     pub async fn set_entry(
         &self,
         event: &EventId,
         key: Option<&EntryKey>,
-        challenge: ChallengeMode,
+        challenge: Option<ChallengeMode>,
     ) -> Result<EventFigures, ServiceError> {
         let stored = key.map(EntryKey::stored);
         self.inner

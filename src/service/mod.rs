@@ -18,6 +18,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 use crate::config::{EventsMode, FailMode, SecretSource};
+use crate::domain::ChallengeMode;
 use crate::passes::{PassCache, Revocations};
 use crate::store::Store;
 
@@ -35,6 +36,8 @@ pub struct ServiceSettings {
     /// See [`crate::config::Config::max_poll_ms`].
     pub max_poll_ms: u64,
     pub events: EventsMode,
+    /// The join's challenge for events without their own setting.
+    pub challenge: ChallengeMode,
     pub secrets: SecretSource,
     /// What the gate does while Redis cannot be reached.
     pub fail_mode: FailMode,

@@ -114,7 +114,7 @@ impl Service {
                 Entry::Open
             },
             entry_key_alg: e.entry_alg,
-            challenge: e.challenge,
+            challenge: e.challenge.unwrap_or(self.inner.settings.challenge),
         }
     }
 

@@ -35,7 +35,8 @@ pub struct EventSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoorRule {
     pub entry_key: Option<String>,
-    pub challenge: ChallengeMode,
+    /// The event's own challenge setting; `None`: the room's default.
+    pub challenge: Option<ChallengeMode>,
     /// Joins so far.
     pub joined: u64,
     /// Joins the granter has not reached yet (a draw's people included until it is).
@@ -82,7 +83,8 @@ pub struct EventOverview {
     /// With `entry: token`, the algorithm of its key (set on its own: see
     /// [`Store::set_entry`]); `None` while anyone may join.
     pub entry_alg: Option<String>,
-    pub challenge: ChallengeMode,
+    /// The event's own challenge setting; `None`: the room's default.
+    pub challenge: Option<ChallengeMode>,
 }
 
 impl Store {
@@ -250,10 +252,7 @@ impl Store {
             entry_alg: (text(18).as_deref() == Some("token"))
                 .then(|| text(19).and_then(|k| k.split_once('\n').map(|(alg, _)| alg.to_owned())))
                 .flatten(),
-            challenge: text(20)
-                .as_deref()
-                .and_then(ChallengeMode::parse)
-                .unwrap_or_default(),
+            challenge: text(20).as_deref().and_then(ChallengeMode::parse),
         })
     }
 
@@ -264,7 +263,7 @@ impl Store {
         &self,
         event: &EventId,
         key: Option<&str>,
-        challenge: ChallengeMode,
+        challenge: Option<ChallengeMode>,
     ) -> Result<(), StoreError> {
         self.operator_write(event, |pipe, meta| {
             match key {
@@ -276,8 +275,8 @@ impl Store {
                 None => pipe.hdel(meta, &["entry", "entry_key"]).ignore(),
             };
             match challenge {
-                ChallengeMode::Off => pipe.hdel(meta, "challenge").ignore(),
-                other => pipe.hset(meta, "challenge", other.as_str()).ignore(),
+                None => pipe.hdel(meta, "challenge").ignore(),
+                Some(mode) => pipe.hset(meta, "challenge", mode.as_str()).ignore(),
             };
         })
         .await
@@ -303,10 +302,7 @@ impl Store {
         let ((entry, key, challenge, seq, head),): (Fields,) = self.query(&pipe).await?;
         Ok(DoorRule {
             entry_key: key.filter(|_| entry.as_deref() == Some("token")),
-            challenge: challenge
-                .as_deref()
-                .and_then(ChallengeMode::parse)
-                .unwrap_or_default(),
+            challenge: challenge.as_deref().and_then(ChallengeMode::parse),
             joined: seq.unwrap_or(0),
             waiting: seq.unwrap_or(0).saturating_sub(head.unwrap_or(0)),
         })

@@ -130,12 +130,14 @@ impl Drop for TestRedis {
 
 /// Arguments every test app gets unless it passes its own: this Redis, a quick granter
 /// tick, a Redis timeout short enough for the fault tests yet long enough for a busy
-/// machine, no join rate limit.
+/// machine, no join rate limit, no challenge by default.
 pub fn base_args(redis: &impl Backend, extra: &[&str]) -> Vec<String> {
     let defaults = [
         ("--granter-tick-ms", "50".into()),
         ("--redis-timeout-ms", "3000".into()),
         ("--join-rate-per-second", "0".into()),
+        // Joins free of charge unless a test sets a challenge (tests/it/entry.rs).
+        ("--challenge", "off".into()),
     ];
     let mut args = redis.app_args();
     for (flag, value) in defaults {

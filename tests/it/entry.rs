@@ -716,3 +716,24 @@ async fn without_javascript_the_time_lock_refuses_early_and_accepts_on_time_once
     assert!(location(&res).contains("__err"), "{}", location(&res));
     assert_eq!(xlen(&redis, "tl"), 1);
 }
+
+#[tokio::test]
+async fn while_joins_must_pay_nobody_skips_the_time_lock_on_standby() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let navigate = |path: &str| {
+        no_redirects()
+            .get(app.url(path))
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document")
+            .send()
+    };
+    // Free slots, nobody waiting: standby lets a browser straight through …
+    set_entry(&app, "sb", json!({ "entry": "open", "challenge": "off" })).await;
+    assert_eq!(navigate("/e/sb").await.unwrap().status(), StatusCode::SEE_OTHER);
+    // … but not while a challenge is in force: the page and its time-lock.
+    set_entry(&app, "sb", json!({ "entry": "open", "challenge": "always" })).await;
+    let res = navigate("/e/sb").await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("data-status=\"LOCKED\""));
+}

@@ -664,17 +664,25 @@ async fn silent_sockets_cannot_use_up_the_servers_files() {
 
 #[tokio::test]
 async fn the_seeds_scenario_passes_the_default_join_limit_100_joins_from_one_client_at_once() {
-    // The room's own defaults for the join limit, whatever they are.
+    // The room's own defaults for the join limit and the challenge, whatever they are.
     let defaults =
         <vestibule::config::Config as clap::Parser>::try_parse_from(["vestibule"]).unwrap();
-    let (rate, burst) = (
+    let (rate, burst, challenge) = (
         defaults.join_rate_per_second.to_string(),
         defaults.join_burst.to_string(),
+        defaults.challenge.as_str(),
     );
     let redis = TestRedis::start();
     let app = spawn_app(
         &redis,
-        &["--join-rate-per-second", &rate, "--join-burst", &burst],
+        &[
+            "--join-rate-per-second",
+            &rate,
+            "--join-burst",
+            &burst,
+            "--challenge",
+            challenge,
+        ],
     )
     .await;
     // 100 joins sent as fast as one client can, from 20 tasks at once.
