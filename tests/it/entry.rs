@@ -730,9 +730,17 @@ async fn while_joins_must_pay_nobody_skips_the_time_lock_on_standby() {
     };
     // Free slots, nobody waiting: standby lets a browser straight through …
     set_entry(&app, "sb", json!({ "entry": "open", "challenge": "off" })).await;
-    assert_eq!(navigate("/e/sb").await.unwrap().status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        navigate("/e/sb").await.unwrap().status(),
+        StatusCode::SEE_OTHER
+    );
     // … but not while a challenge is in force: the page and its time-lock.
-    set_entry(&app, "sb", json!({ "entry": "open", "challenge": "always" })).await;
+    set_entry(
+        &app,
+        "sb",
+        json!({ "entry": "open", "challenge": "always" }),
+    )
+    .await;
     let res = navigate("/e/sb").await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("data-status=\"LOCKED\""));
