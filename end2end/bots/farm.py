@@ -20,13 +20,13 @@ def level_of(challenge: str) -> int:
 
 
 def client(args):
-    base, event, n, seconds = args
+    base, event, n, seconds, run = args
     address = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
     places, cpu, tries = {}, {}, 0
     until = time.time() + seconds
     while time.time() < until:
         tries += 1
-        user, solution, level = f"bot{n}-{tries}", None, 0
+        user, solution, level = f"bot{run}-{n}-{tries}", None, 0
         started = time.process_time()
         for _ in range(3):
             body = json.dumps({"eventId": event, "userId": user}).encode()
@@ -56,7 +56,8 @@ def client(args):
 def main():
     base, event, clients, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     with multiprocessing.Pool(clients) as pool:
-        results = pool.map(client, [(base, event, n, seconds) for n in range(clients)])
+        run = os.urandom(4).hex()
+        results = pool.map(client, [(base, event, n, seconds, run) for n in range(clients)])
     places, cpu = {}, {}
     for p, c in results:
         for level, count in p.items():
