@@ -1,9 +1,9 @@
 //! What a join must bring (README, "Bots and accounts"): with `entry: token`, the shop's
 //! enqueue token for one of its accounts ([`crate::entry`]); with a challenge in force, a
 //! solved proof-of-work ([`crate::challenge`]) whose level follows the line's pressure.
-//! Each process reads an event's rule at most every [`RULE_TTL_MS`] (one HMGET), and only
-//! for JSON joins; the join script itself enforces `entry: token` on every join, so a
-//! switch holds at once.
+//! Each process reads an event's rule at most every [`RULE_TTL_MS`] (one HMGET), for JSON
+//! joins, the page's join form and standby; the join script itself enforces `entry: token`
+//! on every join, so a switch holds at once.
 
 use std::sync::Arc;
 
