@@ -113,7 +113,7 @@ impl Challenger {
             let mut h = Sha256::new();
             h.update(label.as_bytes());
             h.update(root);
-            hex(&h.finalize())
+            hex::encode(h.finalize())
         };
         Self {
             secret: derive("vestibule challenge\n"),
@@ -198,7 +198,7 @@ impl Challenger {
         mac.update(event.as_bytes());
         mac.update(b"\n");
         mac.update(body.as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// Checks a solution header for `who` in `event` at `now_ms`.
@@ -310,11 +310,7 @@ fn signed_data(challenge: &Challenge) -> Option<Data> {
 /// 16 bytes of SHA-256 of who a challenge is for, in hex: the challenge is public, the
 /// user id in it need not be.
 fn digest(who: &str) -> String {
-    hex(&Sha256::digest(who.as_bytes())[..16])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&Sha256::digest(who.as_bytes())[..16])
 }
 
 #[cfg(test)]

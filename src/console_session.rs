@@ -100,7 +100,7 @@ impl Console {
         let mut hash = Sha256::new();
         hash.update(self.csrf_key);
         hash.update(session.nonce.as_bytes());
-        hex(&hash.finalize())
+        hex::encode(hash.finalize())
     }
 
     /// Whether a form's token is this session's.
@@ -184,8 +184,4 @@ fn cookie(
         .http_only(true)
         .same_site(SameSite::Strict)
         .secure(secure)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

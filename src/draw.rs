@@ -110,8 +110,7 @@ pub fn digest_of(lo: u64, order: &[u32]) -> String {
         let _ = writeln!(line, "{}", lo + 1 + u64::from(offset));
         hash.update(line.as_bytes());
     }
-    let hex: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", hex::encode(hash.finalize()))
 }
 
 /// The digest of the draw with this seed over `lo+1 ..= lo+n` (see [`digest_of`]).

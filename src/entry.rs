@@ -220,8 +220,7 @@ pub fn account_user(sub: &str) -> Option<UserId> {
         format!("{ACCOUNT_PREFIX}{sub}")
     } else {
         let digest = Sha256::digest(sub.as_bytes());
-        let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
-        format!("{ACCOUNT_PREFIX}:{hex}")
+        format!("{ACCOUNT_PREFIX}:{}", hex::encode(&digest[..20]))
     };
     UserId::parse(&id).ok()
 }

@@ -11,7 +11,7 @@ use redis::Value;
 use super::ids::event_number_hex;
 use super::keys::{CLOSING, DUE, EVENTS, FREE_NUMBERS};
 use super::scripts::{self, Reply};
-use super::{hex, Store, StoreError, Writes, CONCURRENT_EVENTS};
+use super::{Store, StoreError, Writes, CONCURRENT_EVENTS};
 use crate::domain::EventId;
 
 /// Rules of a granter pass.
@@ -442,7 +442,7 @@ impl Store {
             batch: params.batch.to_string(),
             retention_ms: params.retention_ms.to_string(),
             // Used only if this pass makes a draw: unknown to anyone before that moment.
-            seed: hex(&rand::random::<[u8; 32]>()),
+            seed: hex::encode(rand::random::<[u8; 32]>()),
             event_number: event_number_hex(known.number),
             sample_ms: SAMPLE_MS.to_string(),
             history_ms: HISTORY_MS.to_string(),

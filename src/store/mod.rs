@@ -397,7 +397,3 @@ impl Request for Pipeline {
         self.query_async(conn).await
     }
 }
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
