@@ -32,7 +32,7 @@ pub const LIFETIME_MS: u64 = 300_000;
 /// Longest solution header accepted (bytes).
 pub const MAX_SOLUTION_LEN: usize = 2_048;
 /// The highest level.
-pub const MAX_LEVEL: u8 = 4;
+pub const MAX_LEVEL: u8 = crate::domain::MAX_CHALLENGE_LEVEL;
 
 /// The bound on the counter at each level (index = level): a solver tries on average half
 /// of it (one SHA-256 each). Level 0 asks nothing.
@@ -41,8 +41,8 @@ pub const COUNTER_BOUND: [u32; 5] = [0, 10_000, 50_000, 150_000, 400_000];
 /// The level an event's pressure asks for. `waiting`: people in its line; `joins_per_s`:
 /// its recent join rate. In `auto`, a short, calm line (standby included) costs nothing;
 /// the work grows with the line and with the rate of joins, up to [`MAX_LEVEL`]. In
-/// `always`, at least level 1.
-pub fn level(mode: ChallengeMode, waiting: u64, joins_per_s: f64) -> u8 {
+/// `always`, at least level 1, or `floor` (the operator's lowest level).
+pub fn level(mode: ChallengeMode, floor: u8, waiting: u64, joins_per_s: f64) -> u8 {
     let by_line = match waiting {
         0..1_000 => 0,
         1_000..10_000 => 1,
@@ -61,7 +61,7 @@ pub fn level(mode: ChallengeMode, waiting: u64, joins_per_s: f64) -> u8 {
     match mode {
         ChallengeMode::Off => 0,
         ChallengeMode::Auto => pressure,
-        ChallengeMode::Always => pressure.max(1),
+        ChallengeMode::Always => pressure.max(floor.clamp(1, MAX_LEVEL)),
     }
 }
 
@@ -405,27 +405,30 @@ mod tests {
     fn levels_follow_pressure() {
         use ChallengeMode::*;
         assert_eq!(
-            level(Auto, 0, 0.0),
+            level(Auto, 0, 0, 0.0),
             0,
             "standby and short lines pay nothing"
         );
-        assert_eq!(level(Auto, 999, 10.0), 0);
-        assert_eq!(level(Auto, 5_000, 10.0), 1);
-        assert_eq!(level(Auto, 50_000, 10.0), 2);
+        assert_eq!(level(Auto, 0, 999, 10.0), 0);
+        assert_eq!(level(Auto, 0, 5_000, 10.0), 1);
+        assert_eq!(level(Auto, 0, 50_000, 10.0), 2);
         assert_eq!(
-            level(Auto, 10, 100.0),
+            level(Auto, 0, 10, 100.0),
             0,
             "the seed's 100 joins pay nothing"
         );
-        assert_eq!(level(Auto, 10, 2_000.0), 2);
-        assert_eq!(level(Auto, 10, 50_000.0), MAX_LEVEL);
-        assert_eq!(level(Auto, 5_000_000, 0.0), MAX_LEVEL);
-        assert_eq!(level(Always, 0, 0.0), 1);
-        assert_eq!(level(Always, 50_000, 0.0), 2);
-        assert_eq!(level(Off, 5_000_000, 1e6), 0);
+        assert_eq!(level(Auto, 0, 10, 2_000.0), 2);
+        assert_eq!(level(Auto, 0, 10, 50_000.0), MAX_LEVEL);
+        assert_eq!(level(Auto, 0, 5_000_000, 0.0), MAX_LEVEL);
+        assert_eq!(level(Always, 0, 0, 0.0), 1);
+        assert_eq!(level(Always, 0, 50_000, 0.0), 2);
+        assert_eq!(level(Always, 3, 50_000, 0.0), 3, "the operator's floor");
+        assert_eq!(level(Always, 9, 0, 0.0), MAX_LEVEL);
+        assert_eq!(level(Auto, 3, 0, 0.0), 0, "a floor is for always only");
+        assert_eq!(level(Off, 0, 5_000_000, 1e6), 0);
         let mut last = 0;
         for waiting in [0, 1_000, 10_000, 100_000, 1_000_000] {
-            let l = level(Auto, waiting, 0.0);
+            let l = level(Auto, 0, waiting, 0.0);
             assert!(l >= last);
             last = l;
         }

@@ -470,12 +470,17 @@ pub enum Door {
     Suspended,
 }
 
-/// The time-lock of a page's join: the signed form token, and how long until it opens.
+/// What a page's join must bring while a challenge is in force: the signed form token of
+/// the time-lock and how long until it opens (for browsers without JavaScript), and a
+/// challenge for this browser with the bound on its counter (solved by the page's
+/// `JoinSolver` island instead of waiting).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinLock {
     pub lock: String,
     pub wait_seconds: u64,
+    pub challenge: String,
+    pub bound: u32,
 }
 
 /// Longest message an operator may post to the people waiting, in characters.
@@ -538,7 +543,12 @@ pub struct EventFigures {
     /// Whether a join must pay first (README, "Bots and accounts"): the event's own
     /// setting, or the room's default.
     pub challenge: ChallengeMode,
+    /// With `always`: the lowest level of the challenge (1-4), whatever the pressure.
+    pub challenge_level: u8,
 }
+
+/// The highest level of the join's challenge (README, "Bots and accounts").
+pub const MAX_CHALLENGE_LEVEL: u8 = 4;
 
 /// Whether a join must solve a proof-of-work first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

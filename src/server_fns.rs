@@ -149,11 +149,14 @@ pub(crate) mod ssr {
 /// `vestibule_entry` cookie: see `crate::visitor`) for an event that takes tokens, the
 /// place is the shop's account's, one per account: this browser holds it (its signed
 /// `vestibule_places` cookie), and another browser of the same account is refused.
+/// While a challenge is in force the form brings its `solution` (solved by the page's
+/// island) or its open `lock` (the time-lock of browsers without JavaScript).
 #[server]
 pub async fn join_event(
     event_id: String,
     return_to: String,
     lock: Option<String>,
+    solution: Option<String>,
 ) -> Result<SessionView, ServerFnError> {
     use crate::domain::EventId;
     use crate::service::{Proof, ServiceError};
@@ -163,10 +166,20 @@ pub async fn join_event(
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    // The time-lock, when a challenge is in force (a browser without JavaScript cannot
-    // solve one).
+    // The challenge's solution or the time-lock, when a challenge is in force. The page
+    // made the challenge for this browser's visitor.
+    let who = secrets
+        .cookies
+        .visitor(&headers())
+        .map(|v| v.as_str().to_owned())
+        .unwrap_or_default();
     service
-        .unlock(&event, lock.as_deref().filter(|l| !l.is_empty()))
+        .unlock(
+            &event,
+            lock.as_deref().filter(|l| !l.is_empty()),
+            solution.as_deref().filter(|s| !s.is_empty()),
+            &who,
+        )
         .await
         .map_err(fail)?;
     let headers = headers();
@@ -215,7 +228,7 @@ pub async fn find_place(
     lock: Option<String>,
 ) -> Result<Door, ServerFnError> {
     use crate::domain::{EventId, Status};
-    use ssr::{fail, headers, place_url, service};
+    use ssr::{fail, headers, place_url, service, visitor};
 
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
@@ -245,7 +258,10 @@ pub async fn find_place(
         (None, true) => Door::Suspended,
         (None, false) => Door::Join(
             service
-                .join_lock(&event, lock.as_deref())
+                // A challenge is made for this browser's visitor (its cookie is set now).
+                .join_lock(&event, lock.as_deref(), || {
+                    visitor(secrets).as_str().to_owned()
+                })
                 .await
                 .map_err(fail)?,
         ),

@@ -11,10 +11,11 @@
 use leptos::prelude::*;
 use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
-use leptos_meta::{Meta, Title};
+use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
+use super::solver::JoinSolver;
 use super::status_card::closed_text;
 use crate::domain::{Door, JoinLock};
 use crate::server_fns::{find_place, JoinEvent};
@@ -86,9 +87,11 @@ pub fn EventPage() -> impl IntoView {
                             </section>
                         }
                         .into_any(),
-                        Ok(Door::Join(Some(JoinLock { lock, wait_seconds }))) if wait_seconds > 0 => {
-                            // The time-lock (README, "Bots and accounts"): the page comes
-                            // back by itself, carrying its lock, once the form opens.
+                        Ok(Door::Join(Some(JoinLock { lock, wait_seconds, challenge, bound }))) if wait_seconds > 0 => {
+                            // A challenge is in force (README, "Bots and accounts"). With
+                            // JavaScript, the island solves it and joins; without, the
+                            // time-lock: the page comes back by itself, carrying its lock,
+                            // once the form opens.
                             let mut again = format!("/e/{}?lock={}", encode(&event), encode(&lock));
                             if !return_to.is_empty() {
                                 again.push_str(&format!("&return={}", encode(&return_to)));
@@ -96,15 +99,27 @@ pub fn EventPage() -> impl IntoView {
                             let refresh = format!("{wait_seconds};url={again}");
                             let unit = if wait_seconds == 1 { "second" } else { "seconds" };
                             view! {
-                                <Meta http_equiv="refresh" content=refresh/>
                                 <section class="card" data-status="LOCKED">
                                     <p class="event">"Event " <strong>{event.clone()}</strong></p>
                                     <h1>"One moment before you join"</h1>
-                                    <p class="lede" role="status">
-                                        "To keep bots out, everyone waits " {wait_seconds} " " {unit}
-                                        " here before joining. This page comes back with the join button by itself."
-                                    </p>
-                                    <p><a href=again>"Continue"</a></p>
+                                    <noscript>
+                                        <meta http-equiv="refresh" content=refresh/>
+                                        <p class="lede" role="status">
+                                            "To keep bots out, everyone waits " {wait_seconds} " " {unit}
+                                            " here before joining. This page comes back with the join button by itself."
+                                        </p>
+                                        <p><a href=again.clone()>"Continue"</a></p>
+                                    </noscript>
+                                    <JoinSolver
+                                        event=event.clone()
+                                        return_to=return_to.clone()
+                                        lock
+                                        challenge
+                                        bound
+                                        wait_seconds
+                                        again
+                                        join_url=join_url.to_string()
+                                    />
                                     <p class="error" role="alert">{error}</p>
                                 </section>
                             }

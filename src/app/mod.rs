@@ -4,8 +4,8 @@
 //! line, where a shop sends its visitors), `/queue/{sessionId}` (a place) and the
 //! operator's console under `/admin` ([`console`]). The interactive parts are islands
 //! (`#[island]`): the visitor's live status ([`status_card::LiveStatus`]), in the main WASM
-//! file, and the console's live figures, lazy islands split into a WASM file of their
-//! own. Only islands are compiled into WASM and hydrated, so the browser downloads no
+//! file; the join's proof-of-work ([`solver::JoinSolver`]) and the console's live figures,
+//! lazy islands split into WASM files of their own. Only islands are compiled into WASM and hydrated, so the browser downloads no
 //! router and no page code. Forms are plain HTML forms posted to server functions (the
 //! console's to `crate::http::console`).
 
@@ -13,6 +13,7 @@ pub mod console;
 mod event_page;
 pub(crate) mod join_page;
 mod queue_page;
+mod solver;
 mod status_card;
 
 use leptos::prelude::*;

@@ -27,7 +27,9 @@ use super::body::MAX_BODY_BYTES;
 use super::body::{self, Field, JsonBody, Unknown};
 use crate::client::FailureBudget;
 use crate::domain::SessionView;
-use crate::domain::{ChallengeMode, Entry, ErrorCode, InvalidInput, SaleState};
+use crate::domain::{
+    ChallengeMode, Entry, ErrorCode, InvalidInput, SaleState, MAX_CHALLENGE_LEVEL,
+};
 use crate::domain::{EventFigures, EventHistory, EventId, Queueing};
 use crate::entry::EntryKey;
 use crate::error::{AppError, ErrorBody};
@@ -356,6 +358,11 @@ pub struct EntryRequest {
     #[schema(value_type = Option<ChallengeMode>)]
     #[serde(default)]
     challenge: Field,
+    /// With `"challenge": "always"`: the lowest level (1-4) of the challenge whatever the
+    /// pressure (README, "Bots and accounts"); absent or null: the pressure's.
+    #[schema(value_type = Option<u8>, minimum = 1, maximum = 4)]
+    #[serde(default)]
+    challenge_level: Field,
     /// Anything else: refused.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -363,15 +370,23 @@ pub struct EntryRequest {
 }
 
 impl EntryRequest {
-    /// The key tokens are checked with (`None` for `open`), and the challenge.
-    pub fn parse(&self) -> Result<(Option<EntryKey>, Option<ChallengeMode>), InvalidInput> {
+    /// The key tokens are checked with (`None` for `open`), the challenge and its lowest
+    /// level (0: the pressure's).
+    pub fn parse(&self) -> Result<(Option<EntryKey>, Option<ChallengeMode>, u8), InvalidInput> {
         let invalid = |m: String| InvalidInput {
             code: ErrorCode::InvalidEntry,
             message: m,
         };
         body::refuse_unknown(
             &self.unknown,
-            &["entry", "alg", "secret", "publicKey", "challenge"],
+            &[
+                "entry",
+                "alg",
+                "secret",
+                "publicKey",
+                "challenge",
+                "challengeLevel",
+            ],
             ErrorCode::InvalidEntry,
         )?;
         let text = |v: &Field| match v {
@@ -384,6 +399,23 @@ impl EntryRequest {
                 .map(Some)
                 .ok_or_else(|| invalid("challenge must be one of off, auto, always".into()))?,
             Some(_) => return Err(invalid("challenge must be one of off, auto, always".into())),
+        };
+        let challenge_level = match &self.challenge_level {
+            None | Some(Value::Null) => 0,
+            Some(level) => {
+                let level = level
+                    .as_u64()
+                    .filter(|l| (1..=u64::from(MAX_CHALLENGE_LEVEL)).contains(l))
+                    .ok_or_else(|| {
+                        invalid("challengeLevel must be a whole number from 1 to 4".into())
+                    })?;
+                if challenge != Some(ChallengeMode::Always) {
+                    return Err(invalid(
+                        "challengeLevel goes with \"challenge\": \"always\" only".into(),
+                    ));
+                }
+                level as u8
+            }
         };
         let key = match text(&self.entry).as_deref() {
             Some("open") => Ok(None),
@@ -400,12 +432,13 @@ impl EntryRequest {
             }
             _ => Err(invalid("entry must be open or token".into())),
         }?;
-        Ok((key, challenge))
+        Ok((key, challenge, challenge_level))
     }
 }
 
 /// `PUT /api/admin/events/{id}/entry {"entry": "open"}` or `{"entry": "token", "alg",
-/// "secret" | "publicKey"}`, with `"challenge"` (`off`, `auto`, `always`): who may join
+/// "secret" | "publicKey"}`, with `"challenge"` (`off`, `auto`, `always`) and
+/// `"challengeLevel"` (1-4, with `always`): who may join
 /// and at what cost (README, "Bots and accounts"). Holds from this write on, on every
 /// instance; the answer shows the key's algorithm, never the key.
 #[utoipa::path(put, path = "/api/admin/events/{id}/entry", tag = "operators",
@@ -428,9 +461,11 @@ async fn set_entry(
     JsonBody(body): JsonBody<EntryRequest>,
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    let (key, challenge) = body.parse()?;
+    let (key, challenge, level) = body.parse()?;
     Ok(Json(
-        service.set_entry(&event, key.as_ref(), challenge).await?,
+        service
+            .set_entry(&event, key.as_ref(), challenge, level)
+            .await?,
     ))
 }
 

@@ -21,6 +21,7 @@ struct Rule {
     read_at_ms: u64,
     entry: Option<Arc<EntryRule>>,
     challenge: ChallengeMode,
+    challenge_level: u8,
     joined: u64,
     waiting: u64,
     /// Joins a second, from this read and the one before.
@@ -65,6 +66,7 @@ impl Service {
                 .and_then(|key| key.rule().ok())
                 .map(Arc::new),
             challenge: read.challenge.unwrap_or(self.inner.settings.challenge),
+            challenge_level: read.challenge_level,
             joined: read.joined,
             waiting: read.waiting,
             joins_per_s,
@@ -78,6 +80,7 @@ impl Service {
         let rule = self.rule(event).await?;
         Ok(challenge::level(
             rule.challenge,
+            rule.challenge_level,
             rule.waiting,
             rule.joins_per_s,
         ))
@@ -132,13 +135,15 @@ impl Service {
         }
     }
 
-    /// The time-lock of the page's join form (README, "Bots and accounts"), when a challenge
-    /// is in force: the one `given` (from the page's refresh) while it holds, else a new
-    /// one; `None` while joins cost nothing.
+    /// What the page's join form must bring (README, "Bots and accounts"), when a challenge
+    /// is in force: its time-lock (the one `given`, from the page's refresh, while it
+    /// holds, else a new one) and a challenge for the browser `who()` names (solved by the
+    /// page's island instead of waiting); `None` while joins cost nothing.
     pub async fn join_lock(
         &self,
         event: &EventId,
         given: Option<&str>,
+        who: impl FnOnce() -> String,
     ) -> Result<Option<JoinLock>, ServiceError> {
         let level = self.challenge_level(event).await?;
         if level == 0 {
@@ -146,25 +151,45 @@ impl Service {
         }
         let secrets = self.secrets().await?;
         let now = self.now();
+        let challenge = secrets.challenger.issue(event.as_str(), &who(), level, now);
+        let bound = challenge::COUNTER_BOUND[usize::from(level)];
         if let Some(lock) = given {
             if let Ok(held) = secrets.challenger.check_lock(lock, event.as_str(), now) {
                 return Ok(Some(JoinLock {
                     lock: lock.to_owned(),
                     wait_seconds: held.opens_in_ms.div_ceil(1_000),
+                    challenge,
+                    bound,
                 }));
             }
         }
         Ok(Some(JoinLock {
             lock: secrets.challenger.lock(event.as_str(), level, now),
             wait_seconds: challenge::TIME_LOCK_S[usize::from(level)],
+            challenge,
+            bound,
         }))
     }
 
-    /// Whether the page's join may go on: `Ok` when joins cost nothing, or `lock` (the
-    /// join form's) is open, for this event, and not used before (it is spent now).
-    pub async fn unlock(&self, event: &EventId, lock: Option<&str>) -> Result<(), ServiceError> {
+    /// Whether the page's join may go on: `Ok` when joins cost nothing; else when
+    /// `solution` solves the challenge the page made for `who` (the browser's visitor), or
+    /// `lock` (the join form's time-lock) is open, for this event, and not used before
+    /// (either is spent now).
+    pub async fn unlock(
+        &self,
+        event: &EventId,
+        lock: Option<&str>,
+        solution: Option<&str>,
+        who: &str,
+    ) -> Result<(), ServiceError> {
         if self.challenge_level(event).await? == 0 {
             return Ok(());
+        }
+        if let Some(solution) = solution {
+            return self
+                .pay(event, who, Some(solution))
+                .await
+                .map_err(|_| ServiceError::Locked(None));
         }
         let secrets = self.secrets().await?;
         let lock = lock.ok_or(ServiceError::Locked(None))?;
@@ -187,18 +212,20 @@ impl Service {
     }
 
     /// Who may join the event from now on, on every instance (with a key, only accounts
-    /// vouched for by a token it verifies; `None`: anyone), and whether a join must solve
-    /// a challenge first (`None`: the room's default).
+    /// vouched for by a token it verifies; `None`: anyone), whether a join must solve a
+    /// challenge first (`None`: the room's default), and with `always` its lowest level
+    /// (0: the pressure's).
     pub async fn set_entry(
         &self,
         event: &EventId,
         key: Option<&EntryKey>,
         challenge: Option<ChallengeMode>,
+        challenge_level: u8,
     ) -> Result<EventFigures, ServiceError> {
         let stored = key.map(EntryKey::stored);
         self.inner
             .store
-            .set_entry(event, stored.as_deref(), challenge)
+            .set_entry(event, stored.as_deref(), challenge, challenge_level)
             .await?;
         self.inner.rules.rules.remove(event);
         self.event(event).await

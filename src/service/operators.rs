@@ -115,6 +115,7 @@ impl Service {
             },
             entry_key_alg: e.entry_alg,
             challenge: e.challenge.unwrap_or(self.inner.settings.challenge),
+            challenge_level: e.challenge_level,
         }
     }
 

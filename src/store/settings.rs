@@ -4,7 +4,7 @@
 use futures::{StreamExt, TryStreamExt};
 
 use super::{Store, StoreError, CONCURRENT_EVENTS, HISTORY_MS, SAMPLE_MS};
-use crate::domain::{ChallengeMode, EventId, Queueing, SaleState, Sample};
+use crate::domain::{ChallengeMode, EventId, Queueing, SaleState, Sample, MAX_CHALLENGE_LEVEL};
 
 /// Per-event settings, kept in the event's meta hash so every instance obeys them at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub struct DoorRule {
     pub entry_key: Option<String>,
     /// The event's own challenge setting; `None`: the room's default.
     pub challenge: Option<ChallengeMode>,
+    /// With `always`, the lowest level (0: the pressure's).
+    pub challenge_level: u8,
     /// Joins so far.
     pub joined: u64,
     /// Joins the granter has not reached yet (a draw's people included until it is).
@@ -85,6 +87,8 @@ pub struct EventOverview {
     pub entry_alg: Option<String>,
     /// The event's own challenge setting; `None`: the room's default.
     pub challenge: Option<ChallengeMode>,
+    /// With `always`, the lowest level (0: the pressure's).
+    pub challenge_level: u8,
 }
 
 impl Store {
@@ -208,6 +212,7 @@ impl Store {
                 "entry",
                 "entry_key",
                 "challenge",
+                "challenge_level",
             ])
             .cmd("ZCARD")
             .arg(&k.active);
@@ -253,6 +258,7 @@ impl Store {
                 .then(|| text(19).and_then(|k| k.split_once('\n').map(|(alg, _)| alg.to_owned())))
                 .flatten(),
             challenge: text(20).as_deref().and_then(ChallengeMode::parse),
+            challenge_level: number(21).map_or(0, |l| l.min(u64::from(MAX_CHALLENGE_LEVEL)) as u8),
         })
     }
 
@@ -264,6 +270,7 @@ impl Store {
         event: &EventId,
         key: Option<&str>,
         challenge: Option<ChallengeMode>,
+        challenge_level: u8,
     ) -> Result<(), StoreError> {
         self.operator_write(event, |pipe, meta| {
             match key {
@@ -278,6 +285,10 @@ impl Store {
                 None => pipe.hdel(meta, "challenge").ignore(),
                 Some(mode) => pipe.hset(meta, "challenge", mode.as_str()).ignore(),
             };
+            match challenge_level {
+                0 => pipe.hdel(meta, "challenge_level").ignore(),
+                level => pipe.hset(meta, "challenge_level", level).ignore(),
+            };
         })
         .await
     }
@@ -291,6 +302,7 @@ impl Store {
             "challenge",
             "seq",
             "head",
+            "challenge_level",
         ]);
         type Fields = (
             Option<String>,
@@ -298,11 +310,13 @@ impl Store {
             Option<String>,
             Option<u64>,
             Option<u64>,
+            Option<u64>,
         );
-        let ((entry, key, challenge, seq, head),): (Fields,) = self.query(&pipe).await?;
+        let ((entry, key, challenge, seq, head, level),): (Fields,) = self.query(&pipe).await?;
         Ok(DoorRule {
             entry_key: key.filter(|_| entry.as_deref() == Some("token")),
             challenge: challenge.as_deref().and_then(ChallengeMode::parse),
+            challenge_level: level.map_or(0, |l| l.min(u64::from(MAX_CHALLENGE_LEVEL)) as u8),
             joined: seq.unwrap_or(0),
             waiting: seq.unwrap_or(0).saturating_sub(head.unwrap_or(0)),
         })

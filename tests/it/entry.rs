@@ -745,3 +745,97 @@ async fn while_joins_must_pay_nobody_skips_the_time_lock_on_standby() {
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("data-status=\"LOCKED\""));
 }
+
+/// The challenge a line's page carries for its island (`JoinSolver`'s props), and the
+/// bound on its counter.
+fn page_challenge(page: &str) -> (String, u64) {
+    let props = page.replace("&quot;", "\"");
+    let value = |key: &str| {
+        let start = props
+            .find(&format!("\"{key}\":"))
+            .unwrap_or_else(|| panic!("{key} in {page}"))
+            + key.len()
+            + 3;
+        props[start..]
+            .trim_start_matches('"')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect::<String>()
+    };
+    (value("challenge"), value("bound").parse().unwrap())
+}
+
+#[tokio::test]
+async fn with_javascript_the_page_solves_its_challenge_and_joins_with_it_once() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    for event in ["pj", "pk"] {
+        let (status, figures) = set_entry(
+            &app,
+            event,
+            json!({ "entry": "open", "challenge": "always", "challengeLevel": 3 }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{figures}");
+        assert_eq!(figures["challengeLevel"], 3, "{figures}");
+    }
+    // The page carries a challenge at the operator's level, made for this browser.
+    let mut a = Browser::default();
+    let page = a.open(&app, "/e/pj").await.text().await.unwrap();
+    assert!(page.contains("data-status=\"LOCKED\""), "{page}");
+    assert!(
+        a.has("vestibule_visitor"),
+        "the challenge is this visitor's"
+    );
+    let (challenge, bound) = page_challenge(&page);
+    assert_eq!(bound, u64::from(vestibule::challenge::COUNTER_BOUND[3]));
+    let made: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&challenge).unwrap()).unwrap();
+    assert_eq!(made["parameters"]["data"]["l"], 3, "{made}");
+    let solution = solve(&challenge);
+    // Another browser cannot use it, nor can it open another event.
+    let mut b = Browser::default();
+    b.open(&app, "/e/pj").await;
+    let res = b
+        .join_with(&app, "pj", &format!("&solution={solution}"))
+        .await;
+    assert!(location(&res).contains("__err"), "{}", location(&res));
+    let res = a
+        .join_with(&app, "pk", &format!("&solution={solution}"))
+        .await;
+    assert!(location(&res).contains("__err"), "{}", location(&res));
+    // A garbage solution: refused.
+    let res = a.join_with(&app, "pj", "&solution=bm90IGpzb24").await;
+    assert!(location(&res).contains("__err"), "{}", location(&res));
+    assert_eq!(xlen(&redis, "pj") + xlen(&redis, "pk"), 0);
+    // Its browser joins with it at once (no time-lock to wait for) …
+    let res = a
+        .join_with(&app, "pj", &format!("&solution={solution}"))
+        .await;
+    assert!(location(&res).starts_with("/queue/"), "{}", location(&res));
+    assert_eq!(xlen(&redis, "pj"), 1);
+    // … once: the same solution again is refused.
+    let mut c = Browser::default();
+    let page = c.open(&app, "/e/pj").await.text().await.unwrap();
+    let solution = solve(&page_challenge(&page).0);
+    let res = c
+        .join_with(&app, "pj", &format!("&solution={solution}"))
+        .await;
+    assert!(location(&res).starts_with("/queue/"), "{}", location(&res));
+    let res = c
+        .join_with(&app, "pj", &format!("&solution={solution}"))
+        .await;
+    assert!(location(&res).contains("__err"), "{}", location(&res));
+    assert_eq!(xlen(&redis, "pj"), 2);
+    // A level goes with `always` only, and within 1-4.
+    for bad in [
+        json!({ "entry": "open", "challenge": "auto", "challengeLevel": 2 }),
+        json!({ "entry": "open", "challenge": "always", "challengeLevel": 5 }),
+        json!({ "entry": "open", "challenge": "always", "challengeLevel": "2" }),
+    ] {
+        let (status, answer) = set_entry(&app, "pj", bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_entry");
+    }
+}
