@@ -20,8 +20,8 @@ apt_install wrk redis-tools procps nginx
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 build_release
-say "building the bare-axum baseline"
-cargo build --release --quiet --example bare_axum --features ssr
+say "building the bare-axum baseline and the challenge solver"
+cargo build --release --quiet --example bare_axum --example solutions --features ssr
 
 out=target/bench
 mkdir -p "$out"
@@ -540,6 +540,40 @@ challenge_cost=$(./target/release/vestibule --measure-challenge 20000)
 challenge_check_us=$(echo "$challenge_cost" | sed -n 's/^challenge check \([0-9.]*\) us.*/\1/p')
 challenge_made_us=$(echo "$challenge_cost" | sed -n 's/.*challenge made \([0-9.]*\) us.*/\1/p')
 say "$challenge_cost"
+# Joins that pay: 50 events with `challenge: always`; the load generator solved one
+# challenge per join before the run (src/bench/solutions.rs), and each request carries its
+# own solution. Against joins of the same length without a challenge, run just before.
+paid_dur=$([ "$quick" = 1 ] && echo 2s || echo 4s)
+paid_n=$([ "$quick" = 1 ] && echo 60000 || echo 150000)
+for e in $(seq 0 49); do
+  admin PUT "/api/admin/events/paid-$e/entry" '{"entry": "open", "challenge": "always"}'
+done
+./target/release/examples/solutions "$app" paid "$paid_n" "$work/solutions" > "$work/solutions.out"
+say "$(cat "$work/solutions.out")"
+cat > "$work/paid.lua" <<'EOF'
+local lines, n, threads = {}, 0, 0
+setup = function(thread) thread:set("tid", threads); threads = threads + 1 end
+init = function(args)
+  for line in io.lines(args[1]) do lines[#lines + 1] = line end
+  -- Each of wrk's two threads takes every other solution.
+  n = tid - 2
+end
+request = function()
+  n = n + 2
+  local event, user, solution = lines[(n % #lines) + 1]:match("(%S+) (%S+) (%S+)")
+  local body = string.format('{"eventId":"%s","userId":"%s"}', event, user)
+  return wrk.format("POST", "/api/waiting-room/sessions",
+    { ["Content-Type"] = "application/json", ["Vestibule-Solution"] = solution }, body)
+end
+EOF
+cat "$work/report.lua" >> "$work/paid.lua"
+dur_before=$dur
+dur=$paid_dur
+run_cpu free_join "$app_pid" 64 "$work/join.lua" "$app" bench
+run_cpu paid_join "$app_pid" 64 "$work/paid.lua" "$app" "$work/solutions"
+dur=$dur_before
+[ "$(field paid_join requests)" -le "$paid_n" ] \
+  || say "warning: the paid joins outran the $paid_n solutions (the rest were refused)"
 
 # --- table -----------------------------------------------------------------------------
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
@@ -563,6 +597,7 @@ mode=$([ "$quick" = 1 ] && echo "quick" || echo "full")
   echo "| ↳ Redis side of a join alone (the join script, one join per call, via redis-benchmark, 64 conns) | | $join_script_rps req/s, p99 $join_script_p99 ms | $(ratio "$(field join rps)" "$join_script_rps")× script | |"
   echo "| ↳ the join script alone at batch 64 (64 joins of one event per call, via redis-benchmark, 64 conns) | $join_batch_rps joins/s ($join_batch_calls calls/s, p99 $join_batch_p99 ms per call) | redis-benchmark XADD $xadd_rps req/s | $(ratio "$join_batch_rps" "$xadd_rps")× XADD | |"
   echo "| ↳ script calls per join under that load (INFO commandstats, EVALSHA) | $join_calls_per_join | | | ≤ 0.25 |"
+  echo "| ↳ joins with \`challenge: always\`, each with its own precomputed solution, 64 conns ($paid_dur) | $(field paid_join rps) req/s, p99 $(field paid_join p99_ms) ms, $(field paid_join non2xx) refused; server $(cpu paid_join server) µs, Redis $(cpu paid_join redis) µs CPU per join | joins without a challenge, same length, just before: $(field free_join rps) req/s; server $(cpu free_join server) µs, Redis $(cpu free_join redis) µs | $(ratio "$(field paid_join rps)" "$(field free_join rps)")× | ≥ 0.90× |"
   echo "| ↳ checking a join's challenge (README, \"Bots and accounts\"): CPU per check (base64, JSON, two HMACs), one thread, 20,000 checks | $challenge_check_us µs (a challenge made: $challenge_made_us µs) | | | ≤ 10 µs |"
   echo "| join latency p50 / p99 | $(field join p50_ms) / $(field join p99_ms) ms | bare $(field bare_join p50_ms) / $(field bare_join p99_ms) ms; XADD p99 $xadd_p99 ms | | p99 ≤ 10 ms |"
   echo "| status poll throughput, 64 conns, $filled sessions | $(field poll rps) req/s | bare axum $(field bare_poll rps) req/s | ${poll_ratio}× bare | ≥ 0.80× |"

@@ -21,7 +21,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-use crate::domain::ChallengeMode;
+use crate::domain::{ChallengeMode, PageChallenge};
 
 /// The header that carries a challenge to the caller.
 pub const CHALLENGE_HEADER: &str = "vestibule-challenge";
@@ -124,6 +124,23 @@ impl Challenger {
     /// A challenge at `level` (1..=[`MAX_LEVEL`]) for `who` in `event`, as the header
     /// carries it: base64url (no padding) of its JSON.
     pub fn issue(&self, event: &str, who: &str, level: u8, now_ms: u64) -> String {
+        self.make(event, who, level, now_ms).0
+    }
+
+    /// The same challenge as a page's island solves it.
+    pub fn issue_to_page(&self, event: &str, who: &str, level: u8, now_ms: u64) -> PageChallenge {
+        let (header, challenge) = self.make(event, who, level, now_ms);
+        let p = challenge.parameters;
+        PageChallenge {
+            header,
+            salt: p.salt,
+            nonce: p.nonce,
+            key_prefix: p.key_prefix,
+            bound: COUNTER_BOUND[usize::from(level.clamp(1, MAX_LEVEL))],
+        }
+    }
+
+    fn make(&self, event: &str, who: &str, level: u8, now_ms: u64) -> (String, Challenge) {
         let bound = COUNTER_BOUND[usize::from(level.clamp(1, MAX_LEVEL))];
         let mut data = BTreeMap::new();
         data.insert("e".to_string(), serde_json::Value::from(event));
@@ -143,7 +160,9 @@ impl Challenger {
             ..Default::default()
         })
         .expect("a SHA-256 challenge with a counter is always made");
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&challenge).expect("a challenge is JSON"))
+        let header =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&challenge).expect("a challenge is JSON"));
+        (header, challenge)
     }
 
     /// A join form's time-lock for `event` at `level`, served at `now_ms`:
@@ -245,6 +264,26 @@ impl Challenger {
             nonce: payload.challenge.parameters.nonce,
         })
     }
+}
+
+/// The solution header of a page's join form: its challenge `header` as the page was
+/// given it, and the `counter` and `key` its island found. `None` when unreadable.
+pub fn page_solution(header: &str, counter: &str, key: &str) -> Option<String> {
+    if header.len() > MAX_SOLUTION_LEN || key.len() > 128 {
+        return None;
+    }
+    let challenge: Challenge =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header.trim()).ok()?).ok()?;
+    let solution = altcha::Solution {
+        counter: counter.trim().parse().ok()?,
+        derived_key: key.trim().to_owned(),
+        time: None,
+    };
+    let payload = Payload {
+        challenge,
+        solution,
+    };
+    Some(URL_SAFE_NO_PAD.encode(serde_json::to_vec(&payload).ok()?))
 }
 
 /// What checking a solution costs this process: CPU µs per [`Challenger::check`] (the

@@ -472,14 +472,27 @@ pub enum Door {
 
 /// What a page's join must bring while a challenge is in force: the signed form token of
 /// the time-lock and how long until it opens (for browsers without JavaScript), and a
-/// challenge for this browser with the bound on its counter (solved by the page's
-/// `JoinSolver` island instead of waiting).
+/// challenge for this browser (solved by the page's `JoinSolver` island instead of
+/// waiting).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JoinLock {
     pub lock: String,
     pub wait_seconds: u64,
-    pub challenge: String,
+    pub challenge: PageChallenge,
+}
+
+/// A join's challenge as the page's island solves it (README, "Bots and accounts"): find
+/// the counter below `bound` whose SHA-256(salt ‖ nonce ‖ counter as 4 big-endian bytes)
+/// starts with `key_prefix` (all hex), and send it back with the key and `header` (the
+/// signed challenge itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageChallenge {
+    pub header: String,
+    pub salt: String,
+    pub nonce: String,
+    pub key_prefix: String,
     pub bound: u32,
 }
 

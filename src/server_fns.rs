@@ -149,14 +149,17 @@ pub(crate) mod ssr {
 /// `vestibule_entry` cookie: see `crate::visitor`) for an event that takes tokens, the
 /// place is the shop's account's, one per account: this browser holds it (its signed
 /// `vestibule_places` cookie), and another browser of the same account is refused.
-/// While a challenge is in force the form brings its `solution` (solved by the page's
-/// island) or its open `lock` (the time-lock of browsers without JavaScript).
+/// While a challenge is in force the form brings its `challenge` with the `counter` and
+/// `key` the page's island found, or its open `lock` (the time-lock of browsers without
+/// JavaScript).
 #[server]
 pub async fn join_event(
     event_id: String,
     return_to: String,
     lock: Option<String>,
-    solution: Option<String>,
+    challenge: Option<String>,
+    counter: Option<String>,
+    key: Option<String>,
 ) -> Result<SessionView, ServerFnError> {
     use crate::domain::EventId;
     use crate::service::{Proof, ServiceError};
@@ -173,11 +176,18 @@ pub async fn join_event(
         .visitor(&headers())
         .map(|v| v.as_str().to_owned())
         .unwrap_or_default();
+    let solution = match (challenge, counter, key) {
+        (Some(c), Some(n), Some(k)) if !c.is_empty() => {
+            // Unreadable: refused as a wrong solution.
+            Some(crate::challenge::page_solution(&c, &n, &k).unwrap_or_else(|| "-".into()))
+        }
+        _ => None,
+    };
     service
         .unlock(
             &event,
             lock.as_deref().filter(|l| !l.is_empty()),
-            solution.as_deref().filter(|s| !s.is_empty()),
+            solution.as_deref(),
             &who,
         )
         .await

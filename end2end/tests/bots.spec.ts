@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { test, expect } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
 import { uniqueEvent } from "./helpers";
 
 // Bots and accounts (README): the page's time-lock while a challenge is in force, and the
@@ -20,7 +21,8 @@ function token(event: string, sub: string): string {
   return `${head}.${body}.${b64url(mac)}`;
 }
 
-test("a visitor joins through the time-lock: the page says how long and comes back with the button", async ({ page, request }) => {
+test("a visitor joins through the time-lock: the page says how long and comes back with the button", async ({ page, request }, testInfo) => {
+  test.skip(testInfo.project.name === "hydrated", "with JavaScript the page solves the challenge instead");
   const event = uniqueEvent("locked");
   const res = await request.put(`/api/admin/events/${event}/entry`, {
     headers: { authorization: `Bearer ${ADMIN}` },
@@ -36,6 +38,90 @@ test("a visitor joins through the time-lock: the page says how long and comes ba
   console.log(`time-lock at level 1: the join button came back after ${Date.now() - started} ms`);
   await expect(page).toHaveURL(/\/queue\/[0-9a-f-]{36}/);
   await expect(page.getByTestId("status")).toHaveText(/WAITING|ACTIVE/);
+});
+
+test("a visitor's browser solves the challenge at each level and joins; the solve time is printed", async ({ page, request }, testInfo) => {
+  test.skip(testInfo.project.name !== "hydrated", "without JavaScript the page's time-lock applies");
+  // POW_ROUNDS=n measures n joins per level (the README's table); one by default.
+  const rounds = Number(process.env.POW_ROUNDS ?? "1");
+  test.setTimeout(60_000 + rounds * 20_000);
+  for (const level of [1, 2, 3, 4]) {
+    const times: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const event = uniqueEvent(`pow${level}`);
+      const res = await request.put(`/api/admin/events/${event}/entry`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+        data: { entry: "open", challenge: "always", challengeLevel: level },
+      });
+      expect(res.status()).toBe(200);
+      // From opening the line's page to the place's page: the page loads, its island
+      // searches and joins by itself with what it found (the time-lock, 2 to 20 s by
+      // level, is for browsers without JavaScript).
+      const started = Date.now();
+      await page.goto(`/e/${event}`);
+      await expect(page).toHaveURL(/\/queue\/[0-9a-f-]{36}/);
+      times.push(Date.now() - started);
+      await expect(page.getByTestId("status")).toHaveText(/WAITING|ACTIVE/);
+    }
+    times.sort((a, b) => a - b);
+    const mean = Math.round(times.reduce((a, b) => a + b, 0) / times.length);
+    console.log(`challenge at level ${level}: page opened, solved in the browser and joined in ${mean} ms on average over ${rounds} (min ${times[0]}, max ${times[times.length - 1]})`);
+    expect(times[times.length - 1]).toBeLessThan(1_000 * [0, 2, 5, 10, 20][level] + 10_000);
+  }
+});
+
+/** Serves the line's page of `event` with a challenge nobody can solve (its key prefix
+ * replaced), so that the page's search runs to its bound (or to `bound`) and fails. */
+async function unsolvable(page: import("@playwright/test").Page, event: string, bound?: number) {
+  await page.route(`**/e/${event}`, async (route) => {
+    const res = await route.fetch();
+    let body = (await res.text()).replace(/(keyPrefix(?:&quot;|"):(?:&quot;|"))[0-9a-f]+/, `$1${"0".repeat(32)}`);
+    if (bound) body = body.replace(/(bound(?:&quot;|"):)[0-9]+/, `$1${bound}`);
+    await route.fulfill({ response: res, body });
+  });
+}
+
+test("while the browser works the page says so, shows progress and stays accessible", async ({ page, request }, testInfo) => {
+  test.skip(testInfo.project.name !== "hydrated", "without JavaScript the page's time-lock applies");
+  const event = uniqueEvent("powa11y");
+  const res = await request.put(`/api/admin/events/${event}/entry`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+    data: { entry: "open", challenge: "always", challengeLevel: 4 },
+  });
+  expect(res.status()).toBe(200);
+  // A search that lasts (a bound of 1e8 counters, over a minute), to look at the page while it works.
+  await unsolvable(page, event, 100_000_000);
+  await page.goto(`/e/${event}`);
+  await expect(page.locator(".solver[data-hydrated=true]")).toBeVisible();
+  await expect(page.getByRole("status")).toContainText("short check to show it is not a bot");
+  const bar = page.getByRole("progressbar", { name: "The check's progress" });
+  await expect(bar).toBeVisible();
+  // The bar moves (the page's thread is free between slices of the search) …
+  await expect.poll(async () => Number(await bar.getAttribute("value")), { timeout: 30_000 }).toBeGreaterThan(0);
+  // … and the page answers while it searches.
+  const answered = await page.evaluate(() => new Promise<number>((done) => {
+    const t = performance.now();
+    setTimeout(() => done(performance.now() - t), 0);
+  }));
+  console.log(`a timer on the page's thread ran ${Math.round(answered)} ms late during the search`);
+  expect(answered).toBeLessThan(1_000);
+  const results = await new AxeBuilder({ page }).analyze();
+  expect(results.violations).toEqual([]);
+});
+
+test("when the browser cannot solve, the page falls back to the time-lock and joins", async ({ page, request }, testInfo) => {
+  test.skip(testInfo.project.name !== "hydrated", "without JavaScript the page's time-lock applies");
+  const event = uniqueEvent("powfail");
+  const res = await request.put(`/api/admin/events/${event}/entry`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+    data: { entry: "open", challenge: "always", challengeLevel: 1 },
+  });
+  expect(res.status()).toBe(200);
+  await unsolvable(page, event);
+  await page.goto(`/e/${event}`);
+  await expect(page.getByRole("status")).toContainText("Everyone waits 2 seconds");
+  await page.getByRole("button", { name: "Join the line" }).click({ timeout: 15_000 });
+  await expect(page).toHaveURL(/\/queue\/[0-9a-f-]{36}/);
 });
 
 test("the shop's token: dropped from the URL, one place per account, another browser is refused", async ({ page, browser, request }, testInfo) => {

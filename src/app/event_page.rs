@@ -87,7 +87,7 @@ pub fn EventPage() -> impl IntoView {
                             </section>
                         }
                         .into_any(),
-                        Ok(Door::Join(Some(JoinLock { lock, wait_seconds, challenge, bound }))) if wait_seconds > 0 => {
+                        Ok(Door::Join(Some(JoinLock { lock, wait_seconds, challenge }))) if wait_seconds > 0 => {
                             // A challenge is in force (README, "Bots and accounts"). With
                             // JavaScript, the island solves it and joins; without, the
                             // time-lock: the page comes back by itself, carrying its lock,
@@ -115,7 +115,6 @@ pub fn EventPage() -> impl IntoView {
                                         return_to=return_to.clone()
                                         lock
                                         challenge
-                                        bound
                                         wait_seconds
                                         again
                                         join_url=join_url.to_string()

@@ -1,17 +1,18 @@
 //! The join's proof-of-work in the visitor's browser (README, "Bots and accounts"): while
-//! a challenge is in force, the line's page carries this island. Hydrated, it hands the
-//! challenge to a Web Worker (`public/solver.js`, the browser's own SHA-256), shows the
-//! search's progress (a progress bar; the status line is announced to screen readers when
-//! the check starts and ends) and posts the join form with the solution; the page stays
-//! responsive meanwhile. A lazy island: its code is a WASM file of its own that only a
-//! page with a challenge loads. Without JavaScript it stays hidden and the page's
-//! time-lock applies; where the worker cannot run, the island falls back to the time-lock
-//! (it opens the page's refresh URL once the lock opens).
+//! a challenge is in force, the line's page carries this island. Hydrated, it searches for
+//! the challenge's counter in WASM (the `sha2` crate) in slices of a few milliseconds, so
+//! the page stays responsive, shows the search's progress (a progress bar; the status line
+//! is announced to screen readers when the check starts and ends) and posts the join form
+//! with what it found. A lazy island: its code is a WASM file of its own that only a page
+//! with a challenge loads. Without JavaScript it stays hidden and the page's time-lock
+//! applies; if the search fails, the island falls back to the time-lock (it opens the
+//! page's refresh URL once the lock opens).
 
 use leptos::html;
 use leptos::prelude::*;
 
 use crate::app::hydration_flag;
+use crate::domain::PageChallenge;
 
 /// Where the search stands (moved on in the browser only).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -19,7 +20,7 @@ use crate::app::hydration_flag;
 enum Stage {
     Working,
     Done,
-    /// The browser cannot run the check: the time-lock's wait instead.
+    /// The search failed: the time-lock's wait instead.
     Waiting,
 }
 
@@ -38,41 +39,60 @@ fn stage_text(stage: Stage, wait_seconds: u64) -> String {
     }
 }
 
-/// Solves `challenge` (its counter below `bound`) and joins `event` with the solution;
-/// `again` is the time-lock's refresh URL, opened after `wait_seconds` if the browser
-/// cannot solve.
-#[allow(clippy::too_many_arguments)]
+/// Solves `challenge` and joins `event` with it; `again` is the time-lock's refresh URL,
+/// opened after `wait_seconds` if the search fails.
 #[island(lazy)]
 pub fn JoinSolver(
     event: String,
     return_to: String,
     lock: String,
-    challenge: String,
-    bound: u32,
+    challenge: PageChallenge,
     wait_seconds: u64,
     again: String,
     join_url: String,
 ) -> impl IntoView {
     let form = NodeRef::<html::Form>::new();
-    let solution = NodeRef::<html::Input>::new();
+    let counter = NodeRef::<html::Input>::new();
+    let key = NodeRef::<html::Input>::new();
     let stage = RwSignal::new(Stage::Working);
     let progress = RwSignal::new(0u32);
     let hydrated = hydration_flag();
+    let header = challenge.header.clone();
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        browser::start(
-            format!("{bound} {challenge}"),
-            form,
-            solution,
-            stage,
-            progress,
-            wait_seconds,
-            again.clone(),
-        )
+        let again = again.clone();
+        let found = move |answer: Option<(u32, String)>| match (
+            answer,
+            form.get_untracked(),
+            counter.get_untracked(),
+            key.get_untracked(),
+        ) {
+            (Some((n, k)), Some(form), Some(counter), Some(key)) => {
+                progress.set(100);
+                stage.set(Stage::Done);
+                counter.set_value(&n.to_string());
+                key.set_value(&k);
+                let _ = form.submit();
+            }
+            _ => {
+                stage.set(Stage::Waiting);
+                let again = again.clone();
+                set_timeout(
+                    move || {
+                        let _ = window().location().set_href(&again);
+                    },
+                    std::time::Duration::from_secs(wait_seconds),
+                );
+            }
+        };
+        match search::Search::new(&challenge) {
+            Some(search) => search::run(search, progress, found),
+            None => found(None),
+        }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (bound, challenge, again);
+    let _ = (challenge, again);
 
     view! {
         <div class="solver" data-hydrated=hydrated hidden=move || hydrated() == "false">
@@ -87,76 +107,91 @@ pub fn JoinSolver(
                 <input type="hidden" name="event_id" value=event/>
                 <input type="hidden" name="return_to" value=return_to/>
                 <input type="hidden" name="lock" value=lock/>
-                <input type="hidden" name="solution" value="" node_ref=solution/>
+                <input type="hidden" name="challenge" value=header/>
+                <input type="hidden" name="counter" value="" node_ref=counter/>
+                <input type="hidden" name="key" value="" node_ref=key/>
             </form>
         </div>
     }
 }
 
+/// The search (ALTCHA v2, SHA-256, as `crate::challenge` makes it), in slices.
 #[cfg(feature = "hydrate")]
-mod browser {
-    use leptos::html;
+mod search {
+    use std::time::Duration;
+
     use leptos::prelude::*;
-    use wasm_bindgen::closure::Closure;
-    use wasm_bindgen::JsCast;
+    use sha2::{Digest, Sha256};
 
-    use super::Stage;
+    use crate::domain::PageChallenge;
 
-    /// The worker's script (served from `public/`).
-    const WORKER: &str = "/solver.js";
+    /// How long one slice of the search may hold the page's thread.
+    const SLICE_MS: f64 = 12.0;
 
-    pub fn start(
-        task: String,
-        form: NodeRef<html::Form>,
-        solution: NodeRef<html::Input>,
-        stage: RwSignal<Stage>,
-        progress: RwSignal<u32>,
-        wait_seconds: u64,
-        again: String,
-    ) {
-        let fall_back = move || {
-            stage.set(Stage::Waiting);
-            let again = again.clone();
-            set_timeout(
-                move || {
-                    let _ = window().location().set_href(&again);
-                },
-                std::time::Duration::from_secs(wait_seconds),
-            );
-        };
-        let Ok(worker) = web_sys::Worker::new(WORKER) else {
-            fall_back();
-            return;
-        };
-        let keep = worker.clone();
-        let fail = fall_back.clone();
-        let answer = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-            move |message: web_sys::MessageEvent| {
-                let _ = &keep;
-                let text = message.data().as_string().unwrap_or_default();
-                if let Some(part) = text.strip_prefix("p:") {
-                    let done: f64 = part.parse().unwrap_or(0.0);
-                    progress.set((done * 100.0).round() as u32);
-                } else if let Some(rest) = text.strip_prefix("s:") {
-                    let found = rest.split_once(':').map(|(_, s)| s.to_owned());
-                    match (found, form.get_untracked(), solution.get_untracked()) {
-                        (Some(found), Some(form), Some(input)) => {
-                            progress.set(100);
-                            stage.set(Stage::Done);
-                            input.set_value(&found);
-                            let _ = form.submit();
-                        }
-                        _ => fail(),
-                    }
-                } else {
-                    fail();
-                }
-            },
-        );
-        worker.set_onmessage(Some(answer.as_ref().unchecked_ref()));
-        answer.forget();
-        if worker.post_message(&task.into()).is_err() {
-            fall_back();
+    pub struct Search {
+        /// salt ‖ nonce ‖ the counter's 4 bytes.
+        input: Vec<u8>,
+        prefix: Vec<u8>,
+        next: u32,
+        bound: u32,
+    }
+
+    impl Search {
+        pub fn new(challenge: &PageChallenge) -> Option<Self> {
+            let mut input = hex::decode(&challenge.salt).ok()?;
+            input.extend(hex::decode(&challenge.nonce).ok()?);
+            input.extend([0; 4]);
+            let prefix = hex::decode(&challenge.key_prefix).ok()?;
+            Some(Self {
+                input,
+                prefix,
+                next: 0,
+                bound: challenge.bound,
+            })
         }
+
+        /// Tries counters until `deadline` (ms on the page's clock): the counter and its
+        /// key when found.
+        fn slice(&mut self, clock: &web_sys::Performance, deadline: f64) -> Option<(u32, String)> {
+            let at = self.input.len() - 4;
+            while self.next < self.bound {
+                for _ in 0..1_024 {
+                    self.input[at..].copy_from_slice(&self.next.to_be_bytes());
+                    let key = Sha256::digest(&self.input);
+                    if key.starts_with(&self.prefix) {
+                        return Some((self.next, hex::encode(key)));
+                    }
+                    self.next += 1;
+                    if self.next == self.bound {
+                        return None;
+                    }
+                }
+                if clock.now() > deadline {
+                    return None;
+                }
+            }
+            None
+        }
+    }
+
+    /// Runs `search` a slice at a time, yielding to the page between slices; `found` gets
+    /// the answer (`None`: no counter below the bound, or no clock).
+    pub fn run(
+        mut search: Search,
+        progress: RwSignal<u32>,
+        found: impl Fn(Option<(u32, String)>) + Clone + 'static,
+    ) {
+        let Some(clock) = window().performance() else {
+            return found(None);
+        };
+        let deadline = clock.now() + SLICE_MS;
+        if let Some(answer) = search.slice(&clock, deadline) {
+            return found(Some(answer));
+        }
+        if search.next >= search.bound {
+            return found(None);
+        }
+        progress.set((u64::from(search.next) * 100 / u64::from(search.bound)) as u32);
+        set_timeout(move || run(search, progress, found), Duration::ZERO);
     }
 }

@@ -151,15 +151,15 @@ impl Service {
         }
         let secrets = self.secrets().await?;
         let now = self.now();
-        let challenge = secrets.challenger.issue(event.as_str(), &who(), level, now);
-        let bound = challenge::COUNTER_BOUND[usize::from(level)];
+        let challenge = secrets
+            .challenger
+            .issue_to_page(event.as_str(), &who(), level, now);
         if let Some(lock) = given {
             if let Ok(held) = secrets.challenger.check_lock(lock, event.as_str(), now) {
                 return Ok(Some(JoinLock {
                     lock: lock.to_owned(),
                     wait_seconds: held.opens_in_ms.div_ceil(1_000),
                     challenge,
-                    bound,
                 }));
             }
         }
@@ -167,7 +167,6 @@ impl Service {
             lock: secrets.challenger.lock(event.as_str(), level, now),
             wait_seconds: challenge::TIME_LOCK_S[usize::from(level)],
             challenge,
-            bound,
         }))
     }
 

@@ -746,8 +746,8 @@ async fn while_joins_must_pay_nobody_skips_the_time_lock_on_standby() {
     assert!(res.text().await.unwrap().contains("data-status=\"LOCKED\""));
 }
 
-/// The challenge a line's page carries for its island (`JoinSolver`'s props), and the
-/// bound on its counter.
+/// The challenge a line's page carries for its island (`JoinSolver`'s props): its header
+/// and the bound on its counter.
 fn page_challenge(page: &str) -> (String, u64) {
     let props = page.replace("&quot;", "\"");
     let value = |key: &str| {
@@ -762,7 +762,22 @@ fn page_challenge(page: &str) -> (String, u64) {
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect::<String>()
     };
-    (value("challenge"), value("bound").parse().unwrap())
+    (value("header"), value("bound").parse().unwrap())
+}
+
+/// The page's join form fields for a challenge, solved as the island does.
+fn page_answer(header: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let challenge: altcha::Challenge =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let found = altcha::solve_challenge(altcha::SolveChallengeOptions::new(&challenge))
+        .unwrap()
+        .unwrap();
+    format!(
+        "&challenge={header}&counter={}&key={}",
+        found.counter, found.derived_key
+    )
 }
 
 #[tokio::test]
@@ -789,43 +804,50 @@ async fn with_javascript_the_page_solves_its_challenge_and_joins_with_it_once() 
         a.has("vestibule_visitor"),
         "the challenge is this visitor's"
     );
-    let (challenge, bound) = page_challenge(&page);
+    let (header, bound) = page_challenge(&page);
     assert_eq!(bound, u64::from(vestibule::challenge::COUNTER_BOUND[3]));
-    let made: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&challenge).unwrap()).unwrap();
+    let made: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&header).unwrap()).unwrap();
     assert_eq!(made["parameters"]["data"]["l"], 3, "{made}");
-    let solution = solve(&challenge);
+    let answer = page_answer(&header);
     // Another browser cannot use it, nor can it open another event.
     let mut b = Browser::default();
     b.open(&app, "/e/pj").await;
-    let res = b
-        .join_with(&app, "pj", &format!("&solution={solution}"))
-        .await;
+    let res = b.join_with(&app, "pj", &answer).await;
     assert!(location(&res).contains("__err"), "{}", location(&res));
-    let res = a
-        .join_with(&app, "pk", &format!("&solution={solution}"))
-        .await;
+    let res = a.join_with(&app, "pk", &answer).await;
     assert!(location(&res).contains("__err"), "{}", location(&res));
-    // A garbage solution: refused.
-    let res = a.join_with(&app, "pj", "&solution=bm90IGpzb24").await;
-    assert!(location(&res).contains("__err"), "{}", location(&res));
+    // A wrong key, garbage: refused. (The room checks the key, which only the search
+    // finds, against its signature: the counter is the solver's business.)
+    let wrong_key = format!("{}0", &answer[..answer.len() - 1]);
+    let wrong_key = if wrong_key == answer {
+        format!("{}1", &answer[..answer.len() - 1])
+    } else {
+        wrong_key
+    };
+    for bad in [
+        wrong_key,
+        "&challenge=bm90IGpzb24&counter=1&key=00".to_string(),
+        format!("&challenge={header}&counter=x&key=00"),
+    ] {
+        let res = a.join_with(&app, "pj", &bad).await;
+        assert!(
+            location(&res).contains("__err"),
+            "{bad}: {}",
+            location(&res)
+        );
+    }
     assert_eq!(xlen(&redis, "pj") + xlen(&redis, "pk"), 0);
     // Its browser joins with it at once (no time-lock to wait for) …
-    let res = a
-        .join_with(&app, "pj", &format!("&solution={solution}"))
-        .await;
+    let res = a.join_with(&app, "pj", &answer).await;
     assert!(location(&res).starts_with("/queue/"), "{}", location(&res));
     assert_eq!(xlen(&redis, "pj"), 1);
-    // … once: the same solution again is refused.
+    // … once: the same answer again is refused.
     let mut c = Browser::default();
     let page = c.open(&app, "/e/pj").await.text().await.unwrap();
-    let solution = solve(&page_challenge(&page).0);
-    let res = c
-        .join_with(&app, "pj", &format!("&solution={solution}"))
-        .await;
+    let answer = page_answer(&page_challenge(&page).0);
+    let res = c.join_with(&app, "pj", &answer).await;
     assert!(location(&res).starts_with("/queue/"), "{}", location(&res));
-    let res = c
-        .join_with(&app, "pj", &format!("&solution={solution}"))
-        .await;
+    let res = c.join_with(&app, "pj", &answer).await;
     assert!(location(&res).contains("__err"), "{}", location(&res));
     assert_eq!(xlen(&redis, "pj"), 2);
     // A level goes with `always` only, and within 1-4.
