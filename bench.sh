@@ -494,6 +494,42 @@ spread_ids() {
 say "polls spread over the 50 join events, one Redis"
 spread_ids rcli > "$work/spread_ids"
 run_wrk spread_poll 64 "$work/poll.lua" "$app" "$work/spread_ids"
+# Joins that pay (the join's challenge, README "Bots and accounts"): 50 events with
+# `challenge: always`; the load generator solved one challenge per join before the run
+# (src/bench/solutions.rs), and each request carries its own solution. Against joins of
+# the same length without a challenge, run just before.
+paid_dur=$([ "$quick" = 1 ] && echo 2s || echo 4s)
+paid_n=$([ "$quick" = 1 ] && echo 60000 || echo 150000)
+for e in $(seq 0 49); do
+  admin PUT "/api/admin/events/paid-$e/entry" '{"entry": "open", "challenge": "always"}'
+done
+./target/release/examples/solutions "$app" paid "$paid_n" "$work/solutions" > "$work/solutions.out"
+say "$(cat "$work/solutions.out")"
+cat > "$work/paid.lua" <<'EOF'
+local lines, n, threads = {}, 0, 0
+setup = function(thread) thread:set("tid", threads); threads = threads + 1 end
+init = function(args)
+  for line in io.lines(args[1]) do lines[#lines + 1] = line end
+  -- Each of wrk's two threads takes every other solution.
+  n = tid - 2
+end
+request = function()
+  n = n + 2
+  local event, user, solution = lines[(n % #lines) + 1]:match("(%S+) (%S+) (%S+)")
+  local body = string.format('{"eventId":"%s","userId":"%s"}', event, user)
+  return wrk.format("POST", "/api/waiting-room/sessions",
+    { ["Content-Type"] = "application/json", ["Vestibule-Solution"] = solution }, body)
+end
+EOF
+cat "$work/report.lua" >> "$work/paid.lua"
+dur_before=$dur
+dur=$paid_dur
+run_cpu free_join "$app_pid" 64 "$work/join.lua" "$app" bench
+run_cpu paid_join "$app_pid" 64 "$work/paid.lua" "$app" "$work/solutions"
+dur=$dur_before
+[ "$(field paid_join requests)" -le "$paid_n" ] \
+  || say "warning: the paid joins outran the $paid_n solutions (the rest were refused)"
+
 # Every join into one hot event (registered by a first second of joins). Last on this
 # server: its ~200,000 sessions would crowd the polled line out of the server's memory of
 # sessions (src/store/polls.rs, SESSIONS) and make the poll rows read Redis.
@@ -540,41 +576,6 @@ challenge_cost=$(./target/release/vestibule --measure-challenge 20000)
 challenge_check_us=$(echo "$challenge_cost" | sed -n 's/^challenge check \([0-9.]*\) us.*/\1/p')
 challenge_made_us=$(echo "$challenge_cost" | sed -n 's/.*challenge made \([0-9.]*\) us.*/\1/p')
 say "$challenge_cost"
-# Joins that pay: 50 events with `challenge: always`; the load generator solved one
-# challenge per join before the run (src/bench/solutions.rs), and each request carries its
-# own solution. Against joins of the same length without a challenge, run just before.
-paid_dur=$([ "$quick" = 1 ] && echo 2s || echo 4s)
-paid_n=$([ "$quick" = 1 ] && echo 60000 || echo 150000)
-for e in $(seq 0 49); do
-  admin PUT "/api/admin/events/paid-$e/entry" '{"entry": "open", "challenge": "always"}'
-done
-./target/release/examples/solutions "$app" paid "$paid_n" "$work/solutions" > "$work/solutions.out"
-say "$(cat "$work/solutions.out")"
-cat > "$work/paid.lua" <<'EOF'
-local lines, n, threads = {}, 0, 0
-setup = function(thread) thread:set("tid", threads); threads = threads + 1 end
-init = function(args)
-  for line in io.lines(args[1]) do lines[#lines + 1] = line end
-  -- Each of wrk's two threads takes every other solution.
-  n = tid - 2
-end
-request = function()
-  n = n + 2
-  local event, user, solution = lines[(n % #lines) + 1]:match("(%S+) (%S+) (%S+)")
-  local body = string.format('{"eventId":"%s","userId":"%s"}', event, user)
-  return wrk.format("POST", "/api/waiting-room/sessions",
-    { ["Content-Type"] = "application/json", ["Vestibule-Solution"] = solution }, body)
-end
-EOF
-cat "$work/report.lua" >> "$work/paid.lua"
-dur_before=$dur
-dur=$paid_dur
-run_cpu free_join "$app_pid" 64 "$work/join.lua" "$app" bench
-run_cpu paid_join "$app_pid" 64 "$work/paid.lua" "$app" "$work/solutions"
-dur=$dur_before
-[ "$(field paid_join requests)" -le "$paid_n" ] \
-  || say "warning: the paid joins outran the $paid_n solutions (the rest were refused)"
-
 # --- table -----------------------------------------------------------------------------
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 join_ratio=$(ratio "$(field join rps)" "$(field bare_join rps)")
