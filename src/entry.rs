@@ -4,7 +4,8 @@
 //!
 //! A token is a JWT: `aud` the event id, `sub` the shop's account, `exp` at most
 //! [`MAX_LIFETIME_S`] ahead. The operator gives each event its key ([`EntryKey`]): an
-//! HS256 secret, or an Ed25519 (EdDSA) or P-256 (ES256) public key in PEM. The account
+//! HS256 secret, an Ed25519 (EdDSA) or P-256 (ES256) public key in PEM, or the URL of the
+//! shop's JWKS ([`jwks`]: EdDSA, ES256 or RS256 keys, rotated by the shop). The account
 //! becomes the place's user, `account:<sub>` (see [`account_user`]), so the join script's
 //! one-place-per-user rule is one place per account. The script itself refuses every other
 //! user while the event says `entry: token`, so a switch of the setting holds at once on
@@ -14,6 +15,8 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use sha2::{Digest, Sha256};
 
 use crate::domain::UserId;
+
+pub mod jwks;
 
 /// The user ids of accounts vouched for by an enqueue token.
 pub const ACCOUNT_PREFIX: &str = "account:";
@@ -38,6 +41,8 @@ pub enum EntryKey {
     EdDsa(String),
     /// A P-256 public key, PEM.
     Es256(String),
+    /// The URL of the shop's JWKS.
+    Jwks(String),
 }
 
 impl std::fmt::Debug for EntryKey {
@@ -47,9 +52,10 @@ impl std::fmt::Debug for EntryKey {
 }
 
 impl EntryKey {
-    /// The key from the operator's words: `alg` (`HS256`, `EdDSA`, `ES256`) and its
-    /// material (the secret, or the PEM public key); checked now, so that a key that
-    /// cannot verify anything is refused with its reason.
+    /// The key from the operator's words: `alg` (`HS256`, `EdDSA`, `ES256`, `JWKS`) and
+    /// its material (the secret, the PEM public key, or the JWKS URL); checked now, so
+    /// that a key that cannot verify anything is refused with its reason (a JWKS URL's
+    /// form only: whether it answers is [`jwks::probe`]'s).
     pub fn parse(alg: &str, material: &str) -> Result<Self, String> {
         let key = match alg {
             "HS256" => {
@@ -62,6 +68,10 @@ impl EntryKey {
             }
             "EdDSA" => EntryKey::EdDsa(material.trim().to_owned()),
             "ES256" => EntryKey::Es256(material.trim().to_owned()),
+            "JWKS" => {
+                jwks::check_url(material.trim())?;
+                EntryKey::Jwks(material.trim().to_owned())
+            }
             _ => return Err("alg must be one of HS256, EdDSA, ES256".into()),
         };
         if material.len() > 4_096 {
@@ -75,13 +85,14 @@ impl EntryKey {
             EntryKey::Hs256(_) => "HS256",
             EntryKey::EdDsa(_) => "EdDSA",
             EntryKey::Es256(_) => "ES256",
+            EntryKey::Jwks(_) => "JWKS",
         }
     }
 
     /// As Redis keeps it: `<alg>\n<material>`.
     pub fn stored(&self) -> String {
         let material = match self {
-            EntryKey::Hs256(m) | EntryKey::EdDsa(m) | EntryKey::Es256(m) => m,
+            EntryKey::Hs256(m) | EntryKey::EdDsa(m) | EntryKey::Es256(m) | EntryKey::Jwks(m) => m,
         };
         format!("{}\n{material}", self.alg())
     }
@@ -95,6 +106,14 @@ impl EntryKey {
     /// What verifies tokens with this key.
     pub fn rule(&self) -> Result<EntryRule, String> {
         let (key, alg) = match self {
+            EntryKey::Jwks(url) => {
+                return Ok(EntryRule {
+                    key: None,
+                    alg: Algorithm::EdDSA,
+                    validation: validation(Algorithm::EdDSA),
+                    jwks: Some(url.clone()),
+                })
+            }
             EntryKey::Hs256(secret) => (
                 DecodingKey::from_secret(secret.as_bytes()),
                 Algorithm::HS256,
@@ -110,25 +129,32 @@ impl EntryKey {
                 Algorithm::ES256,
             ),
         };
-        let mut validation = Validation::new(alg);
-        // Times are checked against the room's clock (below), not the system's.
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "sub", "aud"]);
         Ok(EntryRule {
-            key,
+            key: Some(key),
             alg,
-            validation,
+            validation: validation(alg),
+            jwks: None,
         })
     }
 }
 
-/// An event's key, ready to verify tokens.
+/// How a token's claims are checked for `alg` (times against the room's clock, in
+/// [`EntryRule::account`], not the system's).
+fn validation(alg: Algorithm) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "sub", "aud"]);
+    validation
+}
+
+/// An event's key, ready to verify tokens: its key, or the URL of the keys.
 pub struct EntryRule {
-    key: DecodingKey,
+    key: Option<DecodingKey>,
     alg: Algorithm,
     validation: Validation,
+    jwks: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -162,16 +188,55 @@ pub enum TokenRefusal {
 }
 
 impl EntryRule {
-    /// The account a token vouches for, for a join to `event` at `now_ms`.
-    pub fn account(&self, token: &str, event: &str, now_ms: u64) -> Result<UserId, TokenRefusal> {
+    /// With a JWKS: its URL (the key comes from [`jwks::KeySet::key`]).
+    pub fn jwks_url(&self) -> Option<&str> {
+        self.jwks.as_deref()
+    }
+
+    /// The key id and algorithm a token's header names.
+    pub fn header(token: &str) -> Result<(Option<String>, Algorithm), TokenRefusal> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(TokenRefusal::Invalid("too long"));
         }
         let header = decode_header(token).map_err(|_| TokenRefusal::Invalid("not a JWT"))?;
-        if header.alg != self.alg {
+        Ok((header.kid, header.alg))
+    }
+
+    /// The account a token vouches for, for a join to `event` at `now_ms`, with the
+    /// event's own key.
+    pub fn account(&self, token: &str, event: &str, now_ms: u64) -> Result<UserId, TokenRefusal> {
+        let key = self
+            .key
+            .as_ref()
+            .ok_or(TokenRefusal::Invalid("no key of the shop's JWKS signs it"))?;
+        Self::verify(key, self.alg, &self.validation, token, event, now_ms)
+    }
+
+    /// The same with a key of the shop's JWKS, which verifies `alg` only.
+    pub fn account_with(
+        &self,
+        key: &DecodingKey,
+        alg: Algorithm,
+        token: &str,
+        event: &str,
+        now_ms: u64,
+    ) -> Result<UserId, TokenRefusal> {
+        Self::verify(key, alg, &validation(alg), token, event, now_ms)
+    }
+
+    fn verify(
+        key: &DecodingKey,
+        alg: Algorithm,
+        validation: &Validation,
+        token: &str,
+        event: &str,
+        now_ms: u64,
+    ) -> Result<UserId, TokenRefusal> {
+        let (_, named) = Self::header(token)?;
+        if named != alg {
             return Err(TokenRefusal::Invalid("wrong algorithm"));
         }
-        let claims = decode::<Claims>(token, &self.key, &self.validation)
+        let claims = decode::<Claims>(token, key, validation)
             .map_err(|e| {
                 TokenRefusal::Invalid(match e.kind() {
                     jsonwebtoken::errors::ErrorKind::InvalidSignature => "wrong signature",

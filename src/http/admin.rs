@@ -353,6 +353,12 @@ pub struct EntryRequest {
     #[schema(value_type = Option<String>)]
     #[serde(default)]
     public_key: Field,
+    /// Instead of `alg` and a key: the URL of the shop's JWKS (`https`; EdDSA, ES256 or
+    /// RS256 keys, found by the token's `kid`), fetched now and then again as the README
+    /// says ("Bots and accounts").
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    jwks_url: Field,
     /// Whether a join must pay first: `off`, `auto` or `always`; absent or null: the
     /// room's default (`WAITING_ROOM_CHALLENGE`).
     #[schema(value_type = Option<ChallengeMode>)]
@@ -384,6 +390,7 @@ impl EntryRequest {
                 "alg",
                 "secret",
                 "publicKey",
+                "jwksUrl",
                 "challenge",
                 "challengeLevel",
             ],
@@ -419,6 +426,16 @@ impl EntryRequest {
         };
         let key = match text(&self.entry).as_deref() {
             Some("open") => Ok(None),
+            Some("token") if self.jwks_url.is_some() => {
+                let url = text(&self.jwks_url)
+                    .ok_or_else(|| invalid("jwksUrl must be a string".into()))?;
+                if !matches!(text(&self.alg).as_deref(), None | Some("JWKS")) {
+                    return Err(invalid(
+                        "with jwksUrl, the keys name their algorithms: leave alg out".into(),
+                    ));
+                }
+                EntryKey::parse("JWKS", &url).map(Some).map_err(invalid)
+            }
             Some("token") => {
                 let alg = text(&self.alg)
                     .ok_or_else(|| invalid("alg must be one of HS256, EdDSA, ES256".into()))?;
@@ -437,7 +454,7 @@ impl EntryRequest {
 }
 
 /// `PUT /api/admin/events/{id}/entry {"entry": "open"}` or `{"entry": "token", "alg",
-/// "secret" | "publicKey"}`, with `"challenge"` (`off`, `auto`, `always`) and
+/// "secret" | "publicKey"}` or `{"entry": "token", "jwksUrl"}`, with `"challenge"` (`off`, `auto`, `always`) and
 /// `"challengeLevel"` (1-4, with `always`): who may join
 /// and at what cost (README, "Bots and accounts"). Holds from this write on, on every
 /// instance; the answer shows the key's algorithm, never the key.

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use super::{Service, ServiceError};
 use crate::challenge::{self, ChallengeRefusal, LIFETIME_MS};
-use crate::domain::{ChallengeMode, EventFigures, EventId, JoinLock, UserId};
+use crate::domain::{
+    ChallengeMode, ErrorCode, EventFigures, EventId, InvalidInput, JoinLock, UserId,
+};
+use crate::entry::jwks::{self, KeySet};
 use crate::entry::{EntryKey, EntryRule, RULE_TTL_MS};
 
 /// Events whose rules a process remembers (the coldest are dropped first).
@@ -28,15 +31,24 @@ struct Rule {
     joins_per_s: f64,
 }
 
-/// The rules this process read, per event.
+/// The rules this process read, per event, and the shops' key sets it fetched, per URL.
 pub(super) struct Rules {
     rules: quick_cache::sync::Cache<EventId, Rule>,
+    key_sets: quick_cache::sync::Cache<String, Arc<KeySet>>,
+    /// Fetches JWKS (no redirects: a key set is where the operator said it is).
+    http: reqwest::Client,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Self {
             rules: quick_cache::sync::Cache::new(REMEMBERED_RULES),
+            key_sets: quick_cache::sync::Cache::new(jwks::KEY_SETS),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(jwks::TIMEOUT)
+                .build()
+                .unwrap_or_default(),
         }
     }
 }
@@ -91,8 +103,24 @@ impl Service {
     pub async fn account(&self, event: &EventId, token: &str) -> Result<UserId, ServiceError> {
         let rule = self.rule(event).await?;
         let entry = rule.entry.ok_or(ServiceError::NoTokens)?;
+        let Some(url) = entry.jwks_url() else {
+            return entry
+                .account(token, event.as_str(), self.now())
+                .map_err(ServiceError::BadToken);
+        };
+        let (kid, alg) = EntryRule::header(token).map_err(ServiceError::BadToken)?;
+        let keys = self
+            .inner
+            .rules
+            .key_sets
+            .get_or_insert_with(url, || Ok::<_, ()>(Arc::new(KeySet::new(url))))
+            .map_err(|()| ServiceError::NoTokens)?;
+        let (key, alg) = keys
+            .key(&self.inner.rules.http, kid.as_deref(), alg, self.now())
+            .await
+            .map_err(ServiceError::BadToken)?;
         entry
-            .account(token, event.as_str(), self.now())
+            .account_with(&key, alg, token, event.as_str(), self.now())
             .map_err(ServiceError::BadToken)
     }
 
@@ -221,6 +249,18 @@ impl Service {
         challenge: Option<ChallengeMode>,
         challenge_level: u8,
     ) -> Result<EventFigures, ServiceError> {
+        // A JWKS URL must give keys now: an operator's typo is said at once, not at the
+        // opening.
+        if let Some(EntryKey::Jwks(url)) = key {
+            jwks::probe(&self.inner.rules.http, url)
+                .await
+                .map_err(|message| {
+                    ServiceError::Invalid(InvalidInput {
+                        code: ErrorCode::InvalidEntry,
+                        message,
+                    })
+                })?;
+        }
         let stored = key.map(EntryKey::stored);
         self.inner
             .store

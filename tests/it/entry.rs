@@ -861,3 +861,148 @@ async fn with_javascript_the_page_solves_its_challenge_and_joins_with_it_once() 
         assert_eq!(answer["error"]["code"], "invalid_entry");
     }
 }
+
+/// A shop's JWKS, served on this machine: the keys it publishes can change, and each
+/// fetch is counted.
+struct Jwks {
+    url: String,
+    keys: std::sync::Arc<std::sync::Mutex<Vec<Value>>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Jwks {
+    async fn serve() -> Self {
+        use axum::routing::get;
+        let keys = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Value>::new()));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (k, f) = (keys.clone(), fetches.clone());
+        let router = axum::Router::new().route(
+            "/jwks.json",
+            get(move || {
+                let (k, f) = (k.clone(), f.clone());
+                async move {
+                    f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    axum::Json(json!({ "keys": k.lock().unwrap().clone() }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { url, keys, fetches }
+    }
+
+    fn fetched(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// An Ed25519 key: its JWK (with `kid`) and what signs with it.
+fn ed25519(seed: u8, kid: &str) -> (Value, EncodingKey) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let signing = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+    let x = URL_SAFE_NO_PAD.encode(signing.verifying_key().as_bytes());
+    let private = signing.to_pkcs8_pem(LineEnding::LF).unwrap();
+    (
+        json!({ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid, "use": "sig" }),
+        EncodingKey::from_ed_pem(private.as_bytes()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn keys_by_jwks_url_verify_tokens_and_follow_the_shops_rotation() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
+    let shop = Jwks::serve().await;
+    let (jwk1, key1) = ed25519(1, "k1");
+    let (jwk2, key2) = ed25519(2, "k2");
+    // An empty set, a bad URL, a URL that does not answer: refused, with the reason.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/jwks.json", l.local_addr().unwrap())
+    };
+    for (url, says) in [
+        (shop.url.clone(), "no EdDSA"),
+        ("http://shop.example/jwks.json".to_string(), "https"),
+        (closed, "did not answer"),
+    ] {
+        let (status, answer) =
+            set_entry(&app, "jw", json!({ "entry": "token", "jwksUrl": url })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"]["code"], "invalid_entry");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(says),
+            "{answer}"
+        );
+    }
+    shop.keys.lock().unwrap().push(jwk1);
+    let (status, answer) =
+        set_entry(&app, "jw", json!({ "entry": "token", "jwksUrl": shop.url })).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["entryKeyAlg"], "JWKS", "{answer}");
+    let token = |key: &EncodingKey, kid: Option<&str>, sub: &str| {
+        let mut head = Header::new(Algorithm::EdDSA);
+        head.kid = kid.map(str::to_owned);
+        let exp = app.now_ms() as i64 / 1_000 + 60;
+        encode(&head, &json!({ "sub": sub, "aud": "jw", "exp": exp }), key).unwrap()
+    };
+    // The shop's key k1 signs: in.
+    let (status, joined) = post_join(
+        &app,
+        json!({ "eventId": "jw", "enqueueToken": token(&key1, Some("k1"), "fan-1") }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{joined}");
+    assert_eq!(joined["userId"], "account:fan-1");
+    // A key the set does not have (k2, or k1's id on k2's signature): refused.
+    let fetched = shop.fetched();
+    for bad in [
+        token(&key2, Some("k2"), "fan-2"),
+        token(&key2, Some("k1"), "fan-2"),
+    ] {
+        let (status, answer) =
+            post_join(&app, json!({ "eventId": "jw", "enqueueToken": bad })).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    }
+    // The shop rotates to k2. Made-up key ids fetch the set at most once every 30 s.
+    shop.keys.lock().unwrap().push(jwk2);
+    for _ in 0..5 {
+        let (status, _) = post_join(
+            &app,
+            json!({ "eventId": "jw", "enqueueToken": token(&key2, Some("k2"), "fan-2") }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    assert!(
+        shop.fetched() <= fetched + 1,
+        "{} fetches",
+        shop.fetched() - fetched
+    );
+    app.advance(std::time::Duration::from_millis(
+        vestibule::entry::jwks::RETRY_MS + 1_000,
+    ));
+    let (status, joined) = post_join(
+        &app,
+        json!({ "eventId": "jw", "enqueueToken": token(&key2, Some("k2"), "fan-2") }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{joined}");
+    // An HS256 token signed with a public key's bytes: refused (no symmetric key from a URL).
+    let (jwk3, _) = ed25519(3, "k3");
+    let forged = {
+        let mut head = Header::new(Algorithm::HS256);
+        head.kid = Some("k3".into());
+        let exp = app.now_ms() as i64 / 1_000 + 60;
+        encode(
+            &head,
+            &json!({ "sub": "x", "aud": "jw", "exp": exp }),
+            &EncodingKey::from_secret(jwk3["x"].as_str().unwrap().as_bytes()),
+        )
+        .unwrap()
+    };
+    let (status, _) = post_join(&app, json!({ "eventId": "jw", "enqueueToken": forged })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(xlen(&redis, "jw"), 2);
+}
