@@ -11,7 +11,8 @@
 //! the challenge: two HMACs, no hashing search, whatever the level. A challenge carries, in
 //! its signed `data`, the event, a digest of who it is for (the JSON caller's user or
 //! account, the page's visitor), its level and its expiry on the room's clock; a solution
-//! is accepted once (its nonce is kept in Redis until the challenge expires: see
+//! is accepted once (its nonce is kept in Redis until the challenge expires: a JSON join
+//! spends it in the join script, in the same step as the join; the page's form with
 //! `Store::spend_nonce`).
 
 use std::collections::BTreeMap;

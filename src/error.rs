@@ -90,7 +90,7 @@ impl From<ServiceError> for AppError {
             }
             ServiceError::TokenRequired => (StatusCode::UNAUTHORIZED, ErrorCode::TokenRequired),
             ServiceError::NoTokens => (StatusCode::BAD_REQUEST, ErrorCode::NoTokens),
-            ServiceError::Locked(_) => (
+            ServiceError::Locked(_) | ServiceError::SolutionSpent => (
                 StatusCode::PRECONDITION_REQUIRED,
                 ErrorCode::ChallengeRequired,
             ),

@@ -249,27 +249,45 @@ async fn answer_join(
         Joiner::User(user) => user,
         Joiner::Token(token) => service.account(&event, &token).await?,
     };
-    if let Err((refusal, challenge)) = service
-        .pay(&event, user.as_str(), solution.as_deref())
+    let nonce = match service
+        .check_payment(&event, user.as_str(), solution.as_deref())
         .await
     {
-        let mut response = AppError::new(
-            StatusCode::PRECONDITION_REQUIRED,
-            ErrorCode::ChallengeRequired,
-            refusal.to_string(),
-        )
-        .into_response();
-        if let Ok(value) = header::HeaderValue::from_str(&challenge) {
+        Ok(nonce) => nonce,
+        Err((refusal, challenge)) => return Ok(pay_first(refusal.to_string(), &challenge)),
+    };
+    // The solution's nonce is spent by the join itself, in the same step.
+    let joined = service
+        .join_paying(&event, &user, Proof::Session(proof), nonce.as_deref())
+        .await;
+    Ok(match joined {
+        Ok(JoinOutcome::Created(view)) => (StatusCode::ACCEPTED, Json(view)).into_response(),
+        Ok(JoinOutcome::Existing(view)) => (StatusCode::OK, Json(view)).into_response(),
+        Err(ServiceError::SolutionSpent) => {
+            let challenge = service
+                .fresh_challenge(&event, user.as_str())
+                .await
+                .unwrap_or_default();
+            pay_first(ServiceError::SolutionSpent.to_string(), &challenge)
+        }
+        Err(e) => return Err(e.into()),
+    })
+}
+
+/// `428 challenge_required` with a fresh challenge in the `Vestibule-Challenge` header.
+fn pay_first(message: String, challenge: &str) -> Response {
+    let mut response = AppError::new(
+        StatusCode::PRECONDITION_REQUIRED,
+        ErrorCode::ChallengeRequired,
+        message,
+    )
+    .into_response();
+    if let Ok(value) = header::HeaderValue::from_str(challenge) {
+        if !challenge.is_empty() {
             response.headers_mut().insert(CHALLENGE_HEADER, value);
         }
-        return Ok(response);
     }
-    Ok(
-        match service.join(&event, &user, Proof::Session(proof)).await? {
-            JoinOutcome::Created(view) => (StatusCode::ACCEPTED, Json(view)).into_response(),
-            JoinOutcome::Existing(view) => (StatusCode::OK, Json(view)).into_response(),
-        },
-    )
+    response
 }
 
 /// What the join lane needs: the service and the join's limits.

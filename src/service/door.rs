@@ -124,24 +124,25 @@ impl Service {
             .map_err(ServiceError::BadToken)
     }
 
-    /// Whether a JSON join of `who` to `event` may go on: `Ok` when no challenge is in
-    /// force, or `solution` solves one made for it (and is spent now: it is accepted once).
-    /// Else the refusal and a fresh challenge (the `Vestibule-Challenge` header).
-    pub async fn pay(
+    /// Whether a JSON join of `who` to `event` may go on: `Ok(None)` when no challenge is
+    /// in force, `Ok(Some(nonce))` when `solution` solves one made for it (the nonce is to
+    /// be spent with the join: [`Service::join_paying`]). Else the refusal and a fresh
+    /// challenge (the `Vestibule-Challenge` header).
+    pub async fn check_payment(
         &self,
         event: &EventId,
         who: &str,
         solution: Option<&str>,
-    ) -> Result<(), (ChallengeRefusal, String)> {
+    ) -> Result<Option<String>, (ChallengeRefusal, String)> {
         // Without the rule (Redis away) the join itself fails the same way: let it.
         let Ok(level) = self.challenge_level(event).await else {
-            return Ok(());
+            return Ok(None);
         };
         if level == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let Ok(secrets) = self.secrets().await else {
-            return Ok(());
+            return Ok(None);
         };
         let now = self.now();
         let fresh = || secrets.challenger.issue(event.as_str(), who, level, now);
@@ -152,14 +153,40 @@ impl Service {
             .challenger
             .check(solution, event.as_str(), who, now)
             .map_err(|refusal| (refusal, fresh()))?;
+        Ok(Some(solved.nonce))
+    }
+
+    /// A fresh challenge for `who` in `event` at the level in force (for a join whose
+    /// solution was spent); `None` while joins cost nothing.
+    pub async fn fresh_challenge(&self, event: &EventId, who: &str) -> Option<String> {
+        let level = self.challenge_level(event).await.ok().filter(|l| *l > 0)?;
+        let secrets = self.secrets().await.ok()?;
+        Some(
+            secrets
+                .challenger
+                .issue(event.as_str(), who, level, self.now()),
+        )
+    }
+
+    /// [`Service::check_payment`], and the nonce spent now (for a join that does not
+    /// spend it itself: the page's form).
+    async fn pay(
+        &self,
+        event: &EventId,
+        who: &str,
+        solution: Option<&str>,
+    ) -> Result<(), (ChallengeRefusal, String)> {
+        let Some(nonce) = self.check_payment(event, who, solution).await? else {
+            return Ok(());
+        };
         match self
             .inner
             .store
-            .spend_nonce(event, &solved.nonce, LIFETIME_MS)
+            .spend_nonce(event, &nonce, LIFETIME_MS)
             .await
         {
             Ok(true) | Err(_) => Ok(()),
-            Ok(false) => Err((ChallengeRefusal::Spent, fresh())),
+            Ok(false) => Err((ChallengeRefusal::Spent, String::new())),
         }
     }
 

@@ -32,6 +32,9 @@ pub enum ServiceError {
         None => "This join form has expired or was used already: the page has a new one, please wait a moment and join again.".to_string(),
     })]
     Locked(Option<u64>),
+    /// The solved challenge that paid for a join was used already.
+    #[error("this solution was used already: solve the new challenge")]
+    SolutionSpent,
     /// A browser's join as a shop's account whose place another browser holds.
     #[error(
         "your account already has a place in this line, in another browser or device: \

@@ -53,17 +53,32 @@ impl Service {
         user: &UserId,
         proof: Proof,
     ) -> Result<JoinOutcome, ServiceError> {
+        self.join_paying(event, user, proof, None).await
+    }
+
+    /// The same, paid for by a solved challenge whose nonce (see [`Service::check_payment`])
+    /// is spent with the join, in the same step: [`ServiceError::SolutionSpent`] when it
+    /// was spent before (nothing written).
+    pub async fn join_paying(
+        &self,
+        event: &EventId,
+        user: &UserId,
+        proof: Proof,
+        nonce: Option<&str>,
+    ) -> Result<JoinOutcome, ServiceError> {
         let now = self.now();
         let mode = JoinMode::Create {
             register_event: self.inner.settings.events == EventsMode::Open,
         };
-        let (created, record) = match self.inner.store.join(event, user, mode).await? {
+        let paid = nonce.map(|n| (n, crate::challenge::LIFETIME_MS));
+        let (created, record) = match self.inner.store.join(event, user, mode, paid).await? {
             JoinReply::Created(record) => (true, record),
             JoinReply::Existing(record) => (false, record),
             JoinReply::UnknownEvent => return Err(ServiceError::UnknownEvent),
             JoinReply::Closed(reason) => return Err(ServiceError::EventClosed(reason)),
             JoinReply::Suspended => return Err(ServiceError::EventSuspended),
             JoinReply::TokenRequired => return Err(ServiceError::TokenRequired),
+            JoinReply::Spent => return Err(ServiceError::SolutionSpent),
             JoinReply::NoPlace => return Err(ServiceError::Internal),
         };
         let outcome = if created { "created" } else { "existing" };
@@ -94,14 +109,20 @@ impl Service {
         user: &UserId,
     ) -> Result<Option<SessionView>, ServiceError> {
         let now = self.now();
-        match self.inner.store.join(event, user, JoinMode::Peek).await? {
+        match self
+            .inner
+            .store
+            .join(event, user, JoinMode::Peek, None)
+            .await?
+        {
             JoinReply::Existing(record) | JoinReply::Created(record) => {
                 Ok(Some(self.view(record, now).await?))
             }
             JoinReply::NoPlace
             | JoinReply::Closed(_)
             | JoinReply::Suspended
-            | JoinReply::TokenRequired => Ok(None),
+            | JoinReply::TokenRequired
+            | JoinReply::Spent => Ok(None),
             JoinReply::UnknownEvent => match self.inner.settings.events {
                 EventsMode::Open => Ok(None),
                 EventsMode::Registered => Err(ServiceError::UnknownEvent),
@@ -122,7 +143,7 @@ impl Service {
         match self
             .inner
             .store
-            .join(event, user, JoinMode::IfAdmitted)
+            .join(event, user, JoinMode::IfAdmitted, None)
             .await?
         {
             JoinReply::Created(record) => {

@@ -58,6 +58,8 @@ pub(super) enum Written {
     /// The event takes only accounts with an enqueue token, and the user is not one:
     /// nothing written.
     TokenRequired,
+    /// The solved challenge that paid for the join was spent before: nothing written.
+    Spent,
 }
 
 /// What a join may do.
@@ -92,6 +94,9 @@ pub(super) struct Ask {
     /// What the join may do: make a place, only look one up, or make one only if it is
     /// admitted at once (standby).
     pub(super) create: Create,
+    /// The nonce of the solved challenge that pays for it, spent with it, and how long it
+    /// is kept once spent (ms).
+    pub(super) nonce: Option<(String, u64)>,
 }
 
 impl Ask {
@@ -101,6 +106,7 @@ impl Ask {
         tag: String,
         user: UserId,
         create: Create,
+        nonce: Option<(String, u64)>,
         queued_at_ms: u64,
     ) -> Self {
         Self {
@@ -108,6 +114,7 @@ impl Ask {
             tag,
             user,
             create,
+            nonce,
             queued_at_ms,
         }
     }
@@ -219,6 +226,7 @@ impl Store {
                     &k.left,
                     &k.ranks,
                     &k.active,
+                    &k.pow,
                 ]
                 .map(String::as_str),
             );
@@ -237,6 +245,9 @@ impl Store {
             } else {
                 "0".to_string()
             });
+            let (nonce, kept_ms) = p.ask.nonce.clone().unwrap_or_default();
+            args.push(nonce);
+            args.push(kept_ms.max(1).to_string());
         }
         let writes = if batch.iter().any(|p| p.ask.create != Create::Not) {
             Writes::Acknowledged
@@ -345,6 +356,7 @@ fn written(
         Value::SimpleString(s) if s == "LATE" => Ok(Written::Late),
         Value::BulkString(s) if s == b"SUSPENDED" => Ok(Written::Suspended),
         Value::BulkString(s) if s == b"TOKEN" => Ok(Written::TokenRequired),
+        Value::BulkString(s) if s == b"SPENT" => Ok(Written::Spent),
         Value::BulkString(s) if s.starts_with(b"CLOSED:") => {
             Ok(Written::Closed(text(&s[b"CLOSED:".len()..])))
         }

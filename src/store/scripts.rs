@@ -108,12 +108,14 @@ impl Join {
 
 /// `lua/join.lua`: the keys of each event of a batch.
 pub const JOIN_EVENT_KEYS: &[&str] = &[
-    "stream", "meta", "sessions", "users", "left", "ranks", "active",
+    "stream", "meta", "sessions", "users", "left", "ranks", "active", "pow",
 ];
 /// `lua/join.lua`: the arguments of each event of a batch, after the fixed ones.
 pub const JOIN_EVENT_ARGS: &[&str] = &["number", "id"];
 /// `lua/join.lua`: the arguments of each join, after the events'.
-pub const JOIN_ARGS: &[&str] = &["event", "tag", "user", "create", "deadline"];
+pub const JOIN_ARGS: &[&str] = &[
+    "event", "tag", "user", "create", "deadline", "nonce", "nonce_ms",
+];
 
 contract! {
     /// `lua/renew.lua`: an ACTIVE session's slot extended while its buyer shops.

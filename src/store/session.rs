@@ -79,6 +79,8 @@ pub enum JoinReply {
     Suspended,
     /// The event takes only accounts vouched for by an enqueue token: no new place.
     TokenRequired,
+    /// The solved challenge that paid for it was spent before: no new place.
+    Spent,
 }
 
 /// An ACTIVE session's slot after a renewal (see [`Store::renew`]).
@@ -167,12 +169,16 @@ fn record_in(
 }
 
 impl Store {
-    /// Adds a join to the event's line, or returns the user's live session there.
+    /// Adds a join to the event's line, or returns the user's live session there. With
+    /// `paid`, the nonce of the solved challenge that pays for it and how long it is kept
+    /// once spent (ms): spent in the same step as the join, and a join whose nonce was
+    /// spent before is [`JoinReply::Spent`].
     pub async fn join(
         &self,
         event: &EventId,
         user: &UserId,
         mode: JoinMode,
+        paid: Option<(&str, u64)>,
     ) -> Result<JoinReply, StoreError> {
         let register = mode
             == JoinMode::Create {
@@ -201,6 +207,7 @@ impl Store {
                     JoinMode::IfAdmitted => Create::IfAdmitted,
                     JoinMode::Peek => Create::Not,
                 },
+                paid.map(|(nonce, ms)| (nonce.to_owned(), ms)),
                 self.clock.now_ms(),
             );
             match self.write_join(ask).await? {
@@ -217,6 +224,7 @@ impl Store {
                 Written::Late => return Err(StoreError::Late),
                 Written::Suspended => return Ok(JoinReply::Suspended),
                 Written::TokenRequired => return Ok(JoinReply::TokenRequired),
+                Written::Spent => return Ok(JoinReply::Spent),
                 Written::Closed(reason) => {
                     return Ok(JoinReply::Closed(
                         ClosedReason::parse(&reason).unwrap_or(ClosedReason::Closed),

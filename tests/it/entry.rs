@@ -35,10 +35,15 @@ async fn set_entry(app: &TestApp, event: &str, body: Value) -> (StatusCode, Valu
     .await
 }
 
-async fn token_entry(app: &TestApp, event: &str) {
-    let body = json!({ "entry": "token", "alg": "HS256", "secret": SECRET });
+/// Sets an event's entry and checks it was taken.
+async fn set_entry_ok(app: &TestApp, event: &str, body: Value) {
     let (status, answer) = set_entry(app, event, body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
+async fn token_entry(app: &TestApp, event: &str) {
+    let body = json!({ "entry": "token", "alg": "HS256", "secret": SECRET });
+    set_entry_ok(app, event, body).await;
 }
 
 async fn post_join(app: &TestApp, body: Value) -> (StatusCode, Value) {
@@ -554,7 +559,7 @@ async fn a_join_without_a_valid_solution_is_refused_with_a_fresh_challenge() {
     let (status, place, _) = join_paying(&app, "pow", "u1", Some(&solution)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{place}");
     app.leave(place["sessionId"].as_str().unwrap()).await;
-    let (status, answer, _) = join_paying(&app, "pow", "u1", Some(&solution)).await;
+    let (status, answer, fresh) = join_paying(&app, "pow", "u1", Some(&solution)).await;
     assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
     assert!(
         answer["error"]["message"]
@@ -562,6 +567,34 @@ async fn a_join_without_a_valid_solution_is_refused_with_a_fresh_challenge() {
             .unwrap()
             .contains("used"),
         "{answer}"
+    );
+    assert!(
+        fresh.is_some(),
+        "a replay is answered with a fresh challenge"
+    );
+    // One solution sent by 8 joins at once (the join script spends it with the join):
+    // one place.
+    let (_, _, challenge) = join_paying(&app, "pow", "u5", None).await;
+    let once = solve(&challenge.unwrap());
+    let tries = (0..8).map(|_| join_paying(&app, "pow", "u5", Some(&once)));
+    let statuses: Vec<StatusCode> = futures::future::join_all(tries)
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status)
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::ACCEPTED)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::ACCEPTED || *s == StatusCode::PRECONDITION_REQUIRED),
+        "{statuses:?}"
     );
     // Expired: refused.
     let (_, _, challenge) = join_paying(&app, "pow", "u3", None).await;
@@ -583,7 +616,7 @@ async fn a_join_without_a_valid_solution_is_refused_with_a_fresh_challenge() {
         let (status, _, _) = join_paying(&app, "pow", "u4", Some(bad)).await;
         assert_eq!(status, StatusCode::PRECONDITION_REQUIRED, "{bad:.20}");
     }
-    assert_eq!(xlen(&redis, "pow"), 1);
+    assert_eq!(xlen(&redis, "pow"), 2);
 }
 
 #[tokio::test]
@@ -619,7 +652,7 @@ async fn in_auto_a_short_line_pays_nothing_and_the_level_follows_the_line() {
     assert_eq!(status, StatusCode::PRECONDITION_REQUIRED);
     assert_eq!(level(&challenge.unwrap()), 1);
     // `always` on an empty line: level 1; and `off` again: free.
-    set_entry(
+    set_entry_ok(
         &app,
         "calm",
         json!({ "entry": "open", "challenge": "always" }),
@@ -627,7 +660,7 @@ async fn in_auto_a_short_line_pays_nothing_and_the_level_follows_the_line() {
     .await;
     let (_, _, challenge) = join_paying(&app, "calm", "c0", None).await;
     assert_eq!(level(&challenge.unwrap()), 1);
-    set_entry(&app, "calm", json!({ "entry": "open", "challenge": "off" })).await;
+    set_entry_ok(&app, "calm", json!({ "entry": "open", "challenge": "off" })).await;
     assert_eq!(
         join_paying(&app, "calm", "c0", None).await.0,
         StatusCode::ACCEPTED
@@ -638,7 +671,7 @@ async fn in_auto_a_short_line_pays_nothing_and_the_level_follows_the_line() {
 async fn the_readmes_python_solver_joins_through_a_challenge() {
     let redis = TestRedis::start();
     let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
-    set_entry(
+    set_entry_ok(
         &app,
         "py",
         json!({ "entry": "open", "challenge": "always" }),
@@ -665,7 +698,7 @@ async fn the_readmes_python_solver_joins_through_a_challenge() {
 async fn without_javascript_the_time_lock_refuses_early_and_accepts_on_time_once() {
     let redis = TestRedis::start();
     let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN]).await;
-    set_entry(
+    set_entry_ok(
         &app,
         "tl",
         json!({ "entry": "open", "challenge": "always" }),
@@ -729,13 +762,13 @@ async fn while_joins_must_pay_nobody_skips_the_time_lock_on_standby() {
             .send()
     };
     // Free slots, nobody waiting: standby lets a browser straight through …
-    set_entry(&app, "sb", json!({ "entry": "open", "challenge": "off" })).await;
+    set_entry_ok(&app, "sb", json!({ "entry": "open", "challenge": "off" })).await;
     assert_eq!(
         navigate("/e/sb").await.unwrap().status(),
         StatusCode::SEE_OTHER
     );
     // … but not while a challenge is in force: the page and its time-lock.
-    set_entry(
+    set_entry_ok(
         &app,
         "sb",
         json!({ "entry": "open", "challenge": "always" }),

@@ -1,11 +1,14 @@
 -- Joins of one or more events' lines, written together (store/joins.rs), in order: each
 -- is atomic and makes at most one live session per (event, user).
 -- Contract (src/store/scripts.rs, Join): `events` (m) events, each with EVENT_KEYS
--- (stream, meta, sessions prefix, users prefix, left, ranks prefix, active) and EVENT_ARGS
--- (its number, 6 hex digits, and its id); then the joins, each with JOIN_ARGS: its event
--- (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, create ('1': join; '0': only look up the user's
--- live session; 's': join only if admitted at once), deadline (unix ms on the script's clock; 0: none). `default_capacity` and
--- `session_ms` are the room's defaults, for events without their own.
+-- (stream, meta, sessions prefix, users prefix, left, ranks prefix, active, spent
+-- challenges prefix) and EVENT_ARGS (its number, 6 hex digits, and its id); then the
+-- joins, each with JOIN_ARGS: its event (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, create
+-- ('1': join; '0': only look up the user's live session; 's': join only if admitted at
+-- once), deadline (unix ms on the script's clock; 0: none), nonce (of the solved challenge
+-- that pays for it, README "Bots and accounts"; '': none) and nonce_ms (how long it is kept
+-- once spent). `default_capacity` and `session_ms` are the room's defaults, for events
+-- without their own.
 -- Returns {now, states, replies}: `states`, per distinct event of the call, its state
 -- (STATE_FIELDS as name/value pairs, as the call left them); `replies`, per join in order,
 -- the session's part of its place (see `put_session` in common.lua) with `ev` (its event's
@@ -18,7 +21,9 @@
 -- 'SUSPENDED' while it is suspended (nothing written); 'LINEFULL' once the event has had
 -- 2^36 joins; 'TOKEN' when the event takes only accounts vouched for by an enqueue token
 -- (its meta's `entry` is 'token': README, "Bots and accounts") and the user is not one
--- (nothing written; only looking up is allowed).
+-- (nothing written; only looking up is allowed); 'SPENT' when its nonce was spent before
+-- (nothing written). A join's nonce is spent (`SET NX PX` in the event's slot) in the same
+-- step as the join, unless the sale is over or suspended.
 --
 -- Standby (README, "Always on"): a join to an event with a free slot, nobody waiting, no
 -- draw to work through, open and not paused (nor rate-limited) is admitted here, at once:
@@ -145,7 +150,7 @@ local function answer(ev, s, gone)
   return reply
 end
 
-local function join(ev, tag, user, create_place, deadline)
+local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   if ev.stale then
     return 'STALE'
   end
@@ -158,6 +163,11 @@ local function join(ev, tag, user, create_place, deadline)
       return false
     end
     return 'TOKEN'
+  end
+  if nonce ~= '' and create_place ~= '0' and not ev.closed and not ev.suspended then
+    if not redis.call('SET', ev.pow .. nonce, '1', 'NX', 'PX', nonce_ms) then
+      return 'SPENT'
+    end
   end
   local ub = user_bucket(ev.users, user)
   -- A join that makes a place unless the user has one (create '1', the sale open, a number
@@ -245,7 +255,8 @@ local replies = {}
 local offset = A_FIXED + m * #EVENT_ARGS
 for j = 1, (#ARGV - offset) / #JOIN_ARGS do
   local a = item(ARGV, offset, JOIN_ARGS, j)
-  replies[j] = join(events[tonumber(a.event)], a.tag, a.user, a.create, tonumber(a.deadline))
+  replies[j] = join(events[tonumber(a.event)], a.tag, a.user, a.create, tonumber(a.deadline),
+    a.nonce, a.nonce_ms)
 end
 for _, ev in pairs(entries) do
   if ev.seq ~= ev.seq0 then
