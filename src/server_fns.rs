@@ -169,11 +169,12 @@ pub async fn join_event(
     let service = service()?;
     let event = EventId::parse(event_id.trim()).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
+    let headers = headers();
     // The challenge's solution or the time-lock, when a challenge is in force. The page
     // made the challenge for this browser's visitor.
     let who = secrets
         .cookies
-        .visitor(&headers())
+        .visitor(&headers)
         .map(|v| v.as_str().to_owned())
         .unwrap_or_default();
     let solution = match (challenge, counter, key) {
@@ -192,7 +193,6 @@ pub async fn join_event(
         )
         .await
         .map_err(fail)?;
-    let headers = headers();
     let https = is_https(&headers);
     let token = cookie_value(&headers, ENTRY_COOKIE).filter(|t| !t.is_empty());
     let account = match token {

@@ -1,5 +1,5 @@
 import { createHmac } from "node:crypto";
-import { test, expect } from "@playwright/test";
+import { test, expect, type APIRequestContext } from "@playwright/test";
 import AxeBuilder from "@axe-core/playwright";
 import { uniqueEvent } from "./helpers";
 
@@ -13,6 +13,15 @@ function b64url(data: string | Buffer): string {
   return Buffer.from(data).toString("base64url");
 }
 
+/** Sets who may join `event` and at what cost (`PUT …/entry`), and checks it was taken. */
+async function setEntry(request: APIRequestContext, event: string, data: object) {
+  const res = await request.put(`/api/admin/events/${event}/entry`, {
+    headers: { authorization: `Bearer ${ADMIN}` },
+    data,
+  });
+  expect(res.status()).toBe(200);
+}
+
 /** An HS256 enqueue token for `sub` in `event`, living ten minutes. */
 function token(event: string, sub: string): string {
   const head = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
@@ -24,11 +33,7 @@ function token(event: string, sub: string): string {
 test("a visitor joins through the time-lock: the page says how long and comes back with the button", async ({ page, request }, testInfo) => {
   test.skip(testInfo.project.name === "hydrated", "with JavaScript the page solves the challenge instead");
   const event = uniqueEvent("locked");
-  const res = await request.put(`/api/admin/events/${event}/entry`, {
-    headers: { authorization: `Bearer ${ADMIN}` },
-    data: { entry: "open", challenge: "always" },
-  });
-  expect(res.status()).toBe(200);
+  await setEntry(request, event, { entry: "open", challenge: "always" });
 
   const started = Date.now();
   await page.goto(`/e/${event}`);
@@ -49,11 +54,7 @@ test("a visitor's browser solves the challenge at each level and joins; the solv
     const times: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const event = uniqueEvent(`pow${level}`);
-      const res = await request.put(`/api/admin/events/${event}/entry`, {
-        headers: { authorization: `Bearer ${ADMIN}` },
-        data: { entry: "open", challenge: "always", challengeLevel: level },
-      });
-      expect(res.status()).toBe(200);
+      await setEntry(request, event, { entry: "open", challenge: "always", challengeLevel: level });
       // From opening the line's page to the place's page: the page loads, its island
       // searches and joins by itself with what it found (the time-lock, 2 to 20 s by
       // level, is for browsers without JavaScript).
@@ -84,11 +85,7 @@ async function unsolvable(page: import("@playwright/test").Page, event: string, 
 test("while the browser works the page says so, shows progress and stays accessible", async ({ page, request }, testInfo) => {
   test.skip(testInfo.project.name !== "hydrated", "without JavaScript the page's time-lock applies");
   const event = uniqueEvent("powa11y");
-  const res = await request.put(`/api/admin/events/${event}/entry`, {
-    headers: { authorization: `Bearer ${ADMIN}` },
-    data: { entry: "open", challenge: "always", challengeLevel: 4 },
-  });
-  expect(res.status()).toBe(200);
+  await setEntry(request, event, { entry: "open", challenge: "always", challengeLevel: 4 });
   // A search that lasts (a bound of 2e7 counters, many seconds), to look at the page while
   // it works.
   const bound = 20_000_000;
@@ -119,11 +116,7 @@ test("while the browser works the page says so, shows progress and stays accessi
 test("when the browser cannot solve, the page falls back to the time-lock and joins", async ({ page, request }, testInfo) => {
   test.skip(testInfo.project.name !== "hydrated", "without JavaScript the page's time-lock applies");
   const event = uniqueEvent("powfail");
-  const res = await request.put(`/api/admin/events/${event}/entry`, {
-    headers: { authorization: `Bearer ${ADMIN}` },
-    data: { entry: "open", challenge: "always", challengeLevel: 1 },
-  });
-  expect(res.status()).toBe(200);
+  await setEntry(request, event, { entry: "open", challenge: "always", challengeLevel: 1 });
   await unsolvable(page, event);
   await page.goto(`/e/${event}`);
   await expect(page.getByRole("status")).toContainText("Everyone waits 2 seconds");
@@ -134,11 +127,7 @@ test("when the browser cannot solve, the page falls back to the time-lock and jo
 test("the shop's token: dropped from the URL, one place per account, another browser is refused", async ({ page, browser, request }, testInfo) => {
   const js = testInfo.project.name === "hydrated";
   const event = uniqueEvent("accounts");
-  const res = await request.put(`/api/admin/events/${event}/entry`, {
-    headers: { authorization: `Bearer ${ADMIN}` },
-    data: { entry: "token", alg: "HS256", secret: SECRET, challenge: "off" },
-  });
-  expect(res.status()).toBe(200);
+  await setEntry(request, event, { entry: "token", alg: "HS256", secret: SECRET, challenge: "off" });
 
   await page.goto(`/e/${event}?enqueue_token=${token(event, "fan-1")}`);
   await expect(page).not.toHaveURL(/enqueue_token/);

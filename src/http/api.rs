@@ -282,10 +282,11 @@ fn pay_first(message: String, challenge: &str) -> Response {
         message,
     )
     .into_response();
-    if let Ok(value) = header::HeaderValue::from_str(challenge) {
-        if !challenge.is_empty() {
+    match header::HeaderValue::from_str(challenge) {
+        Ok(value) if !challenge.is_empty() => {
             response.headers_mut().insert(CHALLENGE_HEADER, value);
         }
+        _ => {}
     }
     response
 }

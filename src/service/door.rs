@@ -113,8 +113,10 @@ impl Service {
             .inner
             .rules
             .key_sets
-            .get_or_insert_with(url, || Ok::<_, ()>(Arc::new(KeySet::new(url))))
-            .map_err(|()| ServiceError::NoTokens)?;
+            .get_or_insert_with(url, || {
+                Ok::<_, std::convert::Infallible>(Arc::new(KeySet::new(url)))
+            })
+            .unwrap_or_else(|never| match never {});
         let (key, alg) = keys
             .key(&self.inner.rules.http, kid.as_deref(), alg, self.now())
             .await

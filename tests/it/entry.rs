@@ -478,15 +478,23 @@ async fn the_draw_holds_one_entry_per_account() {
     assert_eq!(draw["count"], 5, "{draw}");
 }
 
+/// A challenge header, read and solved as a client would.
+fn solved(header: &str) -> (altcha::Challenge, altcha::Solution) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+    let challenge: altcha::Challenge =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    let solution = altcha::solve_challenge(altcha::SolveChallengeOptions::new(&challenge))
+        .unwrap()
+        .unwrap();
+    (challenge, solution)
+}
+
 /// Solves a `Vestibule-Challenge` header as a client would: the `Vestibule-Solution`.
 fn solve(challenge: &str) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
-    let challenge: altcha::Challenge =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(challenge).unwrap()).unwrap();
-    let solution = altcha::solve_challenge(altcha::SolveChallengeOptions::new(&challenge))
-        .unwrap()
-        .unwrap();
+    let (challenge, solution) = solved(challenge);
     URL_SAFE_NO_PAD.encode(
         serde_json::to_vec(&altcha::Payload {
             challenge,
@@ -800,13 +808,7 @@ fn page_challenge(page: &str) -> (String, u64) {
 
 /// The page's join form fields for a challenge, solved as the island does.
 fn page_answer(header: &str) -> String {
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use base64::Engine as _;
-    let challenge: altcha::Challenge =
-        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-    let found = altcha::solve_challenge(altcha::SolveChallengeOptions::new(&challenge))
-        .unwrap()
-        .unwrap();
+    let (_, found) = solved(header);
     format!(
         "&challenge={header}&counter={}&key={}",
         found.counter, found.derived_key
