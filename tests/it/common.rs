@@ -561,6 +561,10 @@ pub fn last_seen(redis: &TestRedis, event: &str, q: u64) -> u64 {
 
 /// Session records of an event as Redis holds them (its buckets `wr:{E}:s:<n>`):
 /// `sessionId → (status letter, join number, active until)`.
+///
+/// One snapshot: every bucket is read by one script, so a granter still running cannot admit
+/// sessions between two buckets' reads (read one by one, a later bucket could show a session
+/// admitted after an earlier bucket showed the one ahead of it waiting).
 pub fn sessions(
     redis: &impl Backend,
     event: &str,
@@ -578,10 +582,17 @@ pub fn sessions(
         .query(conn)
         .unwrap();
     let mut out = std::collections::HashMap::new();
-    for key in buckets {
+    if buckets.is_empty() {
+        return out;
+    }
+    let snapshot: Vec<std::collections::HashMap<String, String>> = redis::Script::new(
+        "local out = {} for i, k in ipairs(KEYS) do out[i] = redis.call('HGETALL', k) end return out",
+    )
+    .key(&buckets)
+    .invoke(conn)
+    .unwrap();
+    for (key, fields) in buckets.iter().zip(snapshot) {
         let n: u64 = key[prefix.len()..].parse().unwrap();
-        let fields: std::collections::HashMap<String, String> =
-            redis::cmd("HGETALL").arg(&key).query(conn).unwrap();
         for (field, rec) in fields.iter().filter(|(f, _)| !f.starts_with('u')) {
             let p: Vec<&str> = rec.split('|').collect();
             let seq = n * 64 + field.parse::<u64>().unwrap();
