@@ -453,6 +453,42 @@ pub struct PlaceView {
     pub session: SessionView,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub continue_to: Option<String>,
+    /// The card's words, in the visitor's language.
+    pub texts: CardTexts,
+}
+
+/// The status card's words in the visitor's language (`crate::lang`), made by the server
+/// with every answer: the browser's code carries no translations.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CardTexts {
+    pub event: String,
+    pub headline: String,
+    pub detail: String,
+    pub status: String,
+    /// The words before and after the position, and the position as the language writes
+    /// it, while the session has one.
+    pub position: Option<(String, String, String)>,
+    /// The words before and after the countdown to the opening.
+    pub opens_in: (String, String),
+    pub fairness: String,
+    pub pass_saved: String,
+    pub continue_label: String,
+    pub leave: String,
+    pub join_again: String,
+    /// What a failed poll says when the room cannot be reached.
+    pub unreachable: String,
+}
+
+/// The proof-of-work island's words in the visitor's language.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SolverTexts {
+    pub working: String,
+    pub done: String,
+    /// The time-lock's wait, when the search failed.
+    pub waiting: String,
+    pub progress: String,
 }
 
 /// What an event's page (`/e/{eventId}`) offers a browser.

@@ -43,6 +43,7 @@
 
 pub mod app;
 pub mod domain;
+pub mod lang;
 pub mod server_fns;
 
 #[cfg(feature = "ssr")]

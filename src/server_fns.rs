@@ -100,7 +100,14 @@ pub(crate) mod ssr {
                 response.set_status(e.status);
             }
         }
-        ServerFnError::new(e.message)
+        ServerFnError::new(crate::lang::error_message(lang(), e.code, &e.message))
+    }
+
+    /// The visitor's language: the page's (when this runs in its rendering), else this
+    /// request's cookie or `Accept-Language`.
+    pub fn lang() -> crate::lang::Lang {
+        use_context::<crate::lang::Lang>()
+            .unwrap_or_else(|| crate::lang::of_request(&headers(), None).0)
     }
 
     /// Where an admitted visitor goes on to: `return_to` when it is on the event's shop's
@@ -284,7 +291,7 @@ pub async fn find_place(
 pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceView, ServerFnError> {
     use crate::domain::{SessionId, Status};
     use crate::visitor::is_https;
-    use ssr::{check_owner, continue_to, fail, headers, service, set_cookie};
+    use ssr::{check_owner, continue_to, fail, headers, lang, service, set_cookie};
 
     let service = service()?;
     let sid = SessionId::parse(&session_id).map_err(fail)?;
@@ -303,6 +310,7 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
         continue_url = continue_to(session.target_url.as_deref(), return_to.trim());
     }
     Ok(PlaceView {
+        texts: crate::lang::card_texts(lang(), &session),
         session,
         continue_to: continue_url,
     })
@@ -310,10 +318,10 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
 
 /// Leaves the line, or gives the slot back (and the pass with it).
 #[server]
-pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnError> {
+pub async fn leave_queue(session_id: String) -> Result<PlaceView, ServerFnError> {
     use crate::domain::SessionId;
     use crate::visitor::{cookie_value, is_https, PASS_COOKIE};
-    use ssr::{check_owner, fail, headers, is_form_post, service, set_cookie};
+    use ssr::{check_owner, fail, headers, is_form_post, lang, service, set_cookie};
 
     let service = service()?;
     let sid = SessionId::parse(&session_id).map_err(fail)?;
@@ -333,5 +341,9 @@ pub async fn leave_queue(session_id: String) -> Result<SessionView, ServerFnErro
     if is_form_post() {
         leptos_axum::redirect(&format!("/queue/{sid}"));
     }
-    Ok(view)
+    Ok(PlaceView {
+        texts: crate::lang::card_texts(lang(), &view),
+        session: view,
+        continue_to: None,
+    })
 }

@@ -16,8 +16,9 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
 use super::solver::JoinSolver;
-use super::status_card::closed_text;
+use super::use_lang;
 use crate::domain::{Door, JoinLock};
+use crate::lang::{closed_text, solver_texts, t, t_args, Arg};
 use crate::server_fns::{find_place, JoinEvent};
 
 /// A query parameter's value, percent-encoded (by hand: this page also builds for the
@@ -36,13 +37,19 @@ fn encode(value: &str) -> String {
 
 #[component]
 pub fn EventPage() -> impl IntoView {
+    let lang = use_lang();
     let params = use_params_map();
     let query = use_query_map();
     let event = params.read_untracked().get("event").unwrap_or_default();
     let return_to = query.read_untracked().get("return").unwrap_or_default();
+    let unreachable = t(lang, "error-unreachable");
     let error = query.with_untracked(|q| {
-        q.get("__err")
-            .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(&e)))
+        q.get("__err").map(|e| {
+            error_text(
+                &ServerFnUrlError::<ServerFnError>::decode_err(&e),
+                &unreachable,
+            )
+        })
     });
     let lock = query.read_untracked().get("lock");
     let place = Resource::new(
@@ -54,8 +61,8 @@ pub fn EventPage() -> impl IntoView {
     let return_to = query.read_untracked().get("return").unwrap_or_default();
 
     view! {
-        <Title text="The line"/>
-        <Suspense fallback=|| view! { <section class="card"><p>"Finding your place…"</p></section> }>
+        <Title text=t(lang, "title-line")/>
+        <Suspense fallback=move || view! { <section class="card"><p>{t(lang, "finding")}</p></section> }>
             {move || {
                 let (event, return_to, join_url, error) =
                     (event.clone(), return_to.clone(), join_url, error.clone());
@@ -63,16 +70,16 @@ pub fn EventPage() -> impl IntoView {
                     match place.await {
                         Ok(Door::Place(url)) => view! {
                             <section class="card">
-                                <h1>"You're already in this line"</h1>
-                                <p><a href=url>"See your place"</a></p>
+                                <h1>{t(lang, "event-already")}</h1>
+                                <p><a href=url>{t(lang, "event-see-place")}</a></p>
                             </section>
                         }
                         .into_any(),
                         Ok(Door::Closed(reason)) => {
-                            let (headline, detail) = closed_text(reason);
+                            let (headline, detail) = closed_text(lang, reason);
                             view! {
                                 <section class="card" data-status="CLOSED">
-                                    <p class="event">"Event " <strong>{event.clone()}</strong></p>
+                                    <p class="event">{t(lang, "event-label")} " " <strong>{event.clone()}</strong></p>
                                     <h1>{headline}</h1>
                                     <p class="lede">{detail}</p>
                                 </section>
@@ -81,9 +88,9 @@ pub fn EventPage() -> impl IntoView {
                         }
                         Ok(Door::Suspended) => view! {
                             <section class="card" data-status="SUSPENDED">
-                                <p class="event">"Event " <strong>{event.clone()}</strong></p>
-                                <h1>"The sale is paused for maintenance"</h1>
-                                <p class="lede">"Please come back in a little while: the line is kept as it is."</p>
+                                <p class="event">{t(lang, "event-label")} " " <strong>{event.clone()}</strong></p>
+                                <h1>{t(lang, "status-paused")}</h1>
+                                <p class="lede">{t(lang, "event-suspended-lede")}</p>
                             </section>
                         }
                         .into_any(),
@@ -97,18 +104,15 @@ pub fn EventPage() -> impl IntoView {
                                 again.push_str(&format!("&return={}", encode(&return_to)));
                             }
                             let refresh = format!("{wait_seconds};url={again}");
-                            let unit = if wait_seconds == 1 { "second" } else { "seconds" };
+                            let lede = t_args(lang, "event-lock-lede", &[("seconds", Arg::Number(wait_seconds))]);
                             view! {
                                 <section class="card" data-status="LOCKED">
-                                    <p class="event">"Event " <strong>{event.clone()}</strong></p>
-                                    <h1>"One moment before you join"</h1>
+                                    <p class="event">{t(lang, "event-label")} " " <strong>{event.clone()}</strong></p>
+                                    <h1>{t(lang, "event-lock-heading")}</h1>
                                     <noscript>
                                         <meta http-equiv="refresh" content=refresh/>
-                                        <p class="lede" role="status">
-                                            "To keep bots out, everyone waits " {wait_seconds} " " {unit}
-                                            " here before joining. This page comes back with the join button by itself."
-                                        </p>
-                                        <p><a href=again.clone()>"Continue"</a></p>
+                                        <p class="lede" role="status">{lede}</p>
+                                        <p><a href=again.clone()>{t(lang, "event-continue")}</a></p>
                                     </noscript>
                                     <JoinSolver
                                         event=event.clone()
@@ -116,6 +120,7 @@ pub fn EventPage() -> impl IntoView {
                                         lock
                                         challenge
                                         wait_seconds
+                                        texts=solver_texts(lang, wait_seconds)
                                         again
                                         join_url=join_url.to_string()
                                     />
@@ -128,16 +133,14 @@ pub fn EventPage() -> impl IntoView {
                             let lock = lock.map(|l| l.lock).unwrap_or_default();
                             view! {
                                 <section class="card">
-                                    <p class="event">"Event " <strong>{event.clone()}</strong></p>
-                                    <h1>"This sale has a line"</h1>
-                                    <p class="lede">
-                                        "Join it with one click. We'll keep your place and take you to the shop when it's your turn."
-                                    </p>
+                                    <p class="event">{t(lang, "event-label")} " " <strong>{event.clone()}</strong></p>
+                                    <h1>{t(lang, "event-heading")}</h1>
+                                    <p class="lede">{t(lang, "event-lede")}</p>
                                     <form method="post" action=join_url class="join-form">
                                         <input type="hidden" name="event_id" value=event/>
                                         <input type="hidden" name="return_to" value=return_to/>
                                         <input type="hidden" name="lock" value=lock/>
-                                        <button type="submit">"Join the line"</button>
+                                        <button type="submit">{t(lang, "event-join-button")}</button>
                                     </form>
                                     <p class="error" role="alert">{error}</p>
                                 </section>
@@ -146,8 +149,8 @@ pub fn EventPage() -> impl IntoView {
                         }
                         Err(e) => view! {
                             <section class="card">
-                                <h1>"We couldn't open this line"</h1>
-                                <p class="error" role="alert">{error_text(&e)}</p>
+                                <h1>{t(lang, "event-error-heading")}</h1>
+                                <p class="error" role="alert">{error_text(&e, &t(lang, "error-unreachable"))}</p>
                             </section>
                         }
                         .into_any(),

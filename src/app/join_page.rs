@@ -10,47 +10,51 @@ use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::use_lang;
 use crate::domain::MAX_ID_LEN;
+use crate::lang::t;
 use crate::server_fns::JoinEvent;
 
 #[component]
 pub fn JoinPage() -> impl IntoView {
+    let lang = use_lang();
     let query = use_query_map();
+    let unreachable = t(lang, "error-unreachable");
     let error = query.with_untracked(|q| {
-        q.get("__err")
-            .map(|e| error_text(&ServerFnUrlError::<ServerFnError>::decode_err(&e)))
+        q.get("__err").map(|e| {
+            error_text(
+                &ServerFnUrlError::<ServerFnError>::decode_err(&e),
+                &unreachable,
+            )
+        })
     });
 
     let join_url = <JoinEvent as ServerFn>::url();
 
     view! {
-        <Title text="Join the line"/>
+        <Title text=t(lang, "title-join")/>
         <section class="card">
-            <h1>"Join the line"</h1>
-            <p class="lede">
-                "You keep your place while this page is open. We'll let you in as soon as there is room."
-            </p>
+            <h1>{t(lang, "join-heading")}</h1>
+            <p class="lede">{t(lang, "join-lede")}</p>
             <form method="post" action=join_url class="join-form">
-                <label for="event_id">"Event"</label>
+                <label for="event_id">{t(lang, "event-label")}</label>
                 <input id="event_id" name="event_id" type="text" required
                     maxlength=MAX_ID_LEN pattern="[A-Za-z0-9._:\\-]+" value="E1"
                     autocomplete="off"/>
                 <input type="hidden" name="return_to" value=""/>
-                <button type="submit">"Join"</button>
+                <button type="submit">{t(lang, "join-button")}</button>
             </form>
             <p class="error" role="alert">{error}</p>
         </section>
     }
 }
 
-/// A server function error as a sentence for people.
-pub fn error_text(e: &ServerFnError) -> String {
+/// A server function error as a sentence for people (the server's are in the visitor's
+/// language already); `unreachable` is what a failed request says.
+pub fn error_text(e: &ServerFnError, unreachable: &str) -> String {
     match e {
         ServerFnError::ServerError(message) => message.clone(),
-        ServerFnError::Request(_) => {
-            "We could not reach the waiting room. Check your connection; we'll keep trying."
-                .to_string()
-        }
+        ServerFnError::Request(_) => unreachable.to_string(),
         other => other.to_string(),
     }
 }

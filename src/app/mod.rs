@@ -21,6 +21,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::lang::{t, Lang};
 use console::{ConsoleEvent, ConsoleHome};
 use event_page::EventPage;
 use join_page::JoinPage;
@@ -38,9 +39,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
         }
     }
+    // The visitor's language (`crate::lang`): for every page and server function of this
+    // response. Picked by its link, it is remembered in a cookie.
+    #[cfg(feature = "ssr")]
+    if let Some(parts) = use_context::<axum::http::request::Parts>() {
+        let (lang, remember) = crate::lang::of_request(&parts.headers, parts.uri.query());
+        if let (Some(cookie), Some(response)) =
+            (remember, use_context::<leptos_axum::ResponseOptions>())
+        {
+            response.append_header(axum::http::header::SET_COOKIE, cookie);
+        }
+        provide_context(lang);
+    }
+    let lang = use_lang();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=lang.code() dir=lang.dir()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -72,6 +86,7 @@ pub fn page_policy(nonce: &str) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let lang = use_lang();
 
     view! {
         <Title formatter=|page: String| {
@@ -80,7 +95,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="masthead">
                 <a href="/" class="brand">"Vestibule"</a>
-                <span class="tagline">"the line for the big on-sale"</span>
+                <span class="tagline">{t(lang, "brand-tagline")}</span>
+                <LangLinks lang/>
             </header>
             <main>
                 <Routes fallback=NotFound>
@@ -99,17 +115,68 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The visitor's language, as the shell picked it (English outside a page's rendering).
+pub(crate) fn use_lang() -> Lang {
+    use_context::<Lang>().unwrap_or_default()
+}
+
+/// Links to this page in each language: plain links (no JavaScript needed) whose
+/// `?lang=` the shell remembers in a cookie.
+#[component]
+fn LangLinks(lang: Lang) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let (path, query) = use_context::<axum::http::request::Parts>()
+        .map(|p| {
+            (
+                p.uri.path().to_string(),
+                p.uri.query().unwrap_or("").to_string(),
+            )
+        })
+        .unwrap_or_else(|| ("/".into(), String::new()));
+    #[cfg(not(feature = "ssr"))]
+    let (path, query) = (String::from("/"), String::new());
+    // The page's own query (its return URL, its lock), with the language replaced.
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            !pair.is_empty() && !pair.starts_with("lang=") && !pair.starts_with("__err=")
+        })
+        .collect();
+    let links = Lang::ALL
+        .into_iter()
+        .map(|other| {
+            let mut href = format!("{path}?");
+            for pair in &kept {
+                href.push_str(pair);
+                href.push('&');
+            }
+            href.push_str("lang=");
+            href.push_str(other.code());
+            let current = (other == lang).then_some("true");
+            view! {
+                <li><a href=href hreflang=other.code() lang=other.code() aria-current=current>{other.name()}</a></li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="langs" aria-label=t(lang, "lang-switch")>
+            <ul>{links}</ul>
+        </nav>
+    }
+}
+
 #[component]
 fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(crate::error::AppError::page_not_found().status);
     }
+    let lang = use_lang();
     view! {
-        <Title text="Not found"/>
+        <Title text=t(lang, "title-not-found")/>
         <section class="card">
-            <h1>"Page not found"</h1>
-            <p><a href="/">"Join a line"</a></p>
+            <h1>{t(lang, "not-found-heading")}</h1>
+            <p><a href="/">{t(lang, "join-a-line")}</a></p>
         </section>
     }
 }

@@ -10,10 +10,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
 use super::status_card::LiveStatus;
+use super::use_lang;
+use crate::lang::t;
 use crate::server_fns::get_status;
 
 #[component]
 pub fn QueuePage() -> impl IntoView {
+    let lang = use_lang();
     let params = use_params_map();
     let query = use_query_map();
     let return_to = query.read_untracked().get("return").unwrap_or_default();
@@ -28,8 +31,8 @@ pub fn QueuePage() -> impl IntoView {
     );
 
     view! {
-        <Title text="Your place in line"/>
-        <Suspense fallback=|| view! { <section class="card"><p>"Finding your place…"</p></section> }>
+        <Title text=t(lang, "title-place")/>
+        <Suspense fallback=move || view! { <section class="card"><p>{t(lang, "finding")}</p></section> }>
             {move || {
                 let return_to = return_to.clone();
                 Suspend::new(async move {
@@ -37,9 +40,9 @@ pub fn QueuePage() -> impl IntoView {
                         Ok(place) => view! { <LiveStatus initial=place return_to/> }.into_any(),
                         Err(e) => view! {
                             <section class="card">
-                                <h1>"We couldn't show this place in line"</h1>
-                                <p class="error" role="alert">{error_text(&e)}</p>
-                                <p><a href="/">"Join a line"</a></p>
+                                <h1>{t(lang, "place-error-heading")}</h1>
+                                <p class="error" role="alert">{error_text(&e, &t(lang, "error-unreachable"))}</p>
+                                <p><a href="/">{t(lang, "join-a-line")}</a></p>
                             </section>
                         }
                         .into_any(),

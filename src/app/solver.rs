@@ -12,7 +12,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 use crate::app::hydration_flag;
-use crate::domain::PageChallenge;
+use crate::domain::{PageChallenge, SolverTexts};
 
 /// Where the search stands (moved on in the browser only).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -24,23 +24,18 @@ enum Stage {
     Waiting,
 }
 
-fn stage_text(stage: Stage, wait_seconds: u64) -> String {
+/// What the status line says at `stage`, in the visitor's language.
+fn stage_text(stage: Stage, texts: &SolverTexts) -> String {
     match stage {
-        Stage::Working => {
-            "Your browser is doing a short check to show it is not a bot. This takes a moment."
-                .into()
-        }
-        Stage::Done => "Check done: joining the line…".into(),
-        Stage::Waiting => format!(
-            "Everyone waits {wait_seconds} second{} here before joining, to keep bots out. \
-             This page comes back with the join button by itself.",
-            if wait_seconds == 1 { "" } else { "s" }
-        ),
+        Stage::Working => texts.working.clone(),
+        Stage::Done => texts.done.clone(),
+        Stage::Waiting => texts.waiting.clone(),
     }
 }
 
 /// Solves `challenge` and joins `event` with it; `again` is the time-lock's refresh URL,
-/// opened after `wait_seconds` if the search fails.
+/// opened after `wait_seconds` if the search fails; `texts`: its words, in the visitor's
+/// language.
 #[island(lazy)]
 pub fn JoinSolver(
     event: String,
@@ -48,6 +43,7 @@ pub fn JoinSolver(
     lock: String,
     challenge: PageChallenge,
     wait_seconds: u64,
+    texts: SolverTexts,
     again: String,
     join_url: String,
 ) -> impl IntoView {
@@ -58,6 +54,7 @@ pub fn JoinSolver(
     let progress = RwSignal::new(0u32);
     let hydrated = hydration_flag();
     let header = challenge.header.clone();
+    let progress_label = texts.progress.clone();
 
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -92,15 +89,15 @@ pub fn JoinSolver(
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (challenge, again);
+    let _ = (challenge, again, wait_seconds);
 
     view! {
         <div class="solver" data-hydrated=hydrated hidden=move || hydrated() == "false">
-            <p role="status" data-testid="solver-status">{move || stage_text(stage.get(), wait_seconds)}</p>
+            <p role="status" data-testid="solver-status">{move || stage_text(stage.get(), &texts)}</p>
             <progress
                 max="100"
                 value=move || progress.get()
-                aria-label="The check's progress"
+                aria-label=progress_label
                 hidden=move || stage.get() == Stage::Waiting
             ></progress>
             <form method="post" action=join_url node_ref=form>

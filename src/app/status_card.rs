@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 
 use super::hydration_flag;
 use super::join_page::error_text;
-use crate::domain::{ClosedReason, PlaceView, SessionView, Status};
+use crate::domain::{CardTexts, PlaceView, SessionView, Status};
 use crate::server_fns::{get_status, leave_queue, LeaveQueue};
 
 /// Retry pace after a failed poll (network or server away).
@@ -17,7 +17,7 @@ const RETRY_AFTER_ERROR: Duration = Duration::from_secs(3);
 /// session is final. A failed poll keeps the last status on screen, says why, and
 /// retries; the Leave button's answer is the new status. Once admitted with somewhere
 /// to go (`continueTo`), the browser goes there: the answer that said so also set the
-/// pass cookie.
+/// pass cookie. Every answer brings the card's words in the visitor's language.
 #[island]
 pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     // Go on by itself when admitted while this page watched, or when it was opened on the
@@ -29,6 +29,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     let opens_in = RwSignal::new(initial.session.opens_in_seconds.unwrap_or(0));
     let countdown = RwSignal::new(0u64);
     let view = RwSignal::new(initial.session);
+    let texts = RwSignal::new(initial.texts);
     let problem = RwSignal::new(None::<String>);
     let tick = RwSignal::new(0u64);
     // Leaving, in place: the answer is the new status. (A plain call rather than a
@@ -41,9 +42,12 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                 Ok(left) => {
                     problem.set(None);
                     continue_to.set(None);
-                    view.set(left);
+                    texts.set(left.texts);
+                    view.set(left.session);
                 }
-                Err(e) => problem.set(Some(error_text(&e))),
+                Err(e) => problem.set(Some(
+                    texts.with_untracked(|t| error_text(&e, &t.unreachable)),
+                )),
             }
             leaving.set(false);
         });
@@ -80,9 +84,12 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                             }
                             continue_to.set(now.continue_to);
                             opens_in.set(now.session.opens_in_seconds.unwrap_or(0));
+                            texts.set(now.texts);
                             view.set(now.session);
                         }
-                        Err(e) => problem.set(Some(error_text(&e))),
+                        Err(e) => problem.set(Some(
+                            texts.with_untracked(|t| error_text(&e, &t.unreachable)),
+                        )),
                     }
                 });
             },
@@ -119,7 +126,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
 
     view! {
         <div class="live" data-hydrated=hydration_flag()>
-            {move || view! { <StatusCard view=view.get() continue_to=continue_to.get() go_on=go_on.get() opens_in leave leaving/> }}
+            {move || view! { <StatusCard view=view.get() texts=texts.get() continue_to=continue_to.get() go_on=go_on.get() opens_in leave leaving/> }}
             <p class="error" role="alert">{move || problem.get()}</p>
         </div>
     }
@@ -128,6 +135,8 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
 #[component]
 pub fn StatusCard(
     view: SessionView,
+    /// Its words, in the visitor's language.
+    texts: CardTexts,
     continue_to: Option<String>,
     /// Admitted on the way to the shop: the page goes on by itself (without JavaScript,
     /// by its refresh).
@@ -144,7 +153,6 @@ pub fn StatusCard(
     let session_id = view.session_id.to_string();
     let leave_id = session_id.clone();
     let leave_url = <LeaveQueue as ServerFn>::url();
-    let (headline, detail) = describe(&view);
     // Without JavaScript: refresh at the server's pace, or once admitted on the way to the
     // shop, go there now (the answer that rendered this page set the pass cookie).
     let refresh = match (&continue_to, go_on && view.status == Status::Active) {
@@ -154,33 +162,32 @@ pub fn StatusCard(
 
     view! {
         <section class="card" data-status=view.status.as_str()>
-            <p class="event">"Event " <strong>{view.event_id.to_string()}</strong></p>
+            <p class="event">{texts.event} " " <strong>{view.event_id.to_string()}</strong></p>
             <div aria-live="polite" aria-atomic="true">
-                <h1 class="status">{headline}</h1>
+                <h1 class="status">{texts.headline}</h1>
                 {view.message.map(|m| view! { <p class="notice" data-testid="message">{m}</p> })}
-                <p class="status-word">"Status: " <code data-testid="status">{view.status.as_str()}</code></p>
-                {view.position.map(|p| view! {
-                    <p class="position">"Number " <strong data-testid="position">{p}</strong> " in line"</p>
+                <p class="status-word">{texts.status} " " <code data-testid="status">{view.status.as_str()}</code></p>
+                {texts.position.map(|(before, number, after)| view! {
+                    <p class="position">{before} <strong data-testid="position">{number}</strong> {after}</p>
                 })}
-                <p class="detail" data-testid="estimate">{detail}</p>
+                <p class="detail" data-testid="estimate">{texts.detail}</p>
             </div>
             {view.pre_queue.then(|| view! {
                 <div class="opening">
-                    <p>"The line opens in "
+                    <p>{texts.opens_in.0}
                         <strong data-testid="countdown">{move || clock(opens_in.get())}</strong>
+                        {texts.opens_in.1}
                     </p>
                     {view.position.is_none().then(|| view! {
-                        <p data-testid="fairness">"Arriving early gives no advantage: everyone here \
-                            before the opening gets a place in random order when the line opens, ahead \
-                            of all who come later. Keep this page open."</p>
+                        <p data-testid="fairness">{texts.fairness}</p>
                     })}
                 </div>
             })}
             {view.access_token.is_some().then(|| view! {
                 <div class="pass" data-testid="pass">
-                    <p>"Your pass is saved in this browser."</p>
+                    <p>{texts.pass_saved}</p>
                     {continue_to.map(|url| view! {
-                        <p><a class="button" data-testid="continue" href=url>"Continue to the shop"</a></p>
+                        <p><a class="button" data-testid="continue" href=url>{texts.continue_label}</a></p>
                     })}
                 </div>
             })}
@@ -194,7 +201,7 @@ pub fn StatusCard(
                     }>
                     <input type="hidden" name="session_id" value=session_id/>
                     <button type="submit" class="secondary" disabled=move || leaving.get()>
-                        {if view.status == Status::Active { "I'm done: give my slot back" } else { "Leave the line" }}
+                        {texts.leave}
                     </button>
                 </form>
                 // Without JavaScript the page refreshes itself; with it, polling takes over
@@ -203,7 +210,7 @@ pub fn StatusCard(
                     r#"<noscript><meta http-equiv="refresh" content="{refresh}"></noscript>"#
                 )></div>
             })}
-            {(!live).then(|| view! { <p><a href="/">"Join again"</a></p> })}
+            {(!live).then(|| view! { <p><a href="/">{texts.join_again}</a></p> })}
         </section>
     }
 }
@@ -216,70 +223,7 @@ fn attribute(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Headline and one line of detail for a status.
-fn describe(view: &SessionView) -> (String, String) {
-    match view.status {
-        Status::Waiting if view.suspended => (
-            "The sale is paused for maintenance".into(),
-            "Your place is kept. This page will carry on by itself when the sale resumes.".into(),
-        ),
-        Status::Waiting if view.pre_queue && view.position.is_none() => {
-            ("You're in the pre-queue".into(), String::new())
-        }
-        Status::Waiting => {
-            let detail = match view.estimated_wait_seconds {
-                Some(s) if view.wait_time_known => format!("Estimated wait: {}", human(s)),
-                _ => "Estimated wait: not known yet (nobody has been let in recently)".into(),
-            };
-            ("You're in line".into(), detail)
-        }
-        Status::Active => (
-            "It's your turn! You're in.".into(),
-            "Your slot is held for you now; keep this page open.".into(),
-        ),
-        Status::Expired => (
-            "Your slot has expired".into(),
-            "Your time ran out and the slot went to the next person.".into(),
-        ),
-        Status::Left => (
-            "You left the line".into(),
-            "Your place or slot was given to the next person.".into(),
-        ),
-        Status::Abandoned => (
-            "Your turn was skipped".into(),
-            "This page stopped checking in while you waited, so your turn passed.".into(),
-        ),
-        Status::Closed => closed_text(view.closed_reason.unwrap_or(ClosedReason::Closed)),
-    }
-}
-
-/// What a visitor reads when a sale is over.
-pub fn closed_text(reason: ClosedReason) -> (String, String) {
-    match reason {
-        ClosedReason::SoldOut => (
-            "Sold out".into(),
-            "Everything has been sold: the line is closed. Thank you for waiting.".into(),
-        ),
-        ClosedReason::Closed => (
-            "The sale is closed".into(),
-            "The line takes nobody any more.".into(),
-        ),
-        ClosedReason::Ended => (
-            "The sale has ended".into(),
-            "The sale is over: the line takes nobody any more.".into(),
-        ),
-    }
-}
-
 /// `2:03`, `62:03`: minutes and seconds left to the opening.
 fn clock(seconds: u64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
-}
-
-fn human(seconds: u64) -> String {
-    match seconds {
-        0..=59 => "under a minute".into(),
-        60..=5_399 => format!("about {} min", seconds.div_ceil(60)),
-        _ => format!("about {} h", seconds.div_ceil(3_600)),
-    }
 }

@@ -60,7 +60,7 @@ pub fn ConsoleEvent() -> impl IntoView {
                         <Title text="Console"/>
                         <section class="card">
                             <h1>"This event cannot be shown"</h1>
-                            <p class="error" role="alert">{error_text(&e)}</p>
+                            <p class="error" role="alert">{error_text(&e, "We could not reach the waiting room.")}</p>
                             <p><a href="/admin">"All events"</a></p>
                         </section>
                     }

@@ -54,7 +54,7 @@ pub fn ConsoleHome() -> impl IntoView {
                         Err(e) => view! {
                             <section class="card">
                                 <h1>"The console is not available"</h1>
-                                <p class="error" role="alert">{error_text(&e)}</p>
+                                <p class="error" role="alert">{error_text(&e, "We could not reach the waiting room.")}</p>
                             </section>
                         }
                         .into_any(),

@@ -1,0 +1,96 @@
+# Los textos de la página en español (las mismas claves que locales/en/main.ftl).
+
+## El marco de cada página
+brand-tagline = la fila para las grandes ventas
+lang-switch = Idioma
+title-join = Unirse a la fila
+title-line = La fila
+title-place = Su lugar en la fila
+title-not-found = No encontrada
+finding = Buscando su lugar…
+event-label = Evento
+join-a-line = Unirse a una fila
+not-found-heading = Página no encontrada
+
+## El formulario (/)
+join-heading = Unirse a la fila
+join-lede = Conserva su lugar mientras esta página esté abierta. Le dejaremos entrar en cuanto haya sitio.
+join-button = Unirse
+
+## La página de un evento (/e/{event})
+event-already = Ya está en esta fila
+event-see-place = Ver su lugar
+event-suspended-lede = Vuelva dentro de un rato: la fila se mantiene como está.
+event-lock-heading = Un momento antes de unirse
+event-lock-lede = Para dejar fuera a los bots, todos esperan aquí { $seconds } { $seconds ->
+        [one] segundo
+       *[other] segundos
+    } antes de unirse. Esta página vuelve sola con el botón.
+event-continue = Continuar
+event-heading = Esta venta tiene una fila
+event-lede = Únase con un clic. Guardaremos su lugar y le llevaremos a la tienda cuando sea su turno.
+event-join-button = Unirse a la fila
+event-error-heading = No pudimos abrir esta fila
+place-error-heading = No pudimos mostrar este lugar
+
+## La comprobación en curso
+solver-working = Su navegador hace una breve comprobación para mostrar que no es un bot. Tarda un momento.
+solver-done = Comprobación hecha: uniéndose a la fila…
+solver-progress = Progreso de la comprobación
+
+## La tarjeta de estado (/queue/{session})
+card-status = Estado:
+card-position = Número { $number } en la fila
+card-opens-in = La fila abre en { $countdown }
+card-fairness = Llegar antes no da ventaja: todos los que estén aquí antes de la apertura reciben un lugar en orden aleatorio al abrirse la fila, por delante de los que lleguen después. Mantenga esta página abierta.
+card-pass-saved = Su pase está guardado en este navegador.
+card-continue = Continuar a la tienda
+card-give-back = He terminado: liberar mi turno
+card-leave = Salir de la fila
+card-join-again = Volver a unirse
+status-paused = La venta está en pausa por mantenimiento
+status-paused-detail = Su lugar se conserva. Esta página seguirá sola cuando se reanude la venta.
+status-pre-queue = Está en la prefila
+status-waiting = Está en la fila
+wait-estimate = Espera estimada: { $wait }
+wait-unknown = Espera estimada: aún desconocida (nadie ha entrado recientemente)
+wait-under-minute = menos de un minuto
+wait-minutes = { $minutes ->
+        [one] aproximadamente { $minutes } minuto
+       *[other] aproximadamente { $minutes } minutos
+    }
+wait-hours = { $hours ->
+        [one] aproximadamente { $hours } hora
+       *[other] aproximadamente { $hours } horas
+    }
+status-active = ¡Es su turno! Ya puede entrar.
+status-active-detail = Su turno está reservado ahora; mantenga esta página abierta.
+status-expired = Su turno ha caducado
+status-expired-detail = Se acabó su tiempo y el turno pasó a la siguiente persona.
+status-left = Ha salido de la fila
+status-left-detail = Su lugar pasó a la siguiente persona.
+status-abandoned = Su turno se saltó
+status-abandoned-detail = Esta página dejó de dar señales mientras esperaba, así que su turno pasó.
+closed-sold-out = Agotado
+closed-sold-out-detail = Se ha vendido todo: la fila está cerrada. Gracias por esperar.
+closed-closed = La venta está cerrada
+closed-closed-detail = La fila ya no admite a nadie.
+closed-ended = La venta ha terminado
+closed-ended-detail = La venta ha terminado: la fila ya no admite a nadie.
+
+## Errores que puede encontrar un visitante
+error-unreachable = No pudimos contactar con la sala de espera. Compruebe su conexión; seguimos intentándolo.
+error-event_closed = Esta fila está cerrada: ya no admite a nadie.
+error-event_suspended = La venta está en pausa por mantenimiento. Vuelva dentro de un rato.
+error-rate_limited = Demasiados intentos desde aquí en poco tiempo. Espere un momento y vuelva a intentarlo.
+error-not_your_place = Este lugar en la fila pertenece a otro navegador.
+error-session_not_found = Este lugar en la fila no existe (ya).
+error-invalid_session_id = Esta no es la dirección de un lugar en la fila.
+error-invalid_event_id = Este no es el nombre de un evento.
+error-challenge_required = La comprobación de que no es un bot no se completó. Vuelva a intentarlo.
+error-invalid_form_token = Esta página estuvo abierta demasiado tiempo. Vuelva a intentarlo.
+error-token_required = Esta fila es para clientes de la tienda: entre desde la tienda.
+error-invalid_enqueue_token = El enlace de la tienda ha caducado. Vuelva a la tienda e inténtelo de nuevo.
+error-already_joined = Ya tiene un lugar en esta fila.
+error-unavailable = La sala de espera está muy ocupada ahora. Seguimos intentándolo.
+error-timeout = La sala de espera está muy ocupada ahora. Seguimos intentándolo.
