@@ -307,6 +307,14 @@ impl Config {
         (self.abandon_seconds * 1_000 / 3).clamp(100, 10_000)
     }
 
+    /// The poll pace of a visitor's page in a hidden tab (the page slows down to it): a
+    /// quarter of the abandonment period, at most 30 s and never faster than
+    /// [`Self::max_poll_ms`], so that a hidden tab whose timers the browser delays up to
+    /// twice over is still not abandoned.
+    pub fn hidden_poll_ms(&self) -> u64 {
+        (self.abandon_seconds * 1_000 / 4).clamp(self.max_poll_ms(), 30_000)
+    }
+
     /// How stale a waiting session's recorded heartbeat may get before a poll rewrites it:
     /// a tenth of the abandonment period, at least 100 ms. Most polls then only read, and a
     /// session is still abandoned within 10 % of the configured period.

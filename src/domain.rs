@@ -455,29 +455,85 @@ pub struct PlaceView {
     pub continue_to: Option<String>,
     /// The card's words, in the visitor's language.
     pub texts: CardTexts,
+    /// The poll pace of a page in a hidden tab (another tab in front, the screen off):
+    /// slower than `refreshAfterMs`, and still well inside the abandonment period.
+    pub hidden_refresh_after_ms: u64,
 }
 
 /// The status card's words in the visitor's language (`crate::lang`), made by the server
-/// with every answer: the browser's code carries no translations.
+/// with every answer: the browser's code carries no translations. A list read by [`Word`]
+/// (serde reads a list of strings with code the browser's file has anyway; a struct of
+/// named fields cost the main WASM file ~8 KB per place it is read).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CardTexts {
-    pub event: String,
-    pub headline: String,
-    pub detail: String,
-    pub status: String,
+#[serde(transparent)]
+pub struct CardTexts(Vec<String>);
+
+/// The words of a status card, by place in [`CardTexts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Word {
+    Event,
+    Headline,
+    Detail,
+    Status,
     /// The words before and after the position, and the position as the language writes
-    /// it, while the session has one.
-    pub position: Option<(String, String, String)>,
+    /// it (empty without a position).
+    PositionBefore,
+    Position,
+    PositionAfter,
     /// The words before and after the countdown to the opening.
-    pub opens_in: (String, String),
-    pub fairness: String,
-    pub pass_saved: String,
-    pub continue_label: String,
-    pub leave: String,
-    pub join_again: String,
+    OpensBefore,
+    OpensAfter,
+    Fairness,
+    PassSaved,
+    Continue,
+    Leave,
+    JoinAgain,
     /// What a failed poll says when the room cannot be reached.
-    pub unreachable: String,
+    Unreachable,
+    /// The button that asks for a notification when it is the visitor's turn, and what the
+    /// page says once asked.
+    Notify,
+    NotifyOn,
+}
+
+impl Word {
+    /// Every word, in its place.
+    pub const ALL: [Word; 17] = [
+        Word::Event,
+        Word::Headline,
+        Word::Detail,
+        Word::Status,
+        Word::PositionBefore,
+        Word::Position,
+        Word::PositionAfter,
+        Word::OpensBefore,
+        Word::OpensAfter,
+        Word::Fairness,
+        Word::PassSaved,
+        Word::Continue,
+        Word::Leave,
+        Word::JoinAgain,
+        Word::Unreachable,
+        Word::Notify,
+        Word::NotifyOn,
+    ];
+}
+
+impl CardTexts {
+    /// The card's words, each in its place (`text(word)` for every word of [`Word::ALL`]).
+    pub fn new(mut text: impl FnMut(Word) -> String) -> Self {
+        Self(Word::ALL.into_iter().map(&mut text).collect())
+    }
+
+    /// A word ("" if an answer lacked it).
+    pub fn get(&self, word: Word) -> &str {
+        self.0.get(word as usize).map_or("", String::as_str)
+    }
+
+    /// A word to show.
+    pub fn text(&self, word: Word) -> String {
+        self.get(word).to_string()
+    }
 }
 
 /// The proof-of-work island's words in the visitor's language.

@@ -117,7 +117,9 @@ mod server {
     use fluent_templates::{LanguageIdentifier, Loader};
 
     use super::{Arg, Lang};
-    use crate::domain::{CardTexts, ClosedReason, ErrorCode, SessionView, SolverTexts, Status};
+    use crate::domain::{
+        CardTexts, ClosedReason, ErrorCode, SessionView, SolverTexts, Status, Word,
+    };
 
     fluent_templates::static_loader! {
         static LOCALES = {
@@ -270,27 +272,39 @@ mod server {
     /// The status card's words for `view`, in `lang`.
     pub fn card_texts(lang: Lang, view: &SessionView) -> CardTexts {
         let (headline, detail) = describe(lang, view);
-        CardTexts {
-            event: t(lang, "event-label"),
-            headline,
-            detail,
-            status: t(lang, "card-status"),
-            position: view.position.map(|p| {
+        let (position_before, position, position_after) = match view.position {
+            Some(p) => {
                 let (before, after) = around(lang, "card-position", "number");
                 (before, number(lang, p), after)
-            }),
-            opens_in: around(lang, "card-opens-in", "countdown"),
-            fairness: t(lang, "card-fairness"),
-            pass_saved: t(lang, "card-pass-saved"),
-            continue_label: t(lang, "card-continue"),
-            leave: if view.status == Status::Active {
-                t(lang, "card-give-back")
-            } else {
-                t(lang, "card-leave")
-            },
-            join_again: t(lang, "card-join-again"),
-            unreachable: t(lang, "error-unreachable"),
-        }
+            }
+            None => Default::default(),
+        };
+        let (opens_before, opens_after) = around(lang, "card-opens-in", "countdown");
+        CardTexts::new(|word| match word {
+            Word::Event => t(lang, "event-label"),
+            Word::Headline => headline.clone(),
+            Word::Detail => detail.clone(),
+            Word::Status => t(lang, "card-status"),
+            Word::PositionBefore => position_before.clone(),
+            Word::Position => position.clone(),
+            Word::PositionAfter => position_after.clone(),
+            Word::OpensBefore => opens_before.clone(),
+            Word::OpensAfter => opens_after.clone(),
+            Word::Fairness => t(lang, "card-fairness"),
+            Word::PassSaved => t(lang, "card-pass-saved"),
+            Word::Continue => t(lang, "card-continue"),
+            Word::Leave => {
+                if view.status == Status::Active {
+                    t(lang, "card-give-back")
+                } else {
+                    t(lang, "card-leave")
+                }
+            }
+            Word::JoinAgain => t(lang, "card-join-again"),
+            Word::Unreachable => t(lang, "error-unreachable"),
+            Word::Notify => t(lang, "card-notify"),
+            Word::NotifyOn => t(lang, "card-notify-on"),
+        })
     }
 
     /// Headline and one line of detail for a status.

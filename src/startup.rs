@@ -78,6 +78,7 @@ impl Application {
                 session_ms: config.session_seconds * 1_000,
                 default_capacity: config.grant_params().default_capacity,
                 max_poll_ms: config.max_poll_ms(),
+                hidden_poll_ms: config.hidden_poll_ms(),
                 events: config.events,
                 challenge: config.challenge,
                 secrets,

@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn;
 
 use super::hydration_flag;
 use super::join_page::error_text;
-use crate::domain::{CardTexts, PlaceView, SessionView, Status};
+use crate::domain::{CardTexts, PlaceView, SessionView, Status, Word};
 use crate::server_fns::{get_status, leave_queue, LeaveQueue};
 
 /// Retry pace after a failed poll (network or server away).
@@ -32,6 +32,24 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     let texts = RwSignal::new(initial.texts);
     let problem = RwSignal::new(None::<String>);
     let tick = RwSignal::new(0u64);
+    // The tab is hidden (another tab in front, the screen off): polls slow down to the
+    // server's hidden pace, and an admission is signalled (title, icon, a notification
+    // if asked for) and waits for the visitor to come back before going on to the shop.
+    // (This body runs once in the browser, when the island hydrates; the listener lives as
+    // long as the page.)
+    #[cfg(feature = "hydrate")]
+    let (hidden, can_notify) = {
+        let hidden = RwSignal::new(turn::hidden());
+        let _ = window_event_listener_untyped("visibilitychange", move |_| {
+            hidden.set(turn::hidden());
+        });
+        (hidden, turn::can_notify())
+    };
+    #[cfg(not(feature = "hydrate"))]
+    let (hidden, can_notify) = (RwSignal::new(false), false);
+    let hidden_pace = initial.hidden_refresh_after_ms;
+    // The visitor asked, by a click, for a notification when it is their turn.
+    let notify = RwSignal::new(false);
     // Leaving, in place: the answer is the new status. (A plain call rather than a
     // `ServerAction`, whose no-JavaScript error handling the form already has.)
     let leaving = RwSignal::new(false);
@@ -46,7 +64,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                     view.set(left.session);
                 }
                 Err(e) => problem.set(Some(
-                    texts.with_untracked(|t| error_text(&e, &t.unreachable)),
+                    texts.with_untracked(|t| error_text(&e, t.get(Word::Unreachable))),
                 )),
             }
             leaving.set(false);
@@ -62,6 +80,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
         ) {
             (true, _) => RETRY_AFTER_ERROR,
             (false, 0) => return,
+            (false, ms) if hidden.get() => Duration::from_millis(ms.max(hidden_pace)),
             (false, ms) => Duration::from_millis(ms),
         };
         let at = tick.get_untracked();
@@ -81,6 +100,10 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                             let was_active = view.with_untracked(|v| v.status == Status::Active);
                             if now.session.status == Status::Active && !was_active {
                                 go_on.set(true);
+                                #[cfg(feature = "hydrate")]
+                                if hidden.get_untracked() {
+                                    turn::signal(&now.texts, notify.get_untracked());
+                                }
                             }
                             continue_to.set(now.continue_to);
                             opens_in.set(now.session.opens_in_seconds.unwrap_or(0));
@@ -88,7 +111,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                             view.set(now.session);
                         }
                         Err(e) => problem.set(Some(
-                            texts.with_untracked(|t| error_text(&e, &t.unreachable)),
+                            texts.with_untracked(|t| error_text(&e, t.get(Word::Unreachable))),
                         )),
                     }
                 });
@@ -116,9 +139,13 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
         );
     });
 
-    // Admitted, with a shop to go to: go (the pass cookie came with this answer).
+    // Admitted, with a shop to go to: go (the pass cookie came with this answer), once the
+    // visitor is looking.
     Effect::new(move |_| {
         let admitted = view.with(|v| v.status == Status::Active);
+        if hidden.get() {
+            return;
+        }
         if let (true, true, Some(url)) = (admitted, go_on.get(), continue_to.get()) {
             let _ = window().location().set_href(&url);
         }
@@ -128,6 +155,17 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
         <div class="live" data-hydrated=hydration_flag()>
             {move || view! { <StatusCard view=view.get() texts=texts.get() continue_to=continue_to.get() go_on=go_on.get() opens_in leave leaving/> }}
             <p class="error" role="alert">{move || problem.get()}</p>
+            // Asking for a notification: only where the browser can notify (so never without
+            // JavaScript), while waiting; once asked, the button says so.
+            <button type="button" class="secondary" data-testid="notify"
+                hidden=move || !(can_notify && view.with(|v| v.status == Status::Waiting))
+                disabled=move || notify.get()
+                on:click=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    turn::ask(notify);
+                }>
+                {move || texts.with(|t| t.text(if notify.get() { Word::NotifyOn } else { Word::Notify }))}
+            </button>
         </div>
     }
 }
@@ -162,32 +200,32 @@ pub fn StatusCard(
 
     view! {
         <section class="card" data-status=view.status.as_str()>
-            <p class="event">{texts.event} " " <strong>{view.event_id.to_string()}</strong></p>
+            <p class="event">{texts.text(Word::Event)} " " <strong>{view.event_id.to_string()}</strong></p>
             <div aria-live="polite" aria-atomic="true">
-                <h1 class="status">{texts.headline}</h1>
+                <h1 class="status">{texts.text(Word::Headline)}</h1>
                 {view.message.map(|m| view! { <p class="notice" data-testid="message">{m}</p> })}
-                <p class="status-word">{texts.status} " " <code data-testid="status">{view.status.as_str()}</code></p>
-                {texts.position.map(|(before, number, after)| view! {
-                    <p class="position">{before} <strong data-testid="position">{number}</strong> {after}</p>
+                <p class="status-word">{texts.text(Word::Status)} " " <code data-testid="status">{view.status.as_str()}</code></p>
+                {view.position.is_some().then(|| view! {
+                    <p class="position">{texts.text(Word::PositionBefore)} <strong data-testid="position">{texts.text(Word::Position)}</strong> {texts.text(Word::PositionAfter)}</p>
                 })}
-                <p class="detail" data-testid="estimate">{texts.detail}</p>
+                <p class="detail" data-testid="estimate">{texts.text(Word::Detail)}</p>
             </div>
             {view.pre_queue.then(|| view! {
                 <div class="opening">
-                    <p>{texts.opens_in.0}
+                    <p>{texts.text(Word::OpensBefore)}
                         <strong data-testid="countdown">{move || clock(opens_in.get())}</strong>
-                        {texts.opens_in.1}
+                        {texts.text(Word::OpensAfter)}
                     </p>
                     {view.position.is_none().then(|| view! {
-                        <p data-testid="fairness">{texts.fairness}</p>
+                        <p data-testid="fairness">{texts.text(Word::Fairness)}</p>
                     })}
                 </div>
             })}
             {view.access_token.is_some().then(|| view! {
                 <div class="pass" data-testid="pass">
-                    <p>{texts.pass_saved}</p>
+                    <p>{texts.text(Word::PassSaved)}</p>
                     {continue_to.map(|url| view! {
-                        <p><a class="button" data-testid="continue" href=url>{texts.continue_label}</a></p>
+                        <p><a class="button" data-testid="continue" href=url>{texts.text(Word::Continue)}</a></p>
                     })}
                 </div>
             })}
@@ -201,7 +239,7 @@ pub fn StatusCard(
                     }>
                     <input type="hidden" name="session_id" value=session_id/>
                     <button type="submit" class="secondary" disabled=move || leaving.get()>
-                        {texts.leave}
+                        {texts.text(Word::Leave)}
                     </button>
                 </form>
                 // Without JavaScript the page refreshes itself; with it, polling takes over
@@ -210,7 +248,7 @@ pub fn StatusCard(
                     r#"<noscript><meta http-equiv="refresh" content="{refresh}"></noscript>"#
                 )></div>
             })}
-            {(!live).then(|| view! { <p><a href="/">{texts.join_again}</a></p> })}
+            {(!live).then(|| view! { <p><a href="/">{texts.text(Word::JoinAgain)}</a></p> })}
         </section>
     }
 }
@@ -226,4 +264,59 @@ fn attribute(text: &str) -> String {
 /// `2:03`, `62:03`: minutes and seconds left to the opening.
 fn clock(seconds: u64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
+}
+
+/// Telling a visitor who looked away that it is their turn (the browser only).
+#[cfg(feature = "hydrate")]
+mod turn {
+    use leptos::prelude::*;
+    use web_sys::{js_sys, Notification, NotificationOptions, NotificationPermission};
+
+    use crate::domain::{CardTexts, Word};
+
+    /// The icon of a page whose visitor's turn came.
+    const TURN_ICON: &str = "/favicon-turn.svg";
+
+    pub fn hidden() -> bool {
+        document().hidden()
+    }
+
+    /// The browser has notifications, and they are not refused.
+    pub fn can_notify() -> bool {
+        js_sys::Reflect::has(&window(), &"Notification".into()).unwrap_or(false)
+            && Notification::permission() != NotificationPermission::Denied
+    }
+
+    /// Asks for the browser's permission (after the visitor's click), and remembers that
+    /// the visitor wants to be notified once it is granted.
+    pub fn ask(notify: RwSignal<bool>) {
+        if Notification::permission() == NotificationPermission::Granted {
+            notify.set(true);
+            return;
+        }
+        if let Ok(asked) = Notification::request_permission() {
+            leptos::task::spawn_local(async move {
+                let answer = wasm_bindgen_futures::JsFuture::from(asked).await;
+                if answer.ok().and_then(|a| a.as_string()).as_deref() == Some("granted") {
+                    notify.set(true);
+                }
+            });
+        }
+    }
+
+    /// The turn came while the tab was hidden: the title and icon say so, and a
+    /// notification if the visitor asked for one.
+    pub fn signal(texts: &CardTexts, notify: bool) {
+        let doc = document();
+        doc.set_title(&format!("\u{1F514} {}", texts.get(Word::Headline)));
+        if let Ok(Some(icon)) = doc.query_selector("link[rel=icon]") {
+            let _ = icon.set_attribute("href", TURN_ICON);
+        }
+        if notify && Notification::permission() == NotificationPermission::Granted {
+            let options = NotificationOptions::new();
+            options.set_body(texts.get(Word::Detail));
+            options.set_icon(TURN_ICON);
+            let _ = Notification::new_with_options(texts.get(Word::Headline), &options);
+        }
+    }
 }

@@ -35,6 +35,8 @@ pub struct ServiceSettings {
     pub default_capacity: u64,
     /// See [`crate::config::Config::max_poll_ms`].
     pub max_poll_ms: u64,
+    /// See [`crate::config::Config::hidden_poll_ms`].
+    pub hidden_poll_ms: u64,
     pub events: EventsMode,
     /// The join's challenge for events without their own setting.
     pub challenge: ChallengeMode,
@@ -74,6 +76,11 @@ impl Service {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The poll pace of a page in a hidden tab.
+    pub fn hidden_poll_ms(&self) -> u64 {
+        self.inner.settings.hidden_poll_ms
     }
 
     /// The room's time (unix ms).
