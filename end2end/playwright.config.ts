@@ -36,7 +36,7 @@ export default defineConfig({
     },
     {
       name: "hydrated",
-      testMatch: /(hydrated|gate|opening|bots|languages)\.spec\.ts/,
+      testMatch: /(hydrated|gate|opening|bots|languages|background)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: true },
     },
     {

@@ -1,0 +1,141 @@
+import { test, expect, Page } from "@playwright/test";
+import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
+
+// A visitor who looked away (README, "Your turn, in the background"): with JavaScript, a
+// page in a hidden tab polls slower, and when the turn comes its title and icon change
+// and, if the visitor asked by a click, a notification appears.
+//
+// Headless Chromium shows every page, so the test hides the tab itself: `document.hidden`
+// answers what the test says, and a `visibilitychange` event is sent as the browser would.
+// Notifications are granted to the page, and each one the page makes is recorded. The
+// page's timers run on Playwright's clock, moved by the test: polls are counted per
+// stretch of the page's time, not of the machine's.
+
+async function spyOnTheTab(page: Page) {
+  await page.addInitScript(() => {
+    const w = window as any;
+    let hidden = false;
+    Object.defineProperty(Document.prototype, "hidden", { get: () => hidden, configurable: true });
+    Object.defineProperty(Document.prototype, "visibilityState", {
+      get: () => (hidden ? "hidden" : "visible"),
+      configurable: true,
+    });
+    w.__setHidden = (value: boolean) => {
+      hidden = value;
+      document.dispatchEvent(new Event("visibilitychange", { bubbles: true }));
+    };
+    w.__notes = [];
+    const Real = w.Notification;
+    class Recorded extends Real {
+      constructor(title: string, options?: NotificationOptions) {
+        super(title, options);
+        w.__notes.push({ title, body: options?.body, icon: options?.icon });
+      }
+    }
+    Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
+    w.Notification = Recorded;
+  });
+}
+
+/** Steps the page's clock a quarter second at a time until the page sends its next poll
+ * (at most `limit` ms of page time), waits for the answer, and returns the page time the
+ * poll took to come. */
+async function nextPoll(page: Page, limit: number): Promise<number> {
+  let sent = false;
+  const onRequest = (r: { url(): string }) => {
+    if (r.url().includes("/api/get_status")) sent = true;
+  };
+  page.on("request", onRequest);
+  const answered = page.waitForResponse((r) => r.url().includes("/api/get_status"));
+  let waited = 0;
+  while (!sent && waited < limit) {
+    await page.clock.runFor(250);
+    waited += 250;
+    await page.evaluate(() => 0); // let the page start what the timers began
+  }
+  page.off("request", onRequest);
+  if (!sent) return Infinity;
+  await answered;
+  await page.evaluate(() => 0);
+  return waited;
+}
+
+test("a hidden tab polls slower, and is told by title, icon and notification when its turn comes", async ({
+  page,
+  context,
+  request,
+  baseURL,
+}) => {
+  await context.grantPermissions(["notifications"], { origin: baseURL });
+  await spyOnTheTab(page);
+  await page.clock.install();
+  const event = uniqueEvent("bg");
+  const holder = await apiJoin(request, event, "holder"); // capacity 1: holder is ACTIVE
+  const me = await apiJoin(request, event, "me");
+  await page.goto(`/queue/${me.sessionId}`);
+  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByTestId("status")).toHaveText("WAITING");
+
+  // Opting in: one click.
+  const ask = page.getByTestId("notify");
+  await expect(ask).toHaveText("Notify me when it's my turn");
+  await ask.click();
+  await expect(ask).toBeDisabled();
+  await expect(ask).toContainText("This browser will notify you");
+
+  // Shown, next in line: the page polls twice a second (the server's pace).
+  await nextPoll(page, 5_000);
+  expect(await nextPoll(page, 5_000)).toBeLessThanOrEqual(750);
+  // Hidden: after the poll already set for the shown page, at the hidden pace (30 s with
+  // the default abandonment of 120 s).
+  await page.evaluate(() => (window as any).__setHidden(true));
+  await nextPoll(page, 5_000);
+  const hiddenPace = await nextPoll(page, 40_000);
+  expect(hiddenPace).toBeGreaterThanOrEqual(29_000);
+  expect(hiddenPace).toBeLessThanOrEqual(31_000);
+
+  // The turn comes while hidden: the next poll finds it.
+  await apiLeave(request, holder.sessionId);
+  await expect
+    .poll(async () => (await (await request.get(`/api/waiting-room/sessions/${me.sessionId}`)).json()).status)
+    .toBe("ACTIVE");
+  expect(await nextPoll(page, 40_000)).toBeLessThanOrEqual(31_000);
+  await expect(page.getByTestId("status")).toHaveText("ACTIVE");
+  await expect(page).toHaveTitle(/^\u{1F514} It's your turn!/u);
+  await expect(page.locator("link[rel=icon]")).toHaveAttribute("href", "/favicon-turn.svg");
+  const notes = await page.evaluate(() => (window as any).__notes);
+  expect(notes).toEqual([
+    {
+      title: "It's your turn! You're in.",
+      body: "Your slot is held for you now; keep this page open.",
+      icon: "/favicon-turn.svg",
+    },
+  ]);
+});
+
+test("a visitor who did not ask gets the title and icon but no notification", async ({
+  page,
+  context,
+  request,
+  baseURL,
+}) => {
+  await context.grantPermissions(["notifications"], { origin: baseURL });
+  await spyOnTheTab(page);
+  await page.clock.install();
+  const event = uniqueEvent("bg-quiet");
+  const holder = await apiJoin(request, event, "holder");
+  const me = await apiJoin(request, event, "me");
+  await page.goto(`/queue/${me.sessionId}`);
+  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
+  await page.evaluate(() => (window as any).__setHidden(true));
+  await apiLeave(request, holder.sessionId);
+  await expect
+    .poll(async () => (await (await request.get(`/api/waiting-room/sessions/${me.sessionId}`)).json()).status)
+    .toBe("ACTIVE");
+  // The poll that finds it (the one set for the shown page, or the hidden pace's).
+  await nextPoll(page, 40_000);
+  if ((await page.getByTestId("status").textContent()) !== "ACTIVE") await nextPoll(page, 40_000);
+  await expect(page.getByTestId("status")).toHaveText("ACTIVE");
+  await expect(page).toHaveTitle(/^\u{1F514} /u);
+  expect(await page.evaluate(() => (window as any).__notes)).toEqual([]);
+});
