@@ -119,7 +119,7 @@ test("when the browser cannot solve, the page falls back to the time-lock and jo
   await setEntry(request, event, { entry: "open", challenge: "always", challengeLevel: 1 });
   await unsolvable(page, event);
   await page.goto(`/e/${event}`);
-  await expect(page.getByRole("status")).toContainText("Everyone waits 2 seconds");
+  await expect(page.getByRole("status")).toContainText("everyone waits 2 seconds here before joining");
   await page.getByRole("button", { name: "Join the line" }).click({ timeout: 15_000 });
   await expect(page).toHaveURL(/\/queue\/[0-9a-f-]{36}/);
 });
