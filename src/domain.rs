@@ -400,6 +400,9 @@ impl ClosedReason {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct SessionView {
+    // (The fields marked `skip_deserializing` for the browser are ones the page's island
+    // does not read: it gets their meaning in the card's words. Not reading them keeps
+    // their readers out of the visitor's WASM file.)
     pub session_id: SessionId,
     pub event_id: EventId,
     pub user_id: UserId,
@@ -412,19 +415,23 @@ pub struct SessionView {
     pub pre_queue: bool,
     /// When the event opens (RFC 3339), while in the pre-queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub opens_at: Option<String>,
     /// Seconds until the opening, as of this answer, while in the pre-queue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opens_in_seconds: Option<u64>,
     /// Seconds until admission at the recent admission rate; only while WAITING and known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub estimated_wait_seconds: Option<u64>,
     /// False while there is no recent admission rate to estimate from.
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub wait_time_known: bool,
     /// When to ask again, in milliseconds: short near the front, longer far back.
     pub refresh_after_ms: u64,
     /// Unix milliseconds when an ACTIVE session ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub active_until_ms: Option<u64>,
     /// The pass: a signed JWT (EdDSA) for this event, checked by the gate and verifiable
     /// with the room's JWKS; only while ACTIVE.
@@ -432,6 +439,7 @@ pub struct SessionView {
     pub access_token: Option<String>,
     /// Where the event's shop is; only while ACTIVE and when the operator set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub target_url: Option<String>,
     /// The operator's words to the people waiting (e.g. "doors open at 10:05"); only
     /// while WAITING and when one is posted.
@@ -439,10 +447,34 @@ pub struct SessionView {
     pub message: Option<String>,
     /// Why the sale is over; only when CLOSED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub closed_reason: Option<ClosedReason>,
     /// The sale is suspended for maintenance: the place is kept, nobody is admitted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub suspended: bool,
+    /// Its join number: the order of arrival in the event (the one the published draw
+    /// names; a session id carries it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
+    pub join_number: Option<u64>,
+    /// The event's draw it is one of, while that draw is the event's current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
+    pub draw: Option<DrawnPlace>,
+}
+
+/// A session's part in a fair start's draw (README, "A fair start").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DrawnPlace {
+    /// The draw's round (`GET /api/waiting-room/events/{eventId}/draw` publishes it).
+    pub round: u64,
+    /// Its place in the draw's order (1 = drawn first), while the draw's order is kept
+    /// (until everyone of it was let in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u64>,
 }
 
 /// What the place page shows: the session, and once it is admitted, where to go on to
@@ -494,11 +526,18 @@ pub enum Word {
     /// page says once asked.
     Notify,
     NotifyOn,
+    /// The receipt: the join number, and for one of a draw how the order was made, its
+    /// place in the draw when known, and the published draw's link text.
+    JoinNumber,
+    DrawNote,
+    DrawLink,
+    /// Where the draw is published (empty when the session is not one of a draw).
+    DrawUrl,
 }
 
 impl Word {
     /// Every word, in its place.
-    pub const ALL: [Word; 17] = [
+    pub const ALL: [Word; 21] = [
         Word::Event,
         Word::Headline,
         Word::Detail,
@@ -516,6 +555,10 @@ impl Word {
         Word::Unreachable,
         Word::Notify,
         Word::NotifyOn,
+        Word::JoinNumber,
+        Word::DrawNote,
+        Word::DrawLink,
+        Word::DrawUrl,
     ];
 }
 

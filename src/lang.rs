@@ -118,7 +118,7 @@ mod server {
 
     use super::{Arg, Lang};
     use crate::domain::{
-        CardTexts, ClosedReason, ErrorCode, SessionView, SolverTexts, Status, Word,
+        CardTexts, ClosedReason, DrawnPlace, ErrorCode, SessionView, SolverTexts, Status, Word,
     };
 
     fluent_templates::static_loader! {
@@ -304,6 +304,33 @@ mod server {
             Word::Unreachable => t(lang, "error-unreachable"),
             Word::Notify => t(lang, "card-notify"),
             Word::NotifyOn => t(lang, "card-notify-on"),
+            Word::JoinNumber => match view.join_number {
+                Some(n) => t_args(
+                    lang,
+                    "card-join-number",
+                    &[("number", Arg::Text(&number(lang, n)))],
+                ),
+                None => String::new(),
+            },
+            Word::DrawNote => match view.draw {
+                Some(DrawnPlace {
+                    rank: Some(rank), ..
+                }) => t_args(
+                    lang,
+                    "card-draw",
+                    &[("rank", Arg::Text(&number(lang, rank)))],
+                ),
+                Some(_) => t(lang, "card-draw-unranked"),
+                None => String::new(),
+            },
+            Word::DrawLink => match view.draw {
+                Some(d) => t_args(lang, "card-draw-link", &[("round", Arg::Number(d.round))]),
+                None => String::new(),
+            },
+            Word::DrawUrl => match view.draw {
+                Some(_) => format!("/api/waiting-room/events/{}/draw", view.event_id),
+                None => String::new(),
+            },
         })
     }
 
@@ -437,6 +464,8 @@ mod server {
                             ("number", Arg::Text("7")),
                             ("countdown", Arg::Text("1:00")),
                             ("wait", Arg::Text("3")),
+                            ("rank", Arg::Text("2")),
+                            ("round", Arg::Number(1)),
                         ],
                     );
                     assert!(!text.trim().is_empty(), "{}: {key}", lang.code());

@@ -35,4 +35,15 @@ test("before the opening: a countdown and no place; at the opening: the place", 
   await expect(page.getByTestId("position")).toHaveText("1", { timeout: 15_000 });
   await expect(page.getByTestId("countdown")).toHaveCount(0);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("You're in line");
+
+  // The receipt: the join number, how the order was made, the place in the draw and the
+  // published draw.
+  await expect(page.getByTestId("receipt")).toHaveText("Your join number: 1");
+  await expect(page.getByTestId("draw")).toContainText("drawn at random at the opening");
+  await expect(page.getByTestId("draw")).toContainText("Your place in the draw: 1.");
+  const link = page.getByTestId("draw").getByRole("link", { name: "Check the published draw (round 1)" });
+  await expect(link).toHaveAttribute("href", `/api/waiting-room/events/${event}/draw`);
+  const draw = await request.get(`/api/waiting-room/events/${event}/draw`);
+  expect(draw.status()).toBe(200);
+  expect(await draw.json()).toMatchObject({ eventId: event, round: 1, firstJoin: 1, count: 1 });
 });

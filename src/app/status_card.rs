@@ -210,6 +210,15 @@ pub fn StatusCard(
                 })}
                 <p class="detail" data-testid="estimate">{texts.text(Word::Detail)}</p>
             </div>
+            // The receipt: the join number, and for one of a draw how the order was made and
+            // where it is published.
+            <p class="receipt" data-testid="receipt">{texts.text(Word::JoinNumber)}</p>
+            {(!texts.get(Word::DrawUrl).is_empty()).then(|| view! {
+                <p class="receipt" data-testid="draw">
+                    {texts.text(Word::DrawNote)} " "
+                    <a href=texts.text(Word::DrawUrl)>{texts.text(Word::DrawLink)}</a>
+                </p>
+            })}
             {view.pre_queue.then(|| view! {
                 <div class="opening">
                     <p>{texts.text(Word::OpensBefore)}

@@ -266,6 +266,8 @@ impl Service {
             message: if waiting { r.message } else { None },
             closed_reason: r.closed_reason,
             suspended: waiting && r.suspended,
+            join_number: crate::store::ids::SessionKey::decode(&r.session_id).map(|k| k.seq),
+            draw: r.draw,
         }
     }
 }

@@ -12,7 +12,7 @@ use super::registry::Registered;
 use super::scripts::{self, Reply};
 use super::view::{self, Ahead, EventState, Place};
 use super::{Store, StoreError, Writes};
-use crate::domain::{ClosedReason, EventId, SessionId, Status, UserId};
+use crate::domain::{ClosedReason, DrawnPlace, EventId, SessionId, Status, UserId};
 
 /// A session as stored, with what the view needs to derive position and estimate.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,8 @@ pub struct SessionRecord {
     pub since_ms: u64,
     /// The event's own session length (ms), if it has one.
     pub session_ms: Option<u64>,
+    /// The current draw it is one of.
+    pub draw: Option<DrawnPlace>,
 }
 
 /// What a join may do.
@@ -130,6 +132,7 @@ impl SessionRecord {
             suspended: place.suspended,
             since_ms,
             session_ms: state.session_ms,
+            draw: place.draw,
         }
     }
 }

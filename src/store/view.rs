@@ -4,7 +4,7 @@
 
 use super::scripts::Reply;
 use super::StoreError;
-use crate::domain::{ClosedReason, Queueing, SaleState, Status};
+use crate::domain::{ClosedReason, DrawnPlace, Queueing, SaleState, Status};
 
 /// What every waiting session of an event shares in its answer (the meta's
 /// `STATE_FIELDS`).
@@ -92,6 +92,8 @@ pub struct Place {
     pub closed_reason: Option<ClosedReason>,
     /// Waiting while the sale is suspended.
     pub suspended: bool,
+    /// The current draw it is one of.
+    pub draw: Option<DrawnPlace>,
 }
 
 /// A session's [`Place`] at `now`.
@@ -113,6 +115,10 @@ pub fn place(
     now: u64,
 ) -> Result<Place, StoreError> {
     let closed_reason = ClosedReason::of(state.state, state.ends_at_ms, now);
+    let draw = (state.draw_round > 0 && state.in_draw(q)).then_some(DrawnPlace {
+        round: state.draw_round,
+        rank: ahead.rank.map(|r| r + 1),
+    });
     let status = match letter {
         "W" if closed_reason.is_some() => Status::Closed,
         "W" => Status::Waiting,
@@ -131,6 +137,7 @@ pub fn place(
         closed_reason: (status == Status::Closed)
             .then(|| closed_reason.unwrap_or(ClosedReason::Closed)),
         suspended: false,
+        draw,
     };
     if status != Status::Waiting {
         return Ok(done(status));
@@ -141,6 +148,7 @@ pub fn place(
         pre_queue,
         closed_reason: None,
         suspended: state.state == SaleState::Suspended,
+        draw,
     };
     let before_opening = state.opens_at_ms.is_some_and(|at| now < at);
     let drawn = Queueing::in_force(state.queueing, state.opens_at_ms) == Queueing::DrawAtOpen;

@@ -131,6 +131,10 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
     );
     assert!(one["opensInSeconds"].as_u64().unwrap() > 3_500, "{one}");
     assert!(one["opensAt"].as_str().unwrap().ends_with('Z'), "{one}");
+    // The receipt: the join number, and no draw yet.
+    let first = early.values().next().unwrap();
+    assert_eq!(one["joinNumber"].as_u64(), Some(join_number(first)), "{one}");
+    assert!(one.get("draw").is_none(), "{one}");
     assert_eq!(
         draw_of(&app, "onsale").await.0,
         StatusCode::NOT_FOUND,
@@ -149,15 +153,22 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
     let late = join_many(&app, "onsale", "late", 200).await;
 
     let mut early_positions = HashMap::new();
+    let mut ranks = HashMap::new();
     for sid in early.values() {
         let (_, view) = app.status(sid).await;
         assert!(view.get("preQueue").is_none(), "opened: {view}");
         early_positions.insert(sid.clone(), view["position"].as_u64().unwrap());
+        // The receipt: its join number, the draw's round and its rank in the draw.
+        assert_eq!(view["joinNumber"].as_u64(), Some(join_number(sid)), "{view}");
+        assert_eq!(view["draw"]["round"], 1, "{view}");
+        ranks.insert(join_number(sid), view["draw"]["rank"].as_u64().unwrap());
     }
     let mut late_positions = Vec::new();
     for sid in late.values() {
         let (_, view) = app.status(sid).await;
         late_positions.push((join_number(sid), view["position"].as_u64().unwrap()));
+        assert_eq!(view["joinNumber"].as_u64(), Some(join_number(sid)), "{view}");
+        assert!(view.get("draw").is_none(), "joined after the draw: {view}");
     }
     let placed: HashSet<u64> = early_positions.values().copied().collect();
     assert_eq!(
@@ -190,6 +201,10 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
         by_position.iter().map(|&(_, q)| q).collect::<Vec<_>>(),
         order
     );
+    // Each receipt's rank is its place in the published order.
+    for (r, q) in order.iter().enumerate() {
+        assert_eq!(ranks[q], r as u64 + 1, "join {q}");
+    }
     let digest: String =
         sha2::Sha256::digest(order.iter().map(|q| format!("{q}\n")).collect::<String>())
             .iter()
