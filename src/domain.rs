@@ -444,7 +444,14 @@ pub struct SessionView {
     /// The operator's words to the people waiting (e.g. "doors open at 10:05"); only
     /// while WAITING and when one is posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub message: Option<String>,
+    /// The message in other languages, by language tag (`de`, `ar`, ...), when the
+    /// operator gave some; the page shows the visitor's, else `message`. (The server's
+    /// only: the page gets the visitor's in the card's words.)
+    #[cfg(feature = "ssr")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_translations: Option<std::collections::BTreeMap<String, String>>,
     /// Why the sale is over; only when CLOSED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
@@ -462,6 +469,46 @@ pub struct SessionView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub draw: Option<DrawnPlace>,
+}
+
+/// The operator's message to an event's line with its translations, as stored in one
+/// value: its text, then a line `<language>\t<text>` per translation. (A message is one
+/// line without control characters, so neither a newline nor a tab can be part of one.)
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LineMessage {
+    pub text: String,
+    /// By language tag, each once.
+    pub translations: std::collections::BTreeMap<String, String>,
+}
+
+impl LineMessage {
+    /// The message a stored value holds (a value without translations is the text).
+    pub fn decode(stored: &str) -> Self {
+        let mut lines = stored.split('\n');
+        let text = lines.next().unwrap_or_default().to_string();
+        let translations = lines
+            .filter_map(|line| line.split_once('\t'))
+            .map(|(lang, text)| (lang.to_string(), text.to_string()))
+            .collect();
+        Self { text, translations }
+    }
+
+    /// The value to store.
+    pub fn encode(&self) -> String {
+        let mut out = self.text.clone();
+        for (lang, text) in &self.translations {
+            out.push('\n');
+            out.push_str(lang);
+            out.push('\t');
+            out.push_str(text);
+        }
+        out
+    }
+
+    /// The translations, or `None` when there are none (as the JSON answers say it).
+    pub fn translations(&self) -> Option<std::collections::BTreeMap<String, String>> {
+        (!self.translations.is_empty()).then(|| self.translations.clone())
+    }
 }
 
 /// A session's part in a fair start's draw (README, "A fair start").
@@ -533,11 +580,13 @@ pub enum Word {
     DrawLink,
     /// Where the draw is published (empty when the session is not one of a draw).
     DrawUrl,
+    /// The operator's message in the visitor's language, else as posted (empty: none).
+    Message,
 }
 
 impl Word {
     /// Every word, in its place.
-    pub const ALL: [Word; 21] = [
+    pub const ALL: [Word; 22] = [
         Word::Event,
         Word::Headline,
         Word::Detail,
@@ -559,6 +608,7 @@ impl Word {
         Word::DrawNote,
         Word::DrawLink,
         Word::DrawUrl,
+        Word::Message,
     ];
 }
 
@@ -670,6 +720,11 @@ pub struct EventFigures {
     pub last_wait_seconds: Option<u64>,
     /// The message the people waiting see; null when none is posted.
     pub message: Option<String>,
+    /// The message in other languages, by language tag; null when none were given. (The
+    /// server's only: the console shows the message as posted.)
+    #[cfg(feature = "ssr")]
+    #[serde(default)]
+    pub message_translations: Option<std::collections::BTreeMap<String, String>>,
     /// The sale's state, as the operator set it.
     pub state: SaleState,
     /// When the sale ends (RFC 3339), when one is set.

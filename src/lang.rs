@@ -327,6 +327,14 @@ mod server {
                 Some(d) => t_args(lang, "card-draw-link", &[("round", Arg::Number(d.round))]),
                 None => String::new(),
             },
+            Word::Message => match (&view.message, &view.message_translations) {
+                (Some(text), translations) => translations
+                    .as_ref()
+                    .and_then(|t| t.get(lang.code()))
+                    .unwrap_or(text)
+                    .clone(),
+                (None, _) => String::new(),
+            },
             Word::DrawUrl => match view.draw {
                 Some(_) => format!("/api/waiting-room/events/{}/draw", view.event_id),
                 None => String::new(),

@@ -5,8 +5,8 @@
 //! group `granter`), so any number of server instances form one waiting room.
 //!
 //! The crate is built twice: with `ssr` as the server and with `hydrate` as the WASM that
-//! brings the page's islands to life in the browser. [`domain`], [`app`] and [`server_fns`]
-//! are shared; everything else is server-only.
+//! brings the page's islands to life in the browser. [`domain`], [`lang`], [`app`] and
+//! [`server_fns`] are shared; everything else is server-only.
 //!
 //! # A map, from the top down
 //!
@@ -21,7 +21,8 @@
 //!   ([`http::openapi`]), the server loop and its fast lane ([`http::serve`],
 //!   [`http::fast`]).
 //! - [`app`]: the pages (Leptos, server-rendered, with islands); [`server_fns`]: the thin
-//!   server functions behind them.
+//!   server functions behind them. [`lang`]: the visitor's language and the page's words
+//!   in it (shared: the browser's build has only its types).
 //! - [`error`]: the one error type of the HTTP surface, and the one `match` that gives
 //!   each of the room's failures its status and code. [`state`]: what handlers reach.
 //! - [`service`]: the room's operations, by who calls them (visitors, the gate, operators),

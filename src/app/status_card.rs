@@ -203,7 +203,9 @@ pub fn StatusCard(
             <p class="event">{texts.text(Word::Event)} " " <strong>{view.event_id.to_string()}</strong></p>
             <div aria-live="polite" aria-atomic="true">
                 <h1 class="status">{texts.text(Word::Headline)}</h1>
-                {view.message.map(|m| view! { <p class="notice" data-testid="message">{m}</p> })}
+                {(!texts.get(Word::Message).is_empty()).then(|| view! {
+                    <p class="notice" data-testid="message">{texts.text(Word::Message)}</p>
+                })}
                 <p class="status-word">{texts.text(Word::Status)} " " <code data-testid="status">{view.status.as_str()}</code></p>
                 {view.position.is_some().then(|| view! {
                     <p class="position">{texts.text(Word::PositionBefore)} <strong data-testid="position">{texts.text(Word::Position)}</strong> {texts.text(Word::PositionAfter)}</p>

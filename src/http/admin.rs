@@ -227,8 +227,12 @@ async fn post_message(
     JsonBody(body): JsonBody<MessageRequest>,
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    let text = body.parse()?;
-    Ok(Json(service.set_message(&event, Some(&text)).await?))
+    let (text, translations) = body.parse()?;
+    Ok(Json(
+        service
+            .set_message(&event, Some(&text), &translations)
+            .await?,
+    ))
 }
 
 /// `DELETE /api/admin/events/{id}/message`: takes the message down.
@@ -248,7 +252,7 @@ async fn take_down_message(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<EventFigures>, AppError> {
     let event = event_id(id)?;
-    Ok(Json(service.set_message(&event, None).await?))
+    Ok(Json(service.set_message(&event, None, &[]).await?))
 }
 
 /// `PUT /api/admin/events/{id} {"capacity"?, "ratePerMinute"?, "paused"?, "targetUrl"?}`:
@@ -614,10 +618,15 @@ pub struct SettingsRequest {
 /// The body of `PUT /api/admin/events/{id}/message`.
 #[derive(Debug, serde::Deserialize, ToSchema)]
 pub struct MessageRequest {
-    /// One line of text, trimmed.
+    /// One line of text, trimmed: shown to visitors whose language has no translation.
     #[schema(value_type = String, required = true, min_length = 1, max_length = 280)]
     #[serde(default)]
     text: Field,
+    /// The message in other languages the page speaks, by tag (`de`, `fr`, `es`, `ja`,
+    /// `ar`, `en`): each one line, 1–280 characters.
+    #[schema(value_type = Option<std::collections::BTreeMap<String, String>>)]
+    #[serde(default)]
+    translations: Field,
     /// Anything else: refused.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -625,15 +634,41 @@ pub struct MessageRequest {
 }
 
 impl MessageRequest {
-    fn parse(&self) -> Result<String, InvalidInput> {
-        body::refuse_unknown(&self.unknown, &["text"], ErrorCode::InvalidMessage)?;
-        match &self.text {
-            Some(Value::String(text)) => Ok(text.clone()),
-            _ => Err(InvalidInput {
-                code: ErrorCode::InvalidMessage,
-                message: "text must be a string".into(),
-            }),
-        }
+    fn parse(&self) -> Result<(String, Vec<(String, String)>), InvalidInput> {
+        let refuse = |message: &str| InvalidInput {
+            code: ErrorCode::InvalidMessage,
+            message: message.into(),
+        };
+        body::refuse_unknown(
+            &self.unknown,
+            &["text", "translations"],
+            ErrorCode::InvalidMessage,
+        )?;
+        let text = match &self.text {
+            Some(Value::String(text)) => text.clone(),
+            _ => return Err(refuse("text must be a string")),
+        };
+        let translations = match &self.translations {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Object(map)) if map.len() <= crate::lang::Lang::ALL.len() => map
+                .iter()
+                .map(|(tag, text)| match text {
+                    Value::String(text) => Ok((tag.clone(), text.clone())),
+                    _ => Err(refuse("translations: each translation must be a string")),
+                })
+                .collect::<Result<_, _>>()?,
+            Some(Value::Object(_)) => {
+                return Err(refuse(
+                    "translations: at most one per language the page speaks",
+                ))
+            }
+            Some(_) => {
+                return Err(refuse(
+                    "translations must be an object of language tag to text",
+                ))
+            }
+        };
+        Ok((text, translations))
     }
 }
 

@@ -372,11 +372,11 @@ async fn message(
         form,
         |service, event, fields| async move {
             if fields.get("action").map(String::as_str) == Some("remove") {
-                service.set_message(&event, None).await?;
+                service.set_message(&event, None, &[]).await?;
                 return Ok("Message taken down.".into());
             }
             let text = fields.get("text").map_or("", String::as_str);
-            service.set_message(&event, Some(text)).await?;
+            service.set_message(&event, Some(text), &[]).await?;
             Ok("Message posted: the people waiting see it now.".into())
         },
     )

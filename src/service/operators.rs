@@ -4,8 +4,8 @@
 use super::visitors::{decayed, wait_seconds};
 use super::{rfc3339, Service, ServiceError};
 use crate::domain::{
-    ClosedReason, Entry, ErrorCode, EventFigures, EventHistory, EventId, InvalidInput, Queueing,
-    SaleState, MAX_MESSAGE_CHARS,
+    ClosedReason, Entry, ErrorCode, EventFigures, EventHistory, EventId, InvalidInput, LineMessage,
+    Queueing, SaleState, MAX_MESSAGE_CHARS,
 };
 use crate::store::{Draw, EventOverview, EventSettings, HISTORY_MS, SAMPLE_MS};
 
@@ -62,13 +62,46 @@ impl Service {
     }
 
     /// Posts (or with `None`, takes down) the message the people waiting for an event
-    /// see on their page and in their status.
+    /// see on their page and in their status, with its `translations` (language tag,
+    /// text): each into a language the page speaks (`crate::lang`), once.
     pub async fn set_message(
         &self,
         event: &EventId,
         message: Option<&str>,
+        translations: &[(String, String)],
     ) -> Result<EventFigures, ServiceError> {
-        let message = message.map(message_text).transpose()?;
+        let message = match message {
+            Some(text) => {
+                let mut line = LineMessage {
+                    text: message_text(text)?,
+                    ..LineMessage::default()
+                };
+                for (tag, text) in translations {
+                    let lang = crate::lang::Lang::parse(tag).ok_or_else(|| {
+                        invalid_message(format!(
+                            "translations: {tag:?} is not a language the page speaks ({})",
+                            crate::lang::Lang::ALL.map(|l| l.code()).join(", ")
+                        ))
+                    })?;
+                    let text = message_text(text).map_err(|_| {
+                        invalid_message(format!(
+                            "translations: {tag:?} is 1 to {MAX_MESSAGE_CHARS} characters of text on one line"
+                        ))
+                    })?;
+                    if line
+                        .translations
+                        .insert(lang.code().to_string(), text)
+                        .is_some()
+                    {
+                        return Err(invalid_message(format!(
+                            "translations: {tag:?} is given twice"
+                        )));
+                    }
+                }
+                Some(line.encode())
+            }
+            None => None,
+        };
         self.inner
             .store
             .set_message(event, message.as_deref())
@@ -98,7 +131,11 @@ impl Service {
             last_wait_seconds: (e.waiting > 0)
                 .then(|| wait_seconds(e.waiting, per_minute))
                 .flatten(),
-            message: e.message,
+            message_translations: e
+                .message
+                .as_deref()
+                .and_then(|m| LineMessage::decode(m).translations()),
+            message: e.message.as_deref().map(|m| LineMessage::decode(m).text),
             state: e.state,
             ends_at: settings.ends_at_ms.and_then(rfc3339),
             closed_reason: ClosedReason::of(e.state, settings.ends_at_ms, now),
@@ -186,6 +223,13 @@ impl Service {
         }
         self.put_settings(event, settings, false).await
     }
+}
+
+fn invalid_message(message: String) -> ServiceError {
+    ServiceError::Invalid(InvalidInput {
+        code: ErrorCode::InvalidMessage,
+        message,
+    })
 }
 
 /// A message for the people waiting: trimmed, 1 to [`MAX_MESSAGE_CHARS`] characters, no

@@ -3,7 +3,8 @@
 use super::{rfc3339, Service, ServiceError};
 use crate::config::EventsMode;
 use crate::domain::{
-    refresh_after_ms, ClosedReason, EventId, SaleState, SessionId, SessionView, Status, UserId,
+    refresh_after_ms, ClosedReason, EventId, LineMessage, SaleState, SessionId, SessionView,
+    Status, UserId,
 };
 use crate::passes::Claims;
 use crate::store::{JoinMode, JoinReply, SessionRecord};
@@ -263,7 +264,16 @@ impl Service {
             active_until_ms: active.then_some(r.active_until_ms),
             access_token,
             target_url: if active { r.target_url } else { None },
-            message: if waiting { r.message } else { None },
+            message_translations: r
+                .message
+                .as_deref()
+                .filter(|_| waiting)
+                .and_then(|m| LineMessage::decode(m).translations()),
+            message: r
+                .message
+                .as_deref()
+                .filter(|_| waiting)
+                .map(|m| LineMessage::decode(m).text),
             closed_reason: r.closed_reason,
             suspended: waiting && r.suspended,
             join_number: crate::store::ids::SessionKey::decode(&r.session_id).map(|k| k.seq),

@@ -299,6 +299,99 @@ async fn a_message_reaches_the_people_waiting_for_that_event_only() {
 }
 
 #[tokio::test]
+async fn a_message_speaks_each_visitors_language_when_the_operator_gave_it() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN, "--capacity", "0"]).await;
+    let waiting = app.join_id("intl", "someone").await;
+    let (status, body) = admin(
+        &app,
+        Method::PUT,
+        "/api/admin/events/intl/message",
+        Some(json!({
+            "text": "Doors open at 10:05",
+            "translations": {"de": " Einlass um 10:05 ", "AR": "تفتح الأبواب في 10:05"}
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let translations = json!({"ar": "تفتح الأبواب في 10:05", "de": "Einlass um 10:05"});
+    assert_eq!(body["messageTranslations"], translations);
+    let (_, view) = app.status(&waiting).await;
+    assert_eq!(view["message"], "Doors open at 10:05");
+    assert_eq!(view["messageTranslations"], translations);
+
+    // The page: the visitor's language, else the message as posted.
+    let page = |lang: &'static str| {
+        let url = app.url(&format!("/queue/{waiting}"));
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("accept-language", lang)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let german = page("de-DE,de;q=0.9").await;
+    assert!(german.contains(">Einlass um 10:05</p>"), "{german}");
+    assert!(!german.contains(">Doors open at 10:05</p>"));
+    let arabic = page("ar").await;
+    assert!(arabic.contains("تفتح الأبواب في 10:05"));
+    assert!(arabic.contains(r#"dir="rtl""#));
+    let french = page("fr").await;
+    assert!(french.contains(">Doors open at 10:05</p>"), "{french}");
+
+    for bad in [
+        json!({"text": "hi", "translations": {"xx": "?"}}),
+        json!({"text": "hi", "translations": {"de": ""}}),
+        json!({"text": "hi", "translations": {"de": "zwei\nZeilen"}}),
+        json!({"text": "hi", "translations": {"de": "x".repeat(281)}}),
+        json!({"text": "hi", "translations": {"de": 5}}),
+        json!({"text": "hi", "translations": {"de": "a", "DE": "b"}}),
+        json!({"text": "hi", "translations": ["de", "Hallo"]}),
+        json!({"text": "hi", "translations": {"en": "1", "de": "2", "fr": "3", "es": "4", "ja": "5", "ar": "6", "it": "7"}}),
+    ] {
+        let (status, body) = admin(
+            &app,
+            Method::PUT,
+            "/api/admin/events/intl/message",
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["error"]["code"], "invalid_message", "{bad}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("translations"),
+            "{body}"
+        );
+    }
+    // A refused message changes nothing.
+    assert_eq!(
+        app.status(&waiting).await.1["messageTranslations"],
+        translations
+    );
+
+    // Posted again without translations: none are left.
+    let (_, body) = admin(
+        &app,
+        Method::PUT,
+        "/api/admin/events/intl/message",
+        Some(json!({"text": "Doors open at 10:15"})),
+    )
+    .await;
+    assert_eq!(body["messageTranslations"], Value::Null);
+    let (_, view) = app.status(&waiting).await;
+    assert_eq!(view["message"], "Doors open at 10:15");
+    assert!(view.get("messageTranslations").is_none(), "{view}");
+}
+
+#[tokio::test]
 async fn the_console_opens_with_the_admin_token_only_and_its_cookie_cannot_be_forged() {
     let redis = TestRedis::start();
     let off = spawn_app(&redis, &[]).await;

@@ -133,7 +133,11 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
     assert!(one["opensAt"].as_str().unwrap().ends_with('Z'), "{one}");
     // The receipt: the join number, and no draw yet.
     let first = early.values().next().unwrap();
-    assert_eq!(one["joinNumber"].as_u64(), Some(join_number(first)), "{one}");
+    assert_eq!(
+        one["joinNumber"].as_u64(),
+        Some(join_number(first)),
+        "{one}"
+    );
     assert!(one.get("draw").is_none(), "{one}");
     assert_eq!(
         draw_of(&app, "onsale").await.0,
@@ -159,7 +163,11 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
         assert!(view.get("preQueue").is_none(), "opened: {view}");
         early_positions.insert(sid.clone(), view["position"].as_u64().unwrap());
         // The receipt: its join number, the draw's round and its rank in the draw.
-        assert_eq!(view["joinNumber"].as_u64(), Some(join_number(sid)), "{view}");
+        assert_eq!(
+            view["joinNumber"].as_u64(),
+            Some(join_number(sid)),
+            "{view}"
+        );
         assert_eq!(view["draw"]["round"], 1, "{view}");
         ranks.insert(join_number(sid), view["draw"]["rank"].as_u64().unwrap());
     }
@@ -167,7 +175,11 @@ async fn everyone_in_the_pre_queue_is_placed_before_everyone_who_joins_after_the
     for sid in late.values() {
         let (_, view) = app.status(sid).await;
         late_positions.push((join_number(sid), view["position"].as_u64().unwrap()));
-        assert_eq!(view["joinNumber"].as_u64(), Some(join_number(sid)), "{view}");
+        assert_eq!(
+            view["joinNumber"].as_u64(),
+            Some(join_number(sid)),
+            "{view}"
+        );
         assert!(view.get("draw").is_none(), "joined after the draw: {view}");
     }
     let placed: HashSet<u64> = early_positions.values().copied().collect();
