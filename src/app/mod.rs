@@ -3,8 +3,8 @@
 //! Pages render on the server only: `/` (join by event id), `/e/{eventId}` (an event's
 //! line, where a shop sends its visitors), `/queue/{sessionId}` (a place) and the
 //! operator's console under `/admin` ([`console`]). The interactive parts are islands
-//! (`#[island]`): the visitor's live status ([`status_card::LiveStatus`]), in the main WASM
-//! file; the join's proof-of-work ([`solver::JoinSolver`]) and the console's live figures,
+//! (`#[island]`): the visitor's live status (`status_card::LiveStatus`), in the main WASM
+//! file; the join's proof-of-work (`solver::JoinSolver`) and the console's live figures,
 //! lazy islands split into WASM files of their own. Only islands are compiled into WASM and hydrated, so the browser downloads no
 //! router and no page code. Forms are plain HTML forms posted to server functions (the
 //! console's to `crate::http::console`).
