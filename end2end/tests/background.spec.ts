@@ -86,20 +86,22 @@ test("a hidden tab polls slower, and is told by title, icon and notification whe
   // Shown, next in line: the page polls twice a second (the server's pace).
   await nextPoll(page, 5_000);
   expect(await nextPoll(page, 5_000)).toBeLessThanOrEqual(750);
-  // Hidden: after the poll already set for the shown page, at the hidden pace (30 s with
-  // the default abandonment of 120 s).
+  // Hidden: the first poll while hidden (the one already set for the shown page, or,
+  // when the page had not set it yet, the first at the hidden pace), and from it to the
+  // next, the hidden pace (30 s with the default abandonment of 120 s; a step or so more
+  // when the page answers a poll while the clock moves).
   await page.evaluate(() => (window as any).__setHidden(true));
-  await nextPoll(page, 5_000);
+  await nextPoll(page, 40_000);
   const hiddenPace = await nextPoll(page, 40_000);
   expect(hiddenPace).toBeGreaterThanOrEqual(29_000);
-  expect(hiddenPace).toBeLessThanOrEqual(31_000);
+  expect(hiddenPace).toBeLessThanOrEqual(33_000);
 
   // The turn comes while hidden: the next poll finds it.
   await apiLeave(request, holder.sessionId);
   await expect
     .poll(async () => (await (await request.get(`/api/waiting-room/sessions/${me.sessionId}`)).json()).status)
     .toBe("ACTIVE");
-  expect(await nextPoll(page, 40_000)).toBeLessThanOrEqual(31_000);
+  expect(await nextPoll(page, 40_000)).toBeLessThanOrEqual(33_000);
   await expect(page.getByTestId("status")).toHaveText("ACTIVE");
   await expect(page).toHaveTitle(/^\u{1F514} It's your turn!/u);
   await expect(page.locator("link[rel=icon]")).toHaveAttribute("href", "/favicon-turn.svg");
