@@ -41,6 +41,7 @@ error_codes! {
     EventSuspended = "event_suspended",
     Internal = "internal",
     InvalidBody = "invalid_body",
+    InvalidBrand = "invalid_brand",
     InvalidEnqueueToken = "invalid_enqueue_token",
     InvalidEntry = "invalid_entry",
     InvalidEventId = "invalid_event_id",
@@ -748,6 +749,55 @@ pub struct EventFigures {
     pub challenge: ChallengeMode,
     /// With `always`: the lowest level of the challenge (1-4), whatever the pressure.
     pub challenge_level: u8,
+    /// The shop's brand on the line's pages (README, "The shop's brand"); null when none.
+    #[serde(default)]
+    pub brand: Option<BrandFigures>,
+}
+
+/// An event's brand as the admin API shows it (see `crate::brand`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BrandFigures {
+    pub display_name: Option<String>,
+    /// An https URL.
+    pub logo_url: Option<String>,
+    /// `#rrggbb`: links and buttons.
+    pub accent_color: Option<String>,
+    /// `#rrggbb`: the page behind the card.
+    pub background_color: Option<String>,
+    /// Limited Markdown (emphasis, https links, lists), shown sanitised.
+    pub text: Option<String>,
+    pub contrast: BrandContrast,
+}
+
+/// The contrast of a brand's colours (WCAG 2.x, AA asks 4.5:1 for text), and the text
+/// colours the room chose for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct BrandContrast {
+    /// The accent as text on the page's white card (at least 4.5: else refused).
+    pub accent_on_card: Option<f64>,
+    /// The text drawn on the background (black or white, whichever reads better) …
+    pub on_background: Option<String>,
+    /// … and its contrast.
+    pub on_background_ratio: Option<f64>,
+    /// The text drawn on the accent (buttons), likewise …
+    pub on_accent: Option<String>,
+    /// … and its contrast.
+    pub on_accent_ratio: Option<f64>,
+}
+
+/// What a line's page shows of the shop's brand (rendered on the server only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BrandView {
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    /// The brand's stylesheet (`/brand/{event}.css?v=…`).
+    pub stylesheet: String,
+    /// The text block, as sanitised HTML.
+    pub text_html: Option<String>,
 }
 
 /// The highest level of the join's challenge (README, "Bots and accounts").

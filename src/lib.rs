@@ -48,6 +48,8 @@ pub mod lang;
 pub mod server_fns;
 
 #[cfg(feature = "ssr")]
+pub mod brand;
+#[cfg(feature = "ssr")]
 pub mod challenge;
 #[cfg(feature = "ssr")]
 pub mod client;

@@ -15,11 +15,12 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
+use super::shop_brand::ShopBrand;
 use super::solver::JoinSolver;
 use super::use_lang;
 use crate::domain::{Door, JoinLock};
 use crate::lang::{closed_text, solver_texts, t, t_args, Arg};
-use crate::server_fns::{find_place, JoinEvent};
+use crate::server_fns::{event_brand, find_place, JoinEvent};
 
 /// A query parameter's value, percent-encoded (by hand: this page also builds for the
 /// browser, without the server's URL crate).
@@ -67,7 +68,9 @@ pub fn EventPage() -> impl IntoView {
                 let (event, return_to, join_url, error) =
                     (event.clone(), return_to.clone(), join_url, error.clone());
                 Suspend::new(async move {
-                    match place.await {
+                    let brand = event_brand(event.clone()).await.ok().flatten();
+                    let shop = view! { <ShopBrand brand event=event.clone()/> };
+                    let card = match place.await {
                         Ok(Door::Place(url)) => view! {
                             <section class="card">
                                 <h1>{t(lang, "event-already")}</h1>
@@ -154,7 +157,8 @@ pub fn EventPage() -> impl IntoView {
                             </section>
                         }
                         .into_any(),
-                    }
+                    };
+                    view! { {shop} {card} }
                 })
             }}
         </Suspense>

@@ -13,6 +13,7 @@ pub mod console;
 mod event_page;
 pub(crate) mod join_page;
 mod queue_page;
+mod shop_brand;
 mod solver;
 mod status_card;
 
@@ -35,7 +36,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
     ) {
-        if let Ok(policy) = axum::http::HeaderValue::from_str(&page_policy(&nonce.to_string())) {
+        if let Ok(policy) =
+            axum::http::HeaderValue::from_str(&page_policy(&nonce.to_string(), None))
+        {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
         }
     }
@@ -73,11 +76,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The Content-Security-Policy of a page, allowing its own files, the inline hydration
-/// script with this response's nonce, and WebAssembly.
-pub fn page_policy(nonce: &str) -> String {
+/// script with this response's nonce, and WebAssembly; and images from the origin of the
+/// shop's logo on a branded line's pages (`logo`: an `https://host[:port]` origin, see
+/// `crate::brand`).
+pub fn page_policy(nonce: &str, logo: Option<&str>) -> String {
+    let logo = logo.map(|origin| format!(" {origin}")).unwrap_or_default();
     format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         style-src 'self'; img-src 'self' data:{logo}; connect-src 'self'; object-src 'none'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }

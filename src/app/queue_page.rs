@@ -9,10 +9,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
+use super::shop_brand::ShopBrand;
 use super::status_card::LiveStatus;
 use super::use_lang;
 use crate::lang::t;
-use crate::server_fns::get_status;
+use crate::server_fns::{event_brand, get_status};
 
 #[component]
 pub fn QueuePage() -> impl IntoView {
@@ -37,7 +38,15 @@ pub fn QueuePage() -> impl IntoView {
                 let return_to = return_to.clone();
                 Suspend::new(async move {
                     match status.await {
-                        Ok(place) => view! { <LiveStatus initial=place return_to/> }.into_any(),
+                        Ok(place) => {
+                            let event = place.session.event_id.to_string();
+                            let brand = event_brand(event.clone()).await.ok().flatten();
+                            view! {
+                                <ShopBrand brand event/>
+                                <LiveStatus initial=place return_to/>
+                            }
+                            .into_any()
+                        }
                         Err(e) => view! {
                             <section class="card">
                                 <h1>{t(lang, "place-error-heading")}</h1>

@@ -51,6 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_entry))
         .routes(routes!(history))
         .routes(routes!(post_message, take_down_message))
+        .routes(routes!(put_brand, remove_brand))
         .routes(routes!(revoke))
 }
 
@@ -203,6 +204,53 @@ async fn history(
             })?,
     };
     Ok(Json(service.history(&event, minutes).await?))
+}
+
+/// `PUT /api/admin/events/{id}/brand {"displayName"?, "logoUrl"?, "accentColor"?,
+/// "backgroundColor"?, "text"?}`: the shop's brand on the line's pages (README, "The shop's
+/// brand"); it replaces the earlier one whole.
+#[utoipa::path(put, path = "/api/admin/events/{id}/brand", tag = "operators",
+    summary = "Set the shop's brand on the line's pages (replaces any earlier one)",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    request_body = BrandRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event, with its brand and the contrast of its colours", body = EventFigures),
+        (status = 400, description = "Bad event id, or a value refused (invalid_brand): not a #rgb/#rrggbb colour, an accent below 4.5:1 on the white card, a logo URL that is not https, a name or text too long, HTML in the text", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
+        (status = 413, description = "Body over 16 KiB", body = ErrorBody),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
+async fn put_brand(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+    JsonBody(body): JsonBody<BrandRequest>,
+) -> Result<Json<EventFigures>, AppError> {
+    let event = event_id(id)?;
+    let brand = body.parse()?;
+    Ok(Json(service.set_brand(&event, Some(&brand)).await?))
+}
+
+/// `DELETE /api/admin/events/{id}/brand`: the line's pages look like the room's again.
+#[utoipa::path(delete, path = "/api/admin/events/{id}/brand", tag = "operators",
+    summary = "Remove the shop's brand",
+    params(("id" = String, Path, description = "The event id: 1-64 characters of [A-Za-z0-9._:-]")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The event", body = EventFigures),
+        (status = 400, description = "Bad event id", body = ErrorBody),
+        (status = 401, description = "Missing or wrong bearer token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address (also answered to the right token while it lasts); retry after Retry-After", body = ErrorBody),
+        (status = 503, description = "Redis unavailable", body = ErrorBody),
+    ))]
+async fn remove_brand(
+    State(service): State<Service>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<EventFigures>, AppError> {
+    let event = event_id(id)?;
+    Ok(Json(service.set_brand(&event, None).await?))
 }
 
 /// `PUT /api/admin/events/{id}/message {"text"}`: posts the message the people waiting
@@ -669,6 +717,76 @@ impl MessageRequest {
             }
         };
         Ok((text, translations))
+    }
+}
+
+/// The body of `PUT /api/admin/events/{id}/brand`: every field optional (absent, null or
+/// empty: none).
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(rename_all = "camelCase")]
+pub struct BrandRequest {
+    /// Shown above the line: 1–60 characters on one line.
+    #[schema(value_type = Option<String>, max_length = 60)]
+    #[serde(default)]
+    display_name: Field,
+    /// An https URL of the shop's logo (at most 512 characters); the page's image policy
+    /// allows its origin only.
+    #[schema(value_type = Option<String>, max_length = 512)]
+    #[serde(default)]
+    logo_url: Field,
+    /// `#rgb` or `#rrggbb`: links and buttons; at least 4.5:1 on the page's white card.
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    accent_color: Field,
+    /// `#rgb` or `#rrggbb`: the page behind the card (its text is black or white,
+    /// whichever reads better).
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    background_color: Field,
+    /// At most 1,000 characters of Markdown (emphasis, https links, lists; no HTML).
+    #[schema(value_type = Option<String>, max_length = 1000)]
+    #[serde(default)]
+    text: Field,
+    /// Anything else: refused.
+    #[serde(flatten)]
+    #[schema(ignore)]
+    unknown: Unknown,
+}
+
+impl BrandRequest {
+    fn parse(&self) -> Result<crate::brand::Brand, InvalidInput> {
+        body::refuse_unknown(
+            &self.unknown,
+            &[
+                "displayName",
+                "logoUrl",
+                "accentColor",
+                "backgroundColor",
+                "text",
+            ],
+            ErrorCode::InvalidBrand,
+        )?;
+        let text = |field: &Field, name: &str| match field {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(InvalidInput {
+                code: ErrorCode::InvalidBrand,
+                message: format!("{name} must be a string"),
+            }),
+        };
+        let name = text(&self.display_name, "displayName")?;
+        let logo = text(&self.logo_url, "logoUrl")?;
+        let accent = text(&self.accent_color, "accentColor")?;
+        let background = text(&self.background_color, "backgroundColor")?;
+        let words = text(&self.text, "text")?;
+        crate::brand::Brand::parse(
+            name.as_deref(),
+            logo.as_deref(),
+            accent.as_deref(),
+            background.as_deref(),
+            words.as_deref(),
+        )
     }
 }
 

@@ -46,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/events/{id}/pause", post(pause))
         .route("/admin/events/{id}/resume", post(resume))
         .route("/admin/events/{id}/message", post(message))
+        .route("/admin/events/{id}/brand", post(brand))
         .route("/admin/events/{id}/state", post(set_state))
         .route("/admin/events/{id}/revoke", post(revoke))
 }
@@ -378,6 +379,60 @@ async fn message(
             let text = fields.get("text").map_or("", String::as_str);
             service.set_message(&event, Some(text), &[]).await?;
             Ok("Message posted: the people waiting see it now.".into())
+        },
+    )
+    .await
+}
+
+/// `POST /admin/events/{id}/brand {display_name, logo_url, accent_color,
+/// background_color, text, action: save|remove}`: the shop's brand, checked as the admin
+/// API checks it (a refusal says why, with the contrast it measured).
+async fn brand(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    form: Fields,
+) -> Response {
+    on_event(
+        state,
+        headers,
+        id,
+        form,
+        |service, event, fields| async move {
+            if fields.get("action").map(String::as_str) == Some("remove") {
+                service.set_brand(&event, None).await?;
+                return Ok("Brand removed: the line's pages look like the room's again.".into());
+            }
+            let field = |name: &str| fields.get(name).map(String::as_str);
+            let brand = crate::brand::Brand::parse(
+                field("display_name"),
+                field("logo_url"),
+                field("accent_color"),
+                field("background_color"),
+                field("text"),
+            )?;
+            let figures = service.set_brand(&event, Some(&brand)).await?;
+            let chosen = figures
+                .brand
+                .map(|b| {
+                    let mut said = Vec::new();
+                    if let Some(on) = b.contrast.on_background {
+                        said.push(format!("text on the background set to {on}"));
+                    }
+                    if let Some(on) = b.contrast.on_accent {
+                        said.push(format!("text on the accent set to {on}"));
+                    }
+                    said
+                })
+                .unwrap_or_default();
+            Ok(if chosen.is_empty() {
+                "Brand saved: the line's pages show it now.".into()
+            } else {
+                format!(
+                    "Brand saved: the line's pages show it now ({} for contrast).",
+                    chosen.join(", ")
+                )
+            })
         },
     )
     .await

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod api;
 pub mod body;
+pub mod brand;
 pub mod browser;
 
 pub mod console;
@@ -83,6 +84,7 @@ pub fn router(state: AppState, limits: Limits) -> Router {
     };
     let mut router = Router::new()
         .route("/e/{event}", standby::route(limits.joins.clone()))
+        .route("/brand/{file}", axum::routing::get(brand::stylesheet))
         .route(
             join_fn,
             axum::routing::post(join_page).route_layer(axum::middleware::from_fn_with_state(

@@ -1,8 +1,9 @@
 //! What operators do: the events and their figures, settings, pause, the message to the
-//! people waiting, the history of a line, and the published draws.
+//! people waiting, the shop's brand, the history of a line, and the published draws.
 
 use super::visitors::{decayed, wait_seconds};
 use super::{rfc3339, Service, ServiceError};
+use crate::brand::Brand;
 use crate::domain::{
     ClosedReason, Entry, ErrorCode, EventFigures, EventHistory, EventId, InvalidInput, LineMessage,
     Queueing, SaleState, MAX_MESSAGE_CHARS,
@@ -109,6 +110,20 @@ impl Service {
         self.event(event).await
     }
 
+    /// Sets (or with `None` or an empty brand, removes) the shop's brand on the event's
+    /// pages; the brand was checked by [`Brand::parse`].
+    pub async fn set_brand(
+        &self,
+        event: &EventId,
+        brand: Option<&Brand>,
+    ) -> Result<EventFigures, ServiceError> {
+        let stored = brand
+            .filter(|b| !b.is_empty())
+            .map(|b| serde_json::to_string(b).unwrap_or_default());
+        self.inner.store.set_brand(event, stored.as_deref()).await?;
+        self.event(event).await
+    }
+
     fn figures(&self, e: EventOverview, now: u64) -> EventFigures {
         let per_minute = decayed(e.admissions, e.admissions_at_ms, now);
         let settings = e.settings;
@@ -153,6 +168,12 @@ impl Service {
             entry_key_alg: e.entry_alg,
             challenge: e.challenge.unwrap_or(self.inner.settings.challenge),
             challenge_level: e.challenge_level,
+            brand: e
+                .brand
+                .as_deref()
+                .and_then(|b| serde_json::from_str::<Brand>(b).ok())
+                .filter(|b| !b.is_empty())
+                .map(|b| b.figures()),
         }
     }
 

@@ -171,6 +171,21 @@ impl Service {
         ))
     }
 
+    /// The shop's brand on the event's pages (README, "The shop's brand"), if it has one:
+    /// one read per page rendered (never per poll).
+    pub async fn brand(
+        &self,
+        event: &EventId,
+    ) -> Result<Option<crate::brand::Brand>, ServiceError> {
+        Ok(self
+            .inner
+            .store
+            .brand(event)
+            .await?
+            .and_then(|b| serde_json::from_str::<crate::brand::Brand>(&b).ok())
+            .filter(|b| !b.is_empty()))
+    }
+
     pub async fn status(&self, sid: SessionId) -> Result<SessionView, ServiceError> {
         let now = self.now();
         metrics::counter!(names::STATUS_POLLS).increment(1);

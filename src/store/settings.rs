@@ -89,6 +89,8 @@ pub struct EventOverview {
     pub challenge: Option<ChallengeMode>,
     /// With `always`, the lowest level (0: the pressure's).
     pub challenge_level: u8,
+    /// The shop's brand, as stored (JSON: see `crate::brand`).
+    pub brand: Option<String>,
 }
 
 impl Store {
@@ -213,6 +215,7 @@ impl Store {
                 "entry_key",
                 "challenge",
                 "challenge_level",
+                "brand",
             ])
             .cmd("ZCARD")
             .arg(&k.active);
@@ -259,6 +262,7 @@ impl Store {
                 .flatten(),
             challenge: text(20).as_deref().and_then(ChallengeMode::parse),
             challenge_level: number(21).map_or(0, |l| l.min(u64::from(MAX_CHALLENGE_LEVEL)) as u8),
+            brand: text(22).filter(|b| !b.is_empty()),
         })
     }
 
@@ -354,6 +358,28 @@ impl Store {
             };
         })
         .await
+    }
+
+    /// Sets or (with `None`) clears the shop's brand on the event's pages (JSON: see
+    /// `crate::brand`).
+    pub async fn set_brand(&self, event: &EventId, brand: Option<&str>) -> Result<(), StoreError> {
+        self.operator_write(event, |pipe, meta| {
+            match brand {
+                Some(brand) => pipe.hset(meta, "brand", brand).ignore(),
+                None => pipe.hdel(meta, "brand").ignore(),
+            };
+        })
+        .await
+    }
+
+    /// The shop's brand on the event's pages, as stored; `None` when it has none.
+    pub async fn brand(&self, event: &EventId) -> Result<Option<String>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HGET")
+            .arg(&self.event_keys(event).meta)
+            .arg("brand");
+        let (brand,): (Option<String>,) = self.query(&pipe).await?;
+        Ok(brand.filter(|b| !b.is_empty()))
     }
 
     /// The samples of an event's line recorded since `since_ms` (unix ms), oldest first

@@ -645,3 +645,182 @@ async fn sign_in_attempts_are_limited_per_address_even_with_the_right_token() {
     let html = page(&app, flash.split(';').next().unwrap(), "/admin").await;
     assert!(html.contains("Too many sign-in attempts"), "says why");
 }
+
+/// The HTML of a visitor's page, and its Content-Security-Policy.
+async fn visitor_page(app: &TestApp, path: &str) -> (String, String) {
+    let res = reqwest::get(app.url(path)).await.unwrap();
+    let policy = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (res.text().await.unwrap(), policy)
+}
+
+#[tokio::test]
+async fn a_brand_reaches_its_events_pages_through_checked_values_only() {
+    let redis = TestRedis::start();
+    let app = spawn_app(&redis, &["--admin-token", ADMIN_TOKEN, "--capacity", "0"]).await;
+    let brand = json!({
+        "displayName": "Arena <b>Tickets</b>",
+        "logoUrl": "https://cdn.shop.example/img/logo.svg",
+        "accentColor": "#1A7F37",
+        "backgroundColor": "#101820",
+        "text": "**Doors** at 19:00. [Seat map](https://shop.example/map)"
+    });
+    let (status, body) = admin(&app, Method::PUT, "/api/admin/events/br/brand", Some(brand)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let set = &body["brand"];
+    assert_eq!(set["accentColor"], "#1a7f37");
+    assert_eq!(set["contrast"]["onBackground"], "#ffffff");
+    assert_eq!(set["contrast"]["onAccent"], "#ffffff");
+    assert!(
+        set["contrast"]["accentOnCard"].as_f64().unwrap() >= 4.5,
+        "{set}"
+    );
+
+    // The event's page and a place's page show it; the logo's origin, and only it, is
+    // added to the image policy; the name is text; the Markdown is HTML of a short list.
+    let waiting = app.join_id("br", "someone").await;
+    for path in ["/e/br".to_string(), format!("/queue/{waiting}")] {
+        let (html, policy) = visitor_page(&app, &path).await;
+        assert!(
+            html.contains(
+                r#"<img src="https://cdn.shop.example/img/logo.svg" alt="" class="shop-logo">"#
+            ),
+            "{path}: {html}"
+        );
+        assert!(html.contains("Arena &lt;b&gt;Tickets&lt;/b&gt;"), "{path}");
+        assert!(html.contains("<strong>Doors</strong>"), "{path}");
+        assert!(
+            html.contains(
+                r#"<a href="https://shop.example/map" rel="noopener noreferrer">Seat map</a>"#
+            ),
+            "{path}"
+        );
+        assert!(
+            html.contains(r#"<link rel="stylesheet" href="/brand/br.css?v="#),
+            "{path}"
+        );
+        assert!(
+            policy.contains("img-src 'self' data: https://cdn.shop.example;"),
+            "{policy}"
+        );
+        assert!(policy.contains("style-src 'self';"), "{policy}");
+    }
+    // Another event's pages: none of it.
+    let (html, policy) = visitor_page(&app, "/e/plain").await;
+    assert!(!html.contains("shop-brand") && !html.contains("cdn.shop.example"));
+    assert!(!policy.contains("cdn.shop.example"), "{policy}");
+
+    // The stylesheet: checked colours, for this event only.
+    let css = reqwest::get(app.url("/brand/br.css")).await.unwrap();
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    let css = css.text().await.unwrap();
+    assert!(
+        css.contains("--accent: #1a7f37;") && css.contains("--bg: #101820;"),
+        "{css}"
+    );
+    for missing in ["/brand/plain.css", "/brand/br", "/brand/b%7Br%7D.css"] {
+        let res = reqwest::get(app.url(missing)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+
+    // Hostile or unreadable values are refused with a reason, and change nothing.
+    for (bad, says) in [
+        (json!({"accentColor": "#ffcc00"}), "1.5:1"),
+        (
+            json!({"accentColor": "red;} body { background: url(https://evil.example/x)"}),
+            "accentColor",
+        ),
+        (json!({"backgroundColor": "#fff; }"}), "backgroundColor"),
+        (json!({"logoUrl": "javascript:alert(1)"}), "logoUrl"),
+        (
+            json!({"logoUrl": "http://cdn.shop.example/logo.svg"}),
+            "logoUrl",
+        ),
+        (
+            json!({"logoUrl": "https://cdn.shop.example/x' https://evil.example"}),
+            "logoUrl",
+        ),
+        (json!({"text": "<script>alert(1)</script>"}), "HTML"),
+        (json!({"text": "hi <img src=x onerror=alert(1)>"}), "HTML"),
+        (json!({"displayName": 5}), "displayName"),
+        (json!({"displayName": "a\u{0}b"}), "displayName"),
+        (json!({"colour": "#000"}), "unknown field"),
+    ] {
+        let (status, body) = admin(
+            &app,
+            Method::PUT,
+            "/api/admin/events/br/brand",
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_brand", "{bad}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{bad}: {message}");
+    }
+    assert_eq!(figures(&app, "br").await["brand"], *set);
+
+    // The console's form: a refusal says why; a save says which text colours it chose.
+    let cookie = sign_in(&app, ADMIN_TOKEN).await.unwrap();
+    let csrf = form_token(&app, &cookie).await;
+    let flash_of = |res: &reqwest::Response| set_cookie(res, "vestibule_console_flash").unwrap().0;
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/br/brand",
+        &[
+            ("csrf", &csrf),
+            ("accent_color", "#ffcc00"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let html = page(
+        &app,
+        &format!("{cookie}; {}", flash_of(&res)),
+        "/admin/events/br",
+    )
+    .await;
+    assert!(html.contains("1.5:1"), "the refusal: {html}");
+    assert_eq!(figures(&app, "br").await["brand"], *set);
+    let res = post(
+        &app,
+        &cookie,
+        "/admin/events/br/brand",
+        &[
+            ("csrf", &csrf),
+            ("display_name", "Arena"),
+            ("background_color", "#ffcc00"),
+            ("accent_color", "#0b5394"),
+            ("action", "save"),
+        ],
+    )
+    .await;
+    let html = page(
+        &app,
+        &format!("{cookie}; {}", flash_of(&res)),
+        "/admin/events/br",
+    )
+    .await;
+    assert!(
+        html.contains("text on the background set to #000000"),
+        "{html}"
+    );
+    let now = figures(&app, "br").await;
+    assert_eq!(now["brand"]["displayName"], "Arena");
+    assert_eq!(now["brand"]["backgroundColor"], "#ffcc00");
+    assert!(now["brand"]["logoUrl"].is_null());
+
+    // Removed: the pages are the room's again.
+    let (status, body) = admin(&app, Method::DELETE, "/api/admin/events/br/brand", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["brand"].is_null());
+    let (html, _) = visitor_page(&app, "/e/br").await;
+    assert!(!html.contains("shop-brand"));
+    let res = reqwest::get(app.url("/brand/br.css")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+}

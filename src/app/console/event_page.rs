@@ -1,6 +1,6 @@
 //! `/admin/events/{eventId}`: one event's figures and charts (refreshed in place), and its
-//! controls: the sale's state, pause and resume, the message to the people waiting, the settings, and ending
-//! one session.
+//! controls: the sale's state, pause and resume, the message to the people waiting, the
+//! shop's brand, the settings, and ending one session.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,7 +11,7 @@ use super::events_page::SignIn;
 use super::live::LiveEvent;
 use super::{FlashNote, SettingsFields, SignOut};
 use crate::app::join_page::error_text;
-use crate::domain::{EventFigures, SaleState, MAX_MESSAGE_CHARS};
+use crate::domain::{BrandFigures, EventFigures, SaleState, MAX_MESSAGE_CHARS};
 
 #[component]
 pub fn ConsoleEvent() -> impl IntoView {
@@ -78,6 +78,8 @@ fn Controls(figures: EventFigures, csrf: String) -> impl IntoView {
     let action = move |what: &str| format!("/admin/events/{id}/{what}");
     let message = figures.message.clone().unwrap_or_default();
     let has_message = figures.message.is_some();
+    let brand = figures.brand.clone();
+    let brand_csrf = csrf.clone();
     let (pause_action, pause_label) = if figures.paused {
         (action("resume"), "Resume admissions")
     } else {
@@ -142,6 +144,7 @@ fn Controls(figures: EventFigures, csrf: String) -> impl IntoView {
                 </div>
             </form>
         </section>
+        <BrandForm brand action=action("brand") csrf=brand_csrf/>
         <section aria-labelledby="settings-title" class="panel">
             <h2 id="settings-title">"Settings"</h2>
             <form method="post" action=action("settings") class="grid-form">
@@ -158,6 +161,70 @@ fn Controls(figures: EventFigures, csrf: String) -> impl IntoView {
                 <label for="revoke-id">"Session id"</label>
                 <input id="revoke-id" type="text" name="session_id" required/>
                 <button type="submit" class="danger">"End this session"</button>
+            </form>
+        </section>
+    }
+}
+
+/// The shop's brand on the line's pages (README, "The shop's brand"), and the text colours
+/// the room chose for contrast.
+#[component]
+fn BrandForm(brand: Option<BrandFigures>, action: String, csrf: String) -> impl IntoView {
+    let has_brand = brand.is_some();
+    let value = |f: fn(&BrandFigures) -> &Option<String>| {
+        brand
+            .as_ref()
+            .and_then(|b| f(b).clone())
+            .unwrap_or_default()
+    };
+    let (name, logo, accent, background, text) = (
+        value(|b| &b.display_name),
+        value(|b| &b.logo_url),
+        value(|b| &b.accent_color),
+        value(|b| &b.background_color),
+        value(|b| &b.text),
+    );
+    let contrast = brand.as_ref().map(|b| {
+        let c = &b.contrast;
+        let mut said = Vec::new();
+        if let Some(ratio) = c.accent_on_card {
+            said.push(format!("the accent on the white card: {ratio:.1}:1"));
+        }
+        if let (Some(on), Some(ratio)) = (&c.on_background, c.on_background_ratio) {
+            said.push(format!("text on the background set to {on} ({ratio:.1}:1)"));
+        }
+        if let (Some(on), Some(ratio)) = (&c.on_accent, c.on_accent_ratio) {
+            said.push(format!("text on the accent set to {on} ({ratio:.1}:1)"));
+        }
+        if said.is_empty() {
+            "No colours set: the room's own.".to_string()
+        } else {
+            format!("Contrast (WCAG AA asks 4.5:1): {}.", said.join("; "))
+        }
+    });
+    view! {
+        <section aria-labelledby="brand-title" class="panel">
+            <h2 id="brand-title">"The shop's brand"</h2>
+            <p class="hint">"On the line's pages: a name, a logo (https), colours (#rrggbb) and a short text in Markdown (emphasis, https links, lists). An accent that cannot be read on the white card is refused; text on the background and on buttons is set black or white, whichever reads better."</p>
+            <p class="hint" data-testid="brand-contrast">{contrast}</p>
+            <form method="post" action=action class="grid-form">
+                <input type="hidden" name="csrf" value=csrf/>
+                <label for="brand-name">"Display name"</label>
+                <input id="brand-name" type="text" name="display_name" value=name maxlength="60"/>
+                <label for="brand-logo">"Logo URL"</label>
+                <input id="brand-logo" type="url" name="logo_url" value=logo placeholder="https://shop.example/logo.svg"/>
+                <label for="brand-accent">"Accent colour"</label>
+                <input id="brand-accent" type="text" name="accent_color" value=accent placeholder="#1a7f37"/>
+                <label for="brand-background">"Background colour"</label>
+                <input id="brand-background" type="text" name="background_color" value=background placeholder="#f4f1ea"/>
+                <label for="brand-text">"Text (Markdown)"</label>
+                <textarea id="brand-text" name="text" rows="4" maxlength="1000">{text}</textarea>
+                <div class="buttons">
+                    <button type="submit" name="action" value="save">"Save the brand"</button>
+                    {has_brand.then(|| view! {
+                        <button type="submit" name="action" value="remove" class="secondary">"Remove the brand"</button>
+                    })}
+                </div>
             </form>
         </section>
     }
