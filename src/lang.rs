@@ -195,17 +195,9 @@ mod server {
                 .and_then(|(_, v)| Lang::parse(v))
         });
         if let Some(lang) = asked {
-            let secure = if crate::visitor::is_https(headers) {
-                "; Secure"
-            } else {
-                ""
-            };
-            let cookie = HeaderValue::from_str(&format!(
-                "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
-                lang.code()
-            ))
-            .ok();
-            return (lang, cookie);
+            let secure = crate::visitor::is_https(headers);
+            let cookie = crate::visitor::lang_cookie(LANG_COOKIE, lang.code(), secure);
+            return (lang, Some(cookie));
         }
         if let Some(lang) = crate::visitor::cookie_value(headers, LANG_COOKIE).and_then(Lang::parse)
         {
@@ -270,40 +262,90 @@ mod server {
     }
 
     /// The status card's words for `view`, in `lang`.
+    /// The card's words that depend on the language alone (every poll sends them),
+    /// formatted once per language.
+    const FIXED: [&str; 11] = [
+        "event-label",
+        "card-status",
+        "card-fairness",
+        "card-pass-saved",
+        "card-continue",
+        "card-give-back",
+        "card-leave",
+        "card-join-again",
+        "error-unreachable",
+        "card-notify",
+        "card-notify-on",
+    ];
+
+    struct Fixed {
+        words: HashMap<(Lang, &'static str), String>,
+        position: HashMap<Lang, (String, String)>,
+        opens: HashMap<Lang, (String, String)>,
+    }
+
+    static FIXED_WORDS: LazyLock<Fixed> = LazyLock::new(|| Fixed {
+        words: Lang::ALL
+            .into_iter()
+            .flat_map(|lang| {
+                FIXED
+                    .into_iter()
+                    .map(move |key| ((lang, key), t(lang, key)))
+            })
+            .collect(),
+        position: Lang::ALL
+            .into_iter()
+            .map(|lang| (lang, around(lang, "card-position", "number")))
+            .collect(),
+        opens: Lang::ALL
+            .into_iter()
+            .map(|lang| (lang, around(lang, "card-opens-in", "countdown")))
+            .collect(),
+    });
+
+    /// [`t`] of a key in [`FIXED`], from memory.
+    fn fixed(lang: Lang, key: &'static str) -> String {
+        FIXED_WORDS
+            .words
+            .get(&(lang, key))
+            .cloned()
+            .unwrap_or_else(|| t(lang, key))
+    }
+
     pub fn card_texts(lang: Lang, view: &SessionView) -> CardTexts {
         let (headline, detail) = describe(lang, view);
         let (position_before, position, position_after) = match view.position {
             Some(p) => {
-                let (before, after) = around(lang, "card-position", "number");
+                let (before, after) = FIXED_WORDS.position[&lang].clone();
                 (before, number(lang, p), after)
             }
             None => Default::default(),
         };
-        let (opens_before, opens_after) = around(lang, "card-opens-in", "countdown");
+        let (opens_before, opens_after) = FIXED_WORDS.opens[&lang].clone();
         CardTexts::new(|word| match word {
-            Word::Event => t(lang, "event-label"),
+            Word::Event => fixed(lang, "event-label"),
             Word::Headline => headline.clone(),
             Word::Detail => detail.clone(),
-            Word::Status => t(lang, "card-status"),
+            Word::Status => fixed(lang, "card-status"),
             Word::PositionBefore => position_before.clone(),
             Word::Position => position.clone(),
             Word::PositionAfter => position_after.clone(),
             Word::OpensBefore => opens_before.clone(),
             Word::OpensAfter => opens_after.clone(),
-            Word::Fairness => t(lang, "card-fairness"),
-            Word::PassSaved => t(lang, "card-pass-saved"),
-            Word::Continue => t(lang, "card-continue"),
+            Word::Fairness => fixed(lang, "card-fairness"),
+            Word::PassSaved => fixed(lang, "card-pass-saved"),
+            Word::Continue => fixed(lang, "card-continue"),
             Word::Leave => {
                 if view.status == Status::Active {
-                    t(lang, "card-give-back")
+                    fixed(lang, "card-give-back")
                 } else {
-                    t(lang, "card-leave")
+                    fixed(lang, "card-leave")
                 }
             }
-            Word::JoinAgain => t(lang, "card-join-again"),
-            Word::Unreachable => t(lang, "error-unreachable"),
-            Word::Notify => t(lang, "card-notify"),
-            Word::NotifyOn => t(lang, "card-notify-on"),
+            Word::JoinAgain => fixed(lang, "card-join-again"),
+            Word::Unreachable => fixed(lang, "error-unreachable"),
+            Word::Notify => fixed(lang, "card-notify"),
+            Word::NotifyOn => fixed(lang, "card-notify-on"),
             Word::JoinNumber => match view.join_number {
                 Some(n) => t_args(
                     lang,
@@ -484,7 +526,7 @@ mod server {
 
         #[test]
         fn every_key_the_code_asks_for_is_in_english() {
-            // The keys passed to t/t_args/around as string literals, anywhere in src/.
+            // The keys passed to t/t_args/around/fixed as string literals, anywhere in src/.
             let english = ids_of(Lang::En);
             let mut asked = Vec::new();
             let mut stack = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
@@ -496,7 +538,12 @@ mod server {
                         continue;
                     }
                     let text = std::fs::read_to_string(&path).unwrap();
-                    for call in ["t(lang, \"", "t_args(lang, \"", "around(lang, \""] {
+                    for call in [
+                        "t(lang, \"",
+                        "t_args(lang, \"",
+                        "around(lang, \"",
+                        "fixed(lang, \"",
+                    ] {
                         for (at, _) in text.match_indices(call) {
                             let rest = &text[at + call.len()..];
                             let key = &rest[..rest.find('"').unwrap()];
@@ -534,10 +581,12 @@ mod server {
             let (lang, cookie) = of_request(&headers, Some("return=x&lang=AR"));
             assert_eq!(lang, Lang::Ar);
             let cookie = cookie.unwrap();
-            assert!(cookie
-                .to_str()
-                .unwrap()
-                .starts_with("vestibule_lang=ar; Path=/;"));
+            let cookie = cookie.to_str().unwrap();
+            assert!(cookie.starts_with("vestibule_lang=ar;"), "{cookie}");
+            for part in ["Path=/", "SameSite=Lax", "HttpOnly", "Max-Age=31536000"] {
+                assert!(cookie.contains(part), "{cookie}");
+            }
+            assert!(!cookie.contains("Secure"), "{cookie}");
             // A language it does not speak changes nothing.
             assert_eq!(of_request(&headers, Some("lang=xx")), (Lang::Ja, None));
         }

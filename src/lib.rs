@@ -17,7 +17,8 @@
 //! - [`http`]: the HTTP surface. The router ([`http::router`]), the JSON routes
 //!   ([`http::api`]), the admin routes ([`http::admin`]), the console's form posts
 //!   ([`http::console`]), request bodies ([`http::body`]), limits and deadlines
-//!   ([`http::limits`]), CSRF guard and headers ([`http::browser`]), the OpenAPI document
+//!   ([`http::limits`]), CSRF guard and headers ([`http::browser`]), a brand's stylesheet
+//!   ([`http::brand`]), the OpenAPI document
 //!   ([`http::openapi`]), the server loop and its fast lane ([`http::serve`],
 //!   [`http::fast`]).
 //! - [`app`]: the pages (Leptos, server-rendered, with islands); [`server_fns`]: the thin
@@ -29,7 +30,8 @@
 //!   in the room's own words ([`service::ServiceError`]).
 //! - [`granter`]: the loop that admits people, over the schedule of events due.
 //! - [`entry`]: enqueue tokens, the shop's word that a join is one of its accounts;
-//!   [`challenge`]: the proof-of-work a join may have to solve first.
+//!   [`challenge`]: the proof-of-work a join may have to solve first; [`brand`]: the
+//!   shop's look on its line's pages, checked.
 //! - [`passes`]: the passes' keys, the verified-pass cache and revocations; [`visitor`]:
 //!   the visitor and pass cookies; [`console_session`]: the console's session;
 //!   [`client`]: who a request is from, and per-client limits; [`telemetry`]: logs and

@@ -100,14 +100,18 @@ pub(crate) mod ssr {
                 response.set_status(e.status);
             }
         }
-        ServerFnError::new(crate::lang::error_message(lang(), e.code, &e.message))
+        ServerFnError::new(crate::lang::error_message(
+            lang(&headers()),
+            e.code,
+            &e.message,
+        ))
     }
 
-    /// The visitor's language: the page's (when this runs in its rendering), else this
-    /// request's cookie or `Accept-Language`.
-    pub fn lang() -> crate::lang::Lang {
+    /// The visitor's language: the page's (when this runs in its rendering), else that of
+    /// the request's `headers` (its cookie or `Accept-Language`).
+    pub fn lang(headers: &HeaderMap) -> crate::lang::Lang {
         use_context::<crate::lang::Lang>()
-            .unwrap_or_else(|| crate::lang::of_request(&headers(), None).0)
+            .unwrap_or_else(|| crate::lang::of_request(headers, None).0)
     }
 
     /// Where an admitted visitor goes on to: `return_to` when it is on the event's shop's
@@ -345,7 +349,7 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
         continue_url = continue_to(session.target_url.as_deref(), return_to.trim());
     }
     Ok(PlaceView {
-        texts: crate::lang::card_texts(lang(), &session),
+        texts: crate::lang::card_texts(lang(&headers), &session),
         session,
         continue_to: continue_url,
         hidden_refresh_after_ms: service.hidden_poll_ms(),
@@ -378,7 +382,7 @@ pub async fn leave_queue(session_id: String) -> Result<PlaceView, ServerFnError>
         leptos_axum::redirect(&format!("/queue/{sid}"));
     }
     Ok(PlaceView {
-        texts: crate::lang::card_texts(lang(), &view),
+        texts: crate::lang::card_texts(lang(&headers), &view),
         session: view,
         continue_to: None,
         hidden_refresh_after_ms: service.hidden_poll_ms(),

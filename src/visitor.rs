@@ -17,6 +17,8 @@
 //!   account's place (another browser of the same account is refused, as a JSON caller
 //!   without the place's id is).
 //!
+//! - `vestibule_lang`: the language the visitor picked by a link (`crate::lang`).
+//!
 //! All are `Secure` when the request came over https (`X-Forwarded-Proto: https` from the
 //! proxy in front, or a `Forwarded` header saying `proto=https`).
 
@@ -172,6 +174,19 @@ impl Cookies {
         }
         cookie
     }
+}
+
+/// `Set-Cookie` that remembers the visitor's language (`crate::lang`) a year: not signed
+/// (it proves nothing), readable by nothing but the server (`HttpOnly`), `SameSite=Lax`.
+pub fn lang_cookie(name: &'static str, code: &'static str, secure: bool) -> HeaderValue {
+    let cookie = Cookie::build((name, code))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(cookie::time::Duration::days(365))
+        .build();
+    header_value(&cookie)
 }
 
 fn header_value(cookie: &Cookie<'_>) -> HeaderValue {

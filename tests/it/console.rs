@@ -89,6 +89,14 @@ async fn figures(app: &TestApp, event: &str) -> Value {
     body
 }
 
+/// `PUT path` with `bad`, which must be refused: 400 with `code`; the error's message.
+async fn refused(app: &TestApp, path: &str, bad: &Value, code: &str) -> String {
+    let (status, body) = admin(app, Method::PUT, path, Some(bad.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    assert_eq!(body["error"]["code"], code, "{bad}");
+    body["error"]["message"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn the_granter_samples_a_busy_line_every_few_seconds_and_once_as_it_goes_quiet() {
     let redis = TestRedis::start();
@@ -276,15 +284,13 @@ async fn a_message_reaches_the_people_waiting_for_that_event_only() {
         json!({}),
         json!({"text": "hi", "colour": "red"}),
     ] {
-        let (status, body) = admin(
+        refused(
             &app,
-            Method::PUT,
             "/api/admin/events/msg/message",
-            Some(bad.clone()),
+            &bad,
+            "invalid_message",
         )
         .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(body["error"]["code"], "invalid_message", "{bad}");
     }
     // A refused message changes nothing.
     assert_eq!(
@@ -354,22 +360,14 @@ async fn a_message_speaks_each_visitors_language_when_the_operator_gave_it() {
         json!({"text": "hi", "translations": ["de", "Hallo"]}),
         json!({"text": "hi", "translations": {"en": "1", "de": "2", "fr": "3", "es": "4", "ja": "5", "ar": "6", "it": "7"}}),
     ] {
-        let (status, body) = admin(
+        let message = refused(
             &app,
-            Method::PUT,
             "/api/admin/events/intl/message",
-            Some(bad.clone()),
+            &bad,
+            "invalid_message",
         )
         .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
-        assert_eq!(body["error"]["code"], "invalid_message", "{bad}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("translations"),
-            "{body}"
-        );
+        assert!(message.starts_with("translations"), "{bad}: {message}");
     }
     // A refused message changes nothing.
     assert_eq!(
@@ -749,16 +747,7 @@ async fn a_brand_reaches_its_events_pages_through_checked_values_only() {
         (json!({"displayName": "a\u{0}b"}), "displayName"),
         (json!({"colour": "#000"}), "unknown field"),
     ] {
-        let (status, body) = admin(
-            &app,
-            Method::PUT,
-            "/api/admin/events/br/brand",
-            Some(bad.clone()),
-        )
-        .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
-        assert_eq!(body["error"]["code"], "invalid_brand", "{bad}");
-        let message = body["error"]["message"].as_str().unwrap();
+        let message = refused(&app, "/api/admin/events/br/brand", &bad, "invalid_brand").await;
         assert!(message.contains(says), "{bad}: {message}");
     }
     assert_eq!(figures(&app, "br").await["brand"], *set);
