@@ -63,7 +63,9 @@ test("a branded line shows the shop's logo, name, text and colours, and stays ac
   await expect(page.locator(".masthead .brand")).toHaveCSS("color", "rgb(255, 255, 255)");
   await expect(page.locator(".shop-name")).toHaveCSS("color", "rgb(255, 255, 255)");
   if (hydrated(testInfo)) {
-    const found = (await new AxeBuilder({ page }).analyze()).violations.map((v) => v.id);
+    const found = (await new AxeBuilder({ page }).analyze()).violations.map(
+      (v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`,
+    );
     expect(found, "the branded event page").toEqual([]);
   }
 
@@ -75,7 +77,9 @@ test("a branded line shows the shop's logo, name, text and colours, and stays ac
   await expect(page.locator("img.shop-logo")).toHaveJSProperty("naturalWidth", 120);
   await expect(page.locator("body")).toHaveCSS("background-color", "rgb(16, 24, 32)");
   if (hydrated(testInfo)) {
-    const found = (await new AxeBuilder({ page }).analyze()).violations.map((v) => v.id);
+    const found = (await new AxeBuilder({ page }).analyze()).violations.map(
+      (v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`,
+    );
     expect(found, "the branded place page").toEqual([]);
   }
   if (process.env.BRAND_SCREENSHOT) {

@@ -152,7 +152,7 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     });
 
     view! {
-        <div class="live" data-hydrated=hydration_flag()>
+        <div class="live place-live" data-hydrated=hydration_flag()>
             {move || view! { <StatusCard view=view.get() texts=texts.get() continue_to=continue_to.get() go_on=go_on.get() opens_in leave leaving/> }}
             <p class="error" role="alert">{move || problem.get()}</p>
             // Asking for a notification: only where the browser can notify (so never without
