@@ -798,6 +798,8 @@ pub struct BrandView {
     pub stylesheet: String,
     /// The text block, as sanitised HTML.
     pub text_html: Option<String>,
+    /// The logo's origin (`https://host[:port]`), which the page's image policy allows.
+    pub logo_origin: Option<String>,
 }
 
 /// The highest level of the join's challenge (README, "Bots and accounts").

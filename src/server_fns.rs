@@ -289,9 +289,8 @@ pub async fn find_place(
     })
 }
 
-/// The shop's brand on an event's pages (README, "The shop's brand"), if it has one; the
-/// origin of its logo is added to this page's image policy (and nothing else is). A brand
-/// that cannot be read leaves the page plain rather than failing it.
+/// The shop's brand on an event's pages (README, "The shop's brand"), if it has one. A
+/// brand that cannot be read leaves the page plain rather than failing it.
 #[server]
 pub async fn event_brand(event_id: String) -> Result<Option<BrandView>, ServerFnError> {
     use crate::domain::EventId;
@@ -304,21 +303,12 @@ pub async fn event_brand(event_id: String) -> Result<Option<BrandView>, ServerFn
     let Ok(Some(brand)) = service.brand(&event).await else {
         return Ok(None);
     };
-    if let (Some(origin), Some(nonce), Some(response)) = (
-        brand.logo_origin(),
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        let policy = crate::app::page_policy(&nonce.to_string(), Some(&origin));
-        if let Ok(policy) = axum::http::HeaderValue::from_str(&policy) {
-            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
-        }
-    }
     // The stylesheet's address changes with it, so that it may be kept a minute.
     let version = hex::encode(&Sha256::digest(brand.css().as_bytes())[..6]);
     Ok(Some(BrandView {
         stylesheet: format!("/brand/{event}.css?v={version}"),
         text_html: brand.text_html(),
+        logo_origin: brand.logo_origin(),
         display_name: brand.display_name,
         logo_url: brand.logo_url,
     }))

@@ -1,4 +1,4 @@
-import { test, expect, Page } from "@playwright/test";
+import { test, expect, APIRequestContext, BrowserContext, Page } from "@playwright/test";
 import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
 
 // A visitor who looked away (README, "Your turn, in the background"): with JavaScript, a
@@ -60,20 +60,44 @@ async function nextPoll(page: Page, limit: number): Promise<number> {
   return waited;
 }
 
+type Place = { sessionId: string };
+
+/** The page of `me`, next in line behind `holder` (capacity 1: holder is ACTIVE), hydrated,
+ * with notifications granted, the tab spied on and the page's clock installed. */
+async function watchNextInLine(
+  page: Page,
+  context: BrowserContext,
+  request: APIRequestContext,
+  baseURL: string | undefined,
+  prefix: string,
+): Promise<{ holder: Place; me: Place }> {
+  await context.grantPermissions(["notifications"], { origin: baseURL });
+  await spyOnTheTab(page);
+  await page.clock.install();
+  const event = uniqueEvent(prefix);
+  const holder = await apiJoin(request, event, "holder");
+  const me = await apiJoin(request, event, "me");
+  await page.goto(`/queue/${me.sessionId}`);
+  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
+  return { holder, me };
+}
+
+/** The holder leaves; returns once the room has admitted `me` (the page learns it by its
+ * own next poll). */
+async function turnComes(request: APIRequestContext, holder: Place, me: Place) {
+  await apiLeave(request, holder.sessionId);
+  await expect
+    .poll(async () => (await (await request.get(`/api/waiting-room/sessions/${me.sessionId}`)).json()).status)
+    .toBe("ACTIVE");
+}
+
 test("a hidden tab polls slower, and is told by title, icon and notification when its turn comes", async ({
   page,
   context,
   request,
   baseURL,
 }) => {
-  await context.grantPermissions(["notifications"], { origin: baseURL });
-  await spyOnTheTab(page);
-  await page.clock.install();
-  const event = uniqueEvent("bg");
-  const holder = await apiJoin(request, event, "holder"); // capacity 1: holder is ACTIVE
-  const me = await apiJoin(request, event, "me");
-  await page.goto(`/queue/${me.sessionId}`);
-  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
+  const { holder, me } = await watchNextInLine(page, context, request, baseURL, "bg");
   await expect(page.getByTestId("status")).toHaveText("WAITING");
 
   // Opting in: one click.
@@ -97,10 +121,7 @@ test("a hidden tab polls slower, and is told by title, icon and notification whe
   expect(hiddenPace).toBeLessThanOrEqual(33_000);
 
   // The turn comes while hidden: the next poll finds it.
-  await apiLeave(request, holder.sessionId);
-  await expect
-    .poll(async () => (await (await request.get(`/api/waiting-room/sessions/${me.sessionId}`)).json()).status)
-    .toBe("ACTIVE");
+  await turnComes(request, holder, me);
   expect(await nextPoll(page, 40_000)).toBeLessThanOrEqual(33_000);
   await expect(page.getByTestId("status")).toHaveText("ACTIVE");
   await expect(page).toHaveTitle(/^\u{1F514} It's your turn!/u);
@@ -121,19 +142,9 @@ test("a visitor who did not ask gets the title and icon but no notification", as
   request,
   baseURL,
 }) => {
-  await context.grantPermissions(["notifications"], { origin: baseURL });
-  await spyOnTheTab(page);
-  await page.clock.install();
-  const event = uniqueEvent("bg-quiet");
-  const holder = await apiJoin(request, event, "holder");
-  const me = await apiJoin(request, event, "me");
-  await page.goto(`/queue/${me.sessionId}`);
-  await expect(page.locator(".live")).toHaveAttribute("data-hydrated", "true");
+  const { holder, me } = await watchNextInLine(page, context, request, baseURL, "bg-quiet");
   await page.evaluate(() => (window as any).__setHidden(true));
-  await apiLeave(request, holder.sessionId);
-  await expect
-    .poll(async () => (await (await request.get(`/api/waiting-room/sessions/${me.sessionId}`)).json()).status)
-    .toBe("ACTIVE");
+  await turnComes(request, holder, me);
   // The poll that finds it (the one set for the shown page, or the hidden pace's).
   await nextPoll(page, 40_000);
   if ((await page.getByTestId("status").textContent()) !== "ACTIVE") await nextPoll(page, 40_000);

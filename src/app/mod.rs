@@ -12,6 +12,8 @@
 pub mod console;
 mod event_page;
 pub(crate) mod join_page;
+#[cfg(feature = "ssr")]
+mod policy;
 mod queue_page;
 mod shop_brand;
 mod solver;
@@ -26,6 +28,8 @@ use crate::lang::{t, Lang};
 use console::{ConsoleEvent, ConsoleHome};
 use event_page::EventPage;
 use join_page::JoinPage;
+#[cfg(feature = "ssr")]
+use policy::page_policy;
 use queue_page::QueuePage;
 
 /// The document around the app, rendered on the server only. Its response carries a
@@ -73,19 +77,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-/// The Content-Security-Policy of a page, allowing its own files, the inline hydration
-/// script with this response's nonce, and WebAssembly; and images from the origin of the
-/// shop's logo on a branded line's pages (`logo`: an `https://host[:port]` origin, see
-/// `crate::brand`).
-pub fn page_policy(nonce: &str, logo: Option<&str>) -> String {
-    let logo = logo.map(|origin| format!(" {origin}")).unwrap_or_default();
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:{logo}; connect-src 'self'; object-src 'none'; \
-         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
 }
 
 /// The app (rendered on the server; its islands hydrate in the browser).

@@ -1,6 +1,7 @@
 //! The shop's brand above a line's card (README, "The shop's brand"): its stylesheet, its
-//! logo and name, and its text block (sanitised HTML from `crate::brand`). Rendered on
-//! the server only; nothing when the event has no brand.
+//! logo and name, and its text block (sanitised HTML from `crate::brand`), and the page's
+//! image policy widened to the logo's origin. Rendered on the server only; nothing when
+//! the event has no brand.
 
 use leptos::prelude::*;
 
@@ -10,6 +11,18 @@ use crate::domain::BrandView;
 #[component]
 pub fn ShopBrand(brand: Option<BrandView>, event: String) -> impl IntoView {
     brand.map(|brand| {
+        // The logo's origin, and nothing else, is added to this page's image policy.
+        #[cfg(feature = "ssr")]
+        if let (Some(origin), Some(nonce), Some(response)) = (
+            brand.logo_origin.as_deref(),
+            leptos::nonce::use_nonce(),
+            use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            let policy = super::policy::page_policy(&nonce.to_string(), Some(origin));
+            if let Ok(policy) = axum::http::HeaderValue::from_str(&policy) {
+                response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+            }
+        }
         // A logo beside the name is decoration; alone, it names the shop.
         let alt = match &brand.display_name {
             Some(_) => String::new(),
