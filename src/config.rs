@@ -118,6 +118,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub abandon_seconds: u64,
 
+    /// How long a visitor skipped for not polling may come back and get the turn back
+    /// (admitted at the next free slot, ahead of the line, once), unless the event has its
+    /// own; 0: no grace.
+    #[arg(long, env = "WAITING_ROOM_GRACE_SECONDS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub grace_seconds: u64,
+
     /// How long ended sessions stay readable (and granted joins stay in the stream).
     #[arg(long, env = "WAITING_ROOM_RETENTION_SECONDS", default_value_t = 3_600,
           value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
@@ -334,6 +341,7 @@ impl Config {
             default_capacity: self.capacity,
             session_ms: self.session_seconds * 1_000,
             abandon_ms: self.abandon_seconds * 1_000,
+            grace_ms: self.grace_seconds * 1_000,
             batch: self.granter_batch,
             retention_ms: self.retention_seconds * 1_000,
             // Longer than two request deadlines (see GrantParams); events whose entries go
@@ -416,6 +424,7 @@ mod tests {
         let c = Config::try_parse_from(["vestibule", "--redis-url", "redis://x"]).unwrap();
         assert_eq!(c.session_seconds, 300);
         assert_eq!(c.abandon_seconds, 120);
+        assert_eq!(c.grace_seconds, 300);
     }
 
     #[test]

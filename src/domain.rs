@@ -470,6 +470,25 @@ pub struct SessionView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
     pub draw: Option<DrawnPlace>,
+    /// What happens to this place if its owner stops polling for longer than the
+    /// abandonment period; only while WAITING.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "hydrate", serde(skip_deserializing))]
+    pub grace: Option<Grace>,
+}
+
+/// The grace of a waiting place (README, "Your turn, in the background"): skipped for not
+/// polling, its owner may come back within `seconds` of the skip and is let in at the next
+/// free slot, ahead of the line, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Grace {
+    /// How long after a skip this place may still come back (0: it may not: the event has
+    /// no grace, or this place used it).
+    pub seconds: u64,
+    /// It was skipped and came back: it goes in at the next free slot, ahead of the line.
+    pub returned: bool,
 }
 
 /// The operator's message to an event's line with its translations, as stored in one
@@ -574,6 +593,10 @@ pub enum Word {
     /// page says once asked.
     Notify,
     NotifyOn,
+    /// The button that asks for a sound when it is the visitor's turn, and what the page
+    /// says once asked.
+    Sound,
+    SoundOn,
     /// The receipt: the join number, and for one of a draw how the order was made, its
     /// place in the draw when known, and the published draw's link text.
     JoinNumber,
@@ -587,7 +610,7 @@ pub enum Word {
 
 impl Word {
     /// Every word, in its place.
-    pub const ALL: [Word; 22] = [
+    pub const ALL: [Word; 24] = [
         Word::Event,
         Word::Headline,
         Word::Detail,
@@ -605,6 +628,8 @@ impl Word {
         Word::Unreachable,
         Word::Notify,
         Word::NotifyOn,
+        Word::Sound,
+        Word::SoundOn,
         Word::JoinNumber,
         Word::DrawNote,
         Word::DrawLink,
@@ -739,6 +764,11 @@ pub struct EventFigures {
     pub session_seconds_in_force: u64,
     /// The longest a session may last with renewals (from its admission); null = no cap.
     pub max_session_seconds: Option<u64>,
+    /// How long a visitor skipped for not polling may come back and get the turn back, as
+    /// set; null = the room's default …
+    pub grace_seconds: Option<u64>,
+    /// … and the grace in force either way (0: none).
+    pub grace_seconds_in_force: u64,
     /// Who may join (README, "Bots and accounts").
     pub entry: Entry,
     /// With `token`: the algorithm of the key tokens are checked with (`HS256`, `EdDSA`,

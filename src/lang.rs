@@ -346,6 +346,8 @@ mod server {
             Word::Unreachable => fixed(lang, "error-unreachable"),
             Word::Notify => fixed(lang, "card-notify"),
             Word::NotifyOn => fixed(lang, "card-notify-on"),
+            Word::Sound => fixed(lang, "card-sound"),
+            Word::SoundOn => fixed(lang, "card-sound-on"),
             Word::JoinNumber => match view.join_number {
                 Some(n) => t_args(
                     lang,
@@ -389,6 +391,9 @@ mod server {
         let pair = |a, b| (t(lang, a), t(lang, b));
         match view.status {
             Status::Waiting if view.suspended => pair("status-paused", "status-paused-detail"),
+            Status::Waiting if view.grace.is_some_and(|g| g.returned) => {
+                pair("status-returned", "status-returned-detail")
+            }
             Status::Waiting if view.pre_queue && view.position.is_none() => {
                 (t(lang, "status-pre-queue"), String::new())
             }

@@ -76,6 +76,7 @@ impl Application {
             store.clone(),
             ServiceSettings {
                 session_ms: config.session_seconds * 1_000,
+                grace_ms: config.grace_seconds * 1_000,
                 default_capacity: config.grant_params().default_capacity,
                 max_poll_ms: config.max_poll_ms(),
                 hidden_poll_ms: config.hidden_poll_ms(),

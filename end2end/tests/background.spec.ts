@@ -3,7 +3,8 @@ import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
 
 // A visitor who looked away (README, "Your turn, in the background"): with JavaScript, a
 // page in a hidden tab polls slower, and when the turn comes its title and icon change
-// and, if the visitor asked by a click, a notification appears.
+// and, if the visitor asked by a click, a notification appears and a sound plays; a
+// visitor skipped for not polling who comes back within the grace is let in next.
 //
 // Headless Chromium shows every page, so the test hides the tab itself: `document.hidden`
 // answers what the test says, and a `visibilitychange` event is sent as the browser would.
@@ -34,6 +35,13 @@ async function spyOnTheTab(page: Page) {
     }
     Object.defineProperty(Recorded, "permission", { get: () => Real.permission });
     w.Notification = Recorded;
+    // Sounds the page plays (headless Chromium plays them to no speaker).
+    w.__sounds = [];
+    const play = HTMLMediaElement.prototype.play;
+    HTMLMediaElement.prototype.play = function () {
+      w.__sounds.push(new URL(this.src).pathname);
+      return play.call(this).catch(() => undefined);
+    };
   });
 }
 
@@ -60,7 +68,7 @@ async function nextPoll(page: Page, limit: number): Promise<number> {
   return waited;
 }
 
-type Place = { sessionId: string };
+type Place = { sessionId: string; eventId: string };
 
 /** The page of `me`, next in line behind `holder` (capacity 1: holder is ACTIVE), hydrated,
  * with notifications granted, the tab spied on and the page's clock installed. */
@@ -106,6 +114,11 @@ test("a hidden tab polls slower, and is told by title, icon and notification whe
   await ask.click();
   await expect(ask).toBeDisabled();
   await expect(ask).toContainText("This browser will notify you");
+  const chime = page.getByTestId("sound");
+  await expect(chime).toHaveText("Play a sound when it's my turn");
+  await chime.click();
+  await expect(chime).toBeDisabled();
+  await expect(chime).toContainText("This page will play a sound");
 
   // Shown, next in line: the page polls twice a second (the server's pace).
   await nextPoll(page, 5_000);
@@ -134,9 +147,14 @@ test("a hidden tab polls slower, and is told by title, icon and notification whe
       icon: "/favicon-turn.svg",
     },
   ]);
+  expect(await page.evaluate(() => (window as any).__sounds)).toEqual(["/turn.wav"]);
+  // The chime is served by the room.
+  const wav = await request.get("/turn.wav");
+  expect(wav.status()).toBe(200);
+  expect(wav.headers()["content-type"]).toContain("audio/");
 });
 
-test("a visitor who did not ask gets the title and icon but no notification", async ({
+test("a visitor who did not ask gets the title and icon but no notification nor sound", async ({
   page,
   context,
   request,
@@ -151,4 +169,53 @@ test("a visitor who did not ask gets the title and icon but no notification", as
   await expect(page.getByTestId("status")).toHaveText("ACTIVE");
   await expect(page).toHaveTitle(/^\u{1F514} /u);
   expect(await page.evaluate(() => (window as any).__notes)).toEqual([]);
+  expect(await page.evaluate(() => (window as any).__sounds)).toEqual([]);
+});
+
+test("a visitor skipped for not polling who comes back within the grace is let in next", async ({
+  page,
+  context,
+  request,
+  baseURL,
+}) => {
+  // The room skips a place not polled for its abandonment period (120 s here, the default):
+  // this test waits that long in real time, keeping the others' places alive meanwhile.
+  test.setTimeout(300_000);
+  const { holder, me } = await watchNextInLine(page, context, request, baseURL, "bg-grace");
+  await expect(page.getByTestId("status")).toHaveText("WAITING");
+  const event = me.eventId;
+  const next = await apiJoin(request, event, "next");
+  const later = await apiJoin(request, event, "later");
+  const status = async (s: Place) =>
+    (await (await request.get(`/api/waiting-room/sessions/${s.sessionId}`)).json());
+  const grace = (await status(next)).grace;
+  expect(grace).toEqual({ seconds: 300, returned: false });
+
+  // The page's clock stands still: it sends no poll, as a phone asleep. The others poll.
+  await page.clock.pauseAt(Date.now() + 1_000);
+  const silentSince = Date.now();
+  while (Date.now() - silentSince < 125_000) {
+    expect((await status(next)).status).toBe("WAITING");
+    expect((await status(later)).status).toBe("WAITING");
+    await page.waitForTimeout(5_000);
+  }
+  // Its turn comes while it is away: skipped, `next` goes in.
+  await apiLeave(request, holder.sessionId);
+  await expect.poll(async () => (await status(next)).status).toBe("ACTIVE");
+
+  // The phone wakes: the page's next poll gives the turn back, ahead of `later`.
+  await nextPoll(page, 40_000);
+  await expect(page.getByTestId("status")).toHaveText("WAITING");
+  await expect(page.locator(".live")).toContainText("Welcome back: your turn was kept");
+  await expect(page.locator(".live")).toContainText("Number 1 in line");
+  const back = await status(me);
+  expect(back.grace).toEqual({ seconds: 0, returned: true });
+  expect((await status(later)).position).toBe(2);
+
+  // The next free slot is its.
+  await apiLeave(request, next.sessionId);
+  await expect.poll(async () => (await status(me)).status).toBe("ACTIVE");
+  expect((await status(later)).status).toBe("WAITING");
+  await nextPoll(page, 40_000);
+  await expect(page.getByTestId("status")).toHaveText("ACTIVE");
 });

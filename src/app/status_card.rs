@@ -48,8 +48,9 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let (hidden, can_notify) = (RwSignal::new(false), false);
     let hidden_pace = initial.hidden_refresh_after_ms;
-    // The visitor asked, by a click, for a notification when it is their turn.
+    // The visitor asked, by a click, for a notification (a sound) when it is their turn.
     let notify = RwSignal::new(false);
+    let sound = RwSignal::new(false);
     // Leaving, in place: the answer is the new status. (A plain call rather than a
     // `ServerAction`, whose no-JavaScript error handling the form already has.)
     let leaving = RwSignal::new(false);
@@ -102,7 +103,11 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                                 go_on.set(true);
                                 #[cfg(feature = "hydrate")]
                                 if hidden.get_untracked() {
-                                    turn::signal(&now.texts, notify.get_untracked());
+                                    turn::signal(
+                                        &now.texts,
+                                        notify.get_untracked(),
+                                        sound.get_untracked(),
+                                    );
                                 }
                             }
                             continue_to.set(now.continue_to);
@@ -165,6 +170,14 @@ pub fn LiveStatus(initial: PlaceView, return_to: String) -> impl IntoView {
                     turn::ask(notify);
                 }>
                 {move || texts.with(|t| t.text(if notify.get() { Word::NotifyOn } else { Word::Notify }))}
+            </button>
+            // A sound: with JavaScript (the page plays it), while waiting. The click is what
+            // lets the browser play it later, from a hidden tab.
+            <button type="button" class="secondary" data-testid="sound"
+                hidden=move || !(cfg!(feature = "hydrate") && view.with(|v| v.status == Status::Waiting))
+                disabled=move || sound.get()
+                on:click=move |_| sound.set(true)>
+                {move || texts.with(|t| t.text(if sound.get() { Word::SoundOn } else { Word::Sound }))}
             </button>
         </div>
     }
@@ -281,12 +294,16 @@ fn clock(seconds: u64) -> String {
 #[cfg(feature = "hydrate")]
 mod turn {
     use leptos::prelude::*;
-    use web_sys::{js_sys, Notification, NotificationOptions, NotificationPermission};
+    use web_sys::{
+        js_sys, HtmlAudioElement, Notification, NotificationOptions, NotificationPermission,
+    };
 
     use crate::domain::{CardTexts, Word};
 
     /// The icon of a page whose visitor's turn came.
     const TURN_ICON: &str = "/favicon-turn.svg";
+    /// Its sound: a short two-note chime.
+    const TURN_SOUND: &str = "/turn.wav";
 
     pub fn hidden() -> bool {
         document().hidden()
@@ -316,8 +333,13 @@ mod turn {
     }
 
     /// The turn came while the tab was hidden: the title and icon say so, and a
-    /// notification if the visitor asked for one.
-    pub fn signal(texts: &CardTexts, notify: bool) {
+    /// notification and a sound if the visitor asked for them.
+    pub fn signal(texts: &CardTexts, notify: bool, sound: bool) {
+        if sound {
+            if let Ok(chime) = HtmlAudioElement::new_with_src(TURN_SOUND) {
+                let _ = chime.play();
+            }
+        }
         let doc = document();
         doc.set_title(&format!("\u{1F514} {}", texts.get(Word::Headline)));
         if let Ok(Some(icon)) = doc.query_selector("link[rel=icon]") {

@@ -657,6 +657,12 @@ pub struct SettingsRequest {
     #[schema(value_type = Option<u64>, minimum = 10, maximum = 86_400)]
     #[serde(default)]
     pub max_session_seconds: Field,
+    /// How long a visitor skipped for not polling (away longer than the abandonment period)
+    /// may come back and get the turn back: admitted at the next free slot, ahead of the
+    /// line, once (0-3600; 0: no grace); null = the room's default.
+    #[schema(value_type = Option<u64>, minimum = 0, maximum = 3_600)]
+    #[serde(default)]
+    pub grace_seconds: Field,
     /// Anything else: refused.
     #[serde(flatten)]
     #[schema(ignore)]
@@ -812,7 +818,7 @@ fn target_url(raw: &str) -> Result<String, String> {
 }
 
 /// The fields of an event's settings.
-const FIELDS: [&str; 9] = [
+const FIELDS: [&str; 10] = [
     "capacity",
     "ratePerMinute",
     "paused",
@@ -822,10 +828,13 @@ const FIELDS: [&str; 9] = [
     "endsAt",
     "sessionSeconds",
     "maxSessionSeconds",
+    "graceSeconds",
 ];
 
 /// Longest session accepted, with or without renewals (a day).
 pub const MAX_SESSION_SECONDS: u64 = 86_400;
+/// Longest grace accepted (an hour: the default retention of ended sessions).
+pub const MAX_GRACE_SECONDS: u64 = 3_600;
 
 impl SettingsRequest {
     /// Settings from a PUT body (or the console's form): every field optional, unknown
@@ -846,6 +855,7 @@ impl SettingsRequest {
                 "endsAt" => self.ends_at.as_ref(),
                 "sessionSeconds" => self.session_seconds.as_ref(),
                 "maxSessionSeconds" => self.max_session_seconds.as_ref(),
+                "graceSeconds" => self.grace_seconds.as_ref(),
                 _ => self.queueing.as_ref(),
             }
         };
@@ -921,6 +931,19 @@ impl SettingsRequest {
                 return Err(invalid("maxSessionSeconds must be at least sessionSeconds"));
             }
         }
+        let grace_ms = match field("graceSeconds") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .filter(|s| *s <= MAX_GRACE_SECONDS)
+                    .ok_or_else(|| {
+                        invalid(&format!(
+                            "graceSeconds must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS}"
+                        ))
+                    })?
+                    * 1_000,
+            ),
+        };
         Ok(EventSettings {
             target_url,
             capacity: count("capacity", 0)?,
@@ -931,6 +954,7 @@ impl SettingsRequest {
             ends_at_ms,
             session_ms,
             session_cap_ms,
+            grace_ms,
         })
     }
 }

@@ -196,6 +196,7 @@ fn settings_of(
         ("rate_per_minute", "ratePerMinute"),
         ("session_seconds", "sessionSeconds"),
         ("max_session_seconds", "maxSessionSeconds"),
+        ("grace_seconds", "graceSeconds"),
     ] {
         if let Some(v) = text(field) {
             body.insert(

@@ -31,6 +31,8 @@ pub use visitors::{JoinOutcome, Proof};
 #[derive(Debug, Clone)]
 pub struct ServiceSettings {
     pub session_ms: u64,
+    /// The grace of events without their own (see [`crate::config::Config::grace_seconds`]).
+    pub grace_ms: u64,
     /// Capacity of events without their own setting.
     pub default_capacity: u64,
     /// See [`crate::config::Config::max_poll_ms`].

@@ -160,6 +160,9 @@ impl Service {
                 .unwrap_or(self.inner.settings.session_ms)
                 / 1_000,
             max_session_seconds: settings.session_cap_ms.map(|ms| ms / 1_000),
+            grace_seconds: settings.grace_ms.map(|ms| ms / 1_000),
+            grace_seconds_in_force: settings.grace_ms.unwrap_or(self.inner.settings.grace_ms)
+                / 1_000,
             entry: if e.entry_alg.is_some() {
                 Entry::Token
             } else {

@@ -3,7 +3,7 @@
 use super::{rfc3339, Service, ServiceError};
 use crate::config::EventsMode;
 use crate::domain::{
-    refresh_after_ms, ClosedReason, EventId, LineMessage, SaleState, SessionId, SessionView,
+    refresh_after_ms, ClosedReason, EventId, Grace, LineMessage, SaleState, SessionId, SessionView,
     Status, UserId,
 };
 use crate::passes::Claims;
@@ -293,6 +293,14 @@ impl Service {
             suspended: waiting && r.suspended,
             join_number: crate::store::ids::SessionKey::decode(&r.session_id).map(|k| k.seq),
             draw: r.draw,
+            grace: waiting.then(|| Grace {
+                seconds: if r.returned {
+                    0
+                } else {
+                    r.grace_ms.unwrap_or(self.inner.settings.grace_ms) / 1_000
+                },
+                returned: r.returned,
+            }),
         }
     }
 }

@@ -21,6 +21,9 @@ pub struct GrantParams {
     pub default_capacity: u64,
     pub session_ms: u64,
     pub abandon_ms: u64,
+    /// How long a session skipped for not polling may come back, for events without their
+    /// own grace (0: none).
+    pub grace_ms: u64,
     /// Most stream entries (and expiries, and purges) one script handles.
     pub batch: u64,
     /// How long final sessions and granted stream entries are kept.
@@ -435,10 +438,12 @@ impl Store {
             orders: &k.orders,
             ranks: &k.ranks,
             leftlog: &k.leftlog,
+            back: &k.back,
             now: self.clock.for_script(),
             default_capacity: params.default_capacity.to_string(),
             session_ms: params.session_ms.to_string(),
             abandon_ms: params.abandon_ms.to_string(),
+            grace_ms: params.grace_ms.to_string(),
             batch: params.batch.to_string(),
             retention_ms: params.retention_ms.to_string(),
             // Used only if this pass makes a draw: unknown to anyone before that moment.

@@ -227,6 +227,7 @@ impl Store {
                     &k.ranks,
                     &k.active,
                     &k.pow,
+                    &k.back,
                 ]
                 .map(String::as_str),
             );

@@ -51,8 +51,9 @@ pub struct EventKeys {
     pub stream: String,
     /// Hash: `seq` (joins so far), `head` (joins the granter has passed), admission `rate`
     /// and `rate_ts`, `revoked` (see below), the per-event settings `capacity`,
-    /// `rate_per_min`, `paused`, `target` (the shop's URL), `opens_at` (unix ms) and
-    /// `queueing`, and the current draw: `draw_round`, `draw_seed`, `draw_lo`, `draw_n`
+    /// `rate_per_min`, `paused`, `target` (the shop's URL), `opens_at` (unix ms),
+    /// `queueing` and `grace_ms` (how long a skipped visitor may come back), `back_n` (how
+    /// many came back and wait in [`EventKeys::back`]), and the current draw: `draw_round`, `draw_seed`, `draw_lo`, `draw_n`
     /// (joins `lo+1..lo+n` are drawn), `draw_next` (how many of them were reached),
     /// `draw_ready` (the round whose order is written: [`EventKeys::orders`]) and
     /// `placing_until` (who writes it holds it until then); `admitted` (everyone admitted
@@ -82,6 +83,10 @@ pub struct EventKeys {
     pub leftlog: String,
     /// Sorted set `seq → finished at (ms)`: final sessions awaiting purge.
     pub done: String,
+    /// Sorted set `seq → when it came back (ms)`: sessions skipped for not polling that
+    /// came back within their grace (README, "Your turn, in the background"), admitted at
+    /// the next free slots, ahead of the line, in the order they came back.
+    pub back: String,
     /// Sorted set `sessionId → end of its pass (ms)`: ACTIVE sessions that ended early
     /// (left or revoked) while their pass is still unexpired. The gate refuses them; the
     /// meta field `revoked` counts additions, so a reader knows when to read the set again.
@@ -116,6 +121,7 @@ impl EventKeys {
             left: format!("wr:{tag}:left"),
             leftlog: format!("wr:{tag}:leftlog"),
             done: format!("wr:{tag}:done"),
+            back: format!("wr:{tag}:back"),
             revoked: format!("wr:{tag}:revoked"),
             draws: format!("wr:{tag}:draws"),
             series: format!("wr:{tag}:series"),
@@ -149,6 +155,7 @@ mod tests {
             &k.left,
             &k.leftlog,
             &k.done,
+            &k.back,
             &k.revoked,
             &k.draws,
             &k.series,

@@ -428,6 +428,7 @@ fn answer(sid: SessionId, seen: &Seen, s: &Snapshot, now: u64) -> Option<Session
     let ahead = Ahead {
         gone: s.left.partition_point(|&x| x < q) as u64,
         rank: None,
+        back: None,
     };
     let place = view::place("W", q, 0, state, ahead, now).ok()?;
     // A sale that closed reads Redis: the granter is closing its line.

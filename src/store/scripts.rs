@@ -57,7 +57,7 @@ macro_rules! contract {
 contract! {
     /// `lua/status.lua`: a session read (and its heartbeat recorded).
     Status {
-        keys { meta, sessions, left, ranks }
+        keys { meta, sessions, users, done, left, ranks, back }
         args { now, q, tag, heartbeat_ms, event_number }
     }
 }
@@ -65,7 +65,7 @@ contract! {
 contract! {
     /// `lua/leave.lua`: a session ended by its owner (or an operator).
     Leave {
-        keys { meta, sessions, users, active, left, done, revoked, ranks, leftlog }
+        keys { meta, sessions, users, active, left, done, revoked, ranks, leftlog, back }
         args { now, session_id, q, tag }
     }
 }
@@ -74,9 +74,9 @@ contract! {
     /// `lua/grant.lua`: one granter pass over one event.
     Grant {
         keys { stream, meta, sessions, users, active, left, done, revoked, draws, series,
-               orders, ranks, leftlog }
-        args { now, default_capacity, session_ms, abandon_ms, batch, retention_ms, seed,
-               event_number, sample_ms, history_ms, unconfigured_retention_ms }
+               orders, ranks, leftlog, back }
+        args { now, default_capacity, session_ms, abandon_ms, grace_ms, batch, retention_ms,
+               seed, event_number, sample_ms, history_ms, unconfigured_retention_ms }
     }
 }
 
@@ -108,7 +108,7 @@ impl Join {
 
 /// `lua/join.lua`: the keys of each event of a batch.
 pub const JOIN_EVENT_KEYS: &[&str] = &[
-    "stream", "meta", "sessions", "users", "left", "ranks", "active", "pow",
+    "stream", "meta", "sessions", "users", "left", "ranks", "active", "pow", "back",
 ];
 /// `lua/join.lua`: the arguments of each event of a batch, after the fixed ones.
 pub const JOIN_EVENT_ARGS: &[&str] = &["number", "id"];
@@ -493,17 +493,23 @@ mod tests {
         let call = Status {
             meta: "m",
             sessions: "s",
+            users: "u",
+            done: "d",
             left: "l",
             ranks: "r",
+            back: "b",
             now: String::new(),
             q: "7".into(),
             tag: "t".into(),
             heartbeat_ms: "100".into(),
             event_number: "000001".into(),
         };
-        assert_eq!(call.keys(), ["m", "s", "l", "r"]);
+        assert_eq!(call.keys(), ["m", "s", "u", "d", "l", "r", "b"]);
         assert_eq!(call.args(), ["", "7", "t", "100", "000001"]);
-        assert_eq!(Status::KEYS, ["meta", "sessions", "left", "ranks"]);
+        assert_eq!(
+            Status::KEYS,
+            ["meta", "sessions", "users", "done", "left", "ranks", "back"]
+        );
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct SessionRecord {
     pub session_ms: Option<u64>,
     /// The current draw it is one of.
     pub draw: Option<DrawnPlace>,
+    /// Skipped for not polling, it came back within its grace (see [`Place::returned`]).
+    pub returned: bool,
+    /// The event's own grace (ms), if it has one.
+    pub grace_ms: Option<u64>,
 }
 
 /// What a join may do.
@@ -133,6 +137,8 @@ impl SessionRecord {
             since_ms,
             session_ms: state.session_ms,
             draw: place.draw,
+            returned: place.returned,
+            grace_ms: state.grace_ms,
         }
     }
 }
@@ -161,6 +167,7 @@ fn record_in(
     let ahead = Ahead {
         gone: reply.opt("gone")?.unwrap_or(0),
         rank: reply.opt("rank")?,
+        back: reply.opt("back")?,
     };
     let letter: String = reply.get("st")?;
     let place = view::place(&letter, q, until, state, ahead, now)?;
@@ -268,8 +275,11 @@ impl Store {
                     let call = scripts::Status {
                         meta: &k.meta,
                         sessions: &k.sessions,
+                        users: &k.users,
+                        done: &k.done,
                         left: &k.left,
                         ranks: &k.ranks,
+                        back: &k.back,
                         now: self.clock.for_script(),
                         q: key.seq.to_string(),
                         tag: key.tag_text(),
@@ -287,6 +297,14 @@ impl Store {
         match reply {
             Some((Some(reply), known)) => {
                 let (record, epoch) = record(sid, known.event.clone(), &reply)?;
+                if reply.opt::<i64>("returned")? == Some(1) {
+                    // Back within its grace: the next free slot is its. The return stands
+                    // if this fails: the event's next expiry, join or poll finds it due.
+                    self.polls.outdated(known.number);
+                    if let Err(e) = self.wake(&known.event).await {
+                        tracing::warn!(event = %known.event, error = %e, "a return's wake was not written");
+                    }
+                }
                 // The script wrote the heartbeat unless it was younger than the period.
                 self.polls.saw(&record, known, &epoch, self.clock.now_ms());
                 Ok(Some(record))
@@ -316,6 +334,7 @@ impl Store {
                         revoked: &k.revoked,
                         ranks: &k.ranks,
                         leftlog: &k.leftlog,
+                        back: &k.back,
                         now: self.clock.for_script(),
                         session_id: sid.to_string(),
                         q: key.seq.to_string(),

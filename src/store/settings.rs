@@ -28,6 +28,9 @@ pub struct EventSettings {
     pub session_ms: Option<u64>,
     /// The longest a session may last with renewals, from its admission; `None` = no cap.
     pub session_cap_ms: Option<u64>,
+    /// How long a visitor skipped for not polling may come back and get the turn back
+    /// (0: no grace); `None` = the configured default.
+    pub grace_ms: Option<u64>,
 }
 
 /// What a join to an event must bring: an enqueue token (its key, while `entry: token`),
@@ -216,10 +219,13 @@ impl Store {
                 "challenge",
                 "challenge_level",
                 "brand",
+                "grace_ms",
             ])
             .cmd("ZCARD")
-            .arg(&k.active);
-        let (fields, active): (Vec<redis::Value>, u64) = self.query(&pipe).await?;
+            .arg(&k.active)
+            .cmd("ZCARD")
+            .arg(&k.back);
+        let (fields, active, back): (Vec<redis::Value>, u64, u64) = self.query(&pipe).await?;
         let field = |i: usize| fields.get(i).unwrap_or(&redis::Value::Nil);
         let number = |i: usize| {
             redis::from_redis_value_ref::<Option<u64>>(field(i))
@@ -245,9 +251,10 @@ impl Store {
                 ends_at_ms: number(15),
                 session_ms: number(16),
                 session_cap_ms: number(17),
+                grace_ms: number(23),
             },
             joined: seq,
-            waiting: seq.saturating_sub(head) + drawn.saturating_sub(reached),
+            waiting: seq.saturating_sub(head) + drawn.saturating_sub(reached) + back,
             active,
             admitted: number(10).unwrap_or(0),
             admissions: text(11).and_then(|r| r.parse().ok()).unwrap_or(0.0),
@@ -474,6 +481,7 @@ impl Store {
                 "session_cap_ms",
                 settings.session_cap_ms.map(|ms| ms.to_string()),
             );
+            put("grace_ms", settings.grace_ms.map(|ms| ms.to_string()));
             put(
                 "queueing",
                 settings.queueing.map(|q| q.as_str().to_string()),

@@ -34,6 +34,10 @@ pub struct EventState {
     pub ends_at_ms: Option<u64>,
     /// The event's own session length (ms), if it has one.
     pub session_ms: Option<u64>,
+    /// The event's own grace (ms), if it has one.
+    pub grace_ms: Option<u64>,
+    /// Those who came back within their grace and wait ahead of everyone.
+    pub back_n: u64,
 }
 
 impl EventState {
@@ -63,6 +67,8 @@ impl EventState {
                 .unwrap_or_default(),
             ends_at_ms: reply.opt("ends_at")?,
             session_ms: reply.opt("session_ms")?,
+            grace_ms: reply.opt("grace_ms")?,
+            back_n: number("back_n")?,
         })
     }
 
@@ -79,6 +85,8 @@ pub struct Ahead {
     pub gone: u64,
     /// Its rank (from 0) in the current draw, once the draw's order is written.
     pub rank: Option<u64>,
+    /// For one that came back within its grace: how many came back before it.
+    pub back: Option<u64>,
 }
 
 /// Where a session stands at a moment: what [`place`] computes.
@@ -94,6 +102,9 @@ pub struct Place {
     pub suspended: bool,
     /// The current draw it is one of.
     pub draw: Option<DrawnPlace>,
+    /// Skipped for not polling, it came back within its grace: admitted at the next free
+    /// slot, ahead of the line.
+    pub returned: bool,
 }
 
 /// A session's [`Place`] at `now`.
@@ -104,6 +115,9 @@ pub struct Place {
 ///   is being written, by the most it can have ahead: everyone of the draw not reached.
 /// - Anyone else: everyone of the draw not reached yet, then its join number minus the
 ///   granter's head, less those ahead who left.
+/// - Everyone waiting (but in the pre-queue) has those who came back ahead of them.
+/// - One that came back within its grace (R) is WAITING ahead of everyone: behind only those
+///   who came back before it.
 /// - A session waiting when the sale is over is CLOSED at once (the granter writes it so
 ///   later); one waiting while the sale is suspended keeps its place.
 pub fn place(
@@ -120,8 +134,8 @@ pub fn place(
         rank: ahead.rank.map(|r| r + 1),
     });
     let status = match letter {
-        "W" if closed_reason.is_some() => Status::Closed,
-        "W" => Status::Waiting,
+        "W" | "R" if closed_reason.is_some() => Status::Closed,
+        "W" | "R" => Status::Waiting,
         "A" if until_ms <= now => Status::Expired,
         "A" => Status::Active,
         "E" => Status::Expired,
@@ -138,6 +152,7 @@ pub fn place(
             .then(|| closed_reason.unwrap_or(ClosedReason::Closed)),
         suspended: false,
         draw,
+        returned: false,
     };
     if status != Status::Waiting {
         return Ok(done(status));
@@ -149,7 +164,11 @@ pub fn place(
         closed_reason: None,
         suspended: state.state == SaleState::Suspended,
         draw,
+        returned: letter == "R",
     };
+    if letter == "R" {
+        return Ok(waiting(ahead.back.unwrap_or(0) + 1, false));
+    }
     let before_opening = state.opens_at_ms.is_some_and(|at| now < at);
     let drawn = Queueing::in_force(state.queueing, state.opens_at_ms) == Queueing::DrawAtOpen;
     let undrawn = state.draw_n.saturating_sub(state.draw_next);
@@ -163,7 +182,7 @@ pub fn place(
     } else {
         (undrawn + q.saturating_sub(state.head)).saturating_sub(ahead.gone)
     };
-    Ok(waiting(position, before_opening))
+    Ok(waiting(position + state.back_n, before_opening))
 }
 
 #[cfg(test)]
@@ -185,12 +204,46 @@ mod tests {
     }
 
     #[test]
+    fn those_who_came_back_within_their_grace_are_ahead_of_everyone_else() {
+        let state = EventState {
+            back_n: 2,
+            ..fifo(10)
+        };
+        let back = |n| Ahead {
+            back: Some(n),
+            ..Ahead::default()
+        };
+        let returned = place("R", 4, 0, &state, back(1), NOW).unwrap();
+        assert_eq!(
+            (returned.status, returned.position, returned.returned),
+            (Status::Waiting, 2, true)
+        );
+        // Everyone else waiting has both of them ahead.
+        assert_eq!(pos(&state, 11, Ahead::default()).1, 3);
+        assert!(
+            !place("W", 11, 0, &state, Ahead::default(), NOW)
+                .unwrap()
+                .returned
+        );
+        // A sale that ended closes them as it closes the line.
+        let closed = EventState {
+            state: SaleState::Closed,
+            ..state
+        };
+        assert_eq!(
+            place("R", 4, 0, &closed, back(0), NOW).unwrap().status,
+            Status::Closed
+        );
+    }
+
+    #[test]
     fn a_fifo_place_is_the_join_number_past_the_head_less_those_who_left() {
         assert_eq!(pos(&fifo(10), 11, Ahead::default()).1, 1);
         assert_eq!(pos(&fifo(10), 15, Ahead::default()).1, 5);
         let two_left = Ahead {
             gone: 2,
             rank: None,
+            back: None,
         };
         assert_eq!(pos(&fifo(10), 15, two_left).1, 3);
     }
@@ -251,6 +304,7 @@ mod tests {
         let rank = |r| Ahead {
             gone: 0,
             rank: Some(r),
+            back: None,
         };
         assert_eq!(pos(&s, 5, rank(40)).1, 1, "the next drawn");
         assert_eq!(pos(&s, 5, rank(99)).1, 60);

@@ -119,7 +119,19 @@ async fn position_strictly_decreases_as_people_ahead_are_admitted() {
 #[tokio::test]
 async fn a_session_not_polled_is_abandoned_and_never_takes_a_slot() {
     let redis = TestRedis::start();
-    let app = spawn_stepped(&redis, &["--capacity", "1", "--abandon-seconds", "1"]).await;
+    // Without a grace (the next test has one), a skip is final.
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--abandon-seconds",
+            "1",
+            "--grace-seconds",
+            "0",
+        ],
+    )
+    .await;
     let holder = app.join_id("abandon", "h").await;
     let gone = app.join_id("abandon", "gone").await;
     let stays = app.join_id("abandon", "stays").await;
@@ -136,6 +148,194 @@ async fn a_session_not_polled_is_abandoned_and_never_takes_a_slot() {
     assert_eq!(app.status_of(&stays).await, "ACTIVE");
     assert_eq!(app.status_of(&gone).await, "ABANDONED");
     assert_eq!(active_set(&redis, "abandon"), vec![stays]);
+}
+
+/// Keeps `polling` alive (and `away` silent) for 1.5 s of the room's clock: longer than the
+/// abandonment period of 1 s.
+async fn time_passes(app: &TestApp, polling: &[&str]) {
+    for _ in 0..3 {
+        app.advance(Duration::from_millis(500));
+        for sid in polling {
+            app.status(sid).await;
+        }
+        app.flush_heartbeats().await;
+    }
+}
+
+#[tokio::test]
+async fn a_skipped_visitor_back_within_the_grace_goes_in_next_ahead_of_the_line_once() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--abandon-seconds",
+            "1",
+            "--grace-seconds",
+            "60",
+        ],
+    )
+    .await;
+    let holder = app.join_id("grace", "h").await;
+    let away = app.join_id("grace", "away").await;
+    let next = app.join_id("grace", "next").await;
+    let later = app.join_id("grace", "later").await;
+    app.pass().await;
+    let (_, waiting) = app.status(&next).await;
+    assert_eq!(
+        waiting["grace"],
+        json!({ "seconds": 60, "returned": false })
+    );
+    // `away` stops polling for longer than the abandonment period; its turn comes and is
+    // skipped: `next` goes in.
+    time_passes(&app, &[&next, &later]).await;
+    app.leave(&holder).await;
+    let report = app.pass().await;
+    assert_eq!(report[0].abandoned, 1, "{report:?}");
+    assert_eq!(active_set(&redis, "grace"), vec![next.clone()]);
+    assert_eq!(app.status_of(&later).await, "WAITING");
+
+    // Back within the grace: its poll gives the turn back, ahead of `later`, who now
+    // has one more person ahead.
+    app.advance(Duration::from_secs(30));
+    let (code, back) = app.status(&away).await;
+    assert_eq!(code, StatusCode::OK, "{back}");
+    assert_eq!(back["status"], "WAITING", "{back}");
+    assert_eq!(back["position"], 1, "{back}");
+    assert_eq!(back["grace"], json!({ "seconds": 0, "returned": true }));
+    let (_, behind) = app.status(&later).await;
+    assert_eq!(behind["position"], 2, "{behind}");
+    app.flush_heartbeats().await;
+    // A repeat join (proving the place) finds the place it came back to.
+    let again: Value = app
+        .http
+        .post(app.url("/api/waiting-room/sessions"))
+        .json(&json!({ "eventId": "grace", "userId": "away", "sessionId": away }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["sessionId"], away.as_str(), "{again}");
+    assert_eq!(again["position"], 1, "{again}");
+
+    // The next free slot is its, not `later`'s.
+    app.leave(&next).await;
+    app.pass().await;
+    assert_eq!(active_set(&redis, "grace"), vec![away.clone()]);
+    assert_eq!(app.status_of(&later).await, "WAITING");
+    assert_eq!(app.status(&later).await.1["position"], 1);
+
+    // Once: skipped a second time (it comes back, then stops polling again), it stays
+    // skipped, whatever its poll.
+    let once = app.join_id("grace", "once").await;
+    app.leave(&away).await;
+    app.pass().await;
+    assert_eq!(active_set(&redis, "grace"), vec![later.clone()]);
+    time_passes(&app, &[&later]).await;
+    app.leave(&later).await;
+    app.pass().await;
+    let (_, first_back) = app.status(&once).await;
+    assert_eq!(first_back["grace"]["returned"], true, "{first_back}");
+    time_passes(&app, &[]).await;
+    let free = app.join_id("grace", "free").await;
+    app.pass().await;
+    assert_eq!(active_set(&redis, "grace"), vec![free.clone()]);
+    assert_eq!(app.status_of(&once).await, "ABANDONED");
+}
+
+#[tokio::test]
+async fn a_skip_is_final_after_the_grace_or_once_the_user_holds_another_place() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--abandon-seconds",
+            "1",
+            "--grace-seconds",
+            "60",
+        ],
+    )
+    .await;
+    let holder = app.join_id("final", "h").await;
+    let late = app.join_id("final", "late").await;
+    let rejoined = app.join_id("final", "rejoined").await;
+    let next = app.join_id("final", "next").await;
+    app.pass().await;
+    time_passes(&app, &[&next]).await;
+    app.leave(&holder).await;
+    let report = app.pass().await;
+    assert_eq!(report[0].abandoned, 2, "{report:?}");
+    assert_eq!(active_set(&redis, "final"), vec![next.clone()]);
+    // `rejoined` joined again (a new place at the back) before coming back: that place
+    // stays its one place, and the skipped one stays skipped.
+    let (code, new_place) = app.join("final", "rejoined").await;
+    assert_eq!(code, StatusCode::ACCEPTED);
+    assert_ne!(new_place["sessionId"], rejoined.as_str());
+    assert_eq!(app.status_of(&rejoined).await, "ABANDONED");
+    // `late` comes back as its grace ends (the new place keeps polling).
+    app.advance(Duration::from_secs(60));
+    let new_place = new_place["sessionId"].as_str().unwrap().to_string();
+    app.status(&new_place).await;
+    app.flush_heartbeats().await;
+    assert_eq!(app.status_of(&late).await, "ABANDONED");
+    // Neither is let in ahead of anyone.
+    app.leave(&next).await;
+    app.pass().await;
+    assert_eq!(active_set(&redis, "final"), vec![new_place]);
+}
+
+/// The per-event grace: set, shown, and refused out of its range.
+#[tokio::test]
+async fn an_events_grace_is_its_own_and_checked() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--abandon-seconds",
+            "1",
+            "--grace-seconds",
+            "60",
+            "--admin-token",
+            crate::common::ADMIN_TOKEN,
+        ],
+    )
+    .await;
+    let (code, body) = crate::common::admin(
+        &app,
+        reqwest::Method::PUT,
+        "/api/admin/events/own-grace",
+        Some(json!({ "capacity": 1, "graceSeconds": 3601 })),
+    )
+    .await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_settings", "{body}");
+    let (code, body) = crate::common::admin(
+        &app,
+        reqwest::Method::PUT,
+        "/api/admin/events/own-grace",
+        Some(json!({ "capacity": 1, "graceSeconds": 0 })),
+    )
+    .await;
+    assert!(code.is_success(), "{code} {body}");
+    assert_eq!(body["graceSeconds"], 0, "{body}");
+    assert_eq!(body["graceSecondsInForce"], 0, "{body}");
+    let holder = app.join_id("own-grace", "h").await;
+    let away = app.join_id("own-grace", "away").await;
+    app.pass().await;
+    let (_, waiting) = app.status(&away).await;
+    assert_eq!(waiting["grace"], json!({ "seconds": 0, "returned": false }));
+    time_passes(&app, &[]).await;
+    app.leave(&holder).await;
+    app.pass().await;
+    // No grace for this event: back at once, still skipped.
+    assert_eq!(app.status_of(&away).await, "ABANDONED");
 }
 
 #[tokio::test]

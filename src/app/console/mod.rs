@@ -78,6 +78,11 @@ fn SettingsFields(prefix: &'static str, values: Option<EventFigures>) -> impl In
         .and_then(|v| v.max_session_seconds)
         .map(|s| s.to_string())
         .unwrap_or_default();
+    let grace = values
+        .as_ref()
+        .and_then(|v| v.grace_seconds)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
     let queueing = values.as_ref().map(|v| v.queueing);
     let option = move |q: Option<Queueing>, text: &'static str| {
         let value = q.map_or("", Queueing::as_str);
@@ -100,6 +105,8 @@ fn SettingsFields(prefix: &'static str, values: Option<EventFigures>) -> impl In
         <input id=id("session") type="number" name="session_seconds" min="10" max="86400" value=session/>
         <label for=id("max-session")>"Longest session in seconds, renewals included (empty: no cap)"</label>
         <input id=id("max-session") type="number" name="max_session_seconds" min="10" max="86400" value=max_session/>
+        <label for=id("grace")>"Grace in seconds: a visitor away too long who comes back within it is let in next, once (0-3600; 0: none; empty: the room's default)"</label>
+        <input id=id("grace") type="number" name="grace_seconds" min="0" max="3600" value=grace/>
         <label for=id("queueing")>"Order"</label>
         <select id=id("queueing") name="queueing">
             {option(None, "Default (a draw at the opening when there is one, else first come)")}

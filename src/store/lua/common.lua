@@ -6,10 +6,12 @@
 -- encoding): session number q of an event is in the hash `<sessions prefix><q // 64>`,
 -- its record in field `<q % 64>` packed as "S|seen|until|tag" and its user id in field
 -- `u<q % 64>`. S is the status letter (W waiting, A active, E expired, L left,
--- B abandoned, C closed: the sale ended before its turn), seen the last heartbeat (unix ms;
--- once admitted, the time of its admission), until the end of the active period
--- (unix ms, 0 while waiting), tag the random part of the session id: its last 17
--- characters, "TTTT-TTTTTTTTTTTT".
+-- B abandoned, C closed: the sale ended before its turn, R back: skipped for not polling,
+-- it came back within its grace and waits for the next free slot, ahead of the line), seen
+-- the last heartbeat (unix ms; once admitted, the time of its admission), until the end of
+-- the active period (unix ms; 0 while waiting; for B, the end of its grace, 0 when it has
+-- none: a session skipped a second time has none), tag the random part of the session id:
+-- its last 17 characters, "TTTT-TTTTTTTTTTTT".
 -- Users live in 4,096 buckets `<users prefix><first 3 hex digits of SHA-1(user)>`:
 -- `user → q` of the user's live session.
 
@@ -165,7 +167,7 @@ end
 -- process's memory. Rust computes the answer from them (src/store/view.rs).
 local STATE_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
   'draw_ready', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch', 'state', 'ends_at',
-  'session_ms' }
+  'session_ms', 'grace_ms', 'back_n' }
 
 -- Why an event takes no one any more, or nil while it is open (README, "A sale that has a
 -- state"): the operator's `state` ('sold_out', 'closed'), or 'ended' once its `ends_at`
@@ -197,10 +199,13 @@ end
 
 -- A session's own part of its answer, appended to `reply` as name/value pairs: its record
 -- (status letter, join number, end of its slot, user, last heartbeat) and what only Redis
--- can tell of its place: those ahead of it who left (`gone`), or its rank in a draw
--- (`rank`, when the draw's order is written). `m` is the event's state (STATE_FIELDS);
--- `gone` is read here unless given (a batch of joins reads it once per event).
-local function put_session(reply, left, ranks, s, m, gone)
+-- can tell of its place: those ahead of it who left (`gone`), its rank in a draw
+-- (`rank`, when the draw's order is written), or for one that came back, how many came
+-- back before it (`back`). `keys` holds the event's keys `left`, `ranks` and `back`; `m` is
+-- the event's state (STATE_FIELDS); `gone` is read here unless given (a batch of joins
+-- reads it once per event).
+local function put_session(reply, keys, s, m, gone)
+  local left, ranks, back = keys.left, keys.ranks, keys.back
   local k = #reply
   reply[k + 1], reply[k + 2], reply[k + 3], reply[k + 4] = 'st', s.st, 'q', s.q
   reply[k + 5], reply[k + 6], reply[k + 7], reply[k + 8] = 'until', s.until_ms, 'user', s.user
@@ -216,15 +221,17 @@ local function put_session(reply, left, ranks, s, m, gone)
       local head = tonumber(m[1] or '0')
       put(reply, 'gone', gone or redis.call('ZCOUNT', left, '(' .. head, '(' .. s.q))
     end
+  elseif s.st == 'R' then
+    put(reply, 'back', redis.call('ZRANK', back, s.q) or 0)
   end
 end
 
 -- A session's whole answer, as name/value pairs: the script's time, the event's state
--- and the session's own part (put_session).
-local function place(meta, left, ranks, s, now)
+-- and the session's own part (put_session; `keys` as there).
+local function place(meta, keys, s, now)
   local m = redis.call('HMGET', meta, unpack(STATE_FIELDS))
   local reply = { 'now', now }
   put_state(reply, m)
-  put_session(reply, left, ranks, s, m)
+  put_session(reply, keys, s, m)
   return reply
 end

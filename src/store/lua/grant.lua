@@ -1,9 +1,13 @@
 -- One granter pass over one event, as a single atomic step:
 --   1. expire ACTIVE sessions whose time is up, freeing their slots;
 --   2. while the event has a free slot (capacity - active, within its admission rate)
---      and is not paused, read the
---      next joins with XREADGROUP, admit each waiting session (skip those that left or
---      stopped polling) and XACK the entry.
+--      and is not paused, admit first those who came back within their grace (`back`),
+--      then read the next joins with XREADGROUP, admit each waiting session (skip those
+--      that left or stopped polling) and XACK the entry.
+-- The grace (README, "Your turn, in the background"): a session skipped for not polling
+-- keeps the end of its grace (`grace_ms` after the skip: the meta's, else the caller's) in
+-- its record; polled again before then, it comes back (status.lua) and is admitted here
+-- at the next free slot, ahead of the line and of any draw. Skipped again, it has none.
 -- Read, grant and ack happen inside one script, so no entry is ever left pending: a
 -- granter that dies mid-pass dies before or after the script, never inside it. That is
 -- why there is no XAUTOCLAIM recovery: the pending list of the group is always empty.
@@ -43,7 +47,7 @@ local session_ms, abandon_ms = tonumber(A.session_ms), tonumber(A.abandon_ms)
 local batch, retention_ms = tonumber(A.batch), tonumber(A.retention_ms)
 local stream, meta, sessions, users, active, left, done, revoked, draws, series =
   K.stream, K.meta, K.sessions, K.users, K.active, K.left, K.done, K.revoked, K.draws, K.series
-local orders, ranks, leftlog = K.orders, K.ranks, K.leftlog
+local orders, ranks, leftlog, back = K.orders, K.ranks, K.leftlog, K.back
 local sample_ms, history_ms = tonumber(A.sample_ms), tonumber(A.history_ms)
 -- The number the event was registered under wins over the caller's (which may be stale).
 local fresh_seed, event_hex = A.seed, redis.call('HGET', meta, 'number') or A.event_number
@@ -71,7 +75,7 @@ local expired = expire_ended()
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
   'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq',
   'admitted', 'sampled_at', 'draw_ready', 'placing_until', 'target', 'message', 'configured',
-  'session_ms', 'state', 'ends_at')
+  'session_ms', 'state', 'ends_at', 'grace_ms')
 local capacity = tonumber(cfg[1]) or tonumber(A.default_capacity)
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
@@ -104,9 +108,10 @@ local placing_until = tonumber(cfg[17]) or 0
 local opened = not opens_at or now >= opens_at
 local paused = cfg[2] == '1'
 local configured = cfg[1] or cfg[2] or cfg[3] or cfg[6] or cfg[7] or cfg[18] or cfg[19] or cfg[20]
-  or cfg[21] or cfg[22] or cfg[23]
--- The event's own session length, if it has one.
+  or cfg[21] or cfg[22] or cfg[23] or cfg[24]
+-- The event's own session length and grace, if it has them.
 session_ms = tonumber(cfg[21]) or session_ms
+local grace_ms = tonumber(cfg[24]) or tonumber(A.grace_ms)
 -- A sale that is over (README, "A sale that has a state") admits nobody: its line is
 -- closed, a batch at a time (CLOSED); a suspended one admits nobody and keeps its line.
 local closing = closed_reason(cfg[22], cfg[23], now) ~= nil
@@ -131,10 +136,11 @@ local function forget_left(...)
 end
 
 -- The turn of waiting session q (its packed record `rec`, ending with `tag`): skipped as
--- abandoned if it stopped polling (written here), else granted. Returns the end of its
--- slot (nil if abandoned) and its new record; the caller writes a granted one.
-local function take_turn(q, rec, tag)
-  local seen = string.match(rec, '^W|(%d+)|')
+-- abandoned if it stopped polling (written here, with the end of its grace when `grace`),
+-- else granted. Returns the end of its slot (nil if abandoned) and its new record; the
+-- caller writes a granted one.
+local function take_turn(q, rec, tag, grace)
+  local seen = string.match(rec, '^%u|(%d+)|')
   if closing then
     local s = unpack_record(q, rec, nil)
     load_user(sessions, s)
@@ -145,6 +151,7 @@ local function take_turn(q, rec, tag)
   if now - tonumber(seen) > abandon_ms then
     local s = unpack_record(q, rec, nil)
     load_user(sessions, s)
+    s.until_ms = (grace and grace_ms > 0) and now + grace_ms or 0
     finish(sessions, users, done, s, 'B', now)
     abandoned = abandoned + 1
     return nil, pack(s)
@@ -155,6 +162,34 @@ local function take_turn(q, rec, tag)
   -- Once admitted, `seen` is the time of the admission (a pass's `iat`, and the start of
   -- the event's longest session).
   return until_ms, 'A|' .. string.format('%d', now) .. '|' .. string.format('%d', until_ms) .. '|' .. tag
+end
+
+-- Admits those who came back within their grace, in the order they came back, ahead of
+-- everyone else (closes them when the sale is over; skips for good one who stopped
+-- polling again), while there are free slots.
+local function admit_returned()
+  while free > 0 and (closing or not paused) and redis.call('EXISTS', back) == 1 do
+    if read >= batch then
+      more = 1
+      return
+    end
+    local qs = redis.call('ZRANGE', back, 0, math.min(free, batch - read, 1000) - 1)
+    redis.call('HINCRBY', meta, 'back_n', -redis.call('ZREM', back, unpack(qs)))
+    read = read + #qs
+    for _, v in ipairs(qs) do
+      local q = tonumber(v)
+      local key, f = bucket(sessions, q)
+      local rec = redis.call('HGET', key, f)
+      if rec and string.byte(rec, 1) == 82 then -- 82 = 'R'
+        local tag = string.sub(rec, -17)
+        local until_ms, granted_rec = take_turn(q, rec, tag, false)
+        if until_ms then
+          redis.call('HSET', key, f, granted_rec)
+          redis.call('ZADD', active, until_ms, session_id(event_hex, q, tag))
+        end
+      end
+    end
+  end
 end
 
 -- Whether everyone waiting is to be drawn now: at the opening of a drawn event, and for
@@ -216,7 +251,7 @@ local function admit_drawn()
       local rec = redis.call('HGET', key, f)
       if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
         local tag = string.sub(rec, -17)
-        local until_ms, granted_rec = take_turn(q, rec, tag)
+        local until_ms, granted_rec = take_turn(q, rec, tag, true)
         if until_ms then
           redis.call('HSET', key, f, granted_rec)
           redis.call('ZADD', active, until_ms, session_id(event_hex, q, tag))
@@ -296,7 +331,7 @@ local function admit_from_stream()
         passed_left[#passed_left + 1] = q
       end
       if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-        local until_ms, new_rec = take_turn(q, rec, tags[n])
+        local until_ms, new_rec = take_turn(q, rec, tags[n], true)
         -- An entry delivered twice in a chunk sees the record the first one wrote.
         records[q] = new_rec
         if until_ms then
@@ -369,7 +404,7 @@ end
 -- What the pass leaves: the line's size, when the event is next due, whether it is idle,
 -- and, for a draw whose order is not written, who writes it.
 local function report()
-  local waiting = seq - head + (n - next)
+  local waiting = seq - head + (n - next) + redis.call('ZCARD', back)
   local active_now = redis.call('ZCARD', active)
   local due
   local function soon(at)
@@ -448,16 +483,17 @@ local function settle(waiting, active_now, due, idle, admitted)
     redis.call('HSET', meta, 'sampled_at', now)
   end
   if gone then
-    redis.call('DEL', meta, stream, draws, left, leftlog, done, revoked, active, series,
+    redis.call('DEL', meta, stream, draws, left, leftlog, done, revoked, active, series, back,
       orders .. round, ranks .. round)
     return 2
   end
   return idle and 1 or 0
 end
 
--- The pass: expiries are done (above); a draw when one is due, the people of the draw,
--- then the stream in FIFO order; what moved is written, then the purge, the report, and
--- the event marked quiet or busy.
+-- The pass: expiries are done (above); those who came back within their grace, a draw
+-- when one is due, the people of the draw, then the stream in FIFO order; what moved is
+-- written, then the purge, the report, and the event marked quiet or busy.
+admit_returned()
 if due_for_draw() then
   draw()
 end

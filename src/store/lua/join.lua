@@ -2,7 +2,7 @@
 -- is atomic and makes at most one live session per (event, user).
 -- Contract (src/store/scripts.rs, Join): `events` (m) events, each with EVENT_KEYS
 -- (stream, meta, sessions prefix, users prefix, left, ranks prefix, active, spent
--- challenges prefix) and EVENT_ARGS (its number, 6 hex digits, and its id); then the
+-- challenges prefix, back) and EVENT_ARGS (its number, 6 hex digits, and its id); then the
 -- joins, each with JOIN_ARGS: its event (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, create
 -- ('1': join; '0': only look up the user's live session; 's': join only if admitted at
 -- once), deadline (unix ms on the script's clock; 0: none), nonce (of the solved challenge
@@ -25,8 +25,8 @@
 -- (nothing written). A join's nonce is spent (`SET NX PX` in the event's slot) in the same
 -- step as the join, unless the sale is over or suspended.
 --
--- Standby (README, "Always on"): a join to an event with a free slot, nobody waiting, no
--- draw to work through, open and not paused (nor rate-limited) is admitted here, at once:
+-- Standby (README, "Always on"): a join to an event with a free slot, nobody waiting (nor
+-- come back within a grace), no draw to work through, open and not paused (nor rate-limited) is admitted here, at once:
 -- the same atomic step as the join, so capacity stays exact with any number of instances
 -- and the moment the event fills the next join waits in line as usual. Its stream entry is
 -- written (the record of arrival) and the group moved past it.
@@ -123,6 +123,10 @@ local function standby(ev)
     ev.active_n = redis.call('ZCARD', ev.active)
     ev.admitted_n = 0
   end
+  -- Those who came back within their grace go first.
+  if (tonumber(f[18]) or 0) > 0 then
+    return nil
+  end
   local capacity = tonumber(x.capacity) or tonumber(A.default_capacity)
   if ev.active_n >= capacity then
     return nil
@@ -146,7 +150,7 @@ end
 -- A join's reply: its event's index in `states` and the session's part of its place.
 local function answer(ev, s, gone)
   local reply = { 'ev', ev.e }
-  put_session(reply, ev.left, ev.ranks, s, ev.fields, gone)
+  put_session(reply, ev, s, ev.fields, gone)
   return reply
 end
 
@@ -183,8 +187,8 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   end
   if existing then
     local s = load(ev.sessions, existing)
-    if s and (s.st == 'W' or (s.st == 'A' and s.until_ms > now)) then
-      if s.st == 'W' then
+    if s and (s.st == 'W' or s.st == 'R' or (s.st == 'A' and s.until_ms > now)) then
+      if s.st ~= 'A' then
         s.seen = now
         save(ev.sessions, s)
       end

@@ -32,7 +32,11 @@ elseif s.st == 'W' then
     redis.call('ZADD', K.leftlog, redis.call('HINCRBY', K.meta, 'left_n', 1), s.q)
   end
   finish(K.sessions, K.users, K.done, s, 'L', now)
+elseif s.st == 'R' then
+  -- Back within its grace: out of those the granter admits first.
+  redis.call('HINCRBY', K.meta, 'back_n', -redis.call('ZREM', K.back, s.q))
+  finish(K.sessions, K.users, K.done, s, 'L', now)
 end
-local reply = place(K.meta, K.left, K.ranks, s, now)
+local reply = place(K.meta, K, s, now)
 put(reply, 'freed', freed)
 return reply

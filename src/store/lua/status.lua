@@ -1,7 +1,13 @@
 -- Read a session and record the heartbeat of a waiting one (polling is the heartbeat).
 -- The heartbeat is rewritten only once it is `heartbeat_ms` old: most polls only read.
--- Returns the session's place (see `place` in common.lua), or false for an unknown
--- session.
+-- A session skipped for not polling that is polled again within its grace (its record's
+-- `until`: README, "Your turn, in the background") comes back: it waits again (R), ahead of
+-- the line, for the next free slot, and its user holds it again, unless the user has
+-- another live place (a join made meanwhile: that one stays, this one stays skipped). Its
+-- grace is used: skipped again, it has none. The meta's `due` says a pass is due now (the
+-- caller wakes the granter).
+-- Returns the session's place (see `place` in common.lua) with `returned` (1 when it came
+-- back here), or false for an unknown session.
 local stale = stale_number(K.meta, A.event_number)
 if stale then
   return stale
@@ -11,8 +17,23 @@ local s = load(K.sessions, tonumber(A.q), A.tag)
 if not s then
   return false
 end
-if s.st == 'W' and now - s.seen >= tonumber(A.heartbeat_ms) then
+local returned = 0
+if s.st == 'B' and s.until_ms > now then
+  local ub = user_bucket(K.users, s.user)
+  if not redis.call('HGET', ub, s.user) then
+    redis.call('HSET', ub, s.user, s.q)
+    redis.call('ZREM', K.done, s.q)
+    redis.call('ZADD', K.back, now, s.q)
+    s.st, s.seen, s.until_ms = 'R', now, 0
+    save(K.sessions, s)
+    redis.call('HINCRBY', K.meta, 'back_n', 1)
+    redis.call('HSET', K.meta, 'due', now)
+    returned = 1
+  end
+elseif (s.st == 'W' or s.st == 'R') and now - s.seen >= tonumber(A.heartbeat_ms) then
   s.seen = now
   save(K.sessions, s)
 end
-return place(K.meta, K.left, K.ranks, s, now)
+local reply = place(K.meta, K, s, now)
+put(reply, 'returned', returned)
+return reply
