@@ -190,9 +190,9 @@ rcli HSET 'wr:{rb}:meta' number 000001 > /dev/null
 # One join per call (the Join contract: no `now` (Redis's clock), a batch of 1 event, a
 # full event (capacity 0: no standby admission), a session length; then event 1's join, no
 # deadline, no challenge's nonce).
-row=$(rb_script 100000 "$(sha join)" 8 \
+row=$(rb_script 100000 "$(sha join)" 9 \
   'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' 'wr:{rb}:rank:' \
-  'wr:{rb}:active' 'wr:{rb}:pow:' '' 1 0 600000 000001 rb 1 8000-000000000001 u__rand_int__ 1 0 '' 1)
+  'wr:{rb}:active' 'wr:{rb}:pow:' 'wr:{rb}:back' '' 1 0 600000 000001 rb 1 8000-000000000001 u__rand_int__ 1 0 '' 1)
 IFS=, read -r join_script_rps join_script_p99 <<< "$row"
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
 # The same at batch 64: one call carries 64 joins of one event (as the store's writer
@@ -200,9 +200,9 @@ say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$j
 batch_args=()
 for _ in $(seq 64); do batch_args+=(1 8000-000000000001 u__rand_int__ 1 0 '' 1); done
 rcli HSET 'wr:{rb64}:meta' number 000002 > /dev/null
-row=$(rb_script $((quick ? 300 : 3000)) "$(sha join)" 8 \
+row=$(rb_script $((quick ? 300 : 3000)) "$(sha join)" 9 \
   'waiting-room-joins:{rb64}' 'wr:{rb64}:meta' 'wr:{rb64}:s:' 'wr:{rb64}:u:' 'wr:{rb64}:left' \
-  'wr:{rb64}:rank:' 'wr:{rb64}:active' 'wr:{rb64}:pow:' '' 1 0 600000 000002 rb64 "${batch_args[@]}")
+  'wr:{rb64}:rank:' 'wr:{rb64}:active' 'wr:{rb64}:pow:' 'wr:{rb64}:back' '' 1 0 600000 000002 rb64 "${batch_args[@]}")
 IFS=, read -r join_batch_calls join_batch_p99 <<< "$row"
 join_batch_rps=$(python3 -c "print(f'{$join_batch_calls * 64:.0f}')")
 say "join script alone at batch 64: $join_batch_calls calls/s = $join_batch_rps joins/s, p99_ms=$join_batch_p99"
@@ -236,8 +236,9 @@ rcli XRANGE 'waiting-room-joins:{line}' - + | awk 'prev == "sessionId" { print }
 read -r first_q first_tag first_event < <(head -n 1 "$work/ids" \
   | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:8] + s[9:13] + s[15:18], 16), s[19:], s[:6])')
 
-row=$(rb_script 200000 "$(sha status)" 4 \
-  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:left' 'wr:{line}:rank:' '' "$first_q" "$first_tag" 5000 "$first_event")
+row=$(rb_script 200000 "$(sha status)" 7 \
+  'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:u:' 'wr:{line}:done' 'wr:{line}:left' 'wr:{line}:rank:' \
+  'wr:{line}:back' '' "$first_q" "$first_tag" 5000 "$first_event")
 IFS=, read -r status_script_rps status_script_p99 <<< "$row"
 say "status script alone (redis-benchmark EVALSHA): rps=$status_script_rps p99_ms=$status_script_p99"
 
