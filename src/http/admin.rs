@@ -859,16 +859,17 @@ impl SettingsRequest {
                 _ => self.queueing.as_ref(),
             }
         };
-        let seconds = |name: &str| -> Result<Option<u64>, InvalidInput> {
+        // A duration of `min..=max` seconds, as ms.
+        let seconds = |name: &str, min: u64, max: u64| -> Result<Option<u64>, InvalidInput> {
             match field(name) {
                 None | Some(Value::Null) => Ok(None),
                 Some(v) => v
                     .as_u64()
-                    .filter(|n| (10..=MAX_SESSION_SECONDS).contains(n))
+                    .filter(|n| (min..=max).contains(n))
                     .map(|s| Some(s * 1_000))
                     .ok_or_else(|| {
                         invalid(&format!(
-                            "{name} must be a whole number of seconds from 10 to {MAX_SESSION_SECONDS}"
+                            "{name} must be a whole number of seconds from {min} to {max}"
                         ))
                     }),
             }
@@ -924,26 +925,14 @@ impl SettingsRequest {
                 return Err(invalid("endsAt must be after opensAt"));
             }
         }
-        let session_ms = seconds("sessionSeconds")?;
-        let session_cap_ms = seconds("maxSessionSeconds")?;
+        let session_ms = seconds("sessionSeconds", 10, MAX_SESSION_SECONDS)?;
+        let session_cap_ms = seconds("maxSessionSeconds", 10, MAX_SESSION_SECONDS)?;
         if let (Some(length), Some(cap)) = (session_ms, session_cap_ms) {
             if cap < length {
                 return Err(invalid("maxSessionSeconds must be at least sessionSeconds"));
             }
         }
-        let grace_ms = match field("graceSeconds") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .filter(|s| *s <= MAX_GRACE_SECONDS)
-                    .ok_or_else(|| {
-                        invalid(&format!(
-                            "graceSeconds must be a whole number of seconds from 0 to {MAX_GRACE_SECONDS}"
-                        ))
-                    })?
-                    * 1_000,
-            ),
-        };
+        let grace_ms = seconds("graceSeconds", 0, MAX_GRACE_SECONDS)?;
         Ok(EventSettings {
             target_url,
             capacity: count("capacity", 0)?,

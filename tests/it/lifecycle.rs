@@ -138,11 +138,7 @@ async fn a_session_not_polled_is_abandoned_and_never_takes_a_slot() {
     app.pass().await;
     assert_eq!(app.status_of(&holder).await, "ACTIVE");
     // `stays` keeps polling for 1.5 s; `gone` does not.
-    for _ in 0..3 {
-        app.advance(Duration::from_millis(500));
-        app.status(&stays).await;
-        app.flush_heartbeats().await;
-    }
+    time_passes(&app, &[&stays]).await;
     app.leave(&holder).await;
     app.pass().await;
     assert_eq!(app.status_of(&stays).await, "ACTIVE");
@@ -150,7 +146,7 @@ async fn a_session_not_polled_is_abandoned_and_never_takes_a_slot() {
     assert_eq!(active_set(&redis, "abandon"), vec![stays]);
 }
 
-/// Keeps `polling` alive (and `away` silent) for 1.5 s of the room's clock: longer than the
+/// Keeps `polling` alive (and everyone else silent) for 1.5 s of the room's clock: longer than the
 /// abandonment period of 1 s.
 async fn time_passes(app: &TestApp, polling: &[&str]) {
     for _ in 0..3 {

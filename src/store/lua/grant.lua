@@ -164,6 +164,22 @@ local function take_turn(q, rec, tag, grace)
   return until_ms, 'A|' .. string.format('%d', now) .. '|' .. string.format('%d', until_ms) .. '|' .. tag
 end
 
+-- The turn of session q when the granter reaches it outside the stream (in a draw's order,
+-- or back within its grace): taken if its record still has the status letter `letter`
+-- (its byte), and written when granted. `grace` as for take_turn.
+local function turn_of(q, letter, grace)
+  local key, f = bucket(sessions, q)
+  local rec = redis.call('HGET', key, f)
+  if rec and string.byte(rec, 1) == letter then
+    local tag = string.sub(rec, -17)
+    local until_ms, granted_rec = take_turn(q, rec, tag, grace)
+    if until_ms then
+      redis.call('HSET', key, f, granted_rec)
+      redis.call('ZADD', active, until_ms, session_id(event_hex, q, tag))
+    end
+  end
+end
+
 -- Admits those who came back within their grace, in the order they came back, ahead of
 -- everyone else (closes them when the sale is over; skips for good one who stopped
 -- polling again), while there are free slots.
@@ -177,17 +193,7 @@ local function admit_returned()
     redis.call('HINCRBY', meta, 'back_n', -redis.call('ZREM', back, unpack(qs)))
     read = read + #qs
     for _, v in ipairs(qs) do
-      local q = tonumber(v)
-      local key, f = bucket(sessions, q)
-      local rec = redis.call('HGET', key, f)
-      if rec and string.byte(rec, 1) == 82 then -- 82 = 'R'
-        local tag = string.sub(rec, -17)
-        local until_ms, granted_rec = take_turn(q, rec, tag, false)
-        if until_ms then
-          redis.call('HSET', key, f, granted_rec)
-          redis.call('ZADD', active, until_ms, session_id(event_hex, q, tag))
-        end
-      end
+      turn_of(tonumber(v), 82, false) -- 82 = 'R'
     end
   end
 end
@@ -245,18 +251,8 @@ local function admit_drawn()
       end
       local offset
       offset, pos = struct.unpack('>I4', chunk, pos)
-      local q = lo + 1 + offset
       next, read = next + 1, read + 1
-      local key, f = bucket(sessions, q)
-      local rec = redis.call('HGET', key, f)
-      if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-        local tag = string.sub(rec, -17)
-        local until_ms, granted_rec = take_turn(q, rec, tag, true)
-        if until_ms then
-          redis.call('HSET', key, f, granted_rec)
-          redis.call('ZADD', active, until_ms, session_id(event_hex, q, tag))
-        end
-      end
+      turn_of(lo + 1 + offset, 87, true) -- 87 = 'W'
     end
     if next >= n then
       -- Used up: its order is no longer needed.

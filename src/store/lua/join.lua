@@ -26,10 +26,11 @@
 -- step as the join, unless the sale is over or suspended.
 --
 -- Standby (README, "Always on"): a join to an event with a free slot, nobody waiting (nor
--- come back within a grace), no draw to work through, open and not paused (nor rate-limited) is admitted here, at once:
--- the same atomic step as the join, so capacity stays exact with any number of instances
--- and the moment the event fills the next join waits in line as usual. Its stream entry is
--- written (the record of arrival) and the group moved past it.
+-- come back within a grace), no draw to work through, open and not paused (nor
+-- rate-limited) is admitted here, at once: the same atomic step as the join, so capacity
+-- stays exact with any number of instances and the moment the event fills the next join
+-- waits in line as usual. Its stream entry is written (the record of arrival) and the
+-- group moved past it.
 -- wake: a join that waits and may be admitted at once (its event is not `blocked`, and no
 -- pass is due there already) asks the caller to put the event in the granter's schedule;
 -- the meta's `due` says a pass is due now. A wake more than STALE_WAKE_MS old that no pass

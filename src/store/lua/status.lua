@@ -23,10 +23,9 @@ if s.st == 'B' and s.until_ms > now then
   if not redis.call('HGET', ub, s.user) then
     redis.call('HSET', ub, s.user, s.q)
     redis.call('ZREM', K.done, s.q)
-    redis.call('ZADD', K.back, now, s.q)
+    redis.call('HINCRBY', K.meta, 'back_n', redis.call('ZADD', K.back, now, s.q))
     s.st, s.seen, s.until_ms = 'R', now, 0
     save(K.sessions, s)
-    redis.call('HINCRBY', K.meta, 'back_n', 1)
     redis.call('HSET', K.meta, 'due', now)
     returned = 1
   end
