@@ -58,6 +58,7 @@ error_codes! {
     InvalidTokenField = "invalid_token_field",
     InvalidUserId = "invalid_user_id",
     MethodNotAllowed = "method_not_allowed",
+    MoveExpired = "move_expired",
     NoConsole = "no_console",
     NoPass = "no_pass",
     NoTokens = "no_tokens",
@@ -65,9 +66,12 @@ error_codes! {
     NotFound = "not_found",
     NotYourPlace = "not_your_place",
     OtherEvent = "other_event",
+    OtherPlaceHere = "other_place_here",
     PassExpired = "pass_expired",
     PassRevoked = "pass_revoked",
     PayloadTooLarge = "payload_too_large",
+    PlaceInThisBrowser = "place_in_this_browser",
+    PlaceNotMovable = "place_not_movable",
     RateLimited = "rate_limited",
     SessionNotFound = "session_not_found",
     SignedOut = "signed_out",
@@ -289,6 +293,9 @@ pub enum Status {
     Abandoned,
     /// The sale ended (sold out, closed, or its end time passed) before its turn.
     Closed,
+    /// Its place moved to another device (README, "Take your place with you"): this id is
+    /// no longer it.
+    Moved,
 }
 
 impl Status {
@@ -300,6 +307,7 @@ impl Status {
             Status::Left => "LEFT",
             Status::Abandoned => "ABANDONED",
             Status::Closed => "CLOSED",
+            Status::Moved => "MOVED",
         }
     }
 
@@ -597,6 +605,9 @@ pub enum Word {
     /// says once asked.
     Sound,
     SoundOn,
+    /// The link that takes the place to another device (README, "Take your place with
+    /// you").
+    Move,
     /// The receipt: the join number, and for one of a draw how the order was made, its
     /// place in the draw when known, and the published draw's link text.
     JoinNumber,
@@ -610,7 +621,7 @@ pub enum Word {
 
 impl Word {
     /// Every word, in its place.
-    pub const ALL: [Word; 24] = [
+    pub const ALL: [Word; 25] = [
         Word::Event,
         Word::Headline,
         Word::Detail,
@@ -630,6 +641,7 @@ impl Word {
         Word::NotifyOn,
         Word::Sound,
         Word::SoundOn,
+        Word::Move,
         Word::JoinNumber,
         Word::DrawNote,
         Word::DrawLink,
@@ -832,6 +844,20 @@ pub struct BrandView {
     pub logo_origin: Option<String>,
 }
 
+/// A place's offer to move to another device, as its page shows it (README, "Take your
+/// place with you"; rendered on the server only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MoveOfferView {
+    /// The place's own page, to go back to.
+    pub place_url: String,
+    /// The one-time link (absolute: it is opened on another device).
+    pub url: String,
+    /// The link's QR code (an SVG document made by the server from the link alone).
+    pub qr_svg: String,
+    /// How long the link lasts.
+    pub minutes: u64,
+}
+
 /// The highest level of the join's challenge (README, "Bots and accounts").
 pub const MAX_CHALLENGE_LEVEL: u8 = 4;
 
@@ -928,6 +954,14 @@ pub fn refresh_after_ms(status: Status, position: Option<u64>) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_card_word_is_in_its_place() {
+        // CardTexts finds a word at its index: Word::ALL lists them in their enum's order.
+        for (i, word) in Word::ALL.into_iter().enumerate() {
+            assert_eq!(word as usize, i, "{word:?}");
+        }
+    }
 
     #[test]
     fn names_accept_the_allowed_alphabet() {

@@ -96,6 +96,12 @@ impl From<ServiceError> for AppError {
             ),
             ServiceError::BadToken(_) => (StatusCode::UNAUTHORIZED, ErrorCode::InvalidEnqueueToken),
             ServiceError::SessionNotFound => (StatusCode::NOT_FOUND, ErrorCode::SessionNotFound),
+            ServiceError::MoveExpired => (StatusCode::GONE, ErrorCode::MoveExpired),
+            ServiceError::NotMovable => (StatusCode::CONFLICT, ErrorCode::PlaceNotMovable),
+            ServiceError::PlaceInThisBrowser => {
+                (StatusCode::CONFLICT, ErrorCode::PlaceInThisBrowser)
+            }
+            ServiceError::OtherPlaceHere => (StatusCode::CONFLICT, ErrorCode::OtherPlaceHere),
             ServiceError::UnknownEvent => (StatusCode::NOT_FOUND, ErrorCode::UnknownEvent),
             ServiceError::EventExists => (StatusCode::CONFLICT, ErrorCode::EventExists),
             ServiceError::EventClosed(_) => (StatusCode::GONE, ErrorCode::EventClosed),

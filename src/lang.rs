@@ -264,7 +264,7 @@ mod server {
     /// The status card's words for `view`, in `lang`.
     /// The card's words that depend on the language alone (every poll sends them),
     /// formatted once per language.
-    const FIXED: [&str; 11] = [
+    const FIXED: [&str; 12] = [
         "event-label",
         "card-status",
         "card-fairness",
@@ -276,6 +276,7 @@ mod server {
         "error-unreachable",
         "card-notify",
         "card-notify-on",
+        "card-move",
     ];
 
     struct Fixed {
@@ -348,6 +349,7 @@ mod server {
             Word::NotifyOn => fixed(lang, "card-notify-on"),
             Word::Sound => fixed(lang, "card-sound"),
             Word::SoundOn => fixed(lang, "card-sound-on"),
+            Word::Move => fixed(lang, "card-move"),
             Word::JoinNumber => match view.join_number {
                 Some(n) => t_args(
                     lang,
@@ -412,6 +414,7 @@ mod server {
             Status::Left => pair("status-left", "status-left-detail"),
             Status::Abandoned => pair("status-abandoned", "status-abandoned-detail"),
             Status::Closed => closed_text(lang, view.closed_reason.unwrap_or(ClosedReason::Closed)),
+            Status::Moved => pair("status-moved", "status-moved-detail"),
         }
     }
 
@@ -521,6 +524,7 @@ mod server {
                             ("wait", Arg::Text("3")),
                             ("rank", Arg::Text("2")),
                             ("round", Arg::Number(1)),
+                            ("event", Arg::Text("E1")),
                         ],
                     );
                     assert!(!text.trim().is_empty(), "{}: {key}", lang.code());

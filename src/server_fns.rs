@@ -7,7 +7,7 @@
 
 use leptos::prelude::*;
 
-use crate::domain::{BrandView, Door, PlaceView, SessionView};
+use crate::domain::{BrandView, Door, MoveOfferView, PlaceView, SessionView};
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ssr {
@@ -377,6 +377,64 @@ pub async fn leave_queue(session_id: String) -> Result<PlaceView, ServerFnError>
         continue_to: None,
         hidden_refresh_after_ms: service.hidden_poll_ms(),
     })
+}
+
+/// A new one-time link (and its QR code) that takes this browser's waiting place to
+/// another device (README, "Take your place with you"), replacing any earlier one.
+#[server]
+pub async fn offer_move(session_id: String) -> Result<MoveOfferView, ServerFnError> {
+    use crate::domain::SessionId;
+    use crate::visitor::is_https;
+    use ssr::{check_owner, fail, headers, service};
+
+    let service = service()?;
+    let sid = SessionId::parse(&session_id).map_err(fail)?;
+    let secrets = service.secrets().await.map_err(fail)?;
+    let current = service.status(sid).await.map_err(fail)?;
+    let headers = headers();
+    check_owner(secrets, &headers, &current).map_err(fail)?;
+    let offer = service.offer_move(&current).await.map_err(fail)?;
+    // Opened on another device: the link names this host as the browser reached it.
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if is_https(&headers) { "https" } else { "http" };
+    let url = format!("{scheme}://{host}{}", offer.path());
+    Ok(MoveOfferView {
+        place_url: format!("/queue/{sid}"),
+        qr_svg: crate::service::qr_svg(&url).map_err(fail)?,
+        url,
+        minutes: offer.expires_in_seconds.div_ceil(60),
+    })
+}
+
+/// Takes the place of a move link (`/move/{event}/{code}`) to this browser: its page, under
+/// its new id (a redirect there for a form post). The link works once.
+#[server]
+pub async fn take_place(event_id: String, code: String) -> Result<SessionView, ServerFnError> {
+    use crate::domain::EventId;
+    use crate::visitor::{is_https, VISITOR_PREFIX};
+    use ssr::{fail, headers, place_url, service, set_cookie, visitor};
+
+    let service = service()?;
+    let event = EventId::parse(event_id.trim()).map_err(fail)?;
+    let secrets = service.secrets().await.map_err(fail)?;
+    let headers = headers();
+    let view = service
+        .take_place(&event, code.trim(), &visitor(secrets))
+        .await
+        .map_err(fail)?;
+    if !view.user_id.as_str().starts_with(VISITOR_PREFIX) {
+        // A shop's account's place: this browser holds it now (its signed cookie).
+        set_cookie(
+            secrets
+                .cookies
+                .hold(&headers, view.session_id, is_https(&headers)),
+        );
+    }
+    leptos_axum::redirect(&place_url(view.session_id, ""));
+    Ok(view)
 }
 
 /// JSON answers read from text: the island's own props are read that way, so the browser's

@@ -104,3 +104,25 @@ error-invalid_enqueue_token = Der Link des Shops ist abgelaufen. Bitte gehen Sie
 error-already_joined = Sie haben schon einen Platz in dieser Warteschlange.
 error-unavailable = Der Warteraum ist gerade ausgelastet. Wir versuchen es weiter.
 error-timeout = Der Warteraum ist gerade ausgelastet. Wir versuchen es weiter.
+
+## Einen Platz auf ein anderes Gerät mitnehmen
+card-move = Meinen Platz auf ein anderes Gerät mitnehmen
+status-moved = Ihr Platz ist auf ein anderes Gerät umgezogen
+status-moved-detail = Der Platz wurde mit seinem Link in einen anderen Browser mitgenommen. Dort geht es weiter; diese Seite hält ihn nicht mehr.
+move-title = Platz auf ein anderes Gerät mitnehmen
+move-heading = Nehmen Sie Ihren Platz auf ein anderes Gerät mit
+move-lede = Öffnen Sie diesen Link auf dem anderen Gerät oder scannen Sie den Code mit dessen Kamera, innerhalb von { $minutes } { $minutes ->
+        [one] Minute
+       *[other] Minuten
+    }. Ihr Platz zieht mit seiner Reihe dorthin um, und diese Seite gibt ihn ab. Der Link funktioniert einmal, und wer ihn hat, kann den Platz nehmen: Teilen Sie ihn mit niemandem.
+move-qr = QR-Code des Links
+move-back = Zurück zu meinem Platz
+take-title = Einen Platz in der Warteschlange hierher holen
+take-heading = Diesen Platz in der Warteschlange in diesen Browser holen
+take-lede = Ein Platz in der Warteschlange für { $event } ist bereit, mit seiner Reihe hierher umzuziehen. Danach hält das andere Gerät ihn nicht mehr.
+take-button = Platz hierher holen
+take-error-heading = Wir konnten diesen Platz nicht umziehen
+error-move_expired = Dieser Link ist abgelaufen oder wurde schon benutzt. Fordern Sie auf der Seite, die den Platz hält, einen neuen an.
+error-place_not_movable = Dieser Platz kann nicht mehr umziehen: Er wartet nicht mehr oder ist zu oft umgezogen.
+error-place_in_this_browser = Dieser Platz ist bereits in diesem Browser.
+error-other_place_here = Dieser Browser hält einen anderen Platz in dieser Warteschlange. Verlassen Sie ihn zuerst, um diesen zu nehmen.

@@ -1,6 +1,6 @@
 # The page's words in English. Every file in locales/ has exactly these message ids (a
 # test checks); arguments: $seconds, $minutes, $hours (numbers: they pick plural forms),
-# $number, $countdown, $wait (texts).
+# $number, $countdown, $wait, $event (texts).
 
 ## The frame of every page
 brand-tagline = the line for the big on-sale
@@ -100,3 +100,25 @@ error-invalid_enqueue_token = The shop's link has expired. Please go back to the
 error-already_joined = You already have a place in this line.
 error-unavailable = The waiting room is busy right now. We'll keep trying.
 error-timeout = The waiting room is busy right now. We'll keep trying.
+
+## Taking a place to another device (the card's link, /queue/{session}/move, /move/{event}/{code})
+card-move = Take my place to another device
+status-moved = Your place moved to another device
+status-moved-detail = The place was taken to another browser with its link. It carries on there; this page no longer holds it.
+move-title = Take your place to another device
+move-heading = Take your place to another device
+move-lede = Open this link on the other device, or scan the code with its camera, within { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }. Your place moves there with its turn, and this page lets go of it. The link works once, and anyone who has it can take the place: share it with nobody else.
+move-qr = QR code of the link
+move-back = Back to my place
+take-title = Move a place in line here
+take-heading = Move this place in line to this browser
+take-lede = A place in the line for { $event } is ready to move here, with its turn. Once it has moved, the other device no longer holds it.
+take-button = Move the place here
+take-error-heading = We couldn't move this place
+error-move_expired = This link has expired or was used already. Ask for a new one on the page that holds the place.
+error-place_not_movable = This place can no longer move: it is not waiting any more, or it moved too often.
+error-place_in_this_browser = This place is already in this browser.
+error-other_place_here = This browser holds another place in this line. Leave it first to take this one.

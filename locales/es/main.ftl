@@ -104,3 +104,25 @@ error-invalid_enqueue_token = El enlace de la tienda ha caducado. Vuelva a la ti
 error-already_joined = Ya tiene un lugar en esta fila.
 error-unavailable = La sala de espera está muy ocupada ahora. Seguimos intentándolo.
 error-timeout = La sala de espera está muy ocupada ahora. Seguimos intentándolo.
+
+## Llevar el lugar a otro dispositivo
+card-move = Llevar mi lugar a otro dispositivo
+status-moved = Su lugar pasó a otro dispositivo
+status-moved-detail = El lugar se llevó a otro navegador con su enlace. Continúa allí; esta página ya no lo tiene.
+move-title = Llevar su lugar a otro dispositivo
+move-heading = Lleve su lugar a otro dispositivo
+move-lede = Abra este enlace en el otro dispositivo, o escanee el código con su cámara, en { $minutes } { $minutes ->
+        [one] minuto
+       *[other] minutos
+    }. Su lugar pasa allí con su turno, y esta página lo suelta. El enlace funciona una sola vez, y quien lo tenga puede tomar el lugar: no lo comparta con nadie.
+move-qr = Código QR del enlace
+move-back = Volver a mi lugar
+take-title = Traer aquí un lugar en la fila
+take-heading = Traer este lugar en la fila a este navegador
+take-lede = Un lugar en la fila de { $event } está listo para pasar aquí, con su turno. Una vez que pase, el otro dispositivo ya no lo tiene.
+take-button = Traer el lugar aquí
+take-error-heading = No pudimos mover este lugar
+error-move_expired = Este enlace ha caducado o ya se usó. Pida uno nuevo en la página que tiene el lugar.
+error-place_not_movable = Este lugar ya no se puede mover: ya no está esperando, o se movió demasiadas veces.
+error-place_in_this_browser = Este lugar ya está en este navegador.
+error-other_place_here = Este navegador tiene otro lugar en esta fila. Déjelo primero para tomar este.

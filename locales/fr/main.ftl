@@ -104,3 +104,25 @@ error-invalid_enqueue_token = Le lien de la boutique a expiré. Retournez à la 
 error-already_joined = Vous avez déjà une place dans cette file.
 error-unavailable = La salle d’attente est très sollicitée en ce moment. Nous réessayons.
 error-timeout = La salle d’attente est très sollicitée en ce moment. Nous réessayons.
+
+## Emporter sa place sur un autre appareil
+card-move = Emporter ma place sur un autre appareil
+status-moved = Votre place est passée sur un autre appareil
+status-moved-detail = La place a été emportée dans un autre navigateur avec son lien. Elle continue là-bas ; cette page ne la tient plus.
+move-title = Emporter votre place sur un autre appareil
+move-heading = Emportez votre place sur un autre appareil
+move-lede = Ouvrez ce lien sur l’autre appareil, ou scannez le code avec son appareil photo, dans les { $minutes } { $minutes ->
+        [one] minute
+       *[other] minutes
+    }. Votre place y passe avec son tour, et cette page la lâche. Le lien ne sert qu’une fois, et quiconque l’a peut prendre la place : ne le partagez avec personne.
+move-qr = Code QR du lien
+move-back = Retour à ma place
+take-title = Prendre ici une place dans la file
+take-heading = Prendre cette place dans la file dans ce navigateur
+take-lede = Une place dans la file pour { $event } est prête à passer ici, avec son tour. Une fois passée, l’autre appareil ne la tient plus.
+take-button = Prendre la place ici
+take-error-heading = Nous n’avons pas pu déplacer cette place
+error-move_expired = Ce lien a expiré ou a déjà servi. Demandez-en un nouveau sur la page qui tient la place.
+error-place_not_movable = Cette place ne peut plus être déplacée : elle n’attend plus, ou elle a été déplacée trop souvent.
+error-place_in_this_browser = Cette place est déjà dans ce navigateur.
+error-other_place_here = Ce navigateur tient une autre place dans cette file. Quittez-la d’abord pour prendre celle-ci.

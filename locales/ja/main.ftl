@@ -95,3 +95,22 @@ error-invalid_enqueue_token = ショップのリンクの有効期限が切れ�
 error-already_joined = この列にはすでに並んでいます。
 error-unavailable = 待合室が混み合っています。再試行を続けます。
 error-timeout = 待合室が混み合っています。再試行を続けます。
+
+## 順番を別の端末に移す
+card-move = この順番を別の端末に移す
+status-moved = 順番は別の端末に移りました
+status-moved-detail = この順番はリンクで別のブラウザに移されました。そちらで続きます。このページはもう順番を持っていません。
+move-title = 順番を別の端末に移す
+move-heading = 順番を別の端末に移す
+move-lede = { $minutes } 分以内に、別の端末でこのリンクを開くか、そのカメラでコードを読み取ってください。順番はそのままそちらに移り、このページからは外れます。リンクは一度だけ使え、持っている人は誰でも順番を取れます。他の人とは共有しないでください。
+move-qr = リンクのQRコード
+move-back = 自分の順番に戻る
+take-title = 列の順番をここに移す
+take-heading = この列の順番をこのブラウザに移す
+take-lede = { $event } の列の順番を、そのままここに移す準備ができています。移した後は、元の端末はこの順番を持ちません。
+take-button = 順番をここに移す
+take-error-heading = この順番を移せませんでした
+error-move_expired = このリンクは期限切れか、すでに使われています。順番を持っているページで新しいリンクを作ってください。
+error-place_not_movable = この順番はもう移せません。待機中ではないか、移した回数が多すぎます。
+error-place_in_this_browser = この順番はすでにこのブラウザにあります。
+error-other_place_here = このブラウザはこの列で別の順番を持っています。先にそれを離れてから、こちらを取ってください。

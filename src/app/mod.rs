@@ -12,6 +12,7 @@
 pub mod console;
 mod event_page;
 pub(crate) mod join_page;
+mod move_page;
 #[cfg(feature = "ssr")]
 mod policy;
 mod queue_page;
@@ -28,6 +29,7 @@ use crate::lang::{t, Lang};
 use console::{ConsoleEvent, ConsoleHome};
 use event_page::EventPage;
 use join_page::JoinPage;
+use move_page::{MovePage, TakePage};
 #[cfg(feature = "ssr")]
 use policy::page_policy;
 use queue_page::QueuePage;
@@ -103,6 +105,10 @@ pub fn App() -> impl IntoView {
                     // Rendered whole before sending, so the status is in the HTML itself
                     // (works without JavaScript, and a reload shows the same place).
                     <Route path=path!("/queue/:id") view=QueuePage ssr=SsrMode::Async/>
+                    // Taking a place to another device: its link and QR code, and what
+                    // the link opens.
+                    <Route path=path!("/queue/:id/move") view=MovePage ssr=SsrMode::Async/>
+                    <Route path=path!("/move/:event/:code") view=TakePage/>
                     // The operator's console (served when an admin token is set).
                     <Route path=path!("/admin") view=ConsoleHome ssr=SsrMode::Async/>
                     <Route path=path!("/admin/events/:event") view=ConsoleEvent ssr=SsrMode::Async/>

@@ -18,7 +18,7 @@ use leptos::server_fn::ServerFn;
 use crate::app::console::data::{ConsoleDesk, ConsoleEvents, ConsoleHistory};
 use crate::domain::ErrorCode;
 use crate::error::AppError;
-use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue};
+use crate::server_fns::{FindPlace, GetStatus, JoinEvent, LeaveQueue, OfferMove, TakePlace};
 
 /// Largest body a server function accepts (the JSON API has the same limit).
 pub const MAX_FORM_BYTES: usize = super::body::MAX_BODY_BYTES;
@@ -30,6 +30,8 @@ pub fn is_server_fn(path: &str) -> bool {
         <FindPlace as ServerFn>::PATH,
         <GetStatus as ServerFn>::PATH,
         <LeaveQueue as ServerFn>::PATH,
+        <OfferMove as ServerFn>::PATH,
+        <TakePlace as ServerFn>::PATH,
         <ConsoleDesk as ServerFn>::PATH,
         <ConsoleEvents as ServerFn>::PATH,
         <ConsoleHistory as ServerFn>::PATH,

@@ -43,6 +43,21 @@ pub enum ServiceError {
     PlaceElsewhere,
     #[error("no session with this id (it may have been purged after it ended)")]
     SessionNotFound,
+    /// A link to move a place that was used, replaced by a newer one, or expired.
+    #[error(
+        "this link to move a place has expired or was used already: ask for a new one on \
+         the page that holds the place"
+    )]
+    MoveExpired,
+    /// A place that cannot move (any more): no longer waiting, or moved too often.
+    #[error("this place can no longer move: it is not waiting any more, or it moved too often")]
+    NotMovable,
+    /// A link to move a place opened in the browser that holds the place.
+    #[error("this place is already in this browser")]
+    PlaceInThisBrowser,
+    /// A link to move a place opened in a browser that holds another place in that line.
+    #[error("this browser holds another place in this line: leave it first to take this one")]
+    OtherPlaceHere,
     #[error("there is no line for this event (events are created by the operator)")]
     UnknownEvent,
     /// An operator created an event whose id an operator configured before.

@@ -1,7 +1,7 @@
 //! The waiting room's operations over the store, by who calls them: a visitor's place
 //! ([`visitors`]: join, status, leave), what a join must bring ([`door`]: an enqueue
 //! token's account, a solved challenge), the shop's door ([`gate`]: does a pass open it),
-//! the operators ([`operators`]: events, settings, messages, draws) and the room's keys
+//! a place taken to another device ([`moves`]), the operators ([`operators`]: events, settings, messages, draws) and the room's keys
 //! ([`secrets`]). The JSON routes, the gate, the console and the server functions are thin
 //! layers over this; nothing here speaks HTTP: every failure is a [`ServiceError`], which
 //! `crate::error` maps to a status and a code in one place.
@@ -9,6 +9,7 @@
 mod door;
 mod error;
 mod gate;
+mod moves;
 mod operators;
 mod secrets;
 mod visitors;
@@ -23,6 +24,7 @@ use crate::passes::{PassCache, Revocations};
 use crate::store::Store;
 
 pub use error::{Refusal, ServiceError};
+pub use moves::{qr_svg, MoveOffer};
 pub use operators::message_text;
 pub use secrets::Secrets;
 pub use visitors::{JoinOutcome, Proof};

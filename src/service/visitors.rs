@@ -222,7 +222,11 @@ impl Service {
         Some(self.view_with(record, self.now(), None))
     }
 
-    async fn view(&self, r: SessionRecord, now: u64) -> Result<SessionView, ServiceError> {
+    pub(super) async fn view(
+        &self,
+        r: SessionRecord,
+        now: u64,
+    ) -> Result<SessionView, ServiceError> {
         let access_token = if r.status == Status::Active {
             let secrets = self.secrets().await?;
             let length = r.session_ms.unwrap_or(self.inner.settings.session_ms);

@@ -439,6 +439,8 @@ impl Store {
             ranks: &k.ranks,
             leftlog: &k.leftlog,
             back: &k.back,
+            moved: &k.moved,
+            movelog: &k.movelog,
             now: self.clock.for_script(),
             default_capacity: params.default_capacity.to_string(),
             session_ms: params.session_ms.to_string(),

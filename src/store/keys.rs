@@ -104,6 +104,20 @@ pub struct EventKeys {
     pub orders: String,
     /// Prefix of a draw's ranks, `…:rank:<round>`: the rank of offsets 0, 1, …, likewise.
     pub ranks: String,
+    /// Prefix of the offers to move a place to another device (README, "Take your place
+    /// with you"), `…:move:<seq>` → `"token|tag|expires"`: the one live offer of session
+    /// `seq`, made by its page for the tag it had then, used once, ending after
+    /// [`super::MOVE_OFFER_MS`] (`expires`, unix ms).
+    pub moves: String,
+    /// Hash of the places moved: `<seq>` → the tags it had before (space-separated, the
+    /// one its stream entry carries first), and `<old tag>` → `"seq|user"` (who held it
+    /// then). The granter admits a moved place by its stream entry's tag; a poll with an
+    /// old tag is answered MOVED. Purged with the session.
+    pub moved: String,
+    /// Sorted set `seq → seq`: the moved places the granter has not passed yet, so that
+    /// polls answered from a process's memory read Redis for them (`lua/snapshot.lua`;
+    /// the meta's `moved_n` counts the moves).
+    pub movelog: String,
     /// Prefix of the spent challenges, `…:pow:<nonce>`: a solved challenge's nonce, kept
     /// until the challenge expires (`src/challenge.rs`), so that a solution is accepted once.
     pub pow: String,
@@ -128,6 +142,9 @@ impl EventKeys {
             orders: format!("wr:{tag}:order:"),
             ranks: format!("wr:{tag}:rank:"),
             pow: format!("wr:{tag}:pow:"),
+            moves: format!("wr:{tag}:move:"),
+            moved: format!("wr:{tag}:moved"),
+            movelog: format!("wr:{tag}:movelog"),
         }
     }
 }
@@ -162,6 +179,9 @@ mod tests {
             &k.orders,
             &k.ranks,
             &k.pow,
+            &k.moves,
+            &k.moved,
+            &k.movelog,
         ] {
             assert!(key.contains("{E1}"), "{key}");
         }

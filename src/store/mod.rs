@@ -16,6 +16,7 @@ mod grant;
 pub mod ids;
 mod joins;
 pub mod keys;
+mod moves;
 mod polls;
 mod registry;
 pub mod scripts;
@@ -37,6 +38,7 @@ pub use grant::{
     GrantParams, GrantReport, PassOutcome, Placement, HISTORY_MS, SAMPLE_MS,
     UNCONFIGURED_RETENTION_MS,
 };
+pub use moves::{MoveRefusal, MoveReply, MAX_MOVES, MOVE_OFFER_MS};
 pub use polls::{REFRESH as SNAPSHOT_REFRESH, SESSIONS as REMEMBERED_SESSIONS};
 use registry::{Registered, EVENT_CACHE};
 pub use session::{JoinMode, JoinReply, Left, Renewal, SessionRecord};

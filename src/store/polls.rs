@@ -12,8 +12,8 @@
 //!
 //! A poll of a seen session still waiting behind the head is then a map lookup and the
 //! arithmetic of `view()`. Anything else reads Redis: a session at or past the head (it
-//! may be admitted), in a draw, known to have left, or whose event's epoch changed (Redis
-//! lost the event). The heartbeats of polls answered here are written in batches
+//! may be admitted), in a draw, known to have left or whose place moved to another device
+//! (its old id is answered MOVED), or whose event's epoch changed (Redis lost the event). The heartbeats of polls answered here are written in batches
 //! (`lua/heartbeat.lua`, one call per event per flush), with the age of each poll.
 
 use std::collections::HashMap;
@@ -71,6 +71,11 @@ struct Snapshot {
     left_n: u64,
     /// False when more leaves happened than one read takes (see [`LEAVE_PAGES`]).
     left_complete: bool,
+    /// Join numbers of the places ahead of the head that moved to another device,
+    /// ascending; `None` when there were more than one read takes.
+    moved: Option<Arc<Vec<u64>>>,
+    /// The event's count of moves (`moved_n`) that `moved` is up to date with.
+    moved_n: u64,
 }
 
 /// What this process holds of one polled event: its snapshot, and whether a poll is
@@ -256,9 +261,11 @@ impl Store {
         known: &Registered,
         previous: Option<&Snapshot>,
     ) -> Result<Snapshot, StoreError> {
+        let moved_before = previous.and_then(|p| p.moved.clone().map(|m| (m, p.moved_n)));
         let previous = previous.filter(|p| p.left_complete);
         let mut since = previous.map_or(0, |p| p.left_n);
-        let mut reply = self.snapshot_call(known, since).await?;
+        let moved_seen = moved_before.as_ref().map(|(_, n)| *n);
+        let mut reply = self.snapshot_call(known, since, moved_seen).await?;
         let mut gone: Vec<u64> = match previous {
             Some(p) if p.state.epoch == reply.state.epoch && reply.left_n >= since => {
                 p.left.to_vec()
@@ -266,16 +273,30 @@ impl Store {
             Some(_) => {
                 // Another epoch (Redis lost the event): everything anew.
                 since = 0;
-                reply = self.snapshot_call(known, 0).await?;
+                reply = self.snapshot_call(known, 0, None).await?;
                 Vec::new()
             }
             None => Vec::new(),
+        };
+        let moved_n = reply.moved_n;
+        let moved = match (reply.moved.take(), moved_before) {
+            (Some(read), _) => (read.len() < LEAVES_PER_CALL).then(|| Arc::new(read)),
+            (None, Some((kept, _))) => {
+                let ahead: Vec<u64> = kept
+                    .iter()
+                    .copied()
+                    .filter(|&q| q > reply.state.head)
+                    .collect();
+                Some(Arc::new(ahead))
+            }
+            // The count matched nothing this process holds: not possible, but safe.
+            (None, None) => None,
         };
         let (state, wake) = (std::mem::take(&mut reply.state), reply.wake);
         let mut complete = false;
         for page in 0..LEAVE_PAGES {
             if page > 0 {
-                reply = self.snapshot_call(known, since).await?;
+                reply = self.snapshot_call(known, since, Some(moved_n)).await?;
             }
             let full = reply.leaves.len() >= LEAVES_PER_CALL;
             if let Some(&(_, count)) = reply.leaves.last() {
@@ -303,6 +324,8 @@ impl Store {
             left: Arc::new(gone),
             left_n: since,
             left_complete: complete,
+            moved,
+            moved_n,
         })
     }
 
@@ -368,6 +391,10 @@ struct SnapshotReply {
     leaves: Vec<(u64, u64)>,
     /// The event lost a wake: wake it.
     wake: bool,
+    /// The event's count of moves.
+    moved_n: u64,
+    /// The moved places ahead of the head, when the count was not the caller's.
+    moved: Option<Vec<u64>>,
 }
 
 impl Store {
@@ -375,14 +402,18 @@ impl Store {
         &self,
         known: &Registered,
         since: u64,
+        moved_seen: Option<u64>,
     ) -> Result<SnapshotReply, StoreError> {
         let k = &known.keys;
         let call = scripts::Snapshot {
             meta: &k.meta,
             leftlog: &k.leftlog,
+            movelog: &k.movelog,
             now: self.clock.for_script(),
             since: since.to_string(),
             cap: LEAVES_PER_CALL.to_string(),
+            // -1 matches no count: the moved places are read.
+            moved_seen: moved_seen.map_or_else(|| "-1".to_owned(), |n| n.to_string()),
         };
         let reply = Reply::decode(
             self.script(
@@ -398,6 +429,8 @@ impl Store {
             left_n: reply.get("left_n")?,
             leaves: reply.get("leaves")?,
             wake: reply.get::<i64>("wake")? == 1,
+            moved_n: reply.opt("moved_n")?.unwrap_or(0),
+            moved: reply.opt("moved")?,
         })
     }
 }
@@ -422,6 +455,7 @@ fn answer(sid: SessionId, seen: &Seen, s: &Snapshot, now: u64) -> Option<Session
         || q <= state.head
         || state.in_draw(q)
         || s.left.binary_search(&q).is_ok()
+        || s.moved.as_ref().is_none_or(|m| m.binary_search(&q).is_ok())
     {
         return None;
     }

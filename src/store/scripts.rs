@@ -57,8 +57,16 @@ macro_rules! contract {
 contract! {
     /// `lua/status.lua`: a session read (and its heartbeat recorded).
     Status {
-        keys { meta, sessions, users, done, left, ranks, back }
+        keys { meta, sessions, users, done, left, ranks, back, moved }
         args { now, q, tag, heartbeat_ms, event_number }
+    }
+}
+
+contract! {
+    /// `lua/move.lua`: a place taken to another device by its offer's token.
+    Move {
+        keys { meta, sessions, users, left, ranks, back, offer, moved, movelog }
+        args { now, q, token, tag, user, visitor_prefix, max_moves, event_number }
     }
 }
 
@@ -74,7 +82,7 @@ contract! {
     /// `lua/grant.lua`: one granter pass over one event.
     Grant {
         keys { stream, meta, sessions, users, active, left, done, revoked, draws, series,
-               orders, ranks, leftlog, back }
+               orders, ranks, leftlog, back, moved, movelog }
         args { now, default_capacity, session_ms, abandon_ms, grace_ms, batch, retention_ms,
                seed, event_number, sample_ms, history_ms, unconfigured_retention_ms }
     }
@@ -128,8 +136,8 @@ contract! {
 contract! {
     /// `lua/snapshot.lua`: what a poll answered from memory needs of its event.
     Snapshot {
-        keys { meta, leftlog }
-        args { now, since, cap }
+        keys { meta, leftlog, movelog }
+        args { now, since, cap, moved_seen }
     }
 }
 
@@ -225,7 +233,7 @@ fn source(
 }
 
 /// Every script's file name and source, in the order of [`Scripts::all`].
-pub fn sources() -> [(&'static str, String); 12] {
+pub fn sources() -> [(&'static str, String); 13] {
     [
         (
             "join.lua",
@@ -351,6 +359,16 @@ pub fn sources() -> [(&'static str, String); 12] {
                 include_str!("lua/renew.lua"),
             ),
         ),
+        (
+            "move.lua",
+            source(
+                "move.lua",
+                Move::KEYS,
+                Move::ARGS,
+                &[],
+                include_str!("lua/move.lua"),
+            ),
+        ),
     ]
 }
 
@@ -368,11 +386,12 @@ pub struct Scripts {
     pub reschedule: Script,
     pub place: Script,
     pub renew: Script,
+    pub moves: Script,
 }
 
 impl Scripts {
     pub fn new() -> Self {
-        let [join, status, leave, grant, register, unregister, snapshot, heartbeat, take_due, reschedule, place, renew] =
+        let [join, status, leave, grant, register, unregister, snapshot, heartbeat, take_due, reschedule, place, renew, moves] =
             sources().map(|(_, code)| Script::new(&code));
         Self {
             join,
@@ -387,10 +406,11 @@ impl Scripts {
             reschedule,
             place,
             renew,
+            moves,
         }
     }
 
-    pub fn all(&self) -> [&Script; 12] {
+    pub fn all(&self) -> [&Script; 13] {
         [
             &self.join,
             &self.status,
@@ -404,6 +424,7 @@ impl Scripts {
             &self.reschedule,
             &self.place,
             &self.renew,
+            &self.moves,
         ]
     }
 }
@@ -498,17 +519,18 @@ mod tests {
             left: "l",
             ranks: "r",
             back: "b",
+            moved: "v",
             now: String::new(),
             q: "7".into(),
             tag: "t".into(),
             heartbeat_ms: "100".into(),
             event_number: "000001".into(),
         };
-        assert_eq!(call.keys(), ["m", "s", "u", "d", "l", "r", "b"]);
+        assert_eq!(call.keys(), ["m", "s", "u", "d", "l", "r", "b", "v"]);
         assert_eq!(call.args(), ["", "7", "t", "100", "000001"]);
         assert_eq!(
             Status::KEYS,
-            ["meta", "sessions", "users", "done", "left", "ranks", "back"]
+            ["meta", "sessions", "users", "done", "left", "ranks", "back", "moved"]
         );
     }
 
@@ -516,7 +538,7 @@ mod tests {
     fn every_script_reads_only_the_names_its_contract_gives() {
         // `K.x` and `A.x` in a script's body must be names of its contract: a misspelt
         // name would be nil at run time.
-        let scripts: [(&str, &[&str], &[&str]); 12] = [
+        let scripts: [(&str, &[&str], &[&str]); 13] = [
             (include_str!("lua/join.lua"), Join::KEYS, Join::ARGS),
             (include_str!("lua/status.lua"), Status::KEYS, Status::ARGS),
             (include_str!("lua/leave.lua"), Leave::KEYS, Leave::ARGS),
@@ -553,6 +575,7 @@ mod tests {
             ),
             (include_str!("lua/place.lua"), Place::KEYS, Place::ARGS),
             (include_str!("lua/renew.lua"), Renew::KEYS, Renew::ARGS),
+            (include_str!("lua/move.lua"), Move::KEYS, Move::ARGS),
         ];
         for (body, keys, args) in scripts {
             for (prefix, names) in [("K.", keys), ("A.", args)] {

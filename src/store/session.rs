@@ -145,7 +145,7 @@ impl SessionRecord {
 
 /// The record a script's place reply (`place` in common.lua) gives, and the event's epoch
 /// (see [`super::polls`]).
-fn record(
+pub(super) fn record(
     session_id: SessionId,
     event_id: EventId,
     reply: &Reply,
@@ -280,6 +280,7 @@ impl Store {
                         left: &k.left,
                         ranks: &k.ranks,
                         back: &k.back,
+                        moved: &k.moved,
                         now: self.clock.for_script(),
                         q: key.seq.to_string(),
                         tag: key.tag_text(),

@@ -142,6 +142,7 @@ pub fn place(
         "L" => Status::Left,
         "B" => Status::Abandoned,
         "C" => Status::Closed,
+        "M" => Status::Moved,
         other => return Err(StoreError::Unexpected(format!("unknown status {other:?}"))),
     };
     let done = |status| Place {

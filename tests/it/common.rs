@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use leptos::config::LeptosOptions;
-use reqwest::StatusCode;
+use reqwest::{header, StatusCode};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -889,4 +889,100 @@ fn wait_for<T>(within: Duration, mut check: impl FnMut() -> Option<T>) -> Option
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// A browser, as far as this test needs one: its cookies, sent back by hand.
+#[derive(Default)]
+pub struct Browser {
+    pub cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    pub fn keep(&mut self, res: &reqwest::Response) {
+        for set in res.headers().get_all(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+
+    pub fn header(&self) -> String {
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        pairs.join("; ")
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.cookies.iter().any(|(n, _)| n == name)
+    }
+
+    /// Opens a page; no redirect followed.
+    pub async fn open(&mut self, app: &TestApp, path: &str) -> reqwest::Response {
+        let res = no_redirects()
+            .get(app.url(path))
+            .header(header::COOKIE, self.header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        res
+    }
+
+    /// Posts the event page's join form, as the page does without JavaScript.
+    pub async fn join(&mut self, app: &TestApp, event: &str) -> reqwest::Response {
+        self.join_with(app, event, "").await
+    }
+
+    /// The same with more form fields (`&lock=…`).
+    pub async fn join_with(&mut self, app: &TestApp, event: &str, more: &str) -> reqwest::Response {
+        let path = <vestibule::server_fns::JoinEvent as leptos::server_fn::ServerFn>::PATH;
+        let body = format!("event_id={event}&return_to={more}");
+        self.post_form(app, path, &body, &format!("/e/{event}"))
+            .await
+    }
+
+    /// Posts a form of the page at `from` to `path`, as a browser does without
+    /// JavaScript (it sends the page as its referrer).
+    pub async fn post_form(
+        &mut self,
+        app: &TestApp,
+        path: &str,
+        body: &str,
+        from: &str,
+    ) -> reqwest::Response {
+        let res = no_redirects()
+            .post(app.url(path))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html")
+            .header("origin", format!("http://{}", app.addr))
+            .header("sec-fetch-site", "same-origin")
+            .header(header::REFERER, app.url(from))
+            .header(header::COOKIE, self.header())
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        res
+    }
+}
+
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_string()
 }

@@ -5,12 +5,12 @@
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{EncodePrivateKey, EncodePublicKey};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use leptos::server_fn::ServerFn;
-use reqwest::{header, Method, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use vestibule::server_fns::JoinEvent;
 
-use crate::common::{admin, keys, spawn_stepped, TestApp, TestRedis, ADMIN_TOKEN};
+use crate::common::{
+    admin, keys, location, no_redirects, spawn_stepped, Browser, TestApp, TestRedis, ADMIN_TOKEN,
+};
 
 const SECRET: &str = "a shared secret of at least 32 bytes, for tests";
 
@@ -268,87 +268,6 @@ async fn one_account_holds_one_place_whatever_the_caller_ed25519() {
     let (status, _) = post_join(&app, json!({ "eventId": "ed", "enqueueToken": forged })).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(xlen(&redis, "ed"), 1);
-}
-
-/// A browser, as far as this test needs one: its cookies, sent back by hand.
-#[derive(Default)]
-struct Browser {
-    cookies: Vec<(String, String)>,
-}
-
-impl Browser {
-    fn keep(&mut self, res: &reqwest::Response) {
-        for set in res.headers().get_all(header::SET_COOKIE) {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies.retain(|(n, _)| n != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_string(), value.to_string()));
-            }
-        }
-    }
-
-    fn header(&self) -> String {
-        let pairs: Vec<String> = self
-            .cookies
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        pairs.join("; ")
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.cookies.iter().any(|(n, _)| n == name)
-    }
-
-    /// Opens a page; no redirect followed.
-    async fn open(&mut self, app: &TestApp, path: &str) -> reqwest::Response {
-        let res = no_redirects()
-            .get(app.url(path))
-            .header(header::COOKIE, self.header())
-            .send()
-            .await
-            .unwrap();
-        self.keep(&res);
-        res
-    }
-
-    /// Posts the event page's join form, as the page does without JavaScript.
-    async fn join(&mut self, app: &TestApp, event: &str) -> reqwest::Response {
-        self.join_with(app, event, "").await
-    }
-
-    /// The same with more form fields (`&lock=…`).
-    async fn join_with(&mut self, app: &TestApp, event: &str, more: &str) -> reqwest::Response {
-        let res = no_redirects()
-            .post(app.url(<JoinEvent as ServerFn>::PATH))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "text/html")
-            .header("origin", format!("http://{}", app.addr))
-            .header("sec-fetch-site", "same-origin")
-            .header(header::REFERER, format!("http://{}/e/{event}", app.addr))
-            .header(header::COOKIE, self.header())
-            .body(format!("event_id={event}&return_to={more}"))
-            .send()
-            .await
-            .unwrap();
-        self.keep(&res);
-        res
-    }
-}
-
-fn no_redirects() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers()[header::LOCATION]
-        .to_str()
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]

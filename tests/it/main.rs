@@ -17,6 +17,7 @@ mod hardening;
 mod idle_events;
 mod joins;
 mod lifecycle;
+mod moves;
 mod openapi;
 mod operations;
 mod parsing_props;

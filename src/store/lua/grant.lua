@@ -47,7 +47,8 @@ local session_ms, abandon_ms = tonumber(A.session_ms), tonumber(A.abandon_ms)
 local batch, retention_ms = tonumber(A.batch), tonumber(A.retention_ms)
 local stream, meta, sessions, users, active, left, done, revoked, draws, series =
   K.stream, K.meta, K.sessions, K.users, K.active, K.left, K.done, K.revoked, K.draws, K.series
-local orders, ranks, leftlog, back = K.orders, K.ranks, K.leftlog, K.back
+local orders, ranks, leftlog, back, moved, movelog = K.orders, K.ranks, K.leftlog, K.back,
+  K.moved, K.movelog
 local sample_ms, history_ms = tonumber(A.sample_ms), tonumber(A.history_ms)
 -- The number the event was registered under wins over the caller's (which may be stale).
 local fresh_seed, event_hex = A.seed, redis.call('HGET', meta, 'number') or A.event_number
@@ -97,6 +98,14 @@ end
 
 -- Sessions who left while waiting are rare: skip their bookkeeping when there are none.
 local any_left = redis.call('EXISTS', left) == 1
+-- So are places moved to another device (move.lua).
+local any_moved = redis.call('EXISTS', moved) == 1
+
+-- True when `tag` is one that session q had before its place moved to another device.
+local function moved_from(q, tag)
+  local before = redis.call('HGET', moved, q)
+  return before ~= false and string.find(' ' .. before .. ' ', ' ' .. tag .. ' ', 1, true) ~= nil
+end
 
 local opens_at = tonumber(cfg[6])
 local queueing = queueing_of(cfg[7], opens_at)
@@ -314,9 +323,15 @@ local function admit_from_stream()
     for n = 1, #entries do
       local q = qs[n]
       local rec = q and records[q]
-      -- The record ends with the tag of the id the entry carries, or it is not this session.
+      -- The record ends with the tag of the id the entry carries, or it is not this session,
+      -- unless its place moved since: then it is, under its new id.
       if rec and string.sub(rec, -17) ~= tags[n] then
-        rec = nil
+        if any_moved and moved_from(q, tags[n]) then
+          tags[n] = string.sub(rec, -17)
+          sids[n] = session_id(event_hex, q, tags[n])
+        else
+          rec = nil
+        end
       end
       if rec then
         head = math.max(head, q)
@@ -355,6 +370,9 @@ end
 local function record_progress()
   if last_id then
     redis.call('HSET', meta, 'head', head)
+    if any_moved then
+      redis.call('ZREMRANGEBYSCORE', movelog, '-inf', head)
+    end
     -- Entries before the last one read are all processed; keep them for the retention
     -- period as history, then trim.
     local last_ms = tonumber(string.match(last_id, '^(%d+)'))
@@ -385,6 +403,13 @@ local function purge()
     local key, field = bucket(sessions, tonumber(q))
     redis.call('HDEL', key, field, 'u' .. field)
     redis.call('ZREM', done, q)
+    local before = any_moved and redis.call('HGET', moved, q)
+    if before then
+      for tag in string.gmatch(before, '%S+') do
+        redis.call('HDEL', moved, tag)
+      end
+      redis.call('HDEL', moved, q)
+    end
   end
   if #ended >= batch then
     more = 1
@@ -480,7 +505,7 @@ local function settle(waiting, active_now, due, idle, admitted)
   end
   if gone then
     redis.call('DEL', meta, stream, draws, left, leftlog, done, revoked, active, series, back,
-      orders .. round, ranks .. round)
+      moved, movelog, orders .. round, ranks .. round)
     return 2
   end
   return idle and 1 or 0

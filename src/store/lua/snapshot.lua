@@ -5,13 +5,17 @@
 -- call (the caller reads again for the rest). Also tells whether the event lost a wake
 -- (people wait whom a pass could admit, yet no pass was due within STALE_WAKE_MS: the
 -- process that woke it died between its join and the schedule), so that the caller wakes
--- it again.
+-- it again. And the places moved to another device that the granter has not passed
+-- (`movelog`), read only when the event's count of moves is not `moved_seen` (the
+-- caller's last), at most `cap` of them: polls of those read Redis (an old id of a moved
+-- place is answered MOVED there).
 -- Returns name/value pairs: now, the state, left_n (leaves counted so far), leaves (join
--- number, count, join number, count, ... in the order they happened), wake (1|0).
+-- number, count, join number, count, ... in the order they happened), wake (1|0),
+-- moved_n (moves counted so far) and, when read, moved (join numbers, ascending).
 local STALE_WAKE_MS = 2000
 local since, cap = tonumber(A.since), tonumber(A.cap)
 local fields = { unpack(STATE_FIELDS) }
-for _, field in ipairs({ 'left_n', 'seq', 'due', 'blocked' }) do
+for _, field in ipairs({ 'left_n', 'seq', 'due', 'blocked', 'moved_n' }) do
   fields[#fields + 1] = field
 end
 local f = redis.call('HMGET', K.meta, unpack(fields))
@@ -33,4 +37,10 @@ put_state(reply, f)
 put(reply, 'left_n', left_n)
 put(reply, 'leaves', gone)
 put(reply, 'wake', wake)
+local moved_n = tonumber(f[n + 5]) or 0
+put(reply, 'moved_n', moved_n)
+if moved_n ~= tonumber(A.moved_seen) then
+  reply[#reply + 1] = 'moved'
+  reply[#reply + 1] = redis.call('ZRANGEBYSCORE', K.movelog, '(' .. (f[1] or '0'), '+inf', 'LIMIT', 0, cap)
+end
 return reply

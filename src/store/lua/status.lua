@@ -6,6 +6,9 @@
 -- another live place (a join made meanwhile: that one stays, this one stays skipped). Its
 -- grace is used: skipped again, it has none. The meta's `due` says a pass is due now (the
 -- caller wakes the granter).
+-- An id whose place moved to another device (its tag is one the place had before: see
+-- move.lua) is answered with the place as MOVED (status letter M) and the user who held it
+-- then; nothing else of it.
 -- Returns the session's place (see `place` in common.lua) with `returned` (1 when it came
 -- back here), or false for an unknown session.
 local stale = stale_number(K.meta, A.event_number)
@@ -15,7 +18,17 @@ end
 local now = now_ms()
 local s = load(K.sessions, tonumber(A.q), A.tag)
 if not s then
-  return false
+  local was = redis.call('HGET', K.moved, A.tag)
+  local q, user = nil, nil
+  if was then
+    q, user = string.match(was, '^(%d+)|(.+)$')
+  end
+  s = q and tonumber(q) == tonumber(A.q) and load(K.sessions, tonumber(q))
+  if not s then
+    return false
+  end
+  s.st, s.user, s.tag, s.until_ms = 'M', user, A.tag, 0
+  return place(K.meta, K, s, now)
 end
 local returned = 0
 if s.st == 'B' and s.until_ms > now then
