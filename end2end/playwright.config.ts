@@ -31,12 +31,12 @@ export default defineConfig({
   projects: [
     {
       name: "no-js",
-      testMatch: /(ssr|gate|opening|bots|languages|brand)\.spec\.ts/,
+      testMatch: /(ssr|gate|opening|bots|languages|brand|move)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: false },
     },
     {
       name: "hydrated",
-      testMatch: /(hydrated|gate|opening|bots|languages|background|brand)\.spec\.ts/,
+      testMatch: /(hydrated|gate|opening|bots|languages|background|brand|move)\.spec\.ts/,
       use: { ...chromium, javaScriptEnabled: true },
     },
     {

@@ -198,7 +198,7 @@ impl Brand {
         if let Some(bg) = self.background() {
             let on = bg.readable_text().hex();
             css.push_str(&format!(
-                ":root {{ --bg: {}; }}\n.masthead, .masthead .brand, .masthead .tagline, .langs a, .shop-name, .place-live > .error {{ color: {on}; }}\n\
+                ":root {{ --bg: {}; }}\n.masthead, .masthead .brand, .masthead .tagline, .langs a, .shop-name, .place-live > .error, .move-place a {{ color: {on}; }}\n\
                  .place-live > button.secondary {{ background: var(--card); }}\n",
                 bg.hex()
             ));

@@ -605,9 +605,6 @@ pub enum Word {
     /// says once asked.
     Sound,
     SoundOn,
-    /// The link that takes the place to another device (README, "Take your place with
-    /// you").
-    Move,
     /// The receipt: the join number, and for one of a draw how the order was made, its
     /// place in the draw when known, and the published draw's link text.
     JoinNumber,
@@ -621,7 +618,7 @@ pub enum Word {
 
 impl Word {
     /// Every word, in its place.
-    pub const ALL: [Word; 25] = [
+    pub const ALL: [Word; 24] = [
         Word::Event,
         Word::Headline,
         Word::Detail,
@@ -641,7 +638,6 @@ impl Word {
         Word::NotifyOn,
         Word::Sound,
         Word::SoundOn,
-        Word::Move,
         Word::JoinNumber,
         Word::DrawNote,
         Word::DrawLink,

@@ -264,7 +264,7 @@ mod server {
     /// The status card's words for `view`, in `lang`.
     /// The card's words that depend on the language alone (every poll sends them),
     /// formatted once per language.
-    const FIXED: [&str; 12] = [
+    const FIXED: [&str; 11] = [
         "event-label",
         "card-status",
         "card-fairness",
@@ -276,7 +276,6 @@ mod server {
         "error-unreachable",
         "card-notify",
         "card-notify-on",
-        "card-move",
     ];
 
     struct Fixed {
@@ -349,7 +348,6 @@ mod server {
             Word::NotifyOn => fixed(lang, "card-notify-on"),
             Word::Sound => fixed(lang, "card-sound"),
             Word::SoundOn => fixed(lang, "card-sound-on"),
-            Word::Move => fixed(lang, "card-move"),
             Word::JoinNumber => match view.join_number {
                 Some(n) => t_args(
                     lang,

@@ -41,9 +41,14 @@ pub fn QueuePage() -> impl IntoView {
                         Ok(place) => {
                             let event = place.session.event_id.to_string();
                             let brand = event_brand(event.clone()).await.ok().flatten();
+                            let move_url = format!("/queue/{}/move", place.session.session_id);
                             view! {
                                 <ShopBrand brand event/>
                                 <LiveStatus initial=place return_to/>
+                                // Taking the place to another device: a page of its own (the
+                                // link and its QR code). Outside the island (no WASM): shown
+                                // by the stylesheet while the card above says WAITING.
+                                <p class="move-place"><a href=move_url data-testid="move">{t(lang, "card-move")}</a></p>
                             }
                             .into_any()
                         }

@@ -272,10 +272,6 @@ pub fn StatusCard(
                     r#"<noscript><meta http-equiv="refresh" content="{refresh}"></noscript>"#
                 )></div>
             })}
-            // Taking the place to another device (a page of its own: the link and its QR code).
-            {(view.status == Status::Waiting).then(|| view! {
-                <p class="move"><a href=format!("/queue/{}/move", view.session_id) data-testid="move">{texts.text(Word::Move)}</a></p>
-            })}
             {(!live).then(|| view! { <p><a href="/">{texts.text(Word::JoinAgain)}</a></p> })}
         </section>
     }
