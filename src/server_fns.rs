@@ -394,11 +394,20 @@ pub async fn offer_move(session_id: String) -> Result<MoveOfferView, ServerFnErr
     let headers = headers();
     check_owner(secrets, &headers, &current).map_err(fail)?;
     let offer = service.offer_move(&current).await.map_err(fail)?;
-    // Opened on another device: the link names this host as the browser reached it.
+    // Opened on another device: the link names this host as the browser reached it (a
+    // host name and port, which the proxy in front forwards).
     let host = headers
         .get(axum::http::header::HOST)
         .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
+        .filter(|h| {
+            h.len() <= 262 && !h.contains('@') && h.parse::<axum::http::uri::Authority>().is_ok()
+        })
+        .ok_or_else(|| {
+            fail(crate::domain::InvalidInput {
+                code: crate::domain::ErrorCode::InvalidForm,
+                message: "this request's Host header is not a host name".into(),
+            })
+        })?;
     let scheme = if is_https(&headers) { "https" } else { "http" };
     let url = format!("{scheme}://{host}{}", offer.path());
     Ok(MoveOfferView {

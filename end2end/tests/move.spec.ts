@@ -69,8 +69,8 @@ test("a place moves to a second browser by its link, once, with its turn", async
   const third = await thirdContext.newPage();
   await third.goto(link!);
   await third.getByRole("button", { name: "Move the place here" }).click();
-  await expect(third.getByRole("alert")).toContainText("expired or was used already");
-  await expect(third).not.toHaveURL(/\/queue\//);
+  await expect(third.getByTestId("take-error")).toContainText("expired or was used already");
+  await expect(third).toHaveURL(new RegExp(`/move/${event}/`));
   await thirdContext.close();
 
   // The turn comes on the phone.

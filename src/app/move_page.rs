@@ -16,6 +16,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use super::join_page::error_text;
 use super::use_lang;
+use crate::domain::is_valid_name;
 use crate::lang::{t, t_args, Arg};
 use crate::server_fns::{offer_move, TakePlace};
 
@@ -71,6 +72,11 @@ pub fn TakePage() -> impl IntoView {
             )
         })
     });
+    // Not an event's name: the page says so, and repeats nothing of it.
+    let (error, event) = match is_valid_name(&event) {
+        true => (error, event),
+        false => (Some(t(lang, "error-invalid_event_id")), String::new()),
+    };
     let take_url = <TakePlace as ServerFn>::url();
     // A refusal of the form comes back to this page (the server function redirects to the
     // referrer): the full address goes to this site only, never elsewhere.

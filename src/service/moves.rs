@@ -67,7 +67,8 @@ impl Service {
             .store
             .offer_move(&view.session_id)
             .await?
-            .ok_or(ServiceError::SessionNotFound)?;
+            // No longer waiting (admitted, left) since its status was read.
+            .ok_or(ServiceError::NotMovable)?;
         Ok(MoveOffer {
             event_id: view.event_id.clone(),
             join_number,

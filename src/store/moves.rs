@@ -1,9 +1,9 @@
 //! A place taken to another device (README, "Take your place with you"). The place's page
 //! makes an offer: a one-time token kept with the place's current tag for
-//! [`MOVE_OFFER_MS`] (one live offer per place: a new one replaces it; its key expires a
-//! minute later, and the script checks the offer's end on its own clock). Whoever brings
-//! the token moves the place to their browser (`lua/move.lua`): same join number and turn,
-//! a new session id, and the old id answered MOVED.
+//! [`MOVE_OFFER_MS`] on the scripts' clock (`lua/offer.lua`; one live offer per place: a
+//! new one replaces it). Whoever brings the token moves the place to their browser
+//! (`lua/move.lua`): same join number and turn, a new session id, and the old id answered
+//! MOVED.
 
 use redis::Value;
 
@@ -48,23 +48,45 @@ fn fresh_token() -> String {
 
 impl Store {
     /// Makes the one live offer to move session `sid`'s place, replacing any earlier one;
-    /// returns its join number and token. For a place its owner showed to be waiting (the
-    /// move checks it again); `None` for an id no event has.
+    /// returns its join number and token. `None` when `sid` is no waiting place.
     pub async fn offer_move(&self, sid: &SessionId) -> Result<Option<(u64, String)>, StoreError> {
-        let Some((key, known)) = self.locate(sid).await? else {
-            return Ok(None);
-        };
         let token = fresh_token();
-        let expires = self.clock.now_ms() + MOVE_OFFER_MS;
-        let mut pipe = redis::pipe();
-        pipe.cmd("SET")
-            .arg(format!("{}{}", known.keys.moves, key.seq))
-            .arg(format!("{token}|{}|{expires}", key.tag_text()))
-            .arg("PX")
-            .arg(MOVE_OFFER_MS + 60_000)
-            .ignore();
-        let () = self.query(&pipe).await?;
-        Ok(Some((key.seq, token)))
+        let mut refreshed = false;
+        loop {
+            let Some((key, known)) = self.locate(sid).await? else {
+                return Ok(None);
+            };
+            let k = &known.keys;
+            let offer = format!("{}{}", k.moves, key.seq);
+            let call = scripts::Offer {
+                meta: &k.meta,
+                sessions: &k.sessions,
+                offer: &offer,
+                now: self.clock.for_script(),
+                q: key.seq.to_string(),
+                tag: key.tag_text(),
+                token: token.clone(),
+                offer_ms: MOVE_OFFER_MS.to_string(),
+                event_number: event_number_hex(key.event_number),
+            };
+            let made = self
+                .script::<i64>(
+                    &self.scripts.offer,
+                    &call.keys(),
+                    &call.args(),
+                    Writes::Acknowledged,
+                )
+                .await;
+            match made {
+                Err(StoreError::StaleEvent) if !refreshed => {
+                    refreshed = true;
+                    self.forget(&known);
+                }
+                Err(StoreError::StaleEvent) => return Ok(None),
+                Err(e) => return Err(e),
+                Ok(made) => return Ok((made == 1).then_some((key.seq, token))),
+            }
+        }
     }
 
     /// Moves join `q` of `event` to `user` (the new browser's visitor) with the offer's
@@ -134,7 +156,9 @@ impl Store {
             let sid: String = reply.get("sid")?;
             let sid = SessionId::parse(&sid).map_err(|e| StoreError::Unexpected(e.message))?;
             let (record, epoch) = super::session::record(sid, event.clone(), &reply)?;
-            // Polls of the old id read Redis from now on (MOVED); of the new, as any.
+            // Polls of either id read Redis until the granter passes the place (the old one
+            // is answered MOVED there): this process's at once, the others' from their next
+            // snapshot.
             self.polls.outdated(known.number);
             self.polls
                 .saw(&record, known.clone(), &epoch, self.clock.now_ms());

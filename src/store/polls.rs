@@ -40,7 +40,8 @@ const MAX_AGE: Duration = Duration::from_secs(1);
 pub const SESSIONS: usize = 400_000;
 /// Events whose snapshots are kept.
 const EVENTS: usize = 10_000;
-/// Leaves read per snapshot call (a process that has missed more reads them in pages).
+/// Leaves (and moves) read per snapshot call (a process that has missed more reads them in
+/// pages).
 const LEAVES_PER_CALL: usize = 10_000;
 /// Pages of leaves one snapshot read goes through; past them (a million leaves at once)
 /// the snapshot is incomplete and polls of the event read Redis until the next read
@@ -69,13 +70,14 @@ struct Snapshot {
     left: Arc<Vec<u64>>,
     /// The event's count of leaves (`left_n`) that `left` is up to date with.
     left_n: u64,
-    /// False when more leaves happened than one read takes (see [`LEAVE_PAGES`]).
-    left_complete: bool,
     /// Join numbers of the places ahead of the head that moved to another device,
-    /// ascending; `None` when there were more than one read takes.
-    moved: Option<Arc<Vec<u64>>>,
+    /// ascending.
+    moved: Arc<Vec<u64>>,
     /// The event's count of moves (`moved_n`) that `moved` is up to date with.
     moved_n: u64,
+    /// False when more leaves or moves happened than one read takes (see
+    /// [`LEAVE_PAGES`]).
+    complete: bool,
 }
 
 /// What this process holds of one polled event: its snapshot, and whether a poll is
@@ -261,58 +263,57 @@ impl Store {
         known: &Registered,
         previous: Option<&Snapshot>,
     ) -> Result<Snapshot, StoreError> {
-        let moved_before = previous.and_then(|p| p.moved.clone().map(|m| (m, p.moved_n)));
-        let previous = previous.filter(|p| p.left_complete);
-        let mut since = previous.map_or(0, |p| p.left_n);
-        let moved_seen = moved_before.as_ref().map(|(_, n)| *n);
-        let mut reply = self.snapshot_call(known, since, moved_seen).await?;
-        let mut gone: Vec<u64> = match previous {
-            Some(p) if p.state.epoch == reply.state.epoch && reply.left_n >= since => {
-                p.left.to_vec()
+        let previous = previous.filter(|p| p.complete);
+        let (mut since, mut moved_since) = previous.map_or((0, 0), |p| (p.left_n, p.moved_n));
+        let mut reply = self.snapshot_call(known, since, moved_since).await?;
+        let (mut gone, mut moved): (Vec<u64>, Vec<u64>) = match previous {
+            Some(p)
+                if p.state.epoch == reply.state.epoch
+                    && reply.left_n >= since
+                    && reply.moved_n >= moved_since =>
+            {
+                (p.left.to_vec(), p.moved.to_vec())
             }
             Some(_) => {
                 // Another epoch (Redis lost the event): everything anew.
-                since = 0;
-                reply = self.snapshot_call(known, 0, None).await?;
-                Vec::new()
+                (since, moved_since) = (0, 0);
+                reply = self.snapshot_call(known, 0, 0).await?;
+                Default::default()
             }
-            None => Vec::new(),
-        };
-        let moved_n = reply.moved_n;
-        let moved = match (reply.moved.take(), moved_before) {
-            (Some(read), _) => (read.len() < LEAVES_PER_CALL).then(|| Arc::new(read)),
-            (None, Some((kept, _))) => {
-                let ahead: Vec<u64> = kept
-                    .iter()
-                    .copied()
-                    .filter(|&q| q > reply.state.head)
-                    .collect();
-                Some(Arc::new(ahead))
-            }
-            // The count matched nothing this process holds: not possible, but safe.
-            (None, None) => None,
+            None => Default::default(),
         };
         let (state, wake) = (std::mem::take(&mut reply.state), reply.wake);
         let mut complete = false;
         for page in 0..LEAVE_PAGES {
             if page > 0 {
-                reply = self.snapshot_call(known, since, Some(moved_n)).await?;
+                reply = self.snapshot_call(known, since, moved_since).await?;
             }
-            let full = reply.leaves.len() >= LEAVES_PER_CALL;
-            if let Some(&(_, count)) = reply.leaves.last() {
-                since = count;
+            let mut full = false;
+            for (log, seen, count_now, into) in [
+                (&reply.leaves, &mut since, reply.left_n, &mut gone),
+                (&reply.moves, &mut moved_since, reply.moved_n, &mut moved),
+            ] {
+                if let Some(&(_, count)) = log.last() {
+                    *seen = count;
+                }
+                into.extend(log.iter().map(|&(q, _)| q));
+                if log.len() >= LEAVES_PER_CALL {
+                    full = true;
+                } else {
+                    *seen = (*seen).max(count_now);
+                }
             }
-            gone.extend(reply.leaves.iter().map(|&(q, _)| q));
             if !full {
-                since = since.max(reply.left_n);
                 complete = true;
                 break;
             }
         }
         // Those the granter passed are no longer ahead of anyone.
-        gone.retain(|&q| q > state.head);
-        gone.sort_unstable();
-        gone.dedup();
+        for list in [&mut gone, &mut moved] {
+            list.retain(|&q| q > state.head);
+            list.sort_unstable();
+            list.dedup();
+        }
         if wake {
             if let Err(e) = self.wake(&known.event).await {
                 tracing::debug!(error = %e, "cannot wake an event that lost its wake");
@@ -323,9 +324,9 @@ impl Store {
             state,
             left: Arc::new(gone),
             left_n: since,
-            left_complete: complete,
-            moved,
-            moved_n,
+            moved: Arc::new(moved),
+            moved_n: moved_since,
+            complete,
         })
     }
 
@@ -393,8 +394,8 @@ struct SnapshotReply {
     wake: bool,
     /// The event's count of moves.
     moved_n: u64,
-    /// The moved places ahead of the head, when the count was not the caller's.
-    moved: Option<Vec<u64>>,
+    /// `(join number, its move's count)` of the moves read, in the order they happened.
+    moves: Vec<(u64, u64)>,
 }
 
 impl Store {
@@ -402,7 +403,7 @@ impl Store {
         &self,
         known: &Registered,
         since: u64,
-        moved_seen: Option<u64>,
+        moved_since: u64,
     ) -> Result<SnapshotReply, StoreError> {
         let k = &known.keys;
         let call = scripts::Snapshot {
@@ -412,8 +413,7 @@ impl Store {
             now: self.clock.for_script(),
             since: since.to_string(),
             cap: LEAVES_PER_CALL.to_string(),
-            // -1 matches no count: the moved places are read.
-            moved_seen: moved_seen.map_or_else(|| "-1".to_owned(), |n| n.to_string()),
+            moved_since: moved_since.to_string(),
         };
         let reply = Reply::decode(
             self.script(
@@ -430,7 +430,7 @@ impl Store {
             leaves: reply.get("leaves")?,
             wake: reply.get::<i64>("wake")? == 1,
             moved_n: reply.opt("moved_n")?.unwrap_or(0),
-            moved: reply.opt("moved")?,
+            moves: reply.opt("moves")?.unwrap_or_default(),
         })
     }
 }
@@ -450,12 +450,12 @@ impl Drop for Reading<'_> {
 fn answer(sid: SessionId, seen: &Seen, s: &Snapshot, now: u64) -> Option<SessionRecord> {
     let q = seen.key.seq;
     let state = &s.state;
-    if !s.left_complete
+    if !s.complete
         || *seen.epoch != *state.epoch
         || q <= state.head
         || state.in_draw(q)
         || s.left.binary_search(&q).is_ok()
-        || s.moved.as_ref().is_none_or(|m| m.binary_search(&q).is_ok())
+        || s.moved.binary_search(&q).is_ok()
     {
         return None;
     }

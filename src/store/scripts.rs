@@ -63,6 +63,14 @@ contract! {
 }
 
 contract! {
+    /// `lua/offer.lua`: an offer to move a waiting place to another device.
+    Offer {
+        keys { meta, sessions, offer }
+        args { now, q, tag, token, offer_ms, event_number }
+    }
+}
+
+contract! {
     /// `lua/move.lua`: a place taken to another device by its offer's token.
     Move {
         keys { meta, sessions, users, left, ranks, back, offer, moved, movelog }
@@ -137,7 +145,7 @@ contract! {
     /// `lua/snapshot.lua`: what a poll answered from memory needs of its event.
     Snapshot {
         keys { meta, leftlog, movelog }
-        args { now, since, cap, moved_seen }
+        args { now, since, cap, moved_since }
     }
 }
 
@@ -233,7 +241,7 @@ fn source(
 }
 
 /// Every script's file name and source, in the order of [`Scripts::all`].
-pub fn sources() -> [(&'static str, String); 13] {
+pub fn sources() -> [(&'static str, String); 14] {
     [
         (
             "join.lua",
@@ -369,6 +377,16 @@ pub fn sources() -> [(&'static str, String); 13] {
                 include_str!("lua/move.lua"),
             ),
         ),
+        (
+            "offer.lua",
+            source(
+                "offer.lua",
+                Offer::KEYS,
+                Offer::ARGS,
+                &[],
+                include_str!("lua/offer.lua"),
+            ),
+        ),
     ]
 }
 
@@ -387,11 +405,12 @@ pub struct Scripts {
     pub place: Script,
     pub renew: Script,
     pub moves: Script,
+    pub offer: Script,
 }
 
 impl Scripts {
     pub fn new() -> Self {
-        let [join, status, leave, grant, register, unregister, snapshot, heartbeat, take_due, reschedule, place, renew, moves] =
+        let [join, status, leave, grant, register, unregister, snapshot, heartbeat, take_due, reschedule, place, renew, moves, offer] =
             sources().map(|(_, code)| Script::new(&code));
         Self {
             join,
@@ -407,10 +426,11 @@ impl Scripts {
             place,
             renew,
             moves,
+            offer,
         }
     }
 
-    pub fn all(&self) -> [&Script; 13] {
+    pub fn all(&self) -> [&Script; 14] {
         [
             &self.join,
             &self.status,
@@ -425,6 +445,7 @@ impl Scripts {
             &self.place,
             &self.renew,
             &self.moves,
+            &self.offer,
         ]
     }
 }
@@ -538,7 +559,7 @@ mod tests {
     fn every_script_reads_only_the_names_its_contract_gives() {
         // `K.x` and `A.x` in a script's body must be names of its contract: a misspelt
         // name would be nil at run time.
-        let scripts: [(&str, &[&str], &[&str]); 13] = [
+        let scripts: [(&str, &[&str], &[&str]); 14] = [
             (include_str!("lua/join.lua"), Join::KEYS, Join::ARGS),
             (include_str!("lua/status.lua"), Status::KEYS, Status::ARGS),
             (include_str!("lua/leave.lua"), Leave::KEYS, Leave::ARGS),
@@ -576,6 +597,7 @@ mod tests {
             (include_str!("lua/place.lua"), Place::KEYS, Place::ARGS),
             (include_str!("lua/renew.lua"), Renew::KEYS, Renew::ARGS),
             (include_str!("lua/move.lua"), Move::KEYS, Move::ARGS),
+            (include_str!("lua/offer.lua"), Offer::KEYS, Offer::ARGS),
         ];
         for (body, keys, args) in scripts {
             for (prefix, names) in [("K.", keys), ("A.", args)] {

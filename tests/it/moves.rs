@@ -183,21 +183,35 @@ async fn a_move_link_fails_after_its_time_for_another_event_and_where_a_place_is
     let (_, first) = offer(&app, &mut laptop, &sid).await;
     let (_, second) = offer(&app, &mut laptop, &sid).await;
     let back = take(&app, &mut phone, &first).await;
-    assert!(back.contains("__err"), "{back}");
+    assert!(refusal(&app, &mut phone, &back).await.contains("expired"));
 
-    // Another event's door: the same code under another event is nobody's offer.
+    // Another event's door: the same code under another event whose place 2 waits (with
+    // an offer of its own) moves nothing there.
     app.join_id("other", "someone").await;
+    let mut other = Browser::default();
+    let theirs = page_join(&app, &mut other, "other").await;
+    let (_, their_link) = offer(&app, &mut other, &theirs).await;
+    assert!(their_link.starts_with("/move/other/2-"), "{their_link}");
     let elsewhere = second.replacen("/move/mv2/", "/move/other/", 1);
     let back = take(&app, &mut phone, &elsewhere).await;
-    assert!(back.contains("__err"), "{back}");
-    // A made-up code.
-    let back = take(
-        &app,
-        &mut phone,
-        "/move/mv2/2-00000000000000000000000000000000",
-    )
-    .await;
-    assert!(back.contains("__err"), "{back}");
+    assert!(refusal(&app, &mut phone, &back).await.contains("expired"));
+    assert_eq!(app.status_of(&theirs).await, "WAITING");
+    // A made-up code, and codes that are no code.
+    for code in [
+        "2-00000000000000000000000000000000",
+        "2-xyz",
+        "99999999999999999999999-00000000000000000000000000000000",
+    ] {
+        let back = take(&app, &mut phone, &format!("/move/mv2/{code}")).await;
+        assert!(refusal(&app, &mut phone, &back).await.contains("expired"));
+    }
+    // Not an event's name: the page says so and shows no form.
+    let page = phone
+        .open(&app, "/move/%3Cb%3Ehi/2-00000000000000000000000000000000")
+        .await;
+    let html = page.text().await.unwrap();
+    assert!(html.contains("not the name of an event"), "{html}");
+    assert!(!html.contains("&lt;b&gt;hi") && !html.contains(r#"data-testid="take""#));
 
     // Opened in the browser that holds the place: nothing moves.
     let back = take(&app, &mut laptop, &second).await;
@@ -272,4 +286,75 @@ async fn another_instance_that_answers_polls_from_memory_says_moved() {
     until(|| async { second.status_of(&old).await == "MOVED" }).await;
     let (_, moved) = second.status(&new).await;
     assert_eq!(moved["position"], 2, "{moved}");
+}
+
+#[tokio::test]
+async fn a_json_place_moves_by_its_id_and_the_old_id_proves_nothing_any_more() {
+    // A place made through the JSON API is its session id's: a browser with the id gets
+    // the move page. The user stays the API's; a repeat join proving the old id is refused,
+    // one proving the new id finds the place.
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--capacity", "0"]).await;
+    let old = app.join_id("mv5", "api-user").await;
+    let mut holder = Browser::default();
+    let (_, link) = offer(&app, &mut holder, &old).await;
+    let mut phone = Browser::default();
+    let new = place_in(&take(&app, &mut phone, &link).await);
+    assert!(phone.has("vestibule_places"), "{:?}", phone.cookies);
+    let (_, moved) = app.status(&new).await;
+    assert_eq!(moved["userId"], "api-user", "{moved}");
+    let rejoin = |sid: String| {
+        app.http
+            .post(app.url("/api/waiting-room/sessions"))
+            .json(&serde_json::json!({ "eventId": "mv5", "userId": "api-user", "sessionId": sid }))
+            .send()
+    };
+    let refused = rejoin(old.clone()).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let found: serde_json::Value = rejoin(new.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(found["sessionId"], new.as_str(), "{found}");
+    assert_eq!(app.status_of(&old).await, "MOVED");
+}
+
+#[tokio::test]
+async fn a_moved_place_is_forgotten_with_its_event() {
+    // The move's keys go with the place: `movelog` as the granter passes it, `moved` with
+    // the session after the retention; an event nobody configured then loses every key.
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "1",
+            "--retention-seconds",
+            "60",
+            "--session-seconds",
+            "30",
+        ],
+    )
+    .await;
+    let first = app.join_id("mv6", "first").await;
+    let mut laptop = Browser::default();
+    let old = page_join(&app, &mut laptop, "mv6").await;
+    let (_, link) = offer(&app, &mut laptop, &old).await;
+    let new = place_in(&take(&app, &mut Browser::default(), &link).await);
+    let k = crate::common::keys("mv6");
+    let mut conn = redis.conn();
+    let card = |conn: &mut redis::Connection| -> u64 {
+        redis::cmd("ZCARD").arg(&k.movelog).query(conn).unwrap()
+    };
+    assert_eq!(card(&mut conn), 1);
+    app.pass().await; // admits the first; the moved place waits (capacity 1)
+    assert_eq!(card(&mut conn), 1, "not passed yet");
+    app.leave(&first).await;
+    app.pass().await;
+    assert_eq!(active_set(&redis, "mv6"), vec![new.clone()]);
+    assert_eq!(card(&mut conn), 0, "passed");
+    app.leave(&new).await;
+    assert_eq!(app.status_of(&old).await, "MOVED");
+    // After the retention, every key of the event is gone, the move's with them.
+    app.advance(Duration::from_secs(61));
+    app.pass().await;
+    let left: Vec<String> = redis::cmd("KEYS").arg("*{mv6}*").query(&mut conn).unwrap();
+    assert_eq!(left, Vec::<String>::new());
 }

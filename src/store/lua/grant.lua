@@ -319,7 +319,7 @@ local function admit_from_stream()
         end
       end
     end
-    local writes, worder, adds, passed_left = {}, {}, {}, {}
+    local writes, worder, adds, passed = {}, {}, {}, {}
     for n = 1, #entries do
       local q = qs[n]
       local rec = q and records[q]
@@ -338,8 +338,8 @@ local function admit_from_stream()
       else
         head = head + 1
       end
-      if q and any_left then
-        passed_left[#passed_left + 1] = q
+      if q and (any_left or any_moved) then
+        passed[#passed + 1] = q
       end
       if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
         local until_ms, new_rec = take_turn(q, rec, tags[n], true)
@@ -352,8 +352,13 @@ local function admit_from_stream()
         end
       end
     end
-    if #passed_left > 0 then
-      forget_left(unpack(passed_left))
+    if #passed > 0 then
+      if any_left then
+        forget_left(unpack(passed))
+      end
+      if any_moved then
+        redis.call('ZREM', movelog, unpack(passed))
+      end
     end
     for _, b in ipairs(worder) do
       redis.call('HSET', sessions .. b, unpack(writes[b]))
@@ -370,9 +375,6 @@ end
 local function record_progress()
   if last_id then
     redis.call('HSET', meta, 'head', head)
-    if any_moved then
-      redis.call('ZREMRANGEBYSCORE', movelog, '-inf', head)
-    end
     -- Entries before the last one read are all processed; keep them for the retention
     -- period as history, then trim.
     local last_ms = tonumber(string.match(last_id, '^(%d+)'))
@@ -409,6 +411,7 @@ local function purge()
         redis.call('HDEL', moved, tag)
       end
       redis.call('HDEL', moved, q)
+      redis.call('ZREM', movelog, q)
     end
   end
   if #ended >= batch then

@@ -6,8 +6,10 @@
 -- visitor (a user id starting with `A.visitor_prefix`), the new browser's visitor `A.user`
 -- as its user (the user index moves with it). A place of a shop's account stays the
 -- account's. The old tag is kept in `moved` (the granter admits the place by its stream
--- entry's tag; a poll with an old tag is answered MOVED), and the place in `movelog` until
--- the granter passes it (polls answered from a process's memory read Redis for it).
+-- entry's tag; a poll with an old tag is answered MOVED), and the place in `movelog` by
+-- the move's count (`moved_n`) until the granter passes it: the processes read the moves
+-- since their last read, and polls answered from their memory read Redis for those places
+-- (snapshot.lua).
 -- Only a waiting place moves (W, or R: back within its grace), at most `A.max_moves`
 -- times. Refusals write nothing but the spent offer of a place that can no longer move.
 -- Returns {'refused', why} (why: 'expired' no such offer, not this token, or past its
@@ -62,8 +64,7 @@ end
 redis.call('DEL', K.offer)
 redis.call('HSET', K.moved, q, before and (before .. ' ' .. old_tag) or old_tag,
   old_tag, q .. '|' .. s.user)
-redis.call('ZADD', K.movelog, q, q)
-redis.call('HINCRBY', K.meta, 'moved_n', 1)
+redis.call('ZADD', K.movelog, redis.call('HINCRBY', K.meta, 'moved_n', 1), q)
 if visitor then
   s.user = A.user
 end

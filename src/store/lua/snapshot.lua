@@ -5,13 +5,13 @@
 -- call (the caller reads again for the rest). Also tells whether the event lost a wake
 -- (people wait whom a pass could admit, yet no pass was due within STALE_WAKE_MS: the
 -- process that woke it died between its join and the schedule), so that the caller wakes
--- it again. And the places moved to another device that the granter has not passed
--- (`movelog`), read only when the event's count of moves is not `moved_seen` (the
--- caller's last), at most `cap` of them: polls of those read Redis (an old id of a moved
--- place is answered MOVED there).
+-- it again. Likewise the places moved to another device (`movelog`, by the move's count
+-- `moved_n`) since `moved_since`, at most `cap` of them: polls of those read Redis (an old
+-- id of a moved place is answered MOVED there).
 -- Returns name/value pairs: now, the state, left_n (leaves counted so far), leaves (join
 -- number, count, join number, count, ... in the order they happened), wake (1|0),
--- moved_n (moves counted so far) and, when read, moved (join numbers, ascending).
+-- moved_n (moves counted so far), moves (join number, count, ... in the order they
+-- happened).
 local STALE_WAKE_MS = 2000
 local since, cap = tonumber(A.since), tonumber(A.cap)
 local fields = { unpack(STATE_FIELDS) }
@@ -39,8 +39,8 @@ put(reply, 'leaves', gone)
 put(reply, 'wake', wake)
 local moved_n = tonumber(f[n + 5]) or 0
 put(reply, 'moved_n', moved_n)
-if moved_n ~= tonumber(A.moved_seen) then
-  reply[#reply + 1] = 'moved'
-  reply[#reply + 1] = redis.call('ZRANGEBYSCORE', K.movelog, '(' .. (f[1] or '0'), '+inf', 'LIMIT', 0, cap)
+if moved_n > tonumber(A.moved_since) then
+  put(reply, 'moves',
+    redis.call('ZRANGEBYSCORE', K.movelog, '(' .. A.moved_since, '+inf', 'WITHSCORES', 'LIMIT', 0, cap))
 end
 return reply
