@@ -68,6 +68,20 @@ pub(crate) mod ssr {
         Err(ServiceError::NotYourPlace)
     }
 
+    /// The place `session_id` names, read (a waiting one's poll is its heartbeat) and given
+    /// to its owner only ([`check_owner`]); with the request's headers.
+    pub async fn owned_place(
+        service: &Service,
+        secrets: &Secrets,
+        session_id: &str,
+    ) -> Result<(SessionId, SessionView, HeaderMap), ServerFnError> {
+        let sid = SessionId::parse(session_id).map_err(fail)?;
+        let view = service.status(sid).await.map_err(fail)?;
+        let headers = headers();
+        check_owner(secrets, &headers, &view).map_err(fail)?;
+        Ok((sid, view, headers))
+    }
+
     /// The page of a place, carrying where to go once admitted.
     pub fn place_url(session: SessionId, return_to: &str) -> String {
         let mut url = format!("/queue/{session}");
@@ -318,16 +332,13 @@ pub async fn event_brand(event_id: String) -> Result<Option<BrandView>, ServerFn
 /// answer carries the pass as a cookie and where to go on to.
 #[server(output = leptos::server_fn::codec::Post<JsonText>)]
 pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceView, ServerFnError> {
-    use crate::domain::{SessionId, Status};
+    use crate::domain::Status;
     use crate::visitor::is_https;
-    use ssr::{check_owner, continue_to, fail, headers, lang, service, set_cookie};
+    use ssr::{continue_to, fail, lang, owned_place, service, set_cookie};
 
     let service = service()?;
-    let sid = SessionId::parse(&session_id).map_err(fail)?;
-    let session = service.status(sid).await.map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    let headers = headers();
-    check_owner(secrets, &headers, &session).map_err(fail)?;
+    let (_, session, headers) = owned_place(&service, secrets, &session_id).await?;
     let mut continue_url = None;
     if let (Status::Active, Some(pass), Some(until)) = (
         session.status,
@@ -349,16 +360,12 @@ pub async fn get_status(session_id: String, return_to: String) -> Result<PlaceVi
 /// Leaves the line, or gives the slot back (and the pass with it).
 #[server(output = leptos::server_fn::codec::Post<JsonText>)]
 pub async fn leave_queue(session_id: String) -> Result<PlaceView, ServerFnError> {
-    use crate::domain::SessionId;
     use crate::visitor::{cookie_value, is_https, PASS_COOKIE};
-    use ssr::{check_owner, fail, headers, is_form_post, lang, service, set_cookie};
+    use ssr::{fail, is_form_post, lang, owned_place, service, set_cookie};
 
     let service = service()?;
-    let sid = SessionId::parse(&session_id).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    let current = service.status(sid).await.map_err(fail)?;
-    let headers = headers();
-    check_owner(secrets, &headers, &current).map_err(fail)?;
+    let (sid, _, headers) = owned_place(&service, secrets, &session_id).await?;
     let view = service.leave(sid).await.map_err(fail)?;
     let holds_this_pass = cookie_value(&headers, PASS_COOKIE)
         .and_then(|pass| secrets.keyring.verify(pass).ok())
@@ -383,16 +390,12 @@ pub async fn leave_queue(session_id: String) -> Result<PlaceView, ServerFnError>
 /// another device (README, "Take your place with you"), replacing any earlier one.
 #[server]
 pub async fn offer_move(session_id: String) -> Result<MoveOfferView, ServerFnError> {
-    use crate::domain::SessionId;
     use crate::visitor::is_https;
-    use ssr::{check_owner, fail, headers, service};
+    use ssr::{fail, owned_place, service};
 
     let service = service()?;
-    let sid = SessionId::parse(&session_id).map_err(fail)?;
     let secrets = service.secrets().await.map_err(fail)?;
-    let current = service.status(sid).await.map_err(fail)?;
-    let headers = headers();
-    check_owner(secrets, &headers, &current).map_err(fail)?;
+    let (sid, current, headers) = owned_place(&service, secrets, &session_id).await?;
     let offer = service.offer_move(&current).await.map_err(fail)?;
     // Opened on another device: the link names this host as the browser reached it (a
     // host name and port, which the proxy in front forwards).

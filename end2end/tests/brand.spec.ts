@@ -1,6 +1,5 @@
-import { test, expect, APIRequestContext, TestInfo } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
-import { apiJoin, uniqueEvent } from "./helpers";
+import { test, expect, APIRequestContext } from "@playwright/test";
+import { apiJoin, hydrated, noViolations, uniqueEvent } from "./helpers";
 
 // The shop's brand on its line's pages (README, "The shop's brand"), with JavaScript
 // (project "hydrated") and without ("no-js").
@@ -13,8 +12,6 @@ const SVG =
   '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40">' +
   '<rect width="120" height="40" rx="6" fill="#0b5394"/>' +
   '<text x="60" y="26" font-family="sans-serif" font-size="16" fill="#fff" text-anchor="middle">ARENA</text></svg>';
-
-const hydrated = (testInfo: TestInfo) => testInfo.project.name === "hydrated";
 
 async function putBrand(request: APIRequestContext, event: string, brand: object) {
   return request.put(`/api/admin/events/${event}/brand`, {
@@ -62,12 +59,7 @@ test("a branded line shows the shop's logo, name, text and colours, and stays ac
   await expect(join).toHaveCSS("color", "rgb(255, 255, 255)");
   await expect(page.locator(".masthead .brand")).toHaveCSS("color", "rgb(255, 255, 255)");
   await expect(page.locator(".shop-name")).toHaveCSS("color", "rgb(255, 255, 255)");
-  if (hydrated(testInfo)) {
-    const found = (await new AxeBuilder({ page }).analyze()).violations.map(
-      (v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`,
-    );
-    expect(found, "the branded event page").toEqual([]);
-  }
+  await noViolations(page, testInfo, "the branded event page");
 
   // The place's page wears it too.
   await join.click();
@@ -76,12 +68,7 @@ test("a branded line shows the shop's logo, name, text and colours, and stays ac
   await expect(page.locator(".shop-name")).toHaveText("Arena Tickets");
   await expect(page.locator("img.shop-logo")).toHaveJSProperty("naturalWidth", 120);
   await expect(page.locator("body")).toHaveCSS("background-color", "rgb(16, 24, 32)");
-  if (hydrated(testInfo)) {
-    const found = (await new AxeBuilder({ page }).analyze()).violations.map(
-      (v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`,
-    );
-    expect(found, "the branded place page").toEqual([]);
-  }
+  await noViolations(page, testInfo, "the branded place page");
   if (process.env.BRAND_SCREENSHOT) {
     await page.screenshot({ path: process.env.BRAND_SCREENSHOT, fullPage: true });
   }

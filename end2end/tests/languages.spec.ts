@@ -1,21 +1,9 @@
-import { test, expect, Page, TestInfo } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
-import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
+import { test, expect } from "@playwright/test";
+import { apiJoin, apiLeave, hydrated, noViolations, uniqueEvent } from "./helpers";
 
 // The page in the visitor's language (README, "Languages"), with JavaScript (project
 // "hydrated") and without ("no-js"): picked from Accept-Language, switched by plain links
 // that are remembered, Arabic right to left, and accessible in every language.
-
-const hydrated = (testInfo: TestInfo) => testInfo.project.name === "hydrated";
-
-// axe-core runs as a script in the page, so only where scripts run (project "hydrated":
-// the same server-rendered HTML, hydrated).
-async function noViolations(page: Page, testInfo: TestInfo, what: string) {
-  if (!hydrated(testInfo)) return;
-  const results = await new AxeBuilder({ page }).analyze();
-  const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`);
-  expect(found, what).toEqual([]);
-}
 
 test.describe("a German browser", () => {
   test.use({ locale: "de-DE" });

@@ -1,20 +1,10 @@
 import { test, expect, Page, TestInfo } from "@playwright/test";
-import AxeBuilder from "@axe-core/playwright";
-import { apiJoin, apiLeave, uniqueEvent } from "./helpers";
+import { apiJoin, apiLeave, hydrated, noViolations, uniqueEvent } from "./helpers";
 
 // Taking a place to another device (README, "Take your place with you"), with JavaScript
 // (project "hydrated") and without ("no-js"): the waiting page gives a one-time link and
 // its QR code; opened in a second browser, the place moves there with its turn and the
 // first page says it moved; the link does not work twice.
-
-const hydrated = (testInfo: TestInfo) => testInfo.project.name === "hydrated";
-
-async function noViolations(page: Page, testInfo: TestInfo, what: string) {
-  if (!hydrated(testInfo)) return;
-  const results = await new AxeBuilder({ page }).analyze();
-  const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(", ")}`);
-  expect(found, what).toEqual([]);
-}
 
 /** The page's status, once it shows `status`: polled by the page itself with JavaScript,
  * reloaded without (as its refresh would). */

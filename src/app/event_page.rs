@@ -9,12 +9,11 @@
 //! server function, with or without JavaScript.
 
 use leptos::prelude::*;
-use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::join_page::error_text;
+use super::join_page::{error_text, form_error};
 use super::shop_brand::ShopBrand;
 use super::solver::JoinSolver;
 use super::use_lang;
@@ -43,15 +42,7 @@ pub fn EventPage() -> impl IntoView {
     let query = use_query_map();
     let event = params.read_untracked().get("event").unwrap_or_default();
     let return_to = query.read_untracked().get("return").unwrap_or_default();
-    let unreachable = t(lang, "error-unreachable");
-    let error = query.with_untracked(|q| {
-        q.get("__err").map(|e| {
-            error_text(
-                &ServerFnUrlError::<ServerFnError>::decode_err(&e),
-                &unreachable,
-            )
-        })
-    });
+    let error = form_error(lang);
     let lock = query.read_untracked().get("lock");
     let place = Resource::new(
         move || (event.clone(), return_to.clone(), lock.clone()),

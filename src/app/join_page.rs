@@ -12,22 +12,13 @@ use leptos_router::hooks::use_query_map;
 
 use super::use_lang;
 use crate::domain::MAX_ID_LEN;
-use crate::lang::t;
+use crate::lang::{t, Lang};
 use crate::server_fns::JoinEvent;
 
 #[component]
 pub fn JoinPage() -> impl IntoView {
     let lang = use_lang();
-    let query = use_query_map();
-    let unreachable = t(lang, "error-unreachable");
-    let error = query.with_untracked(|q| {
-        q.get("__err").map(|e| {
-            error_text(
-                &ServerFnUrlError::<ServerFnError>::decode_err(&e),
-                &unreachable,
-            )
-        })
-    });
+    let error = form_error(lang);
 
     let join_url = <JoinEvent as ServerFn>::url();
 
@@ -47,6 +38,19 @@ pub fn JoinPage() -> impl IntoView {
             <p class="error" role="alert">{error}</p>
         </section>
     }
+}
+
+/// The refusal a plain form post came back with (the server function redirects to the
+/// form's page with it in `?__err=`), as a sentence for people.
+pub fn form_error(lang: Lang) -> Option<String> {
+    use_query_map().with_untracked(|q| {
+        q.get("__err").map(|e| {
+            error_text(
+                &ServerFnUrlError::<ServerFnError>::decode_err(&e),
+                &t(lang, "error-unreachable"),
+            )
+        })
+    })
 }
 
 /// A server function error as a sentence for people (the server's are in the visitor's

@@ -9,12 +9,12 @@
 //!   device's page says MOVED.
 
 use leptos::prelude::*;
-use leptos::server_fn::error::ServerFnUrlError;
 use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_params_map;
 
-use super::join_page::error_text;
+use super::join_page::form_error;
+use super::queue_page::PlaceError;
 use super::use_lang;
 use crate::domain::is_valid_name;
 use crate::lang::{t, t_args, Arg};
@@ -43,14 +43,7 @@ pub fn MovePage() -> impl IntoView {
                         </section>
                     }
                     .into_any(),
-                    Err(e) => view! {
-                        <section class="card">
-                            <h1>{t(lang, "place-error-heading")}</h1>
-                            <p class="error" role="alert">{error_text(&e, &t(lang, "error-unreachable"))}</p>
-                            <p><a href="/">{t(lang, "join-a-line")}</a></p>
-                        </section>
-                    }
-                    .into_any(),
+                    Err(e) => view! { <PlaceError e/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -61,17 +54,9 @@ pub fn MovePage() -> impl IntoView {
 pub fn TakePage() -> impl IntoView {
     let lang = use_lang();
     let params = use_params_map();
-    let query = use_query_map();
     let event = params.read_untracked().get("event").unwrap_or_default();
     let code = params.read_untracked().get("code").unwrap_or_default();
-    let error = query.with_untracked(|q| {
-        q.get("__err").map(|e| {
-            error_text(
-                &ServerFnUrlError::<ServerFnError>::decode_err(&e),
-                &t(lang, "error-unreachable"),
-            )
-        })
-    });
+    let error = form_error(lang);
     // Not an event's name: the page says so, and repeats nothing of it.
     let (error, event) = match is_valid_name(&event) {
         true => (error, event),

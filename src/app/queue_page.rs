@@ -52,17 +52,23 @@ pub fn QueuePage() -> impl IntoView {
                             }
                             .into_any()
                         }
-                        Err(e) => view! {
-                            <section class="card">
-                                <h1>{t(lang, "place-error-heading")}</h1>
-                                <p class="error" role="alert">{error_text(&e, &t(lang, "error-unreachable"))}</p>
-                                <p><a href="/">{t(lang, "join-a-line")}</a></p>
-                            </section>
-                        }
-                        .into_any(),
+                        Err(e) => view! { <PlaceError e/> }.into_any(),
                     }
                 })
             }}
         </Suspense>
+    }
+}
+
+/// Why a place's page (or its move page) cannot show the place, in the visitor's words.
+#[component]
+pub fn PlaceError(e: ServerFnError) -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <section class="card">
+            <h1>{t(lang, "place-error-heading")}</h1>
+            <p class="error" role="alert">{error_text(&e, &t(lang, "error-unreachable"))}</p>
+            <p><a href="/">{t(lang, "join-a-line")}</a></p>
+        </section>
     }
 }
