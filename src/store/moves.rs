@@ -59,6 +59,7 @@ impl Store {
             let k = &known.keys;
             let offer = format!("{}{}", k.moves, key.seq);
             let call = scripts::Offer {
+                stream: &k.stream,
                 meta: &k.meta,
                 sessions: &k.sessions,
                 offer: &offer,
@@ -108,6 +109,7 @@ impl Store {
             let k = &known.keys;
             let offer = format!("{}{q}", k.moves);
             let call = scripts::Move {
+                stream: &k.stream,
                 meta: &k.meta,
                 sessions: &k.sessions,
                 users: &k.users,

@@ -342,6 +342,7 @@ impl Store {
             let polls: Vec<(u64, (u64, u64))> = beats.polls.into_iter().collect();
             for chunk in polls.chunks(BEATS_PER_CALL) {
                 let fixed = scripts::Heartbeat {
+                    stream: &k.stream,
                     meta: &k.meta,
                     sessions: &k.sessions,
                     now: self.clock.for_script(),

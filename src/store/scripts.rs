@@ -57,7 +57,7 @@ macro_rules! contract {
 contract! {
     /// `lua/status.lua`: a session read (and its heartbeat recorded).
     Status {
-        keys { meta, sessions, users, done, left, ranks, back, moved }
+        keys { stream, meta, sessions, users, done, left, ranks, back, moved }
         args { now, q, tag, heartbeat_ms, event_number }
     }
 }
@@ -65,7 +65,7 @@ contract! {
 contract! {
     /// `lua/offer.lua`: an offer to move a waiting place to another device.
     Offer {
-        keys { meta, sessions, offer }
+        keys { stream, meta, sessions, offer }
         args { now, q, tag, token, offer_ms, event_number }
     }
 }
@@ -73,7 +73,7 @@ contract! {
 contract! {
     /// `lua/move.lua`: a place taken to another device by its offer's token.
     Move {
-        keys { meta, sessions, users, left, ranks, back, offer, moved, movelog }
+        keys { stream, meta, sessions, users, left, ranks, back, offer, moved, movelog }
         args { now, q, token, tag, user, visitor_prefix, max_moves, event_number }
     }
 }
@@ -81,7 +81,7 @@ contract! {
 contract! {
     /// `lua/leave.lua`: a session ended by its owner (or an operator).
     Leave {
-        keys { meta, sessions, users, active, left, done, revoked, ranks, leftlog, back }
+        keys { stream, meta, sessions, users, active, left, done, revoked, ranks, leftlog, back }
         args { now, session_id, q, tag }
     }
 }
@@ -152,7 +152,7 @@ contract! {
 contract! {
     /// `lua/heartbeat.lua`: heartbeats of polls answered from memory; per item below.
     Heartbeat {
-        keys { meta, sessions }
+        keys { stream, meta, sessions }
         args { now, epoch }
     }
 }
@@ -533,6 +533,7 @@ mod tests {
     #[test]
     fn a_contract_lists_its_keys_and_arguments_in_order() {
         let call = Status {
+            stream: "x",
             meta: "m",
             sessions: "s",
             users: "u",
@@ -547,11 +548,11 @@ mod tests {
             heartbeat_ms: "100".into(),
             event_number: "000001".into(),
         };
-        assert_eq!(call.keys(), ["m", "s", "u", "d", "l", "r", "b", "v"]);
+        assert_eq!(call.keys(), ["x", "m", "s", "u", "d", "l", "r", "b", "v"]);
         assert_eq!(call.args(), ["", "7", "t", "100", "000001"]);
         assert_eq!(
             Status::KEYS,
-            ["meta", "sessions", "users", "done", "left", "ranks", "back", "moved"]
+            ["stream", "meta", "sessions", "users", "done", "left", "ranks", "back", "moved"]
         );
     }
 

@@ -273,6 +273,7 @@ impl Store {
                 &self.scripts.status,
                 |k, key| {
                     let call = scripts::Status {
+                        stream: &k.stream,
                         meta: &k.meta,
                         sessions: &k.sessions,
                         users: &k.users,
@@ -326,6 +327,7 @@ impl Store {
                 &self.scripts.leave,
                 |k, key| {
                     let call = scripts::Leave {
+                        stream: &k.stream,
                         meta: &k.meta,
                         sessions: &k.sessions,
                         users: &k.users,

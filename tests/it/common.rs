@@ -549,22 +549,35 @@ pub fn pending(redis: &impl Backend, event: &str) -> u64 {
     count
 }
 
-/// The recorded heartbeat (unix ms) of join number `q` of `event`.
+/// The recorded heartbeat (unix ms) of join number `q` of `event`: its record's, or for a
+/// waiting session with no record yet, its join's (its stream entry's id, "<q>-<ms>").
 pub fn last_seen(redis: &TestRedis, event: &str, q: u64) -> u64 {
-    let record: String = redis::cmd("HGET")
+    let record: Option<String> = redis::cmd("HGET")
         .arg(format!("{}{}", keys(event).sessions, q / 64))
         .arg(q % 64)
         .query(&mut redis.conn())
         .unwrap();
-    record.split('|').nth(1).unwrap().parse().unwrap()
+    if let Some(record) = record {
+        return record.split('|').nth(1).unwrap().parse().unwrap();
+    }
+    let entries: Vec<(String, redis::Value)> = redis::cmd("XRANGE")
+        .arg(keys(event).stream)
+        .arg(q)
+        .arg(q)
+        .query(&mut redis.conn())
+        .unwrap();
+    let (id, _) = entries.first().expect("no record and no entry numbered q");
+    id.split_once('-').unwrap().1.parse().unwrap()
 }
 
-/// Session records of an event as Redis holds them (its buckets `wr:{E}:s:<n>`):
-/// `sessionId → (status letter, join number, active until)`.
+/// Sessions of an event as Redis holds them: `sessionId → (status letter, join number,
+/// active until)`, from their records (the buckets `wr:{E}:s:<n>`) and, for a waiting
+/// session with no record yet, its stream entry (id "<q>-<ms>": README, "What a join
+/// writes").
 ///
-/// One snapshot: every bucket is read by one script, so a granter still running cannot admit
-/// sessions between two buckets' reads (read one by one, a later bucket could show a session
-/// admitted after an earlier bucket showed the one ahead of it waiting).
+/// One snapshot: every bucket and the stream are read by one script, so a granter still
+/// running cannot admit sessions between two reads (read one by one, a later bucket could
+/// show a session admitted after an earlier bucket showed the one ahead of it waiting).
 pub fn sessions(
     redis: &impl Backend,
     event: &str,
@@ -576,18 +589,22 @@ pub fn sessions(
         .arg(event)
         .query(conn)
         .unwrap();
-    let prefix = keys(event).sessions;
+    let k = keys(event);
+    let prefix = k.sessions;
     let buckets: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
         .query(conn)
         .unwrap();
     let mut out = std::collections::HashMap::new();
-    if buckets.is_empty() {
-        return out;
-    }
-    let snapshot: Vec<std::collections::HashMap<String, String>> = redis::Script::new(
-        "local out = {} for i, k in ipairs(KEYS) do out[i] = redis.call('HGETALL', k) end return out",
+    #[allow(clippy::type_complexity)]
+    let (snapshot, entries): (
+        Vec<std::collections::HashMap<String, String>>,
+        Vec<(String, std::collections::HashMap<String, String>)>,
+    ) = redis::Script::new(
+        "local out = {} for i = 2, #KEYS do out[i - 1] = redis.call('HGETALL', KEYS[i]) end \
+         return { out, redis.call('XRANGE', KEYS[1], '-', '+') }",
     )
+    .key(&k.stream)
     .key(&buckets)
     .invoke(conn)
     .unwrap();
@@ -606,6 +623,22 @@ pub fn sessions(
                 sid.to_string(),
                 (p[0].to_string(), seq, p[2].parse().unwrap()),
             );
+        }
+    }
+    let recorded: std::collections::HashSet<u64> = out.values().map(|(_, q, _)| *q).collect();
+    for (id, fields) in entries {
+        let Some(sid) = fields.get("sessionId") else {
+            continue;
+        };
+        let Some(key) = vestibule::domain::SessionId::parse(sid)
+            .ok()
+            .and_then(|id| vestibule::store::ids::SessionKey::decode(&id))
+        else {
+            continue;
+        };
+        let numbered = id.split_once('-').map(|(q, _)| q) == Some(&key.seq.to_string());
+        if numbered && !recorded.contains(&key.seq) {
+            out.insert(sid.clone(), ("W".to_string(), key.seq, 0));
         }
     }
     out

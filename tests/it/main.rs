@@ -15,6 +15,7 @@ mod faults;
 mod gate;
 mod hardening;
 mod idle_events;
+mod join_writes;
 mod joins;
 mod lifecycle;
 mod moves;

@@ -14,6 +14,14 @@
 -- its last 17 characters, "TTTT-TTTTTTTTTTTT".
 -- Users live in 4,096 buckets `<users prefix><first 3 hex digits of SHA-1(user)>`:
 -- `user → q` of the user's live session.
+-- A join writes no record (README, "What a join writes"): in a line whose stream is
+-- numbered by joins (the meta's `qids` is '1'; every line made since), join q's stream
+-- entry has the id "<q>-<joined at, ms>" and carries the session id and the user, so a
+-- waiting session that nothing but its join touched is its entry: W, seen at its join,
+-- until 0 (`implied` reads it). The first step that writes the session (a heartbeat, a
+-- leave, a move, the granter's turn) writes its record and user id; the granter trims an
+-- entry only once its session has a record (see grant.lua, trim_passed). A line made
+-- before (its ids are times, far above any join number) writes a record with each join.
 
 local BUCKET = 64
 
@@ -102,15 +110,42 @@ local function unpack_record(q, rec, user)
   return { st = st, q = q, seen = tonumber(seen), until_ms = tonumber(until_ms), tag = tag, user = user }
 end
 
--- Session q, or nil if there is none (or its tag is not `tag`, when given).
-local function load(prefix, q, tag)
-  local key, f = bucket(prefix, q)
-  local r = redis.call('HMGET', key, f, 'u' .. f)
-  if not r[1] then
+-- The record implied by join q's stream entry (see the header), or nil when the stream
+-- has no entry numbered q (a line whose ids are times, or one trimmed: its session has a
+-- record). Marked `implied`: its first save writes the user id too.
+local function implied(stream, q)
+  local e = redis.call('XRANGE', stream, q, q, 'COUNT', 1)[1]
+  if not e then
     return nil
   end
-  local s = unpack_record(q, r[1], r[2])
-  if tag and s.tag ~= tag then
+  local f, sid, user = e[2], nil, nil
+  for i = 1, #f, 2 do
+    if f[i] == 'sessionId' then
+      sid = f[i + 1]
+    elseif f[i] == 'userId' then
+      user = f[i + 1]
+    end
+  end
+  local eq, tag = parse_session_id(sid)
+  if eq ~= q or not user then
+    return nil
+  end
+  local seen = tonumber(string.match(e[1], '^%d+%-(%d+)$'))
+  return { st = 'W', q = q, seen = seen, until_ms = 0, tag = tag, user = user, implied = true }
+end
+
+-- Session q, or nil if there is none (or its tag is not `tag`, when given). With the
+-- event's `stream`, a waiting session with no record yet is read from its entry.
+local function load(prefix, q, tag, stream)
+  local key, f = bucket(prefix, q)
+  local r = redis.call('HMGET', key, f, 'u' .. f)
+  local s
+  if r[1] then
+    s = unpack_record(q, r[1], r[2])
+  elseif stream then
+    s = implied(stream, q)
+  end
+  if not s or (tag and s.tag ~= tag) then
     return nil
   end
   return s
@@ -118,19 +153,26 @@ end
 
 -- Fills in the user id of a session read without it.
 local function load_user(prefix, s)
-  local key, f = bucket(prefix, s.q)
-  s.user = redis.call('HGET', key, 'u' .. f)
-end
-
--- Writes the record (the user id never changes once created).
-local function save(prefix, s)
-  local key, f = bucket(prefix, s.q)
-  redis.call('HSET', key, f, pack(s))
+  if not s.user then
+    local key, f = bucket(prefix, s.q)
+    s.user = redis.call('HGET', key, 'u' .. f)
+  end
 end
 
 local function create(prefix, s)
   local key, f = bucket(prefix, s.q)
   redis.call('HSET', key, f, pack(s), 'u' .. f, s.user)
+  s.implied = nil
+end
+
+-- Writes the record (the user id never changes once created; an implied session's first
+-- record writes it).
+local function save(prefix, s)
+  if s.implied then
+    return create(prefix, s)
+  end
+  local key, f = bucket(prefix, s.q)
+  redis.call('HSET', key, f, pack(s))
 end
 
 -- Moves a session to a final status: frees the user for a new join and schedules the

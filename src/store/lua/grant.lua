@@ -76,7 +76,7 @@ local expired = expire_ended()
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
   'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq',
   'admitted', 'sampled_at', 'draw_ready', 'placing_until', 'target', 'message', 'configured',
-  'session_ms', 'state', 'ends_at', 'grace_ms')
+  'session_ms', 'state', 'ends_at', 'grace_ms', 'qids', 'trim_q', 'trim_at')
 local capacity = tonumber(cfg[1]) or tonumber(A.default_capacity)
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
@@ -144,22 +144,30 @@ local function forget_left(...)
   redis.call('ZREM', leftlog, ...)
 end
 
+-- A line numbered by joins (see common.lua): its waiting sessions may have no record.
+local qids = cfg[25] == '1'
+
 -- The turn of waiting session q (its packed record `rec`, ending with `tag`): skipped as
 -- abandoned if it stopped polling (written here, with the end of its grace when `grace`),
 -- else granted. Returns the end of its slot (nil if abandoned) and its new record; the
--- caller writes a granted one.
-local function take_turn(q, rec, tag, grace)
+-- caller writes a granted one (and `user`, the user of a session with no record yet,
+-- read from its entry).
+local function take_turn(q, rec, tag, grace, user)
   local seen = string.match(rec, '^%u|(%d+)|')
-  if closing then
-    local s = unpack_record(q, rec, nil)
+  local function session()
+    local s = unpack_record(q, rec, user)
+    s.implied = user ~= nil
     load_user(sessions, s)
+    return s
+  end
+  if closing then
+    local s = session()
     finish(sessions, users, done, s, 'C', now)
     closed_count = closed_count + 1
     return nil, pack(s)
   end
   if now - tonumber(seen) > abandon_ms then
-    local s = unpack_record(q, rec, nil)
-    load_user(sessions, s)
+    local s = session()
     s.until_ms = (grace and grace_ms > 0) and now + grace_ms or 0
     finish(sessions, users, done, s, 'B', now)
     abandoned = abandoned + 1
@@ -178,12 +186,22 @@ end
 -- (its byte), and written when granted. `grace` as for take_turn.
 local function turn_of(q, letter, grace)
   local key, f = bucket(sessions, q)
-  local rec = redis.call('HGET', key, f)
+  local rec, user = redis.call('HGET', key, f), nil
+  if not rec and qids and letter == 87 then
+    local s = implied(stream, q)
+    if s then
+      rec, user = pack(s), s.user
+    end
+  end
   if rec and string.byte(rec, 1) == letter then
     local tag = string.sub(rec, -17)
-    local until_ms, granted_rec = take_turn(q, rec, tag, grace)
+    local until_ms, granted_rec = take_turn(q, rec, tag, grace, user)
     if until_ms then
-      redis.call('HSET', key, f, granted_rec)
+      if user then
+        redis.call('HSET', key, f, granted_rec, 'u' .. f, user)
+      else
+        redis.call('HSET', key, f, granted_rec)
+      end
       redis.call('ZADD', active, until_ms, session_id(event_hex, q, tag))
     end
   end
@@ -232,8 +250,10 @@ local function draw()
   local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
   if last[1] then
     redis.call('XGROUP', 'SETID', stream, GROUP, last[1][1])
-    local last_ms = tonumber(string.match(last[1][1], '^(%d+)'))
-    redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
+    if not qids then
+      local last_ms = tonumber(string.match(last[1][1], '^(%d+)'))
+      redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
+    end
   end
   if any_left then
     local gone = redis.call('ZRANGEBYSCORE', left, '-inf', head)
@@ -289,7 +309,7 @@ local function admit_from_stream()
     last_id = entries[#entries][1]
     -- The chunk's records (without user ids, which only an abandonment needs), read with
     -- one HMGET per bucket: joins in a row share buckets.
-    local ids, sids, qs, tags = {}, {}, {}, {}
+    local ids, sids, qs, tags, entry_users = {}, {}, {}, {}, {}
     local fields, order = {}, {}
     for n, entry in ipairs(entries) do
       ids[n] = entry[1]
@@ -297,7 +317,8 @@ local function admit_from_stream()
       for i = 1, #f, 2 do
         if f[i] == 'sessionId' then
           sids[n] = f[i + 1]
-          break
+        elseif f[i] == 'userId' then
+          entry_users[n] = f[i + 1]
         end
       end
       local q, tag = parse_session_id(sids[n])
@@ -323,6 +344,15 @@ local function admit_from_stream()
     for n = 1, #entries do
       local q = qs[n]
       local rec = q and records[q]
+      -- No record: a waiting session that only its join wrote, if the entry's id is its
+      -- number (see common.lua); its user is the entry's.
+      local user = nil
+      if q and not rec and entry_users[n] then
+        local eq, ms = string.match(ids[n], '^(%d+)%-(%d+)$')
+        if tonumber(eq) == q then
+          rec, user = 'W|' .. ms .. '|0|' .. tags[n], entry_users[n]
+        end
+      end
       -- The record ends with the tag of the id the entry carries, or it is not this session,
       -- unless its place moved since: then it is, under its new id.
       if rec and string.sub(rec, -17) ~= tags[n] then
@@ -342,11 +372,14 @@ local function admit_from_stream()
         passed[#passed + 1] = q
       end
       if rec and string.byte(rec, 1) == 87 then -- 87 = 'W'
-        local until_ms, new_rec = take_turn(q, rec, tags[n], true)
+        local until_ms, new_rec = take_turn(q, rec, tags[n], true, user)
         -- An entry delivered twice in a chunk sees the record the first one wrote.
         records[q] = new_rec
         if until_ms then
           group_by_bucket(writes, worder, q, q % BUCKET, new_rec)
+          if user then
+            group_by_bucket(writes, worder, q, 'u' .. (q % BUCKET), user)
+          end
           adds[#adds + 1] = until_ms
           adds[#adds + 1] = sids[n]
         end
@@ -370,15 +403,41 @@ local function admit_from_stream()
   end
 end
 
+-- Trims a line numbered by joins (see common.lua) by number: its entries are kept for the
+-- retention as history once passed, and while their sessions wait they are their
+-- records. Passed means every join up to `head`, or up to a draw's `lo` while the draw
+-- is being admitted (its people wait in its order, not the stream's). A mark (`trim_q`,
+-- `trim_at`) notes how far was passed when it was set, and the entries up to it go at
+-- `trim_at`, a retention later: each is kept between one and two retentions after its
+-- pass (or until the event is idle).
+local function trim_passed()
+  local passed = next < n and lo or head
+  local mark_q, mark_at = tonumber(cfg[26]), tonumber(cfg[27])
+  if mark_at and now >= mark_at then
+    redis.call('XTRIM', stream, 'MINID', mark_q + 1)
+    mark_at = nil
+  end
+  if not mark_at and passed > (mark_q or 0) then
+    redis.call('HSET', meta, 'trim_q', passed, 'trim_at', now + retention_ms)
+  elseif not mark_at and mark_q then
+    redis.call('HDEL', meta, 'trim_q', 'trim_at')
+  end
+end
+
 -- Writes what the pass moved: the granter's head, the stream's trim, the rate window, the
 -- admitted count and the decayed admission rate. Returns everyone admitted so far.
 local function record_progress()
   if last_id then
     redis.call('HSET', meta, 'head', head)
-    -- Entries before the last one read are all processed; keep them for the retention
-    -- period as history, then trim.
-    local last_ms = tonumber(string.match(last_id, '^(%d+)'))
-    redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
+    if not qids then
+      -- Entries before the last one read are all processed; keep them for the retention
+      -- period as history, then trim.
+      local last_ms = tonumber(string.match(last_id, '^(%d+)'))
+      redis.call('XTRIM', stream, 'MINID', '~', math.min(last_ms, now - retention_ms))
+    end
+  end
+  if qids then
+    trim_passed()
   end
   if rate_per_min then
     redis.call('HSET', meta, 'win_start', win_start, 'win_n', win_n + granted)

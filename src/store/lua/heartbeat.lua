@@ -1,7 +1,8 @@
 -- The heartbeats of waiting sessions whose polls a process answered from memory
 -- (store/polls.rs), written together: each session's `seen` becomes the time of its poll
 -- (the script's clock less the poll's age, so the hosts' clocks do not matter). One HMGET
--- and at most one HSET per bucket of 64 sessions. Items: BEAT_ARGS (join number, tag, age
+-- and at most one HSET per bucket of 64 sessions (and an XRANGE per session with no record
+-- yet, whose first record this writes). Items: BEAT_ARGS (join number, tag, age
 -- of its poll in ms).
 -- Returns how many records were written: none if the event's epoch is not `epoch` (Redis
 -- lost the event since, and its sessions with it), nor for a session no longer waiting.
@@ -27,20 +28,25 @@ for _, b in ipairs(order) do
   local records = redis.call('HMGET', key, unpack(fields))
   local out = {}
   for j, i in ipairs(list) do
-    if records[j] then
-      local beat = beats[i]
-      local s = unpack_record(beat.q, records[j])
+    local beat = beats[i]
+    -- A session with no record yet (see common.lua) gets its first here, with its user.
+    local s = records[j] and unpack_record(beat.q, records[j]) or implied(K.stream, beat.q)
+    if s then
       local seen = now - tonumber(beat.age)
       if s.st == 'W' and s.tag == beat.tag and seen > s.seen then
         s.seen = seen
         out[#out + 1] = fields[j]
         out[#out + 1] = pack(s)
+        written = written + 1
+        if s.implied then
+          out[#out + 1] = 'u' .. fields[j]
+          out[#out + 1] = s.user
+        end
       end
     end
   end
   if #out > 0 then
     redis.call('HSET', key, unpack(out))
-    written = written + #out / 2
   end
 end
 return written

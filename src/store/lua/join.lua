@@ -43,7 +43,7 @@ local STALE_WAKE_MS = 2000
 -- The user ids of accounts (src/entry.rs, ACCOUNT_PREFIX).
 local ACCOUNT_PREFIX = 'account:'
 local EXTRA_FIELDS = { 'number', 'seq', 'due', 'blocked', 'capacity', 'paused', 'rate_per_min',
-  'win_start', 'win_n', 'session_ms', 'admitted', 'rate', 'rate_ts', 'entry' }
+  'win_start', 'win_n', 'session_ms', 'admitted', 'rate', 'rate_ts', 'entry', 'qids' }
 local JOIN_FIELDS = { unpack(STATE_FIELDS) }
 for _, field in ipairs(EXTRA_FIELDS) do
   JOIN_FIELDS[#JOIN_FIELDS + 1] = field
@@ -78,6 +78,7 @@ for e = 1, m do
     ev.closed = closed_reason(f[14], f[15], now)
     ev.suspended = f[14] == 'suspended'
     ev.token = x.entry == 'token'
+    ev.qids = x.qids == '1'
     ev.x = x
     entries[meta .. '|' .. hex] = ev
   end
@@ -155,6 +156,36 @@ local function answer(ev, s, gone)
   return reply
 end
 
+-- Appends join q to the event's stream; returns the entry's id. In a line numbered by
+-- joins (see common.lua) the id is "<q>-<now>"; one whose last id is above that (a line
+-- made before, or an entry added by hand) takes a time as before, and the join writes its
+-- record. The group reads from the very first entry; creating it with the stream means no
+-- join can ever be added before the group exists, and a new stream is numbered by joins.
+local function append(ev, q, sid, user)
+  local fields = { 'sessionId', sid, 'eventId', ev.id, 'userId', user }
+  if ev.qids then
+    local id = redis.pcall('XADD', ev.stream, 'NOMKSTREAM', q .. '-' .. now, unpack(fields))
+    if type(id) == 'string' then
+      return id
+    end
+    if id then
+      -- Refused: the stream's last id is above join q's.
+      return redis.call('XADD', ev.stream, '*', unpack(fields))
+    end
+  else
+    local id = redis.call('XADD', ev.stream, 'NOMKSTREAM', '*', unpack(fields))
+    if id then
+      return id
+    end
+  end
+  redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
+  if not ev.qids then
+    redis.call('HSET', ev.meta, 'qids', '1')
+    ev.qids = true
+  end
+  return redis.call('XADD', ev.stream, q .. '-' .. now, unpack(fields))
+end
+
 local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   if ev.stale then
     return 'STALE'
@@ -187,7 +218,7 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
     existing = tonumber(redis.call('HGET', ub, user))
   end
   if existing then
-    local s = load(ev.sessions, existing)
+    local s = load(ev.sessions, existing, nil, ev.stream)
     if s and (s.st == 'W' or s.st == 'R' or (s.st == 'A' and s.until_ms > now)) then
       if s.st ~= 'A' then
         s.seen = now
@@ -224,18 +255,15 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   if until_ms then
     s.st, s.until_ms = 'A', until_ms
   end
-  create(ev.sessions, s)
   if not claimed then
     redis.call('HSET', ub, user, q)
   end
   local sid = session_id(ev.hex, q, tag)
-  -- The group reads from the very first entry; creating it with the stream means no join
-  -- can ever be added before the group exists.
-  local id = redis.call('XADD', ev.stream, 'NOMKSTREAM', '*', 'sessionId', sid, 'eventId', ev.id,
-    'userId', user)
-  if not id then
-    redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
-    id = redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user)
+  local id = append(ev, q, sid, user)
+  -- A waiting session's record is its entry (see common.lua), unless the entry's id is
+  -- not its number.
+  if until_ms or string.sub(id, 1, #tostring(q) + 1) ~= q .. '-' then
+    create(ev.sessions, s)
   end
   local reply
   if until_ms then

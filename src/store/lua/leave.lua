@@ -12,7 +12,7 @@ if stale then
   return stale
 end
 local now = now_ms()
-local s = load(K.sessions, tonumber(A.q), A.tag)
+local s = load(K.sessions, tonumber(A.q), A.tag, K.stream)
 if not s then
   return false
 end

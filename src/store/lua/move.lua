@@ -30,7 +30,7 @@ if not token or token ~= A.token or now >= tonumber(expires) then
   return { 'refused', 'expired' }
 end
 local q = tonumber(A.q)
-local s = load(K.sessions, q, old_tag)
+local s = load(K.sessions, q, old_tag, K.stream)
 if not s or (s.st ~= 'W' and s.st ~= 'R') then
   redis.call('DEL', K.offer)
   return { 'refused', 'gone' }

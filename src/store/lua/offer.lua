@@ -7,7 +7,7 @@ local stale = stale_number(K.meta, A.event_number)
 if stale then
   return stale
 end
-local s = load(K.sessions, tonumber(A.q), A.tag)
+local s = load(K.sessions, tonumber(A.q), A.tag, K.stream)
 if not s or (s.st ~= 'W' and s.st ~= 'R') then
   return 0
 end

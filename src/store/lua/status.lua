@@ -16,7 +16,7 @@ if stale then
   return stale
 end
 local now = now_ms()
-local s = load(K.sessions, tonumber(A.q), A.tag)
+local s = load(K.sessions, tonumber(A.q), A.tag, K.stream)
 if not s then
   local was = redis.call('HGET', K.moved, A.tag)
   local q, user = nil, nil
