@@ -50,39 +50,51 @@ for _, field in ipairs(EXTRA_FIELDS) do
 end
 local now = now_ms()
 local m = tonumber(A.events)
+-- Where each extra field is in the HMGET's answer, and each key and argument in an
+-- event's or a join's part of KEYS and ARGV (the contract's order): read by position,
+-- with no table made per event or join for them.
+local X = {}
+for i, field in ipairs(EXTRA_FIELDS) do
+  X[field] = #STATE_FIELDS + i
+end
+local KI, EK, EA = positions(EVENT_KEYS), #EVENT_KEYS, #EVENT_ARGS
+local EI = positions(EVENT_ARGS)
+local keys, argv = KEYS, ARGV
 -- One entry per (meta, number), however often the batch names it: one count of `seq`, or
 -- two joins would get one number. (Two numbers for one meta: at most one is not stale.)
 local events, entries, distinct = {}, {}, {}
 for e = 1, m do
-  local keys, args = item(KEYS, 0, EVENT_KEYS, e), item(ARGV, A_FIXED, EVENT_ARGS, e)
-  local meta, hex = keys.meta, args.number
+  local kb, ab = (e - 1) * EK, A_FIXED + (e - 1) * EA
+  local meta, hex = keys[kb + KI.meta], argv[ab + EI.number]
   local ev = entries[meta .. '|' .. hex]
   if not ev then
-    ev = keys
-    ev.hex, ev.id = hex, args.id
-    -- Its index among the call's distinct events: its state is the reply's `states[e]`.
-    distinct[#distinct + 1] = ev
-    ev.e = #distinct
     local f = redis.call('HMGET', meta, unpack(JOIN_FIELDS))
-    local x = {}
-    for i, field in ipairs(EXTRA_FIELDS) do
-      x[field] = f[#STATE_FIELDS + i]
-    end
-    ev.fields = f
-    ev.stale = x.number ~= hex
-    ev.seq0 = tonumber(x.seq) or 0
-    ev.seq = ev.seq0
-    ev.head0 = tonumber(f[1]) or 0
-    ev.head = ev.head0
-    ev.due, ev.blocked = tonumber(x.due), x.blocked == '1'
-    ev.closed = closed_reason(f[14], f[15], now)
-    ev.suspended = f[14] == 'suspended'
-    ev.token = x.entry == 'token'
-    ev.qids = x.qids == '1'
-    ev.x = x
+    local seq, head = tonumber(f[X.seq]) or 0, tonumber(f[1]) or 0
+    -- `e`: its index among the call's distinct events (its state is `states[e]`).
+    ev = { stream = keys[kb + KI.stream], meta = meta, sessions = keys[kb + KI.sessions],
+      users = keys[kb + KI.users], left = keys[kb + KI.left], ranks = keys[kb + KI.ranks],
+      active = keys[kb + KI.active], pow = keys[kb + KI.pow], back = keys[kb + KI.back],
+      hex = hex, id = argv[ab + EI.id], e = #distinct + 1, fields = f, stale = f[X.number] ~= hex,
+      seq0 = seq, seq = seq, head0 = head, head = head, due = tonumber(f[X.due]),
+      blocked = f[X.blocked] == '1', closed = closed_reason(f[14], f[15], now),
+      suspended = f[14] == 'suspended', token = f[X.entry] == 'token', qids = f[X.qids] == '1' }
+    distinct[ev.e] = ev
     entries[meta .. '|' .. hex] = ev
   end
   events[e] = ev
+end
+
+-- The extra fields of an event's meta by name (for standby and its counts), on first
+-- need.
+local function extras(ev)
+  if not ev.x then
+    local x = {}
+    for field, i in pairs(X) do
+      x[field] = ev.fields[i]
+    end
+    ev.x = x
+  end
+  return ev.x
 end
 
 -- Those who left ahead of every new join, on first need.
@@ -109,10 +121,11 @@ end
 -- Whether a new join is admitted at once (standby: see the header), and if so its slot's
 -- end. Counts the slot (the event's active set is read once a call).
 local function standby(ev)
-  local f, x = ev.fields, ev.x
-  if ev.seq ~= ev.head or x.paused == '1' or ev.suspended or ev.closed then
+  local f = ev.fields
+  if ev.seq ~= ev.head or f[X.paused] == '1' or ev.suspended or ev.closed then
     return nil
   end
+  local x = extras(ev)
   local opens_at = tonumber(f[5])
   if opens_at and now < opens_at then
     return nil
@@ -162,20 +175,23 @@ end
 -- record. The group reads from the very first entry; creating it with the stream means no
 -- join can ever be added before the group exists, and a new stream is numbered by joins.
 local function append(ev, q, sid, user)
-  local fields = { 'sessionId', sid, 'eventId', ev.id, 'userId', user }
+  local qid = q .. '-' .. now
   if ev.qids then
-    local id = redis.pcall('XADD', ev.stream, 'NOMKSTREAM', q .. '-' .. now, unpack(fields))
+    local id = redis.pcall('XADD', ev.stream, 'NOMKSTREAM', qid, 'sessionId', sid, 'eventId', ev.id,
+      'userId', user)
     if type(id) == 'string' then
-      return id
+      return id, true
     end
     if id then
       -- Refused: the stream's last id is above join q's.
-      return redis.call('XADD', ev.stream, '*', unpack(fields))
+      return redis.call('XADD', ev.stream, '*', 'sessionId', sid, 'eventId', ev.id, 'userId', user),
+        false
     end
   else
-    local id = redis.call('XADD', ev.stream, 'NOMKSTREAM', '*', unpack(fields))
+    local id = redis.call('XADD', ev.stream, 'NOMKSTREAM', '*', 'sessionId', sid, 'eventId', ev.id,
+      'userId', user)
     if id then
-      return id
+      return id, false
     end
   end
   redis.call('XGROUP', 'CREATE', ev.stream, GROUP, '0', 'MKSTREAM')
@@ -183,7 +199,7 @@ local function append(ev, q, sid, user)
     redis.call('HSET', ev.meta, 'qids', '1')
     ev.qids = true
   end
-  return redis.call('XADD', ev.stream, q .. '-' .. now, unpack(fields))
+  return redis.call('XADD', ev.stream, qid, 'sessionId', sid, 'eventId', ev.id, 'userId', user), true
 end
 
 local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
@@ -251,45 +267,41 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   end
   ev.seq = ev.seq + 1
   local q = ev.seq
-  local s = { st = 'W', q = q, seen = now, until_ms = 0, tag = tag, user = user }
-  if until_ms then
-    s.st, s.until_ms = 'A', until_ms
-  end
   if not claimed then
     redis.call('HSET', ub, user, q)
   end
   local sid = session_id(ev.hex, q, tag)
-  local id = append(ev, q, sid, user)
-  -- A waiting session's record is its entry (see common.lua), unless the entry's id is
-  -- not its number.
-  if until_ms or string.sub(id, 1, #tostring(q) + 1) ~= q .. '-' then
-    create(ev.sessions, s)
+  local id, numbered = append(ev, q, sid, user)
+  if not until_ms then
+    -- A waiting session's record is its entry (see common.lua), unless the entry's id is
+    -- not its number. Its answer: as put_session gives a waiting one behind every draw.
+    if not numbered then
+      create(ev.sessions, { st = 'W', q = q, seen = now, until_ms = 0, tag = tag, user = user })
+    end
+    return { 'ev', ev.e, 'st', 'W', 'q', q, 'until', 0, 'user', user, 'seen', now,
+      'gone', gone(ev), 'wake', wake(ev), 'created', 1, 'sid', sid }
   end
-  local reply
-  if until_ms then
-    -- Admitted: the granter has nothing to read up to here.
-    redis.call('XGROUP', 'SETID', ev.stream, GROUP, id)
-    redis.call('ZADD', ev.active, until_ms, sid)
-    -- Later joins of this call count their places from here (`head` in the view).
-    ev.head, ev.fields[1], ev.gone = q, tostring(q), nil
-    reply = answer(ev, s)
-    put(reply, 'wake', 0)
-    put(reply, 'due', until_ms)
-  else
-    reply = answer(ev, s, gone(ev))
-    put(reply, 'wake', wake(ev))
-  end
+  local s = { st = 'A', q = q, seen = now, until_ms = until_ms, tag = tag, user = user }
+  create(ev.sessions, s)
+  -- Admitted: the granter has nothing to read up to here.
+  redis.call('XGROUP', 'SETID', ev.stream, GROUP, id)
+  redis.call('ZADD', ev.active, until_ms, sid)
+  -- Later joins of this call count their places from here (`head` in the view).
+  ev.head, ev.fields[1], ev.gone = q, tostring(q), nil
+  local reply = answer(ev, s)
+  put(reply, 'wake', 0)
+  put(reply, 'due', until_ms)
   put(reply, 'created', 1)
   put(reply, 'sid', sid)
   return reply
 end
 
 local replies = {}
-local offset = A_FIXED + m * #EVENT_ARGS
-for j = 1, (#ARGV - offset) / #JOIN_ARGS do
-  local a = item(ARGV, offset, JOIN_ARGS, j)
-  replies[j] = join(events[tonumber(a.event)], a.tag, a.user, a.create, tonumber(a.deadline),
-    a.nonce, a.nonce_ms)
+local offset, JA, JI = A_FIXED + m * EA, #JOIN_ARGS, positions(JOIN_ARGS)
+for j = 1, (#ARGV - offset) / JA do
+  local b = offset + (j - 1) * JA
+  replies[j] = join(events[tonumber(argv[b + JI.event])], argv[b + JI.tag], argv[b + JI.user],
+    argv[b + JI.create], tonumber(argv[b + JI.deadline]), argv[b + JI.nonce], argv[b + JI.nonce_ms])
 end
 for _, ev in pairs(entries) do
   if ev.seq ~= ev.seq0 then
