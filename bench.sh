@@ -236,7 +236,7 @@ rcli XRANGE 'waiting-room-joins:{line}' - + | awk 'prev == "sessionId" { print }
 read -r first_q first_tag first_event < <(head -n 1 "$work/ids" \
   | python3 -c 'import sys; s = sys.stdin.read().strip(); print(int(s[6:8] + s[9:13] + s[15:18], 16), s[19:], s[:6])')
 
-row=$(rb_script 200000 "$(sha status)" 8 \
+row=$(rb_script 200000 "$(sha status)" 9 'waiting-room-joins:{line}' \
   'wr:{line}:meta' 'wr:{line}:s:' 'wr:{line}:u:' 'wr:{line}:done' 'wr:{line}:left' 'wr:{line}:rank:' \
   'wr:{line}:back' 'wr:{line}:moved' '' "$first_q" "$first_tag" 5000 "$first_event")
 IFS=, read -r status_script_rps status_script_p99 <<< "$row"

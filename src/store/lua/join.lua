@@ -36,14 +36,17 @@
 -- the meta's `due` says a pass is due now. A wake more than STALE_WAKE_MS old that no pass
 -- answered (its process died between this script and the schedule) is made again.
 --
--- What every join of an event shares is read once per call: the meta (one HMGET) and those
--- who left ahead of the newest join; the join counter `seq` is counted here and written
--- once at the end.
+-- What every join of an event shares is read once per call: the meta (one HMGET of the
+-- state and what every join needs; the standby fields only when the line is empty) and
+-- those who left ahead of the newest join; the join counter `seq` is counted here and
+-- written once at the end.
 local STALE_WAKE_MS = 2000
 -- The user ids of accounts (src/entry.rs, ACCOUNT_PREFIX).
 local ACCOUNT_PREFIX = 'account:'
-local EXTRA_FIELDS = { 'number', 'seq', 'due', 'blocked', 'capacity', 'paused', 'rate_per_min',
-  'win_start', 'win_n', 'session_ms', 'admitted', 'rate', 'rate_ts', 'entry', 'qids' }
+local EXTRA_FIELDS = { 'number', 'seq', 'due', 'blocked', 'entry', 'qids' }
+-- Read only for a standby admission (the line is empty).
+local STANDBY_FIELDS = { 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n', 'session_ms',
+  'admitted', 'rate', 'rate_ts' }
 local JOIN_FIELDS = { unpack(STATE_FIELDS) }
 for _, field in ipairs(EXTRA_FIELDS) do
   JOIN_FIELDS[#JOIN_FIELDS + 1] = field
@@ -84,13 +87,13 @@ for e = 1, m do
   events[e] = ev
 end
 
--- The extra fields of an event's meta by name (for standby and its counts), on first
--- need.
+-- The standby fields of an event's meta by name (for a standby admission and its
+-- counts), on first need.
 local function extras(ev)
   if not ev.x then
-    local x = {}
-    for field, i in pairs(X) do
-      x[field] = ev.fields[i]
+    local f, x = redis.call('HMGET', ev.meta, unpack(STANDBY_FIELDS)), {}
+    for i, field in ipairs(STANDBY_FIELDS) do
+      x[field] = f[i]
     end
     ev.x = x
   end
@@ -122,10 +125,13 @@ end
 -- end. Counts the slot (the event's active set is read once a call).
 local function standby(ev)
   local f = ev.fields
-  if ev.seq ~= ev.head or f[X.paused] == '1' or ev.suspended or ev.closed then
+  if ev.seq ~= ev.head or ev.suspended or ev.closed then
     return nil
   end
   local x = extras(ev)
+  if x.paused == '1' then
+    return nil
+  end
   local opens_at = tonumber(f[5])
   if opens_at and now < opens_at then
     return nil
