@@ -86,18 +86,20 @@ async fn a_join_writes_its_entry_and_no_record_and_every_reader_finds_it() {
 
     // Another process, which never saw them, reads them from Redis.
     let other = spawn_stepped(&redis, &args).await;
-    let (code, view) = other.status(&b).await;
+    let (code, view) = other.status(&c).await;
     assert_eq!(code, StatusCode::OK, "{view}");
     assert_eq!(view["status"], "WAITING", "{view}");
-    assert_eq!(view["position"], 2, "{view}");
-    assert_eq!(view["joinNumber"], 2, "{view}");
-    // A made-up tag on a real join number is no session.
+    assert_eq!(view["position"], 3, "{view}");
+    assert_eq!(view["joinNumber"], 3, "{view}");
+    // Its first read through Redis wrote its record, with its user.
+    assert_eq!(record(&redis, "jw", qc).1.as_deref(), Some("c"));
+    // A made-up tag on a real join number is no session, and writes nothing.
     let forged = format!("{}8000-000000000000", &b[..19]);
     assert_eq!(other.status(&forged).await.0, StatusCode::NOT_FOUND);
-    // A repeat join of `c` finds its place (and writes its record: its heartbeat).
+    assert_eq!(record(&redis, "jw", qb), (None, None));
+    // A repeat join of `c` finds its place.
     let (code, again) = other.join("jw", "c").await;
     assert_eq!(code, StatusCode::CONFLICT, "{again}");
-    assert_eq!(record(&redis, "jw", qc).1.as_deref(), Some("c"));
 
     // A leave writes the record (with its user), and frees the user.
     let (code, left) = other.leave(&a).await;

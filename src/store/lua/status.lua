@@ -1,4 +1,5 @@
--- Read a session and record the heartbeat of a waiting one (polling is the heartbeat).
+-- Read a session and record the heartbeat of a waiting one (polling is the heartbeat);
+-- a waiting session with no record yet gets it here.
 -- The heartbeat is rewritten only once it is `heartbeat_ms` old: most polls only read.
 -- A session skipped for not polling that is polled again within its grace (its record's
 -- `until`: README, "Your turn, in the background") comes back: it waits again (R), ahead of
@@ -44,6 +45,10 @@ if s.st == 'B' and s.until_ms > now then
   end
 elseif (s.st == 'W' or s.st == 'R') and now - s.seen >= tonumber(A.heartbeat_ms) then
   s.seen = now
+  save(K.sessions, s)
+elseif s.implied then
+  -- Its first read through Redis writes its record (see common.lua): the next one reads
+  -- one field, not the stream.
   save(K.sessions, s)
 end
 local reply = place(K.meta, K, s, now)
