@@ -97,9 +97,11 @@ async fn a_join_writes_its_entry_and_no_record_and_every_reader_finds_it() {
     let forged = format!("{}8000-000000000000", &b[..19]);
     assert_eq!(other.status(&forged).await.0, StatusCode::NOT_FOUND);
     assert_eq!(record(&redis, "jw", qb), (None, None));
-    // A repeat join of `c` finds its place.
-    let (code, again) = other.join("jw", "c").await;
+    // A repeat join of `a` (no record yet) finds its place by its entry, and writes it.
+    assert_eq!(record(&redis, "jw", qa), (None, None));
+    let (code, again) = other.join("jw", "a").await;
     assert_eq!(code, StatusCode::CONFLICT, "{again}");
+    assert_eq!(record(&redis, "jw", qa).1.as_deref(), Some("a"));
 
     // A leave writes the record (with its user), and frees the user.
     let (code, left) = other.leave(&a).await;
@@ -296,4 +298,141 @@ async fn a_line_whose_stream_ids_are_times_writes_a_record_with_each_join() {
     assert!(code.is_success(), "{left}");
     app.pass().await;
     assert_eq!(app.status_of(&second).await, "ACTIVE");
+}
+
+#[tokio::test]
+async fn a_place_left_before_its_turn_and_forgotten_never_waits_again() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--capacity",
+            "0",
+            "--retention-seconds",
+            "1",
+            "--abandon-seconds",
+            "3600",
+        ],
+    )
+    .await;
+    // Alice leaves while waiting, and joins again at the back.
+    let first = app.join_id("lp", "alice").await;
+    let (code, left) = app.leave(&first).await;
+    assert!(code.is_success(), "{left}");
+    let second = app.join_id("lp", "alice").await;
+    // Past the retention, the granter passes by: her first place is not passed yet.
+    app.advance(Duration::from_millis(1_500));
+    app.pass().await;
+    app.advance(Duration::from_millis(1_500));
+    app.pass().await;
+    let (code, view) = app.status(&first).await;
+    assert_eq!(code, StatusCode::OK, "{view}");
+    assert_eq!(
+        view["status"], "LEFT",
+        "her left place is not waiting again: {view}"
+    );
+    // Slots for everyone: one pass for Alice, her second place's.
+    set(&app, "lp", json!({ "capacity": 5 })).await;
+    app.pass().await;
+    assert_eq!(app.status_of(&second).await, "ACTIVE");
+    assert_eq!(crate::common::active_set(&redis, "lp"), vec![second]);
+    // Passed, the left place is forgotten a retention later, entry and record.
+    app.advance(Duration::from_millis(1_500));
+    app.pass().await;
+    assert_eq!(app.status(&first).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_session_forgotten_after_its_slot_never_waits_again() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--capacity",
+            "2",
+            "--retention-seconds",
+            "1",
+            "--abandon-seconds",
+            "3600",
+        ],
+    )
+    .await;
+    // `a` is admitted at once; the pass marks its entry for a trim a retention later.
+    let a = app.join_id("fs", "a").await;
+    assert_eq!(app.status_of(&a).await, "ACTIVE");
+    app.pass().await;
+    // `b` is admitted at once after that mark, and gives its slot back at once.
+    app.advance(Duration::from_millis(400));
+    let b = app.join_id("fs", "b").await;
+    assert_eq!(app.status_of(&b).await, "ACTIVE");
+    let (code, left) = app.leave(&b).await;
+    assert!(code.is_success(), "{left}");
+    // The mark trims `a`'s entry and sets the next; then `b` is purged, a retention after
+    // it ended and before the next mark would trim its entry.
+    app.advance(Duration::from_millis(700));
+    app.pass().await;
+    app.advance(Duration::from_millis(500));
+    app.pass().await;
+    let (code, view) = app.status(&b).await;
+    assert_eq!(
+        code,
+        StatusCode::NOT_FOUND,
+        "b is forgotten, not waiting: {view}"
+    );
+    assert_eq!(record(&redis, "fs", 2), (None, None));
+    assert!(entry_ids(&redis, "fs")
+        .iter()
+        .all(|id| !id.starts_with("2-")));
+}
+
+#[tokio::test]
+async fn a_line_with_an_entry_added_by_hand_goes_on_and_is_trimmed() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(
+        &redis,
+        &[
+            "--admin-token",
+            ADMIN_TOKEN,
+            "--capacity",
+            "1",
+            "--retention-seconds",
+            "1",
+            "--abandon-seconds",
+            "3600",
+        ],
+    )
+    .await;
+    let x = app.join_id("mx", "x").await;
+    let y = app.join_id("mx", "y").await;
+    // An entry that is no join, with a time id: the joins after it take time ids too.
+    let _: String = redis::cmd("XADD")
+        .arg(keys("mx").stream)
+        .arg("*")
+        .arg(&["note", "added by hand"])
+        .query(&mut redis.conn())
+        .unwrap();
+    let z = app.join_id("mx", "z").await;
+    assert!(record(&redis, "mx", 3).0.is_some(), "a time id: a record");
+    let (_, view) = app.status(&z).await;
+    assert_eq!(
+        view["position"], 2,
+        "the entry added by hand is nobody: {view}"
+    );
+    set(&app, "mx", json!({ "capacity": 3 })).await;
+    app.pass().await;
+    for sid in [&x, &y, &z] {
+        assert_eq!(app.status_of(sid).await, "ACTIVE");
+    }
+    // Passed, the entries go within two retentions (the last one read stays as the mark).
+    for _ in 0..3 {
+        app.advance(Duration::from_millis(1_100));
+        app.pass().await;
+    }
+    let left = entry_ids(&redis, "mx");
+    assert!(left.len() <= 1, "{left:?}");
+    for sid in [&x, &y, &z] {
+        assert_eq!(app.status_of(sid).await, "ACTIVE", "records stay");
+    }
 }

@@ -76,7 +76,7 @@ local expired = expire_ended()
 local cfg = redis.call('HMGET', meta, 'capacity', 'paused', 'rate_per_min', 'win_start', 'win_n',
   'opens_at', 'queueing', 'draw_round', 'draw_seed', 'draw_lo', 'draw_n', 'draw_next', 'seq',
   'admitted', 'sampled_at', 'draw_ready', 'placing_until', 'target', 'message', 'configured',
-  'session_ms', 'state', 'ends_at', 'grace_ms', 'qids', 'trim_q', 'trim_at')
+  'session_ms', 'state', 'ends_at', 'grace_ms', 'qids', 'trim_id', 'trim_at')
 local capacity = tonumber(cfg[1]) or tonumber(A.default_capacity)
 local free = capacity - redis.call('ZCARD', active)
 local rate_per_min, win_start, win_n = tonumber(cfg[3]), tonumber(cfg[4]) or 0, tonumber(cfg[5]) or 0
@@ -363,10 +363,9 @@ local function admit_from_stream()
           rec = nil
         end
       end
-      if rec then
+      -- An entry that is no join (added by hand) moves nothing.
+      if q then
         head = math.max(head, q)
-      else
-        head = head + 1
       end
       if q and (any_left or any_moved) then
         passed[#passed + 1] = q
@@ -403,24 +402,37 @@ local function admit_from_stream()
   end
 end
 
--- Trims a line numbered by joins (see common.lua) by number: its entries are kept for the
--- retention as history once passed, and while their sessions wait they are their
--- records. Passed means every join up to `head`, or up to a draw's `lo` while the draw
--- is being admitted (its people wait in its order, not the stream's). A mark (`trim_q`,
--- `trim_at`) notes how far was passed when it was set, and the entries up to it go at
--- `trim_at`, a retention later: each is kept between one and two retentions after its
--- pass (or until the event is idle).
+-- The last join passed in a line numbered by joins: `head`, or a draw's `lo` while the
+-- draw is being admitted (its people wait in its order, not the stream's). Entries after
+-- it may be the only records of their sessions.
+local function passed_join()
+  return next < n and lo or head
+end
+
+-- Trims a line numbered by joins (see common.lua): its entries are kept for the retention
+-- as history once passed, and never before (while their sessions wait they are their
+-- records). A mark (`trim_id`, `trim_at`) notes the first entry not passed when it was
+-- set, and the entries before it go at `trim_at`, a retention later: each is kept between
+-- one and two retentions after its pass (or until the event is idle). The mark is the
+-- entry after the last join passed, or, outside a draw, the last entry this pass read when
+-- its id is a time (an entry added by hand made the line's later joins take time ids:
+-- every entry before it was read, and has a record).
 local function trim_passed()
-  local passed = next < n and lo or head
-  local mark_q, mark_at = tonumber(cfg[26]), tonumber(cfg[27])
+  local mark, mark_at = cfg[26], tonumber(cfg[27])
   if mark_at and now >= mark_at then
-    redis.call('XTRIM', stream, 'MINID', mark_q + 1)
+    redis.call('XTRIM', stream, 'MINID', mark)
     mark_at = nil
   end
-  if not mark_at and passed > (mark_q or 0) then
-    redis.call('HSET', meta, 'trim_q', passed, 'trim_at', now + retention_ms)
-  elseif not mark_at and mark_q then
-    redis.call('HDEL', meta, 'trim_q', 'trim_at')
+  if not mark_at then
+    local bound = (passed_join() + 1) .. '-0'
+    if next >= n and last_id and tonumber(string.match(last_id, '^(%d+)')) >= 2 ^ 36 then
+      bound = last_id
+    end
+    if bound ~= mark then
+      redis.call('HSET', meta, 'trim_id', bound, 'trim_at', now + retention_ms)
+    elseif mark then
+      redis.call('HDEL', meta, 'trim_id', 'trim_at')
+    end
   end
 end
 
@@ -462,9 +474,27 @@ local function purge()
   local ended = redis.call('ZRANGEBYSCORE', done, '-inf', now - retention_ms, 'LIMIT', 0, batch)
   for _, q in ipairs(ended) do
     local key, field = bucket(sessions, tonumber(q))
-    redis.call('HDEL', key, field, 'u' .. field)
-    redis.call('ZREM', done, q)
-    local before = any_moved and redis.call('HGET', moved, q)
+    -- In a line numbered by joins, a record outlives its session's entry, or the entry
+    -- would read as a session waiting (see common.lua): the entry of a passed join goes
+    -- with it; one not passed yet (it left while waiting) keeps its record, and is
+    -- forgotten a retention after its join is passed.
+    local keep = false
+    if qids then
+      if tonumber(q) > passed_join() then
+        keep = true
+        redis.call('ZADD', done, now, q)
+      else
+        local e = redis.call('XRANGE', stream, q, q, 'COUNT', 1)[1]
+        if e then
+          redis.call('XDEL', stream, e[1])
+        end
+      end
+    end
+    local before = not keep and any_moved and redis.call('HGET', moved, q)
+    if not keep then
+      redis.call('HDEL', key, field, 'u' .. field)
+      redis.call('ZREM', done, q)
+    end
     if before then
       for tag in string.gmatch(before, '%S+') do
         redis.call('HDEL', moved, tag)
