@@ -13,6 +13,7 @@
 //! on a cluster each event has its own, so that every call stays within one slot. Lanes
 //! hold nothing once their queue is empty.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -20,7 +21,7 @@ use redis::Value;
 use tokio::sync::oneshot;
 
 use super::registry::Registered;
-use super::scripts::{self, Reply, JOIN_ARGS, JOIN_EVENT_ARGS, JOIN_EVENT_KEYS};
+use super::scripts::{self, JOIN_ARGS, JOIN_EVENT_ARGS, JOIN_EVENT_KEYS};
 use super::view::EventState;
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
@@ -33,18 +34,41 @@ const BATCH: usize = 64;
 /// A join the script answered with a place: its row, and its event's state as the call
 /// left it (decoded once per event and call, shared by the call's joins of that event).
 pub(super) struct Joined {
-    /// The session's part of its place, `created`, `sid`, `wake`, `due` (see join.lua),
-    /// as the script wrote it (read by the caller).
+    /// The session's part of its place, `created`, `sid`, `due` (see join.lua), as the
+    /// script wrote it (read by the caller).
     pub(super) row: Value,
     pub(super) state: Arc<EventState>,
     /// The script's time.
     pub(super) now: u64,
 }
 
+/// A new place in line: all the script answers for it is its join number (join.lua); the
+/// rest is the asker's own (user, tag, event) or its event's, shared by the call.
+pub(super) struct Waiting {
+    /// Its join number.
+    pub(super) q: u64,
+    /// Those who left ahead of it.
+    pub(super) gone: u64,
+    pub(super) state: Arc<EventState>,
+    /// The script's time: the session's `seen`.
+    pub(super) now: u64,
+}
+
+/// A place a join made or found.
+pub(super) enum Placed {
+    /// A new place in line.
+    Waiting(Waiting),
+    /// Any other place: found, or admitted at once.
+    Row(Joined),
+}
+
+/// A call's reply (join.lua): Redis's time, each event's state and tail, each join's reply.
+type CallReply = (i64, Vec<Value>, Vec<u64>, Vec<Value>);
+
 /// What became of one join of a batch.
 pub(super) enum Written {
     /// A place, made or found.
-    Row(Joined),
+    Place(Placed),
     /// Only looking up, and the user has no live place.
     NoPlace,
     /// The event's meta does not carry the number used: nothing written.
@@ -213,7 +237,13 @@ impl Store {
             session_ms: self.event_defaults.session_ms.to_string(),
         };
         let mut keys: Vec<&str> = Vec::with_capacity(events.len() * JOIN_EVENT_KEYS.len());
-        let mut args: Vec<String> = fixed.args().into_iter().map(String::from).collect();
+        // Borrowed where the join already holds the text: a call's arguments are copied
+        // into its command once, so each join allocates only its numbers' text.
+        let mut args: Vec<Cow<'_, str>> = fixed
+            .args()
+            .into_iter()
+            .map(|a| Cow::Owned(a.to_owned()))
+            .collect();
         for known in &events {
             let k = &known.keys;
             // JOIN_EVENT_KEYS
@@ -232,31 +262,38 @@ impl Store {
                 .map(String::as_str),
             );
             // JOIN_EVENT_ARGS
-            args.push(super::ids::event_number_hex(known.number));
-            args.push(known.event.to_string());
+            args.push(Cow::Owned(super::ids::event_number_hex(known.number)));
+            args.push(Cow::Borrowed(known.event.as_str()));
         }
         // JOIN_ARGS
         for (p, i) in batch.iter().zip(&index) {
-            args.push((i + 1).to_string());
-            args.push(p.ask.tag.clone());
-            args.push(p.ask.user.to_string());
-            args.push(p.ask.create.word().to_string());
+            args.push(Cow::Owned((i + 1).to_string()));
+            args.push(Cow::Borrowed(&p.ask.tag));
+            args.push(Cow::Borrowed(p.ask.user.as_str()));
+            args.push(Cow::Borrowed(p.ask.create.word()));
             args.push(if p.ask.create != Create::Not {
-                self.join_deadline(p.ask.queued_at_ms).to_string()
+                Cow::Owned(self.join_deadline(p.ask.queued_at_ms).to_string())
             } else {
-                "0".to_string()
+                Cow::Borrowed("0")
             });
-            let (nonce, kept_ms) = p.ask.nonce.clone().unwrap_or_default();
-            args.push(nonce);
-            args.push(kept_ms.max(1).to_string());
+            match &p.ask.nonce {
+                Some((nonce, kept_ms)) => {
+                    args.push(Cow::Borrowed(nonce));
+                    args.push(Cow::Owned((*kept_ms).max(1).to_string()));
+                }
+                None => {
+                    args.push(Cow::Borrowed(""));
+                    args.push(Cow::Borrowed("1"));
+                }
+            }
         }
         let writes = if batch.iter().any(|p| p.ask.create != Create::Not) {
             Writes::Acknowledged
         } else {
             Writes::Incidental
         };
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let reply: Result<(i64, Vec<Value>, Vec<Value>), StoreError> =
+        let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
+        let reply: Result<CallReply, StoreError> =
             self.script(&self.scripts.join, &keys, &args, writes).await;
         debug_assert_eq!(keys.len(), events.len() * JOIN_EVENT_KEYS.len());
         debug_assert_eq!(
@@ -265,20 +302,34 @@ impl Store {
                 + events.len() * JOIN_EVENT_ARGS.len()
                 + batch.len() * JOIN_ARGS.len()
         );
+        let mut woke = vec![false; events.len()];
         let replies = match reply {
-            Ok((redis_now, states, replies)) if replies.len() == batch.len() => {
+            Ok((redis_now, states, tails, replies))
+                if replies.len() == batch.len()
+                    && states.len() == events.len()
+                    && tails.len() == 2 * states.len() =>
+            {
                 self.saw_redis_clock(redis_now);
                 let now = u64::try_from(redis_now).unwrap_or_default();
                 let states: Vec<Result<Arc<EventState>, StoreError>> = states
                     .into_iter()
-                    .map(|state| Ok(Arc::new(EventState::decode(&Reply::decode(state)?)?)))
+                    .map(|state| match state {
+                        Value::Array(fields) => Ok(Arc::new(EventState::from_fields(&fields)?)),
+                        other => Err(StoreError::Unexpected(format!(
+                            "a join's event state {other:?}"
+                        ))),
+                    })
                     .collect();
+                for (i, woken) in woke.iter_mut().enumerate() {
+                    *woken = tails.get(2 * i + 1) == Some(&1);
+                }
                 replies
                     .into_iter()
-                    .map(|row| written(row, &states, now))
+                    .zip(&index)
+                    .map(|(row, &i)| written(row, i, &states, &tails, now))
                     .collect::<Vec<Result<Written, StoreError>>>()
             }
-            Ok((_, _, replies)) => {
+            Ok((_, _, _, replies)) => {
                 let e = StoreError::Unexpected(format!(
                     "{} replies to {} joins",
                     replies.len(),
@@ -293,10 +344,7 @@ impl Store {
         // lost is made again by the event's next join or poll (see join.lua), at the
         // latest by the sweep.
         for (i, known) in events.iter().enumerate() {
-            let woke = replies.iter().zip(&index).any(|(r, j)| {
-                *j == i && matches!(r, Ok(Written::Row(joined)) if wakes(&joined.row))
-            });
-            if woke {
+            if woke[i] {
                 if let Err(e) = self.wake(&known.event).await {
                     tracing::warn!(event = %known.event, error = %e, "a join's wake was not written");
                 }
@@ -307,7 +355,7 @@ impl Store {
                 .zip(&index)
                 .filter(|(_, j)| **j == i)
                 .filter_map(|(r, _)| match r {
-                    Ok(Written::Row(joined)) => admitted_until(&joined.row),
+                    Ok(Written::Place(Placed::Row(joined))) => admitted_until(&joined.row),
                     _ => None,
                 })
                 .min();
@@ -342,14 +390,31 @@ impl Store {
     }
 }
 
-/// A join's reply: a place (with its event's state, from `states`) or why there is none.
+/// A join's reply: a place (with its event's state, from `states`, and for a new waiting
+/// one its event's `gone`, from `tails`) or why there is none. `i`: the join's event's
+/// index in the call (and so in `states`: the script numbers the call's events as it
+/// first meets them, as the batch does).
 fn written(
     v: Value,
+    i: usize,
     states: &[Result<Arc<EventState>, StoreError>],
+    tails: &[u64],
     now: u64,
 ) -> Result<Written, StoreError> {
     let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
+    let state_of = |e: usize| match states.get(e) {
+        Some(Ok(state)) => Ok(state.clone()),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(StoreError::Unexpected(format!("no state {e} for a join"))),
+    };
     match v {
+        Value::Int(q) => Ok(Written::Place(Placed::Waiting(Waiting {
+            q: u64::try_from(q)
+                .map_err(|_| StoreError::Unexpected(format!("a join numbered {q}")))?,
+            gone: tails.get(2 * i).copied().unwrap_or_default(),
+            state: state_of(i)?,
+            now,
+        }))),
         Value::Nil => Ok(Written::NoPlace),
         Value::BulkString(s) if s == b"STALE" => Ok(Written::Stale),
         Value::SimpleString(s) if s == "STALE" => Ok(Written::Stale),
@@ -367,12 +432,11 @@ fn written(
             let e = int_field(&row, b"ev")
                 .and_then(|e| usize::try_from(e).ok()?.checked_sub(1))
                 .ok_or_else(|| StoreError::Unexpected("a join's row without `ev`".into()))?;
-            let state = match states.get(e) {
-                Some(Ok(state)) => state.clone(),
-                Some(Err(e)) => return Err(e.clone()),
-                None => return Err(StoreError::Unexpected(format!("no state {e} for a join"))),
-            };
-            Ok(Written::Row(Joined { row, state, now }))
+            Ok(Written::Place(Placed::Row(Joined {
+                row,
+                state: state_of(e)?,
+                now,
+            })))
         }
         other => Err(StoreError::Unexpected(format!("a join answered {other:?}"))),
     }
@@ -392,9 +456,4 @@ fn int_field(row: &Value, name: &[u8]) -> Option<i64> {
 /// The end of the slot of a join admitted at once (`due`: see join.lua).
 fn admitted_until(row: &Value) -> Option<u64> {
     int_field(row, b"due").and_then(|at| u64::try_from(at).ok())
-}
-
-/// The join may be admitted at once (`wake`: see join.lua).
-fn wakes(row: &Value) -> bool {
-    int_field(row, b"wake") == Some(1)
 }

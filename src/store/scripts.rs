@@ -203,8 +203,31 @@ contract! {
     }
 }
 
+/// The meta fields of an event's state, in the order a script reads them (HMGET): every
+/// script's head carries them as `STATE_FIELDS` (see `prelude`).
+pub const STATE_FIELDS: &[&str] = &[
+    "head",
+    "rate",
+    "rate_ts",
+    "target",
+    "opens_at",
+    "queueing",
+    "draw_round",
+    "draw_ready",
+    "draw_lo",
+    "draw_n",
+    "draw_next",
+    "message",
+    "epoch",
+    "state",
+    "ends_at",
+    "session_ms",
+    "grace_ms",
+    "back_n",
+];
+
 /// The generated head of a script: `GROUP`, then its keys and arguments as `K` and `A`,
-/// and the names of its items (`items` are (Lua name, field names)).
+/// and the names of its items (`items` are (Lua name, field names)) and `STATE_FIELDS`.
 fn prelude(file: &str, keys: &[&str], args: &[&str], items: &[(&str, &[&str])]) -> String {
     let table = |source: &str, names: &[&str]| -> String {
         let fields: Vec<String> = names
@@ -222,7 +245,9 @@ fn prelude(file: &str, keys: &[&str], args: &[&str], items: &[(&str, &[&str])]) 
         table("ARGV", args),
         args.len()
     );
-    for (name, fields) in items {
+    let mut items = items.to_vec();
+    items.push(("STATE_FIELDS", STATE_FIELDS));
+    for (name, fields) in &items {
         let quoted: Vec<String> = fields.iter().map(|f| format!("'{f}'")).collect();
         head.push_str(&format!("local {name} = {{ {} }}\n", quoted.join(", ")));
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use redis::{Script, Value};
 
 use super::ids::{event_number_hex, random_tag, tag_text, SessionKey};
-use super::joins::{Ask, Create, Written};
+use super::joins::{Ask, Create, Placed, Waiting, Written};
 use super::keys::EventKeys;
 use super::registry::Registered;
 use super::scripts::{self, Reply};
@@ -178,6 +178,24 @@ fn record_in(
     Ok((record, state.epoch.clone()))
 }
 
+/// The record of a new place in line, from its join number and what the asker knows (see
+/// [`Waiting`]): as [`record_in`] reads a waiting session's reply.
+fn waiting_in(
+    session_id: SessionId,
+    event_id: EventId,
+    user: UserId,
+    w: &Waiting,
+) -> Result<(SessionRecord, String), StoreError> {
+    let ahead = Ahead {
+        gone: w.gone,
+        rank: None,
+        back: None,
+    };
+    let place = view::place("W", w.q, 0, &w.state, ahead, w.now)?;
+    let record = SessionRecord::new(session_id, event_id, user, place, (0, w.now), &w.state);
+    Ok((record, w.state.epoch.clone()))
+}
+
 impl Store {
     /// Adds a join to the event's line, or returns the user's live session there. With
     /// `paid`, the nonce of the solved challenge that pays for it and how long it is kept
@@ -194,10 +212,11 @@ impl Store {
             == JoinMode::Create {
                 register_event: true,
             };
-        let tag = tag_text(random_tag());
+        let tag_bits = random_tag();
+        let tag = tag_text(tag_bits);
         let peek = mode == JoinMode::Peek;
         let mut refreshed = false;
-        let (row, known) = loop {
+        let (placed, known) = loop {
             // A look-up writes nothing: not even the registry's mark or the event's number
             // (an ended event stays ended, and its entry may still be dropped).
             let known = if peek {
@@ -240,19 +259,39 @@ impl Store {
                         ClosedReason::parse(&reason).unwrap_or(ClosedReason::Closed),
                     ))
                 }
-                Written::Row(row) => break (row, known),
+                Written::Place(placed) => break (placed, known),
             }
         };
         // The batch's writer put the event in the schedule, if the join may be admitted.
-        let reply = Reply::decode(row.row)?;
-        let created: i64 = reply.get("created")?;
-        let id: String = reply.get("sid")?;
-        let session_id = SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
-        let (record, epoch) = record_in(session_id, event.clone(), &reply, &row.state, row.now)?;
+        let (created, (record, epoch)) = match placed {
+            Placed::Waiting(w) => {
+                let session_id = SessionKey {
+                    event_number: known.number,
+                    seq: w.q,
+                    tag: tag_bits,
+                }
+                .encode();
+                (
+                    true,
+                    waiting_in(session_id, event.clone(), user.clone(), &w)?,
+                )
+            }
+            Placed::Row(row) => {
+                let reply = Reply::decode(row.row)?;
+                let created: i64 = reply.get("created")?;
+                let id: String = reply.get("sid")?;
+                let session_id =
+                    SessionId::parse(&id).map_err(|e| StoreError::Unexpected(e.message))?;
+                (
+                    created == 1,
+                    record_in(session_id, event.clone(), &reply, &row.state, row.now)?,
+                )
+            }
+        };
         // The script has just written a waiting session's heartbeat.
         let beat_due = self.clock.now_ms() + self.heartbeat_ms;
         self.polls.saw(&record, known, &epoch, beat_due);
-        Ok(if created == 1 {
+        Ok(if created {
             JoinReply::Created(record)
         } else {
             JoinReply::Existing(record)

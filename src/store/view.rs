@@ -1,10 +1,22 @@
 //! A session's place, computed in one place: from what Redis holds of the session and its
-//! event's state (`place` and `STATE_FIELDS` in `lua/common.lua`), for a poll that read
+//! event's state (`place` in `lua/common.lua`, and `scripts::STATE_FIELDS`), for a poll that read
 //! Redis and for one answered from a process's memory alike (`polls.rs`).
 
-use super::scripts::Reply;
+use redis::{FromRedisValue, Value};
+
+use super::scripts::{Reply, STATE_FIELDS};
 use super::StoreError;
 use crate::domain::{ClosedReason, DrawnPlace, Queueing, SaleState, Status};
+
+/// A field of a reply, if there (nil means none: Lua drops nil and false values).
+fn opt<T: FromRedisValue>(value: Option<&Value>, name: &str) -> Result<Option<T>, StoreError> {
+    match value {
+        None | Some(Value::Nil) => Ok(None),
+        Some(v) => redis::from_redis_value_ref(v)
+            .map(Some)
+            .map_err(|e| StoreError::Unexpected(format!("`{name}` of a reply: {e}"))),
+    }
+}
 
 /// What every waiting session of an event shares in its answer (the meta's
 /// `STATE_FIELDS`).
@@ -41,21 +53,38 @@ pub struct EventState {
 }
 
 impl EventState {
+    /// From a reply of name/value pairs.
     pub fn decode(reply: &Reply) -> Result<Self, StoreError> {
-        let number = |name: &str| reply.opt::<u64>(name).map(Option::unwrap_or_default);
+        Self::read(|name| reply.value(name))
+    }
+
+    /// From the meta's [`STATE_FIELDS`] by position, as HMGET answers them (what follows
+    /// them is not read).
+    pub fn from_fields(values: &[Value]) -> Result<Self, StoreError> {
+        Self::read(|name| {
+            STATE_FIELDS
+                .iter()
+                .position(|f| *f == name)
+                .and_then(|i| values.get(i))
+        })
+    }
+
+    fn read<'a>(field: impl Fn(&str) -> Option<&'a Value>) -> Result<Self, StoreError> {
+        let number = |name: &str| opt::<u64>(field(name), name).map(Option::unwrap_or_default);
         let text = |name: &str| -> Result<Option<String>, StoreError> {
-            Ok(reply.opt::<String>(name)?.filter(|s| !s.is_empty()))
+            Ok(opt::<String>(field(name), name)?.filter(|s| !s.is_empty()))
         };
+        let maybe = |name: &str| opt::<u64>(field(name), name);
         let draw_round = number("draw_round")?;
         Ok(Self {
             head: number("head")?,
             rate: text("rate")?.and_then(|r| r.parse().ok()).unwrap_or(0.0),
             rate_at_ms: number("rate_ts")?,
             target: text("target")?,
-            opens_at_ms: reply.opt("opens_at")?,
+            opens_at_ms: maybe("opens_at")?,
             queueing: text("queueing")?.as_deref().and_then(Queueing::parse),
             draw_round,
-            draw_ready: draw_round > 0 && reply.opt::<u64>("draw_ready")? == Some(draw_round),
+            draw_ready: draw_round > 0 && maybe("draw_ready")? == Some(draw_round),
             draw_lo: number("draw_lo")?,
             draw_n: number("draw_n")?,
             draw_next: number("draw_next")?,
@@ -65,9 +94,9 @@ impl EventState {
                 .as_deref()
                 .and_then(SaleState::parse)
                 .unwrap_or_default(),
-            ends_at_ms: reply.opt("ends_at")?,
-            session_ms: reply.opt("session_ms")?,
-            grace_ms: reply.opt("grace_ms")?,
+            ends_at_ms: maybe("ends_at")?,
+            session_ms: maybe("session_ms")?,
+            grace_ms: maybe("grace_ms")?,
             back_n: number("back_n")?,
         })
     }
@@ -202,6 +231,56 @@ mod tests {
     fn pos(state: &EventState, q: u64, ahead: Ahead) -> (Status, u64, bool) {
         let p = place("W", q, 0, state, ahead, NOW).unwrap();
         (p.status, p.position, p.pre_queue)
+    }
+
+    #[test]
+    fn a_state_read_by_position_is_the_state_read_by_name() {
+        // One value per field, each different, nil where a meta has none; the join script
+        // answers them by position, the others by name.
+        let values: Vec<Value> = STATE_FIELDS
+            .iter()
+            .map(|f| match *f {
+                "head" => Value::BulkString(b"41".to_vec()),
+                "rate" => Value::BulkString(b"2.5".to_vec()),
+                "target" => Value::BulkString(b"https://shop.example/".to_vec()),
+                "queueing" => Value::BulkString(b"draw-at-open".to_vec()),
+                "draw_round" | "draw_ready" => Value::BulkString(b"3".to_vec()),
+                "draw_lo" => Value::BulkString(b"7".to_vec()),
+                "draw_n" => Value::BulkString(b"20".to_vec()),
+                "draw_next" => Value::BulkString(b"4".to_vec()),
+                "epoch" => Value::BulkString(b"e-1".to_vec()),
+                "state" => Value::BulkString(b"suspended".to_vec()),
+                "grace_ms" => Value::Int(9000),
+                "back_n" => Value::BulkString(b"2".to_vec()),
+                "ends_at" => Value::Nil,
+                _ => Value::BulkString(format!("{}", f.len() * 1000).into_bytes()),
+            })
+            .collect();
+        let mut pairs = Vec::new();
+        for (f, v) in STATE_FIELDS.iter().zip(&values) {
+            pairs.push(Value::BulkString(f.as_bytes().to_vec()));
+            pairs.push(v.clone());
+        }
+        let by_name = EventState::decode(&Reply::decode(Value::Array(pairs)).unwrap()).unwrap();
+        // What the script read besides (its own fields) follows, and is not read.
+        let mut more = values.clone();
+        more.push(Value::BulkString(b"extra".to_vec()));
+        let by_position = EventState::from_fields(&more).unwrap();
+        assert_eq!(by_position, by_name);
+        assert_eq!(
+            (
+                by_name.head,
+                by_name.draw_lo,
+                by_name.back_n,
+                by_name.grace_ms
+            ),
+            (41, 7, 2, Some(9000))
+        );
+        assert!(by_name.draw_ready);
+        assert_eq!(by_name.state, SaleState::Suspended);
+        assert_eq!(by_name.ends_at_ms, None);
+        // A stale event's state is empty: every field its default.
+        assert_eq!(EventState::from_fields(&[]).unwrap(), EventState::default());
     }
 
     #[test]

@@ -216,10 +216,9 @@ end
 -- The meta fields of an event's state that every waiting session's answer shares (the
 -- granter's head, the admission rate, settings, the current draw, the operator's message,
 -- the epoch): read by status, join and leave for one session, and by snapshot.lua for a
--- process's memory. Rust computes the answer from them (src/store/view.rs).
-local STATE_FIELDS = { 'head', 'rate', 'rate_ts', 'target', 'opens_at', 'queueing', 'draw_round',
-  'draw_ready', 'draw_lo', 'draw_n', 'draw_next', 'message', 'epoch', 'state', 'ends_at',
-  'session_ms', 'grace_ms', 'back_n' }
+-- process's memory. Rust computes the answer from them (src/store/view.rs). `STATE_FIELDS`
+-- is in every script's generated head, from `view::STATE_FIELDS`: a reply may give them by
+-- position.
 
 -- Why an event takes no one any more, or nil while it is open (README, "A sale that has a
 -- state"): the operator's `state` ('sold_out', 'closed'), or 'ended' once its `ends_at`

@@ -9,11 +9,17 @@
 -- that pays for it, README "Bots and accounts"; '': none) and nonce_ms (how long it is kept
 -- once spent). `default_capacity` and `session_ms` are the room's defaults, for events
 -- without their own.
--- Returns {now, states, replies}: `states`, per distinct event of the call, its state
--- (STATE_FIELDS as name/value pairs, as the call left them); `replies`, per join in order,
--- the session's part of its place (see `put_session` in common.lua) with `ev` (its event's
--- index in `states`), `created` (1|0), `sid`, `wake` (1|0) and, for one admitted at once,
--- `due` (the end of its slot); false when only looking up and there is no live session; 'STALE' when the
+-- Returns {now, states, tails, replies}: `states`, per distinct event of the call, its
+-- state as the call left it (STATE_FIELDS by position, then what the call read besides;
+-- none for a stale event); `tails`, per distinct
+-- event, two numbers: `gone` (those who left ahead of the call's new waiting joins: the
+-- same for all of them, as no join is admitted at once after one waits) and `wake` (1|0:
+-- see below); `replies`, per join in order: for a new waiting join, only its number (an
+-- integer: the rest of its place is known to the caller: its user, tag and event, `now`,
+-- and its event's tail); for any other place, the session's part of its place (see
+-- `put_session` in common.lua) with `ev` (its event's index in `states`), `created` (1|0),
+-- `sid` and, for one admitted at once, `due` (the end of its slot); false when only
+-- looking up and there is no live session; 'STALE' when the
 -- event's meta does not carry the number given (see stale_number in common.lua: nothing
 -- was written for it); 'LATE' when Redis runs it after its deadline (the caller has
 -- answered "failed", or is about to: nothing was written, so a retry makes the place
@@ -118,6 +124,7 @@ local function wake(ev)
     return 0
   end
   redis.call('HSET', ev.meta, 'due', now)
+  ev.woke = 1
   return 1
 end
 
@@ -284,8 +291,9 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
     if not numbered then
       create(ev.sessions, { st = 'W', q = q, seen = now, until_ms = 0, tag = tag, user = user })
     end
-    return { 'ev', ev.e, 'st', 'W', 'q', q, 'until', 0, 'user', user, 'seen', now,
-      'gone', gone(ev), 'wake', wake(ev), 'created', 1, 'sid', sid }
+    gone(ev)
+    wake(ev)
+    return q
   end
   local s = { st = 'A', q = q, seen = now, until_ms = until_ms, tag = tag, user = user }
   create(ev.sessions, s)
@@ -295,7 +303,6 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   -- Later joins of this call count their places from here (`head` in the view).
   ev.head, ev.fields[1], ev.gone = q, tostring(q), nil
   local reply = answer(ev, s)
-  put(reply, 'wake', 0)
   put(reply, 'due', until_ms)
   put(reply, 'created', 1)
   put(reply, 'sid', sid)
@@ -329,12 +336,9 @@ for _, ev in pairs(entries) do
 end
 -- Each distinct event's state once (as the call left it: what every reply of it shares),
 -- instead of once per join.
-local states = {}
+local states, tails = {}, {}
 for e, ev in ipairs(distinct) do
-  local state = {}
-  if not ev.stale then
-    put_state(state, ev.fields)
-  end
-  states[e] = state
+  states[e] = ev.stale and {} or ev.fields
+  tails[2 * e - 1], tails[2 * e] = ev.gone or 0, ev.woke or 0
 end
-return { now, states, replies }
+return { now, states, tails, replies }
