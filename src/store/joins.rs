@@ -26,8 +26,12 @@ use super::view::EventState;
 use super::{Store, StoreError, Writes};
 use crate::domain::{EventId, UserId};
 
-/// Script calls in flight per lane.
-const WRITERS: usize = 4;
+/// Script calls in flight per lane. One: the joins that arrive during a call go together in
+/// the next, and Redis runs one script at a time anyway. A call's fixed cost (reading each
+/// event's meta, the script's own set-up) is then shared by more joins: under 64
+/// connections of joins, a call carried ~8 joins with four writers and ~25 with one, and
+/// joins went faster (BENCHMARKS.md, "Join writers").
+const WRITERS: usize = 1;
 /// Most joins per call.
 const BATCH: usize = 64;
 
@@ -186,8 +190,12 @@ impl Store {
             .map_err(|_| StoreError::Unexpected("a join's writer ended without an answer".into()))?
     }
 
-    /// Writes the lane's queue, a batch at a time, until it is empty.
+    /// Writes the lane's queue, a batch at a time, until it is empty. When Redis did not
+    /// answer a call, the joins that queued meanwhile are answered with that at once,
+    /// unwritten (their callers retry): each would otherwise wait out a call of its own
+    /// behind it, and a join answers within its budget.
     async fn write_lane(self, lane: Option<EventId>) {
+        let mut away: Option<StoreError> = None;
         loop {
             let batch: Vec<Pending> = {
                 let mut lanes = self.joins.lanes.lock().unwrap_or_else(|e| e.into_inner());
@@ -201,15 +209,26 @@ impl Store {
                     }
                     return;
                 }
-                let n = queue.queue.len().min(BATCH);
+                let n = if away.is_some() {
+                    queue.queue.len()
+                } else {
+                    queue.queue.len().min(BATCH)
+                };
                 queue.queue.drain(..n).collect()
             };
-            self.write_batch(batch).await;
+            if let Some(e) = away.take() {
+                for p in batch {
+                    let _ = p.reply.send(Err(e.clone()));
+                }
+                continue;
+            }
+            away = self.write_batch(batch).await;
         }
     }
 
-    /// One script call for the batch; every join is answered.
-    async fn write_batch(&self, batch: Vec<Pending>) {
+    /// One script call for the batch; every join is answered. Returns the error when Redis
+    /// did not answer the call.
+    async fn write_batch(&self, batch: Vec<Pending>) -> Option<StoreError> {
         // The batch's events, in order of first appearance: one entry per (event, number),
         // whichever copy of the mapping each join holds (the script counts each entry's
         // joins from the one `seq` it read).
@@ -303,6 +322,10 @@ impl Store {
                 + batch.len() * JOIN_ARGS.len()
         );
         let mut woke = vec![false; events.len()];
+        let away = match &reply {
+            Err(e @ StoreError::Unavailable(_)) => Some(e.clone()),
+            _ => None,
+        };
         let replies = match reply {
             Ok((redis_now, states, tails, replies))
                 if replies.len() == batch.len()
@@ -369,6 +392,7 @@ impl Store {
             // The asker may have gone away; its join stands all the same.
             let _ = p.reply.send(r);
         }
+        away
     }
 
     /// The deadline on Redis's clock of a join asked for at `queued_at_ms`: a little

@@ -59,10 +59,16 @@ end
 
 -- The session id of join q (store/ids.rs has the layout): event number (6 hex digits),
 -- join number (9 hex digits) around the version digit 8, then the tag (with its hyphen).
+-- One format, its three parts of q by arithmetic (q < 2^36: exact in a Lua number).
 local function session_id(event_hex, q, tag)
-  local qh = string.format('%09x', q)
-  return string.format('%s%s-%s-8%s-%s', event_hex, string.sub(qh, 1, 2), string.sub(qh, 3, 6),
-    string.sub(qh, 7, 9), tag)
+  return string.format('%s%02x-%04x-8%03x-%s', event_hex, math.floor(q / 268435456),
+    math.floor(q / 4096) % 65536, q % 4096, tag)
+end
+
+-- A whole number's text, as Redis writes it: '%d' (a Lua number given to redis.call or
+-- joined to a string is written with '%.14g', which costs several times more).
+local function int(n)
+  return string.format('%d', n)
 end
 
 -- Join number and tag of a session id, or nil for an id not made by session_id().

@@ -58,6 +58,8 @@ for _, field in ipairs(EXTRA_FIELDS) do
   JOIN_FIELDS[#JOIN_FIELDS + 1] = field
 end
 local now = now_ms()
+-- Its text, made once (see `int`).
+local now_text = int(now)
 local m = tonumber(A.events)
 -- Where each extra field is in the HMGET's answer, and each key and argument in an
 -- event's or a join's part of KEYS and ARGV (the contract's order): read by position,
@@ -188,7 +190,7 @@ end
 -- record. The group reads from the very first entry; creating it with the stream means no
 -- join can ever be added before the group exists, and a new stream is numbered by joins.
 local function append(ev, q, sid, user)
-  local qid = q .. '-' .. now
+  local qid = int(q) .. '-' .. now_text
   if ev.qids then
     local id = redis.pcall('XADD', ev.stream, 'NOMKSTREAM', qid, 'sessionId', sid, 'eventId', ev.id,
       'userId', user)
@@ -241,7 +243,7 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   -- place is made. Otherwise, and when the user has an entry, it is read.
   local claimed, existing = false, nil
   if create_place == '1' and not ev.closed and not ev.suspended and ev.seq + 1 < 2 ^ 36 then
-    claimed = redis.call('HSETNX', ub, user, ev.seq + 1) == 1
+    claimed = redis.call('HSETNX', ub, user, int(ev.seq + 1)) == 1
   end
   if not claimed then
     existing = tonumber(redis.call('HGET', ub, user))
@@ -281,7 +283,7 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   ev.seq = ev.seq + 1
   local q = ev.seq
   if not claimed then
-    redis.call('HSET', ub, user, q)
+    redis.call('HSET', ub, user, int(q))
   end
   local sid = session_id(ev.hex, q, tag)
   local id, numbered = append(ev, q, sid, user)
