@@ -481,6 +481,19 @@ impl Default for Scripts {
     }
 }
 
+/// A reply's field `name` (`value`), or `None` when it is missing or nil.
+pub fn opt_field<T: FromRedisValue>(
+    value: Option<&Value>,
+    name: &str,
+) -> Result<Option<T>, StoreError> {
+    match value {
+        None | Some(Value::Nil) => Ok(None),
+        Some(v) => redis::from_redis_value_ref(v)
+            .map(Some)
+            .map_err(|e| StoreError::Unexpected(format!("`{name}` of a reply: {e}"))),
+    }
+}
+
 /// A script's reply of name/value pairs (`{'granted', 3, 'due', 1733…, …}`), read by name.
 #[derive(Debug, Default)]
 pub struct Reply(HashMap<String, Value>);
@@ -516,12 +529,7 @@ impl Reply {
     /// The field `name`, or `None` when it is missing (Lua drops nil and false values:
     /// those mean "none").
     pub fn opt<T: FromRedisValue>(&self, name: &str) -> Result<Option<T>, StoreError> {
-        match self.0.get(name) {
-            None | Some(Value::Nil) => Ok(None),
-            Some(v) => redis::from_redis_value_ref(v)
-                .map(Some)
-                .map_err(|e| StoreError::Unexpected(format!("`{name}` of a reply: {e}"))),
-        }
+        opt_field(self.0.get(name), name)
     }
 
     /// The raw value of `name`, if any.

@@ -2,21 +2,11 @@
 //! event's state (`place` in `lua/common.lua`, and `scripts::STATE_FIELDS`), for a poll that read
 //! Redis and for one answered from a process's memory alike (`polls.rs`).
 
-use redis::{FromRedisValue, Value};
+use redis::Value;
 
-use super::scripts::{Reply, STATE_FIELDS};
+use super::scripts::{opt_field as opt, Reply, STATE_FIELDS};
 use super::StoreError;
 use crate::domain::{ClosedReason, DrawnPlace, Queueing, SaleState, Status};
-
-/// A field of a reply, if there (nil means none: Lua drops nil and false values).
-fn opt<T: FromRedisValue>(value: Option<&Value>, name: &str) -> Result<Option<T>, StoreError> {
-    match value {
-        None | Some(Value::Nil) => Ok(None),
-        Some(v) => redis::from_redis_value_ref(v)
-            .map(Some)
-            .map_err(|e| StoreError::Unexpected(format!("`{name}` of a reply: {e}"))),
-    }
-}
 
 /// What every waiting session of an event shares in its answer (the meta's
 /// `STATE_FIELDS`).
