@@ -188,17 +188,21 @@ rb_script() {
 # The event's number is in its meta (the scripts check it), as registration writes it.
 rcli HSET 'wr:{rb}:meta' number 000001 > /dev/null
 # One join per call (the Join contract: no `now` (Redis's clock), a batch of 1 event, a
-# full event (capacity 0: no standby admission), a session length; then event 1's join, no
-# deadline, no challenge's nonce).
+# full event (capacity 0: no standby admission), a session length; then event 1's join,
+# its user's bucket, no deadline, no challenge's nonce).
 row=$(rb_script 100000 "$(sha join)" 9 \
   'waiting-room-joins:{rb}' 'wr:{rb}:meta' 'wr:{rb}:s:' 'wr:{rb}:u:' 'wr:{rb}:left' 'wr:{rb}:rank:' \
-  'wr:{rb}:active' 'wr:{rb}:pow:' 'wr:{rb}:back' '' 1 0 600000 000001 rb 1 8000-000000000001 u__rand_int__ 1 0 '' 1)
+  'wr:{rb}:active' 'wr:{rb}:pow:' 'wr:{rb}:back' '' 1 0 600000 000001 rb 1 8000-000000000001 u__rand_int__ abc 1 0 '' 1)
 IFS=, read -r join_script_rps join_script_p99 <<< "$row"
 say "join script alone (redis-benchmark EVALSHA): rps=$join_script_rps p99_ms=$join_script_p99"
 # The same at batch 64: one call carries 64 joins of one event (as the store's writer
 # batches them under load), each with its own random user.
 batch_args=()
-for _ in $(seq 64); do batch_args+=(1 8000-000000000001 u__rand_int__ 1 0 '' 1); done
+# A user's bucket is the caller's (the first 3 hex digits of the SHA-1 of its id, which a
+# placeholder cannot compute): each join of the call its own.
+for i in $(seq 64); do
+  batch_args+=(1 8000-000000000001 u__rand_int__ "$(printf '%03x' $((i * 61)))" 1 0 '' 1)
+done
 rcli HSET 'wr:{rb64}:meta' number 000002 > /dev/null
 row=$(rb_script $((quick ? 300 : 3000)) "$(sha join)" 9 \
   'waiting-room-joins:{rb64}' 'wr:{rb64}:meta' 'wr:{rb64}:s:' 'wr:{rb64}:u:' 'wr:{rb64}:left' \

@@ -289,6 +289,7 @@ impl Store {
             args.push(Cow::Owned((i + 1).to_string()));
             args.push(Cow::Borrowed(&p.ask.tag));
             args.push(Cow::Borrowed(p.ask.user.as_str()));
+            args.push(Cow::Owned(super::keys::user_bucket(p.ask.user.as_str())));
             args.push(Cow::Borrowed(p.ask.create.word()));
             args.push(if p.ask.create != Create::Not {
                 Cow::Owned(self.join_deadline(p.ask.queued_at_ms).to_string())

@@ -44,6 +44,16 @@ pub const GROUP: &str = "granter";
 /// Stream name prefix, as the product names it: `waiting-room-joins:{E1}`.
 pub const STREAM_PREFIX: &str = "waiting-room-joins";
 
+/// The user bucket of `user`: its suffix to [`EventKeys::users`], the first 3 hex digits
+/// of SHA-1(`user`), as `user_bucket` in `lua/common.lua` names it. A join hands it to
+/// its script, so that Redis, which one event's joins cannot share with another machine,
+/// spends no SHA-1 per join (BENCHMARKS.md, "The join script counted in instructions").
+pub fn user_bucket(user: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(user.as_bytes());
+    format!("{:02x}{:x}", digest[0], digest[1] >> 4)
+}
+
 /// The keys of one event.
 #[derive(Debug, Clone)]
 pub struct EventKeys {
@@ -158,6 +168,14 @@ mod tests {
         let slot = |key: &str| redis::cluster_routing::Slot::for_key(key);
         assert_eq!(slot(CLOSING), slot(EVENTS));
         assert_eq!(slot(FREE_NUMBERS), slot(EVENTS));
+    }
+
+    #[test]
+    fn a_user_bucket_is_the_first_three_hex_digits_of_the_sha1_of_the_user() {
+        // SHA-1("abc") = a9993e36…, SHA-1("") = da39a3ee…, SHA-1("U1") = 24b302f5…
+        assert_eq!(user_bucket("abc"), "a99");
+        assert_eq!(user_bucket(""), "da3");
+        assert_eq!(user_bucket("U1"), "24b");
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub const JOIN_EVENT_KEYS: &[&str] = &[
 pub const JOIN_EVENT_ARGS: &[&str] = &["number", "id"];
 /// `lua/join.lua`: the arguments of each join, after the events'.
 pub const JOIN_ARGS: &[&str] = &[
-    "event", "tag", "user", "create", "deadline", "nonce", "nonce_ms",
+    "event", "tag", "user", "bucket", "create", "deadline", "nonce", "nonce_ms",
 ];
 
 contract! {

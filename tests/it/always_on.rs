@@ -12,23 +12,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::{
-    active_set, admin, spawn_app, spawn_process, spawn_stepped, stream_order, until, TestApp,
-    TestRedis, ADMIN_TOKEN,
+    active_set, admin, settings, spawn_app, spawn_process, spawn_stepped, stream_order, until,
+    TestApp, TestRedis, ADMIN_TOKEN,
 };
 
 const GATE: &str = "/api/waiting-room/gate";
-
-/// The event's settings, through the admin API.
-async fn settings(app: &TestApp, event: &str, body: Value) {
-    let (code, answer) = admin(
-        app,
-        Method::PUT,
-        &format!("/api/admin/events/{event}"),
-        Some(body),
-    )
-    .await;
-    assert_eq!(code, StatusCode::OK, "{answer}");
-}
 
 /// Sets the sale's state, through the admin API; answers the event's figures.
 async fn set_state(app: &TestApp, event: &str, state: &str) -> Value {

@@ -425,6 +425,25 @@ pub async fn admin(
     (status, res.json().await.unwrap())
 }
 
+/// An event's settings, through the admin API (`PUT /api/admin/events/{event}`), which
+/// must take them.
+pub async fn settings(app: &TestApp, event: &str, body: Value) {
+    let (code, answer) = admin(
+        app,
+        reqwest::Method::PUT,
+        &format!("/api/admin/events/{event}"),
+        Some(body),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{answer}");
+}
+
+/// The join number a session id carries.
+pub fn join_number(sid: &str) -> u64 {
+    let sid = vestibule::domain::SessionId::parse(sid).unwrap();
+    vestibule::store::ids::SessionKey::decode(&sid).unwrap().seq
+}
+
 /// `INFO commandstats` of a single Redis.
 fn commandstats(redis: &TestRedis) -> String {
     redis::cmd("INFO")

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use sha1::Digest as _;
 
 use crate::common::{
-    active_set, admin, keys, spawn_app, spawn_stepped, until, Backend, TestApp, TestRedis,
-    ADMIN_TOKEN,
+    active_set, admin, join_number, keys, settings, spawn_app, spawn_stepped, until, Backend,
+    TestApp, TestRedis, ADMIN_TOKEN,
 };
 
 const SOON: Duration = Duration::from_secs(10);
@@ -24,23 +24,6 @@ fn rfc3339_in(app: &TestApp, offset_ms: i64) -> String {
             .unwrap();
     at.format(&time::format_description::well_known::Rfc3339)
         .unwrap()
-}
-
-async fn settings(app: &TestApp, event: &str, body: Value) {
-    let (status, answer) = admin(
-        app,
-        Method::PUT,
-        &format!("/api/admin/events/{event}"),
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-}
-
-/// The join number a session id carries.
-fn join_number(sid: &str) -> u64 {
-    let sid = vestibule::domain::SessionId::parse(sid).unwrap();
-    vestibule::store::ids::SessionKey::decode(&sid).unwrap().seq
 }
 
 /// The published algorithm, written again from its description in the README (not by

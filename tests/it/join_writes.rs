@@ -5,18 +5,13 @@
 
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::common::{
-    admin, keys, last_seen, sessions, spawn_stepped, Backend, TestApp, TestRedis, ADMIN_TOKEN,
+    join_number, keys, last_seen, sessions, settings, spawn_stepped, Backend, TestRedis,
+    ADMIN_TOKEN,
 };
-
-/// The join number a session id carries.
-fn join_number(sid: &str) -> u64 {
-    let sid = vestibule::domain::SessionId::parse(sid).unwrap();
-    vestibule::store::ids::SessionKey::decode(&sid).unwrap().seq
-}
 
 /// The ids of the event's stream entries, in order.
 fn entry_ids(redis: &impl Backend, event: &str) -> Vec<String> {
@@ -37,17 +32,6 @@ fn record(redis: &impl Backend, event: &str, q: u64) -> (Option<String>, Option<
         .arg(format!("u{}", q % 64))
         .query(&mut *redis.connection())
         .unwrap()
-}
-
-async fn set(app: &TestApp, event: &str, body: serde_json::Value) {
-    let (status, answer) = admin(
-        app,
-        Method::PUT,
-        &format!("/api/admin/events/{event}"),
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
 }
 
 #[tokio::test]
@@ -138,7 +122,7 @@ async fn a_join_writes_its_entry_and_no_record_and_every_reader_finds_it() {
     // The granter reaches `b` (never polled since its join, no record): admitted, its
     // record and user written; the slot ends and frees the user.
     assert_eq!(record(&redis, "jw", qb), (None, None));
-    set(&app, "jw", json!({ "capacity": 1, "sessionSeconds": 60 })).await;
+    settings(&app, "jw", json!({ "capacity": 1, "sessionSeconds": 60 })).await;
     app.pass().await;
     assert_eq!(app.status_of(&b).await, "ACTIVE");
     let (rec, user) = record(&redis, "jw", qb);
@@ -174,7 +158,7 @@ async fn a_session_with_no_record_abandoned_frees_its_user() {
     .await;
     let gone = app.join_id("ab", "gone").await;
     app.advance(Duration::from_secs(3));
-    set(&app, "ab", json!({ "capacity": 1 })).await;
+    settings(&app, "ab", json!({ "capacity": 1 })).await;
     app.pass().await;
     assert_eq!(app.status_of(&gone).await, "ABANDONED");
     let (rec, user) = record(&redis, "ab", 1);
@@ -207,7 +191,7 @@ async fn no_entry_goes_while_its_session_waits_and_passed_ones_go_after_the_rete
     .unwrap()
     .format(&time::format_description::well_known::Rfc3339)
     .unwrap();
-    set(&app, "tr", json!({ "capacity": 1, "opensAt": opens })).await;
+    settings(&app, "tr", json!({ "capacity": 1, "opensAt": opens })).await;
     let mut sids = Vec::new();
     for i in 0..5 {
         sids.push(app.join_id("tr", &format!("p{i}")).await);
@@ -241,7 +225,7 @@ async fn no_entry_goes_while_its_session_waits_and_passed_ones_go_after_the_rete
     }
     // The draw admitted to the end: every session has a record, and the entries go a
     // retention or two after.
-    set(&app, "tr", json!({ "capacity": 10 })).await;
+    settings(&app, "tr", json!({ "capacity": 10 })).await;
     app.pass().await;
     for sid in &sids {
         assert_eq!(app.status_of(sid).await, "ACTIVE");
@@ -334,7 +318,7 @@ async fn a_place_left_before_its_turn_and_forgotten_never_waits_again() {
         "her left place is not waiting again: {view}"
     );
     // Slots for everyone: one pass for Alice, her second place's.
-    set(&app, "lp", json!({ "capacity": 5 })).await;
+    settings(&app, "lp", json!({ "capacity": 5 })).await;
     app.pass().await;
     assert_eq!(app.status_of(&second).await, "ACTIVE");
     assert_eq!(crate::common::active_set(&redis, "lp"), vec![second]);
@@ -420,7 +404,7 @@ async fn a_line_with_an_entry_added_by_hand_goes_on_and_is_trimmed() {
         view["position"], 2,
         "the entry added by hand is nobody: {view}"
     );
-    set(&app, "mx", json!({ "capacity": 3 })).await;
+    settings(&app, "mx", json!({ "capacity": 3 })).await;
     app.pass().await;
     for sid in [&x, &y, &z] {
         assert_eq!(app.status_of(sid).await, "ACTIVE");
@@ -435,4 +419,40 @@ async fn a_line_with_an_entry_added_by_hand_goes_on_and_is_trimmed() {
     for sid in [&x, &y, &z] {
         assert_eq!(app.status_of(sid).await, "ACTIVE", "records stay");
     }
+}
+
+/// The user's place as the scripts find it: in the bucket that Redis's own SHA-1 of the
+/// user names (`user_bucket` in common.lua), whatever bucket the join was handed.
+fn user_place(redis: &impl Backend, event: &str, user: &str) -> Option<u64> {
+    let bucket: String = redis::cmd("EVAL")
+        .arg("return string.sub(redis.sha1hex(ARGV[1]), 1, 3)")
+        .arg(0)
+        .arg(user)
+        .query(&mut *redis.connection())
+        .unwrap();
+    redis::cmd("HGET")
+        .arg(format!("{}{bucket}", keys(event).users))
+        .arg(user)
+        .query(&mut *redis.connection())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_join_puts_its_users_place_where_every_script_looks_for_it() {
+    let redis = TestRedis::start();
+    let app = spawn_stepped(&redis, &["--admin-token", ADMIN_TOKEN, "--capacity", "0"]).await;
+    // The join computes the user's bucket itself (store/keys.rs); leave, status, the
+    // granter and a move compute it in Redis. A user whose place were elsewhere would hold
+    // it after leaving: its next join would find the old one.
+    let users = ["U1", "shop:7", "visitor-9.z", "x"];
+    let mut ids = Vec::new();
+    for (user, q) in users.iter().zip(1..) {
+        let id = app.join_id("ub", user).await;
+        assert_eq!(join_number(&id), q);
+        assert_eq!(user_place(&redis, "ub", user), Some(q), "{user}");
+        ids.push(id);
+    }
+    let (code, left) = app.leave(&ids[0]).await;
+    assert!(code.is_success(), "{left}");
+    assert_eq!(user_place(&redis, "ub", "U1"), None, "the leave freed U1");
 }

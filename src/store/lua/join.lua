@@ -3,7 +3,8 @@
 -- Contract (src/store/scripts.rs, Join): `events` (m) events, each with EVENT_KEYS
 -- (stream, meta, sessions prefix, users prefix, left, ranks prefix, active, spent
 -- challenges prefix, back) and EVENT_ARGS (its number, 6 hex digits, and its id); then the
--- joins, each with JOIN_ARGS: its event (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, create
+-- joins, each with JOIN_ARGS: its event (1..m), tag ("TTTT-TTTTTTTTTTTT"), user, its
+-- bucket (the caller's SHA-1 of it, store/keys.rs: Redis spends none per join), create
 -- ('1': join; '0': only look up the user's live session; 's': join only if admitted at
 -- once), deadline (unix ms on the script's clock; 0: none), nonce (of the solved challenge
 -- that pays for it, README "Bots and accounts"; '': none) and nonce_ms (how long it is kept
@@ -184,13 +185,13 @@ local function answer(ev, s, gone)
   return reply
 end
 
--- Appends join q to the event's stream; returns the entry's id. In a line numbered by
+-- Appends join q (`q_text`, its text) to the event's stream; returns the entry's id. In a line numbered by
 -- joins (see common.lua) the id is "<q>-<now>"; one whose last id is above that (a line
 -- made before, or an entry added by hand) takes a time as before, and the join writes its
 -- record. The group reads from the very first entry; creating it with the stream means no
 -- join can ever be added before the group exists, and a new stream is numbered by joins.
-local function append(ev, q, sid, user)
-  local qid = int(q) .. '-' .. now_text
+local function append(ev, q_text, sid, user)
+  local qid = q_text .. '-' .. now_text
   if ev.qids then
     local id = redis.pcall('XADD', ev.stream, 'NOMKSTREAM', qid, 'sessionId', sid, 'eventId', ev.id,
       'userId', user)
@@ -217,7 +218,7 @@ local function append(ev, q, sid, user)
   return redis.call('XADD', ev.stream, qid, 'sessionId', sid, 'eventId', ev.id, 'userId', user), true
 end
 
-local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
+local function join(ev, tag, user, bucket, create_place, deadline, nonce, nonce_ms)
   if ev.stale then
     return 'STALE'
   end
@@ -236,14 +237,16 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
       return 'SPENT'
     end
   end
-  local ub = user_bucket(ev.users, user)
+  local ub = ev.users .. bucket
   -- A join that makes a place unless the user has one (create '1', the sale open, a number
   -- left) claims the user's entry for its number in the same step as the look-up: one
   -- HSETNX for the common case, a user's first join. Nothing below returns before that
   -- place is made. Otherwise, and when the user has an entry, it is read.
-  local claimed, existing = false, nil
+  -- `q_text`: the text of the number it claims (made once).
+  local claimed, existing, q_text = false, nil, nil
   if create_place == '1' and not ev.closed and not ev.suspended and ev.seq + 1 < 2 ^ 36 then
-    claimed = redis.call('HSETNX', ub, user, int(ev.seq + 1)) == 1
+    q_text = int(ev.seq + 1)
+    claimed = redis.call('HSETNX', ub, user, q_text) == 1
   end
   if not claimed then
     existing = tonumber(redis.call('HGET', ub, user))
@@ -282,11 +285,12 @@ local function join(ev, tag, user, create_place, deadline, nonce, nonce_ms)
   end
   ev.seq = ev.seq + 1
   local q = ev.seq
+  q_text = q_text or int(q)
   if not claimed then
-    redis.call('HSET', ub, user, int(q))
+    redis.call('HSET', ub, user, q_text)
   end
   local sid = session_id(ev.hex, q, tag)
-  local id, numbered = append(ev, q, sid, user)
+  local id, numbered = append(ev, q_text, sid, user)
   if not until_ms then
     -- A waiting session's record is its entry (see common.lua), unless the entry's id is
     -- not its number. Its answer: as put_session gives a waiting one behind every draw.
@@ -316,7 +320,8 @@ local offset, JA, JI = A_FIXED + m * EA, #JOIN_ARGS, positions(JOIN_ARGS)
 for j = 1, (#ARGV - offset) / JA do
   local b = offset + (j - 1) * JA
   replies[j] = join(events[tonumber(argv[b + JI.event])], argv[b + JI.tag], argv[b + JI.user],
-    argv[b + JI.create], tonumber(argv[b + JI.deadline]), argv[b + JI.nonce], argv[b + JI.nonce_ms])
+    argv[b + JI.bucket], argv[b + JI.create], tonumber(argv[b + JI.deadline]), argv[b + JI.nonce],
+    argv[b + JI.nonce_ms])
 end
 for _, ev in pairs(entries) do
   if ev.seq ~= ev.seq0 then
