@@ -47,7 +47,7 @@ pub const STREAM_PREFIX: &str = "waiting-room-joins";
 /// The user bucket of `user`: its suffix to [`EventKeys::users`], the first 3 hex digits
 /// of SHA-1(`user`), as `user_bucket` in `lua/common.lua` names it. A join hands it to
 /// its script, so that Redis, which one event's joins cannot share with another machine,
-/// spends no SHA-1 per join (BENCHMARKS.md, "The join script counted in instructions").
+/// spends no SHA-1 per join (BENCHMARKS.md, "The join script counted again").
 pub fn user_bucket(user: &str) -> String {
     use sha1::{Digest, Sha1};
     let digest = Sha1::digest(user.as_bytes());

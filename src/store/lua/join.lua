@@ -185,11 +185,12 @@ local function answer(ev, s, gone)
   return reply
 end
 
--- Appends join q (`q_text`, its text) to the event's stream; returns the entry's id. In a line numbered by
--- joins (see common.lua) the id is "<q>-<now>"; one whose last id is above that (a line
--- made before, or an entry added by hand) takes a time as before, and the join writes its
--- record. The group reads from the very first entry; creating it with the stream means no
--- join can ever be added before the group exists, and a new stream is numbered by joins.
+-- Appends join q (`q_text`, its text) to the event's stream; returns the entry's id. In a
+-- line numbered by joins (see common.lua) the id is "<q>-<now>"; one whose last id is above
+-- that (a line made before, or an entry added by hand) takes a time as before, and the join
+-- writes its record. The group reads from the very first entry; creating it with the
+-- stream means no join can ever be added before the group exists, and a new stream is
+-- numbered by joins.
 local function append(ev, q_text, sid, user)
   local qid = q_text .. '-' .. now_text
   if ev.qids then
